@@ -1,0 +1,124 @@
+"""The forecaster bundle: network weights + model config + scaler JSON + window settings.
+
+Saved as a directory of `forecaster.json` and `weights.pt` (a state dict read back with
+`torch.load(weights_only=True)`): loading it never unpickles code. `Forecaster.predict` turns a history
+DataFrame into a DataFrame of future timestamps and forecasts in original units.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from bilstm.config import ModelConfig
+from bilstm.model import BiLSTMForecaster
+from bilstm.scaling import Scaler
+from bilstm.training import predict
+from bilstm.windows import numpy_windows
+
+FORMAT_VERSION = 1
+
+
+class ForecastInputError(ValueError):
+    """A history handed to `Forecaster.predict` cannot be used; the message says why."""
+
+
+@dataclass
+class WindowSpec:
+    """What the network was trained on: columns (features first, targets last), window, frequency."""
+
+    time_column: str
+    input_columns: list[str]
+    target_columns: list[str]
+    lookback: int
+    horizon: int
+    freq: str
+
+
+@dataclass
+class Forecaster:
+    model: BiLSTMForecaster
+    scaler: Scaler
+    spec: WindowSpec
+
+    def forecast_windows(self, values: np.ndarray) -> np.ndarray:
+        """Forecasts in original units for every window of (rows, C) original values of
+        `spec.input_columns`: (rows - lookback - horizon + 1, T, k), window i reading rows [i, i + L)."""
+        scaled = self.scaler.transform(values).astype(np.float32)
+        inputs, _ = numpy_windows(scaled, self.spec.lookback, self.spec.horizon)
+        outputs = predict(self.model, inputs).numpy()
+        outputs = outputs.reshape(len(inputs), self.spec.horizon, -1)
+        return self.scaler.inverse_transform(outputs, slice(-len(self.spec.target_columns), None))
+
+    def predict(self, history: pd.DataFrame) -> pd.DataFrame:
+        """Forecast the `horizon` steps after the last row of `history`.
+
+        Args:
+            history: at least `lookback` rows with the time column (or a DatetimeIndex) and every input column.
+        Returns:
+            DataFrame with the time column (future timestamps), `step` (1..T) and one column per target.
+        """
+        times, values = self._history_values(history)
+        scaled = self.scaler.transform(values[-self.spec.lookback :]).astype(np.float32)
+        output = predict(self.model, scaled[None]).numpy().reshape(self.spec.horizon, -1)
+        forecast = self.scaler.inverse_transform(output, slice(-len(self.spec.target_columns), None))
+        future = pd.date_range(times[-1], periods=self.spec.horizon + 1, freq=self.spec.freq)[1:]
+        frame = pd.DataFrame(forecast, columns=self.spec.target_columns)
+        frame.insert(0, "step", np.arange(1, self.spec.horizon + 1))
+        frame.insert(0, self.spec.time_column, future)
+        return frame
+
+    def _history_values(self, history: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray]:
+        spec = self.spec
+        if spec.time_column in history.columns:
+            times = pd.DatetimeIndex(pd.to_datetime(history[spec.time_column], errors="coerce"))
+        elif isinstance(history.index, pd.DatetimeIndex):
+            times = history.index
+        else:
+            raise ForecastInputError(f"history has no time column {spec.time_column!r} and no DatetimeIndex")
+        missing = [c for c in spec.input_columns if c not in history.columns]
+        if missing:
+            raise ForecastInputError(
+                f"history lacks column(s) {', '.join(missing)} that the model was trained on"
+                f" ({', '.join(spec.input_columns)})"
+            )
+        if len(history) < spec.lookback:
+            raise ForecastInputError(f"history has {len(history)} rows; the model needs the last {spec.lookback}")
+        if times[-spec.lookback :].isna().any():
+            raise ForecastInputError(f"history has unparseable timestamps in {spec.time_column!r}")
+        values = history[spec.input_columns].to_numpy(dtype=np.float64)
+        if not np.isfinite(values[-spec.lookback :]).all():
+            raise ForecastInputError(f"history has NaN or inf in the last {spec.lookback} rows; fill them first")
+        return times, values
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "spec": asdict(self.spec),
+            "model_config": self.model.config.model_dump(),
+            "scaler": self.scaler.to_json(),
+        }
+        (directory / "forecaster.json").write_text(json.dumps(meta, indent=2))
+        torch.save({k: v.cpu() for k, v in self.model.state_dict().items()}, directory / "weights.pt")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "cpu") -> Forecaster:
+        directory = Path(directory)
+        meta = json.loads((directory / "forecaster.json").read_text())
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{directory}: bundle format {meta.get('format_version')} != {FORMAT_VERSION}")
+        spec = WindowSpec(**meta["spec"])
+        model = BiLSTMForecaster(
+            ModelConfig(**meta["model_config"]), len(spec.input_columns), len(spec.target_columns), spec.horizon
+        )
+        state = torch.load(directory / "weights.pt", map_location=device, weights_only=True)
+        model.load_state_dict(state)
+        return cls(model.to(device).eval(), Scaler.from_json(meta["scaler"]), spec)

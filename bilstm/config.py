@@ -1,0 +1,121 @@
+"""Typed configuration of the whole pipeline: one pydantic model per consumer.
+
+`PipelineConfig` is what the CLI, the Prefect flow form and the tests build; every field has a default, so
+`PipelineConfig()` is the main job (the built-in ETTh1 data set, OT at horizon 24, setting MS).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Section):
+    path: str | None = Field(None, description="CSV or Parquet path or fsspec URI; empty = built-in ETTh1")
+    time_column: str = Field("date", description="Column holding the timestamps")
+    targets: list[str] = Field(["OT"], min_length=1, description="Column(s) to forecast")
+    features: list[str] | None = Field(
+        None, description="Input columns besides the targets; empty = every other numeric column"
+    )
+    setting: Literal["S", "MS", "M"] = Field(
+        "MS", description="S: targets in and out; MS: features + targets in, targets out; M: all in and out"
+    )
+    missing: Literal["error", "ffill", "interpolate"] = Field(
+        "error", description="What to do with NaN or empty cells in the used columns"
+    )
+    split: Literal["auto", "ett", "fractions"] = Field(
+        "auto", description="auto: ETT borders for the ETTh data sets, fractions otherwise"
+    )
+    train_fraction: float = Field(0.7, gt=0, lt=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _fractions_leave_validation_rows(self) -> DataConfig:
+        if self.train_fraction + self.test_fraction >= 1:
+            raise ValueError("train_fraction + test_fraction must be < 1 to leave rows for validation")
+        return self
+
+
+class WindowConfig(_Section):
+    lookback: int = Field(96, ge=1, le=10_000, description="Input window length (rows)")
+    horizon: int = Field(24, ge=1, le=10_000, description="Steps forecast at once")
+
+
+class ScalerConfig(_Section):
+    kind: Literal["standard", "minmax", "robust"] = Field("standard", description="Fitted on train rows only")
+
+
+class ModelConfig(_Section):
+    cell: Literal["lstm", "gru"] = "lstm"
+    hidden_size: int = Field(64, ge=1, le=4096)
+    num_layers: int = Field(2, ge=1, le=16)
+    bidirectional: bool = True
+    dropout: float = Field(0.2, ge=0, lt=1, description="Between recurrent layers and before the head")
+    head_size: int = Field(20, ge=1, description="Width of the hidden layer of the output head")
+    pooling: Literal["last", "mean", "attention"] = Field(
+        "last", description="last: final hidden state of each direction; mean/attention: over time"
+    )
+    instance_norm: Literal["none", "last", "revin"] = Field(
+        "last",
+        description="Per-window normalisation: subtract the last value (NLinear) or RevIN mean/std",
+    )
+
+
+class TrainConfig(_Section):
+    epochs: int = Field(8, ge=1, le=10_000)
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    loss: Literal["mse", "huber"] = "mse"
+    grad_clip: float = Field(1.0, gt=0, description="Max gradient norm")
+    patience: int = Field(3, ge=1, description="Epochs without a better val loss before stopping")
+    seed: int = 0
+    device: str = Field("auto", description="auto = CUDA if available, else CPU; or cpu, cuda, cuda:1")
+    threads: int | None = Field(None, ge=1, description="CPU threads for torch; empty = torch's default")
+
+
+class RegistryConfig(_Section):
+    model_name: str = Field("bilstm-forecaster", min_length=1)
+    experiment: str = Field("bilstm-forecaster", min_length=1)
+
+
+class PipelineConfig(_Section):
+    data: DataConfig = DataConfig()
+    window: WindowConfig = WindowConfig()
+    scaler: ScalerConfig = ScalerConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    registry: RegistryConfig = RegistryConfig()
+
+
+def flatten(config: BaseModel, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys -> values (`model.hidden_size` -> 64), for MLflow params."""
+    flat: dict[str, Any] = {}
+    for name, value in config:
+        key = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            flat.update(flatten(value, f"{key}."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def with_overrides(config: PipelineConfig, overrides: dict[str, Any]) -> PipelineConfig:
+    """A copy of `config` with dotted keys set (`{"train.epochs": 3}`), validated again."""
+    tree = config.model_dump()
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node = tree
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise ValueError(f"unknown config key {dotted!r}: {part!r} is not a section")
+            node = node[part]
+        if leaf not in node:
+            raise ValueError(f"unknown config key {dotted!r}; known keys: {', '.join(flatten(config))}")
+        node[leaf] = value
+    return PipelineConfig.model_validate(tree)

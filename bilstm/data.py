@@ -1,0 +1,172 @@
+"""Reading and validating a time series: CSV or Parquet, local path or fsspec URI.
+
+`load_series` returns a `Series` — the time index, the used columns in a fixed order (features, then
+targets) and the inferred frequency — or raises `DataValidationError` naming the file, column and rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bilstm.config import DataConfig
+
+BUILTIN_NAME = "ETTh1"
+_SHOWN_ROWS = 5
+
+
+class DataValidationError(ValueError):
+    """The input data cannot be used as it is; the message says where and how to fix it."""
+
+
+@dataclass
+class Series:
+    """A validated time series: `frame` holds `input_columns` (features first, targets last)."""
+
+    frame: pd.DataFrame  # index: DatetimeIndex named after the time column
+    source: str
+    name: str
+    input_columns: list[str]
+    target_columns: list[str]
+    freq: str
+
+    @property
+    def values(self) -> np.ndarray:
+        """(rows, len(input_columns)) float64 in original units."""
+        return self.frame[self.input_columns].to_numpy(dtype=np.float64)
+
+    def digest(self) -> str:
+        """Short content hash of the used columns and timestamps."""
+        hashed = pd.util.hash_pandas_object(self.frame[self.input_columns], index=True).to_numpy()
+        return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
+
+
+def builtin_path() -> str:
+    """Path of the bundled ETTh1 CSV (see bilstm/datasets/README.md for its source and license)."""
+    return str(resources.files("bilstm.datasets").joinpath(f"{BUILTIN_NAME}.csv"))
+
+
+def _rows(mask: np.ndarray | pd.Series) -> str:
+    """'rows 3, 8, 9 (and 12 more)' for a boolean mask over data rows (1-based, header excluded)."""
+    where = np.flatnonzero(np.asarray(mask)) + 1
+    shown = ", ".join(str(i) for i in where[:_SHOWN_ROWS])
+    more = f" (and {len(where) - _SHOWN_ROWS} more)" if len(where) > _SHOWN_ROWS else ""
+    return f"row{'s' if len(where) > 1 else ''} {shown}{more}"
+
+
+def read_table(source: str) -> pd.DataFrame:
+    """Read CSV or Parquet by extension; errors name the file."""
+    lower = source.lower()
+    is_remote = "://" in source and not lower.startswith("file://")
+    if not is_remote and not Path(source.removeprefix("file://")).exists():
+        raise DataValidationError(f"{source}: file not found; pass an existing CSV or Parquet file")
+    try:
+        if lower.endswith((".parquet", ".pq")):
+            return pd.read_parquet(source)
+        if lower.endswith((".csv", ".csv.gz", ".txt")):
+            return pd.read_csv(source)
+    except (OSError, ValueError, ImportError) as error:
+        raise DataValidationError(f"{source}: cannot be read ({error})") from error
+    raise DataValidationError(f"{source}: unsupported format; use a .csv, .csv.gz or .parquet file")
+
+
+def _used_columns(table: pd.DataFrame, config: DataConfig, source: str) -> tuple[list[str], list[str]]:
+    for column in config.targets + (config.features or []):
+        if column not in table.columns:
+            raise DataValidationError(
+                f"{source}: column {column!r} not found; available: {', '.join(map(str, table.columns))}"
+            )
+    if config.setting == "S":
+        return list(config.targets), list(config.targets)
+    if config.features is None:
+        others = [c for c in table.columns if c != config.time_column and c not in config.targets]
+        features = [c for c in others if pd.api.types.is_numeric_dtype(table[c])]
+    else:
+        features = [c for c in config.features if c not in config.targets]
+    inputs = features + list(config.targets)
+    return inputs, (inputs if config.setting == "M" else list(config.targets))
+
+
+def _check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, source: str) -> None:
+    for column in columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            bad = pd.to_numeric(table[column], errors="coerce").isna() & table[column].notna()
+            raise DataValidationError(
+                f"{source}: column {column!r} is not numeric ({_rows(bad)}, e.g. {table[column][bad].iloc[0]!r});"
+                " fix those cells or leave the column out of --features"
+            )
+        values = table[column].to_numpy(dtype=np.float64)
+        if np.isinf(values).any():
+            raise DataValidationError(f"{source}: column {column!r} has inf in {_rows(np.isinf(values))}")
+        missing = np.isnan(values)
+        if missing.any() and config.missing == "error":
+            raise DataValidationError(
+                f"{source}: column {column!r} has missing values in {_rows(missing)}; fill them or set"
+                " data.missing to ffill or interpolate"
+            )
+
+
+def _time_index(table: pd.DataFrame, config: DataConfig, source: str) -> pd.DatetimeIndex:
+    if config.time_column not in table.columns:
+        raise DataValidationError(
+            f"{source}: time column {config.time_column!r} not found; available: "
+            f"{', '.join(map(str, table.columns))} (set --time-column)"
+        )
+    raw = table[config.time_column]
+    parsed = pd.to_datetime(raw, errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        raise DataValidationError(
+            f"{source}: column {config.time_column!r} has unparseable timestamps in {_rows(bad)}"
+            f" (e.g. {raw[bad].iloc[0]!r})"
+        )
+    duplicated = parsed.duplicated(keep=False)
+    if duplicated.any():
+        raise DataValidationError(
+            f"{source}: column {config.time_column!r} has duplicate timestamps in {_rows(duplicated)}"
+        )
+    return pd.DatetimeIndex(parsed, name=config.time_column)
+
+
+def infer_freq(index: pd.DatetimeIndex, source: str) -> str:
+    """The series frequency as a pandas offset alias; the most common step if gaps exist."""
+    if len(index) < 3:
+        raise DataValidationError(f"{source}: need at least 3 rows to infer the frequency")
+    freq = pd.infer_freq(index)
+    if freq is None:
+        steps = pd.Series(index[1:] - index[:-1])
+        common = steps.mode().iloc[0]
+        freq = pd.tseries.frequencies.to_offset(common).freqstr
+        warnings.warn(
+            f"{source}: timestamps are not evenly spaced; using the most common step {freq}"
+            f" ({(steps != common).sum()} irregular steps)",
+            stacklevel=3,
+        )
+    return freq
+
+
+def load_series(config: DataConfig) -> Series:
+    """Read, validate and tidy the data set that `config` describes."""
+    source = config.path or builtin_path()
+    table = read_table(source)
+    if table.empty:
+        raise DataValidationError(f"{source}: the file has no data rows")
+    index = _time_index(table, config, source)
+    inputs, targets = _used_columns(table, config, source)
+    _check_numeric(table, inputs, config, source)
+    frame = table[inputs].astype(np.float64).set_axis(index)
+    if not index.is_monotonic_increasing:
+        warnings.warn(f"{source}: timestamps were not sorted; sorted them by {config.time_column!r}", stacklevel=2)
+        frame = frame.sort_index()
+    if config.missing == "ffill":
+        frame = frame.ffill().bfill()
+    elif config.missing == "interpolate":
+        frame = frame.interpolate(method="time", limit_direction="both")
+    name = Path(source.split("?")[0]).name.split(".")[0] or "series"
+    return Series(frame, source, name, inputs, targets, infer_freq(frame.index, source))

@@ -1,0 +1,79 @@
+"""Evaluation on every test window: the forecaster and the naive baselines, scaled and original units.
+
+Scaled metrics use a REFERENCE scaler (the challenger's, fitted on the current train rows), so a champion
+trained on older data is judged on the same footing as the model it competes with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bilstm import metrics
+from bilstm.bundle import Forecaster
+from bilstm.scaling import Scaler
+from bilstm.split import Split
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]  # test_*, naive_test_*, seasonal_naive_test_*
+    by_horizon: pd.DataFrame
+    truth: np.ndarray  # (N, T, k) original units
+    forecast: np.ndarray  # (N, T, k) original units
+    times: pd.DatetimeIndex  # every test target row: window i covers times[i : i + T]
+
+
+class IncomparableModelError(ValueError):
+    """Two forecasters do not forecast the same thing (targets, horizon or columns differ)."""
+
+
+def _score(prefix, truth, pred, reference: Scaler, k: int, scale: np.ndarray) -> dict[str, float]:
+    cols = slice(-k, None)
+    scaled = metrics.scaled_metrics(reference.transform(truth, cols), reference.transform(pred, cols))
+    original = metrics.original_metrics(truth, pred, scale)
+    result = {f"{prefix}test_{name}_scaled": value for name, value in scaled.items()}
+    result.update({f"{prefix}test_{name}": value for name, value in original.items()})
+    return result
+
+
+def evaluate(
+    forecaster: Forecaster, frame: pd.DataFrame, split: Split, reference: Scaler, targets: list[str]
+) -> Evaluation:
+    """Score `forecaster` on every test window of `frame` (original units, all columns of the series).
+
+    Args:
+        forecaster: the model to score; it reads its own columns and its own lookback before each target.
+        frame: the whole validated series, indexed by time.
+        split: the row borders; targets of the test windows are rows [split.val_end, split.test_end).
+        reference: scaler whose last len(targets) columns are the targets, for the scaled metrics.
+        targets: the target columns that must match the forecaster's.
+    """
+    spec = forecaster.spec
+    if spec.target_columns != targets or spec.horizon > split.test_end - split.val_end:
+        raise IncomparableModelError(
+            f"the model forecasts {spec.target_columns} over {spec.horizon} steps; this test split needs"
+            f" {targets} over at most {split.test_end - split.val_end}"
+        )
+    missing = [c for c in spec.input_columns if c not in frame.columns]
+    if missing or split.val_end < spec.lookback:
+        raise IncomparableModelError(f"the model needs columns {missing} or more rows before the test split")
+    first, k = split.val_end, len(targets)
+    pred = forecaster.forecast_windows(frame[spec.input_columns].to_numpy()[first - spec.lookback : split.test_end])
+    windows = len(pred)
+    target_values = frame[targets].to_numpy(dtype=np.float64)
+    truth = np.lib.stride_tricks.sliding_window_view(target_values[first : split.test_end], spec.horizon, axis=0)
+    truth = truth.transpose(0, 2, 1)
+    # truth -> (N, T, k)
+    period = metrics.seasonal_period(spec.freq)
+    scale = metrics.mase_scale(target_values[: split.train_end], period)
+    naive = metrics.naive_forecast(target_values, first, windows, spec.horizon)
+    seasonal = metrics.seasonal_naive_forecast(target_values, first, windows, spec.horizon, period)
+    scores = _score("", truth, pred, reference, k, scale)
+    scores |= _score("naive_", truth, naive, reference, k, scale)
+    scores |= _score("seasonal_naive_", truth, seasonal, reference, k, scale)
+    cols = slice(-k, None)
+    table = metrics.by_horizon(reference.transform(truth, cols), reference.transform(pred, cols), truth, pred)
+    return Evaluation(scores, table, truth, pred, frame.index[first : split.test_end])

@@ -1,0 +1,90 @@
+"""The network: a (bi)directional LSTM/GRU encoder, a pooling read-out and an MLP head (tensors only).
+
+Defaults are the article's architecture (2 bidirectional LSTM layers of 64, head 2*64 -> 20 -> horizon) with
+its flaws fixed: zero initial states, dropout applied, the read-out taken from each direction's final
+hidden state instead of `out[:, -1]`, and no global device.
+
+Dimensions: B batch, L lookback, F input features, H hidden size, D directions, T horizon, k targets.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from bilstm.config import ModelConfig
+
+_EPS = 1e-5
+
+
+class BiLSTMForecaster(nn.Module):
+    """(B, L, F) inputs whose last `n_targets` features are the targets -> (B, T) or (B, T, k) forecasts."""
+
+    def __init__(self, config: ModelConfig, input_size: int, n_targets: int, horizon: int) -> None:
+        super().__init__()
+        if not 1 <= n_targets <= input_size:
+            raise ValueError(f"n_targets must be in [1, input_size={input_size}], got {n_targets}")
+        self.config = config
+        self.input_size, self.n_targets, self.horizon = input_size, n_targets, horizon
+        rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
+        self.rnn = rnn(
+            input_size,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            batch_first=True,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
+        self.directions = 2 if config.bidirectional else 1
+        width = self.directions * config.hidden_size
+        self.attention = nn.Linear(width, 1) if config.pooling == "attention" else None
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Sequential(
+            nn.Linear(width, config.head_size), nn.ReLU(), nn.Linear(config.head_size, horizon * n_targets)
+        )
+        if config.instance_norm == "revin":
+            self.revin_weight = nn.Parameter(torch.ones(input_size))
+            self.revin_bias = nn.Parameter(torch.zeros(input_size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, denormalize = self._normalize(x)
+        out, state = self.rnn(x)
+        # out -> (B, L, D*H); state: h_n (or (h_n, c_n)) with h_n (num_layers*D, B, H)
+        pooled = self._pool(out, state[0] if isinstance(state, tuple) else state)
+        # pooled -> (B, D*H)
+        y = self.head(self.dropout(pooled)).view(-1, self.horizon, self.n_targets)
+        # y -> (B, T, k)
+        y = denormalize(y)
+        return y.squeeze(-1) if self.n_targets == 1 else y
+
+    def _pool(self, out: torch.Tensor, h_n: torch.Tensor) -> torch.Tensor:
+        if self.config.pooling == "mean":
+            return out.mean(dim=1)
+        if self.attention is not None:
+            weights = torch.softmax(self.attention(out), dim=1)
+            # weights -> (B, L, 1)
+            return (weights * out).sum(dim=1)
+        # the top layer's final state of each direction: the backward one has read the whole window
+        last = h_n[-self.directions :]
+        # last -> (D, B, H) -> (B, D*H)
+        return last.transpose(0, 1).reshape(out.shape[0], -1)
+
+    def _normalize(self, x: torch.Tensor):
+        """Per-window normalisation of the inputs and the function that undoes it on the outputs."""
+        k = self.n_targets
+        if self.config.instance_norm == "last":
+            last = x[:, -1:, :].detach()
+            # last -> (B, 1, F)
+            return x - last, lambda y: y + last[..., -k:]
+        if self.config.instance_norm == "revin":
+            mean = x.mean(dim=1, keepdim=True).detach()
+            std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + _EPS).detach()
+            # mean, std -> (B, 1, F)
+            x = (x - mean) / std * self.revin_weight + self.revin_bias
+
+            def denormalize(y: torch.Tensor) -> torch.Tensor:
+                weight, bias = self.revin_weight[-k:], self.revin_bias[-k:]
+                return (y - bias) / (weight + _EPS) * std[..., -k:] + mean[..., -k:]
+
+            return x, denormalize
+        return x, lambda y: y

@@ -1,0 +1,90 @@
+"""The pipeline's steps as plain functions — the Prefect tasks and the benchmarks call these same ones.
+
+ingest (`bilstm.data.load_series`) -> `split_and_scale` -> `make_train_windows` -> `train_forecaster` ->
+`bilstm.evaluation.evaluate`. `run` chains them without any orchestration, for library use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bilstm.bundle import Forecaster, WindowSpec
+from bilstm.config import PipelineConfig
+from bilstm.data import Series, load_series
+from bilstm.evaluation import Evaluation, evaluate
+from bilstm.model import BiLSTMForecaster
+from bilstm.scaling import Scaler
+from bilstm.split import Split, split_rows
+from bilstm.training import EpochCallback, History, fit
+from bilstm.windows import Windows, make_windows
+
+
+@dataclass
+class Prepared:
+    """A series split by time, with a scaler fitted on its train rows and the scaled values."""
+
+    series: Series
+    split: Split
+    scaler: Scaler
+    scaled: np.ndarray  # (rows, C) float32, columns as series.input_columns
+
+
+def split_and_scale(series: Series, config: PipelineConfig) -> Prepared:
+    window = config.window
+    split = split_rows(config.data, series.name, len(series.frame), window.lookback, window.horizon)
+    values = series.values
+    scaler = Scaler(config.scaler.kind).fit(values[split.train_rows])
+    return Prepared(series, split, scaler, scaler.transform(values).astype(np.float32))
+
+
+def make_train_windows(prepared: Prepared, config: PipelineConfig) -> tuple[Windows, Windows]:
+    """Train and validation windows; no window reads a row past its split."""
+    k, window = len(prepared.series.target_columns), config.window
+    split = prepared.split
+    train = make_windows(prepared.scaled[split.train_rows], window.lookback, window.horizon, k)
+    val = make_windows(prepared.scaled[split.val_rows], window.lookback, window.horizon, k)
+    return train, val
+
+
+def build_model(prepared: Prepared, config: PipelineConfig) -> BiLSTMForecaster:
+    series = prepared.series
+    return BiLSTMForecaster(
+        config.model, len(series.input_columns), len(series.target_columns), config.window.horizon
+    )
+
+
+def train_forecaster(
+    prepared: Prepared,
+    windows: tuple[Windows, Windows],
+    config: PipelineConfig,
+    on_epoch_end: EpochCallback | None = None,
+    checkpoint: str | None = None,
+    progress: bool | None = None,
+) -> tuple[Forecaster, History]:
+    model = build_model(prepared, config)
+    history = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
+    series = prepared.series
+    spec = WindowSpec(
+        time_column=config.data.time_column,
+        input_columns=series.input_columns,
+        target_columns=series.target_columns,
+        lookback=config.window.lookback,
+        horizon=config.window.horizon,
+        freq=series.freq,
+    )
+    return Forecaster(model.cpu(), prepared.scaler, spec), history
+
+
+def evaluate_forecaster(forecaster: Forecaster, prepared: Prepared) -> Evaluation:
+    """Score on every test window, with the prepared (current) scaler as the reference."""
+    series = prepared.series
+    return evaluate(forecaster, series.frame, prepared.split, prepared.scaler, series.target_columns)
+
+
+def run(config: PipelineConfig, progress: bool | None = None) -> tuple[Forecaster, History, Evaluation]:
+    """Ingest, split, scale, window, train and evaluate, in one process, with nothing tracked."""
+    prepared = split_and_scale(load_series(config.data), config)
+    forecaster, history = train_forecaster(prepared, make_train_windows(prepared, config), config, progress=progress)
+    return forecaster, history, evaluate_forecaster(forecaster, prepared)

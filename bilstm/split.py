@@ -1,0 +1,69 @@
+"""Time splits: train / validation / test row ranges, never shuffled.
+
+The ETT protocol (train [0, 8640), val [8640, 11520), test [11520, 14400)) for the ETTh data sets, train /
+val / test fractions elsewhere. Validation and test inputs start `lookback` rows early, so the first target
+of each split lies inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bilstm.config import DataConfig
+from bilstm.data import DataValidationError
+
+ETT_HOURLY_BORDERS = (8640, 11520, 14400)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row ranges into the series; `*_start` of val/test is the first TARGET row."""
+
+    train_end: int
+    val_end: int
+    test_end: int
+    lookback: int
+
+    @property
+    def train_rows(self) -> slice:
+        return slice(0, self.train_end)
+
+    @property
+    def val_rows(self) -> slice:
+        """Validation inputs and targets: starts `lookback` rows before the first val target."""
+        return slice(self.train_end - self.lookback, self.val_end)
+
+    @property
+    def test_rows(self) -> slice:
+        return slice(self.val_end - self.lookback, self.test_end)
+
+
+def uses_ett_borders(config: DataConfig, name: str, rows: int) -> bool:
+    if config.split == "ett":
+        return True
+    return config.split == "auto" and name.startswith("ETTh") and rows >= ETT_HOURLY_BORDERS[-1]
+
+
+def split_rows(config: DataConfig, name: str, rows: int, lookback: int, horizon: int) -> Split:
+    """Borders for a series of `rows` rows, checked to leave at least one window in every split."""
+    if uses_ett_borders(config, name, rows):
+        if rows < ETT_HOURLY_BORDERS[-1]:
+            raise DataValidationError(
+                f"{name}: the ETT split needs {ETT_HOURLY_BORDERS[-1]} rows, the file has {rows};"
+                " set data.split=fractions"
+            )
+        split = Split(*ETT_HOURLY_BORDERS, lookback=lookback)
+    else:
+        train_end = int(rows * config.train_fraction)
+        test_rows = int(rows * config.test_fraction)
+        split = Split(train_end, rows - test_rows, rows, lookback)
+    val_targets = split.val_end - split.train_end
+    test_targets = split.test_end - split.val_end
+    if split.train_end < lookback + horizon or min(val_targets, test_targets) < horizon:
+        need = lookback + horizon
+        raise DataValidationError(
+            f"{name}: too few rows ({rows}) for lookback {lookback} + horizon {horizon}: train has"
+            f" {split.train_end} rows (needs >= {need}), validation {val_targets} and test {test_targets}"
+            f" (each needs >= {horizon}); use more data or a shorter lookback/horizon"
+        )
+    return split
