@@ -77,3 +77,15 @@ def evaluate(
     cols = slice(-k, None)
     table = metrics.by_horizon(reference.transform(truth, cols), reference.transform(pred, cols), truth, pred)
     return Evaluation(scores, table, truth, pred, frame.index[first : split.test_end])
+
+
+def promotion_decision(
+    challenger_mse: float, seasonal_naive_mse: float, champion_mse: float | None
+) -> tuple[bool, str]:
+    """Promote only a model that beats seasonal naive AND the current champion on the same windows."""
+    if not challenger_mse < seasonal_naive_mse:
+        return False, f"test MSE {challenger_mse:.4f} does not beat seasonal naive {seasonal_naive_mse:.4f}"
+    if champion_mse is not None and not challenger_mse < champion_mse:
+        return False, f"test MSE {challenger_mse:.4f} does not beat the champion's {champion_mse:.4f}"
+    against = "no champion yet" if champion_mse is None else f"champion {champion_mse:.4f}"
+    return True, f"test MSE {challenger_mse:.4f} beats seasonal naive {seasonal_naive_mse:.4f} and {against}"

@@ -1,0 +1,53 @@
+"""Tasks that read the data set, split and scale it, and cut it into windows."""
+
+from __future__ import annotations
+
+import mlflow
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from bilstm import pipeline
+from bilstm.config import DataConfig, PipelineConfig
+from bilstm.data import DataValidationError, Series, load_series
+from bilstm.windows import Windows
+
+
+def _retry_unless_bad_data(task, task_run, state) -> bool:
+    """Retry I/O failures only: a DataValidationError will fail the same way again."""
+    try:
+        state.result()
+    except DataValidationError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_unless_bad_data, cache_policy=NO_CACHE)
+def ingest(config: DataConfig) -> Series:
+    """Read and validate the data set; log it to MLflow as the run's training input."""
+    series = load_series(config)
+    frame = series.frame.reset_index()
+    dataset = mlflow.data.from_pandas(
+        frame, source=series.source, name=series.name, targets=",".join(series.target_columns)
+    )
+    mlflow.log_input(dataset, context="training")
+    mlflow.set_tags({"data.digest": series.digest(), "data.freq": series.freq, "data.rows": len(frame)})
+    return series
+
+
+@task(cache_policy=NO_CACHE)
+def split_and_scale(series: Series, config: PipelineConfig) -> pipeline.Prepared:
+    """Split by time and fit the scaler on the train rows only."""
+    prepared = pipeline.split_and_scale(series, config)
+    split = prepared.split
+    mlflow.log_params({"split.train_end": split.train_end, "split.val_end": split.val_end, "split.test_end": split.test_end})
+    return prepared
+
+
+@task(cache_policy=NO_CACHE)
+def make_windows(prepared: pipeline.Prepared, config: PipelineConfig) -> tuple[Windows, Windows]:
+    """Train and validation windows (strided views; nothing is copied per window)."""
+    train, val = pipeline.make_train_windows(prepared, config)
+    mlflow.log_params({"windows.train": len(train), "windows.val": len(val)})
+    return train, val

@@ -1,0 +1,29 @@
+"""The evaluation task: test metrics beside the baselines, per-horizon table and plots, logged to MLflow."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import mlflow
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from bilstm import pipeline, plots
+from bilstm.bundle import Forecaster
+from bilstm.evaluation import Evaluation
+from bilstm.training import History
+
+
+@task(cache_policy=NO_CACHE)
+def evaluate(forecaster: Forecaster, prepared: pipeline.Prepared, history: History) -> Evaluation:
+    """Score every test window; log metrics, `metrics_by_horizon.csv` and the two plots."""
+    evaluation = pipeline.evaluate_forecaster(forecaster, prepared)
+    mlflow.log_metrics(evaluation.metrics)
+    with tempfile.TemporaryDirectory() as tmp:
+        table = Path(tmp) / "metrics_by_horizon.csv"
+        evaluation.by_horizon.to_csv(table, index=False)
+        mlflow.log_artifact(str(table))
+    mlflow.log_figure(plots.loss_curve(history), "plots/loss_curve.png")
+    mlflow.log_figure(plots.forecast_plot(evaluation, forecaster.spec.target_columns), "plots/forecast.png")
+    return evaluation

@@ -1,0 +1,21 @@
+"""The MLflow pyfunc face of a forecaster bundle, logged as a model from code (no pickled objects).
+
+Input: a history DataFrame (time column + the trained input columns, at least `lookback` rows).
+Output: the next `horizon` timestamps, `step`, and one forecast column per target, in original units.
+"""
+
+import mlflow
+from mlflow.pyfunc import PythonModel
+
+from bilstm.bundle import Forecaster
+
+
+class ForecasterModel(PythonModel):
+    def load_context(self, context) -> None:
+        self.forecaster = Forecaster.load(context.artifacts["bundle"])
+
+    def predict(self, context, model_input, params=None):
+        return self.forecaster.predict(model_input)
+
+
+mlflow.models.set_model(ForecasterModel())

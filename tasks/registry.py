@@ -1,0 +1,121 @@
+"""Registry tasks: log the forecaster as a pyfunc model, register a version, and gate the champion alias."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from bilstm import pipeline
+from bilstm.bundle import Forecaster
+from bilstm.evaluation import Evaluation, IncomparableModelError, promotion_decision
+
+PYFUNC_MODEL = str(Path(__file__).with_name("pyfunc_model.py"))
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
+
+
+@dataclass
+class Promotion:
+    promoted: bool
+    reason: str
+    champion_version: str | None  # the champion after this decision
+
+
+def history_example(prepared: pipeline.Prepared, forecaster: Forecaster) -> pd.DataFrame:
+    """The last `lookback` rows of the series: the pyfunc's input example."""
+    frame = prepared.series.frame.iloc[-forecaster.spec.lookback :]
+    return frame.reset_index()
+
+
+def _requirements() -> list[str]:
+    return [f"{name}=={metadata.version(name)}" for name in ("torch", "pandas", "numpy", "scikit-learn", "mlflow")]
+
+
+def champion_version(name: str) -> str | None:
+    try:
+        return MlflowClient().get_model_version_by_alias(name, CHAMPION).version
+    except MlflowException:
+        return None
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def register_model(forecaster: Forecaster, prepared: pipeline.Prepared, model_name: str) -> str:
+    """Log the bundle as a pyfunc model, register a new version, alias it `challenger`; returns the version."""
+    client, run_id = MlflowClient(), mlflow.active_run().info.run_id
+    # a retry after a partial success must not register a second version for this run
+    existing = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
+    if existing:
+        return existing[0].version
+    example = history_example(prepared, forecaster)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = forecaster.save(Path(tmp) / "bundle")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=PYFUNC_MODEL,
+            artifacts={"bundle": str(bundle)},
+            signature=infer_signature(example, forecaster.predict(example)),
+            input_example=example,
+            registered_model_name=model_name,
+            pip_requirements=_requirements(),
+        )
+    version = str(info.registered_model_version)
+    client.set_registered_model_alias(model_name, CHALLENGER, version)
+    mlflow.set_tag("model_version", version)
+    return version
+
+
+def _champion_mse(model_name: str, prepared: pipeline.Prepared) -> tuple[float | None, str]:
+    """The current champion's scaled test MSE on this run's test windows (None if not comparable)."""
+    model = mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
+    try:
+        evaluation = pipeline.evaluate_forecaster(model.unwrap_python_model().forecaster, prepared)
+    except IncomparableModelError as error:
+        return None, f"champion not comparable ({error})"
+    return evaluation.metrics["test_mse_scaled"], ""
+
+
+def _smoke_test(model_name: str, version: str, forecaster: Forecaster, example: pd.DataFrame) -> None:
+    """Load the registered pyfunc and check it forecasts what the in-memory model does."""
+    served = mlflow.pyfunc.load_model(f"models:/{model_name}/{version}").predict(example)
+    expected = forecaster.predict(example)
+    targets = forecaster.spec.target_columns
+    if not np.allclose(served[targets].to_numpy(), expected[targets].to_numpy(), rtol=1e-5, atol=1e-6):
+        raise RuntimeError(f"registered version {version} forecasts differently from the trained model")
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def promote(
+    version: str, forecaster: Forecaster, evaluation: Evaluation, prepared: pipeline.Prepared, model_name: str
+) -> Promotion:
+    """Move `champion` to `version` only if it beats seasonal naive and the champion on the same windows."""
+    client, logger = MlflowClient(), get_run_logger()
+    current = champion_version(model_name)
+    champion_mse, note = (None, "")
+    if current is not None and current != version:
+        champion_mse, note = _champion_mse(model_name, prepared)
+    metrics = evaluation.metrics
+    promoted, reason = promotion_decision(
+        metrics["test_mse_scaled"], metrics["seasonal_naive_test_mse_scaled"], champion_mse
+    )
+    reason = f"{reason}; {note}" if note else reason
+    if promoted:
+        _smoke_test(model_name, version, forecaster, history_example(prepared, forecaster))
+        if current is not None and current != version:
+            client.set_registered_model_alias(model_name, PREVIOUS, current)
+        client.set_registered_model_alias(model_name, CHAMPION, version)
+    if champion_mse is not None:
+        mlflow.log_metric("champion_test_mse_scaled", champion_mse)
+    client.set_model_version_tag(model_name, version, "promotion", reason)
+    mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_reason": reason})
+    logger.info("Version %s %s: %s", version, "promoted to champion" if promoted else "not promoted", reason)
+    return Promotion(promoted, reason, version if promoted else current)

@@ -1,0 +1,41 @@
+"""Prefect artifacts that summarise a training run: metrics beside the baselines, promotion, MLflow link."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from tasks.registry import Promotion
+
+_ROWS = (("model", ""), ("naive (persistence)", "naive_"), ("seasonal naive", "seasonal_naive_"))
+
+
+def summary_markdown(summary: dict, promotion: Promotion) -> str:
+    metrics = summary["metrics"]
+    lines = [
+        f"# Training run `{summary['run_name']}`",
+        "",
+        f"Model **{summary['model_name']}** version **{summary['model_version']}**: "
+        + ("**promoted to champion**" if promotion.promoted else "not promoted")
+        + f" — {promotion.reason}.",
+        "",
+        "| forecaster | test MSE (scaled) | test MAE (scaled) | test MSE | test MAE |",
+        "|---|---|---|---|---|",
+    ]
+    for label, prefix in _ROWS:
+        values = [metrics[f"{prefix}test_{name}"] for name in ("mse_scaled", "mae_scaled", "mse", "mae")]
+        lines.append(f"| {label} | " + " | ".join(f"{v:.4f}" for v in values) + " |")
+    lines += [
+        "",
+        f"{summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s "
+        f"({summary['train_samples_per_s']:.0f} samples/s). [MLflow run]({summary['run_url']})",
+    ]
+    return "\n".join(lines)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_report(summary: dict, promotion: Promotion) -> None:
+    """A markdown artifact with the metrics table and a link artifact to the MLflow run."""
+    create_markdown_artifact(key="train-report", markdown=summary_markdown(summary, promotion))
+    create_link_artifact(key="mlflow-run", link=summary["run_url"], link_text="MLflow run")

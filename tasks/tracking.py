@@ -1,0 +1,51 @@
+"""MLflow set-up for a flow run: the tracking URI, params and tags, and the per-epoch logger."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mlflow
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from bilstm.config import PipelineConfig, flatten
+
+DEFAULT_DB = "mlflow.db"
+
+
+def tracking_uri() -> str:
+    """`MLFLOW_TRACKING_URI` if set, else a SQLite file in the working directory (what `mlflow ui` reads)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / DEFAULT_DB}"
+
+
+def use_tracking(experiment: str) -> str:
+    """Point MLflow at the tracking store and experiment; returns the URI."""
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    mlflow.set_experiment(experiment)
+    return uri
+
+
+def run_url(run: mlflow.ActiveRun | mlflow.entities.Run) -> str:
+    """The run's page in the MLflow UI: the tracking server's own, or `mlflow ui`'s default address."""
+    uri = mlflow.get_tracking_uri()
+    base = uri.rstrip("/") if uri.startswith("http") else os.environ.get("BILSTM_MLFLOW_UI", "http://127.0.0.1:5000")
+    return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+
+
+@task(cache_policy=NO_CACHE)
+def start_tracking(config: PipelineConfig) -> None:
+    """Log the flattened config as params and link the MLflow run to this Prefect flow run."""
+    mlflow.log_params(flatten(config))
+    tags = {"prefect.flow_run_id": str(flow_run.id), "prefect.flow_run_name": flow_run.name or ""}
+    if flow_run.ui_url:
+        tags["prefect.flow_run_url"] = flow_run.ui_url
+    mlflow.set_tags(tags)
+
+
+def log_epoch(epoch: int, losses: dict[str, float]) -> None:
+    """`on_epoch_end` callback: train_loss and val_loss with step=epoch."""
+    mlflow.log_metrics(losses, step=epoch)
