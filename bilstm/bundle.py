@@ -117,7 +117,11 @@ class Forecaster:
             raise ValueError(f"{directory}: bundle format {meta.get('format_version')} != {FORMAT_VERSION}")
         spec = WindowSpec(**meta["spec"])
         model = BiLSTMForecaster(
-            ModelConfig(**meta["model_config"]), len(spec.input_columns), len(spec.target_columns), spec.horizon
+            ModelConfig(**meta["model_config"]),
+            len(spec.input_columns),
+            len(spec.target_columns),
+            spec.horizon,
+            spec.lookback,
         )
         state = torch.load(directory / "weights.pt", map_location=device, weights_only=True)
         model.load_state_dict(state)

@@ -60,6 +60,9 @@ class ModelConfig(_Section):
     pooling: Literal["last", "mean", "attention"] = Field(
         "last", description="last: final hidden state of each direction; mean/attention: over time"
     )
+    highway: bool = Field(
+        True, description="Add a linear map of each target's input window to the forecast (as in LSTNet)"
+    )
     instance_norm: Literal["none", "last", "revin"] = Field(
         "last",
         description="Per-window normalisation: subtract the last value (NLinear) or RevIN mean/std",

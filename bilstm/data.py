@@ -76,6 +76,13 @@ def read_table(source: str) -> pd.DataFrame:
     raise DataValidationError(f"{source}: unsupported format; use a .csv, .csv.gz or .parquet file")
 
 
+def _mostly_numeric(column: pd.Series) -> bool:
+    """Numeric, or numeric but for a few bad cells (which validation then reports by row)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    return pd.to_numeric(column, errors="coerce").notna().mean() > 0.5
+
+
 def _used_columns(table: pd.DataFrame, config: DataConfig, source: str) -> tuple[list[str], list[str]]:
     for column in config.targets + (config.features or []):
         if column not in table.columns:
@@ -86,7 +93,10 @@ def _used_columns(table: pd.DataFrame, config: DataConfig, source: str) -> tuple
         return list(config.targets), list(config.targets)
     if config.features is None:
         others = [c for c in table.columns if c != config.time_column and c not in config.targets]
-        features = [c for c in others if pd.api.types.is_numeric_dtype(table[c])]
+        features = [c for c in others if _mostly_numeric(table[c])]
+        skipped = [str(c) for c in others if c not in features]
+        if skipped:
+            warnings.warn(f"{source}: non-numeric column(s) {', '.join(skipped)} left out of the features", stacklevel=3)
     else:
         features = [c for c in config.features if c not in config.targets]
     inputs = features + list(config.targets)

@@ -2,7 +2,8 @@
 
 Defaults are the article's architecture (2 bidirectional LSTM layers of 64, head 2*64 -> 20 -> horizon) with
 its flaws fixed: zero initial states, dropout applied, the read-out taken from each direction's final
-hidden state instead of `out[:, -1]`, and no global device.
+hidden state instead of `out[:, -1]`, and no global device. Options that matter on ETT-like data: per-window
+instance normalisation (`last` or `revin`) and a linear highway beside the recurrent path.
 
 Dimensions: B batch, L lookback, F input features, H hidden size, D directions, T horizon, k targets.
 """
@@ -20,7 +21,7 @@ _EPS = 1e-5
 class BiLSTMForecaster(nn.Module):
     """(B, L, F) inputs whose last `n_targets` features are the targets -> (B, T) or (B, T, k) forecasts."""
 
-    def __init__(self, config: ModelConfig, input_size: int, n_targets: int, horizon: int) -> None:
+    def __init__(self, config: ModelConfig, input_size: int, n_targets: int, horizon: int, lookback: int) -> None:
         super().__init__()
         if not 1 <= n_targets <= input_size:
             raise ValueError(f"n_targets must be in [1, input_size={input_size}], got {n_targets}")
@@ -42,6 +43,8 @@ class BiLSTMForecaster(nn.Module):
         self.head = nn.Sequential(
             nn.Linear(width, config.head_size), nn.ReLU(), nn.Linear(config.head_size, horizon * n_targets)
         )
+        # one linear map shared by all targets (channel-independent), applied to the normalised inputs
+        self.highway = nn.Linear(lookback, horizon) if config.highway else None
         if config.instance_norm == "revin":
             self.revin_weight = nn.Parameter(torch.ones(input_size))
             self.revin_bias = nn.Parameter(torch.zeros(input_size))
@@ -54,6 +57,9 @@ class BiLSTMForecaster(nn.Module):
         # pooled -> (B, D*H)
         y = self.head(self.dropout(pooled)).view(-1, self.horizon, self.n_targets)
         # y -> (B, T, k)
+        if self.highway is not None:
+            y = y + self.highway(x[..., -self.n_targets :].transpose(1, 2)).transpose(1, 2)
+            # (B, L, k) -> (B, k, L) -> (B, k, T) -> (B, T, k)
         y = denormalize(y)
         return y.squeeze(-1) if self.n_targets == 1 else y
 

@@ -51,7 +51,11 @@ def make_train_windows(prepared: Prepared, config: PipelineConfig) -> tuple[Wind
 def build_model(prepared: Prepared, config: PipelineConfig) -> BiLSTMForecaster:
     series = prepared.series
     return BiLSTMForecaster(
-        config.model, len(series.input_columns), len(series.target_columns), config.window.horizon
+        config.model,
+        len(series.input_columns),
+        len(series.target_columns),
+        config.window.horizon,
+        config.window.lookback,
     )
 
 

@@ -1,0 +1,149 @@
+"""The `bilstm` command line: `bilstm train` runs the training flow (embedded Prefect + MLflow).
+
+Prefect and MLflow are imported lazily inside the commands, so `bilstm --help` is instant and the core stays
+free of them. Bad input exits 2 with one line saying what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from pydantic import ValidationError
+
+from bilstm.bundle import ForecastInputError
+from bilstm.config import PipelineConfig, with_overrides
+from bilstm.data import DataValidationError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
+
+BAD_INPUT = 2
+# Quiet defaults for an embedded, offline-friendly run; a user's own settings win.
+_ENV_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+}
+
+
+@app.callback()
+def _root() -> None:
+    """Train Bi-LSTM forecasters with Prefect and MLflow."""
+
+
+class ConfigError(ValueError):
+    """A config file, a --set or an option cannot be applied."""
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, ValidationError):
+        parts = [
+            f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']} (got {e.get('input')!r})"
+            for e in error.errors()
+        ]
+        return "invalid config: " + "; ".join(parts)
+    return " ".join(str(error).split())
+
+
+def _parse_set(item: str) -> tuple[str, Any]:
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set {item!r}: expected dotted.key=value, e.g. --set train.lr=0.001")
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+
+
+def build_config(config_file: Path | None, options: dict[str, Any], sets: list[str]) -> PipelineConfig:
+    """Defaults < config file < named options < --set, validated at the end."""
+    config = PipelineConfig()
+    if config_file is not None:
+        if not config_file.exists():
+            raise ConfigError(f"--config {config_file}: file not found")
+        try:
+            loaded = yaml.safe_load(config_file.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"--config {config_file}: not valid YAML or JSON ({error})") from error
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"--config {config_file}: expected a mapping of sections (data, model, ...)")
+        config = PipelineConfig.model_validate(loaded)
+    overrides = {key: value for key, value in options.items() if value is not None}
+    overrides.update(_parse_set(item) for item in sets)
+    try:
+        return with_overrides(config, overrides)
+    except ValidationError:
+        raise
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+
+
+def _fail(error: BaseException, debug: bool, code: int) -> None:
+    if debug:
+        traceback.print_exception(error)
+    typer.secho(f"error: {_one_line(error)}", err=True, fg="red")
+    raise typer.Exit(code)
+
+
+def _columns(value: str | None) -> list[str] | None:
+    return [part.strip() for part in value.split(",") if part.strip()] if value else None
+
+
+@app.command()
+def train(
+    data: Annotated[str | None, typer.Option(help="CSV/Parquet path or fsspec URI [default: built-in ETTh1]")] = None,
+    target: Annotated[str | None, typer.Option(help="Target column(s), comma-separated [default: OT]")] = None,
+    features: Annotated[str | None, typer.Option(help="Feature columns, comma-separated [default: all others]")] = None,
+    time_column: Annotated[str | None, typer.Option(help="Timestamp column [default: date]")] = None,
+    lookback: Annotated[int | None, typer.Option(help="Input window length [default: 96]")] = None,
+    horizon: Annotated[int | None, typer.Option(help="Steps to forecast [default: 24]")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Training batch size")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML or JSON config file")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="dotted.key=value, repeatable")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON (last line)")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks")] = False,
+) -> None:
+    """Train, evaluate and register a forecaster with the training flow."""
+    options = {
+        "data.path": data,
+        "data.targets": _columns(target),
+        "data.features": _columns(features),
+        "data.time_column": time_column,
+        "window.lookback": lookback,
+        "window.horizon": horizon,
+        "train.epochs": epochs,
+        "train.batch_size": batch_size,
+    }
+    try:
+        pipeline_config = build_config(config, options, set_ or [])
+    except (ConfigError, ValidationError) as error:
+        _fail(error, debug, BAD_INPUT)
+    for key, value in _ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    from flows.train import train_flow
+
+    try:
+        summary = train_flow(pipeline_config)
+    except (DataValidationError, ForecastInputError, ValidationError) as error:
+        _fail(error, debug, BAD_INPUT)
+    except Exception as error:  # noqa: BLE001 - any other failure: one line, exit 1
+        _fail(error, debug, 1)
+    _print_summary(summary, as_json)
+
+
+def _print_summary(summary: dict, as_json: bool) -> None:
+    metrics = summary["metrics"]
+    verdict = "promoted to champion" if summary["promoted"] else "not promoted"
+    typer.echo(
+        f"{summary['model_name']} v{summary['model_version']} {verdict} (champion: v{summary['champion_version']})\n"
+        f"test MSE (scaled) {metrics['test_mse_scaled']:.4f} | persistence {metrics['naive_test_mse_scaled']:.4f}"
+        f" | seasonal naive {metrics['seasonal_naive_test_mse_scaled']:.4f}\n"
+        f"{summary['epochs_run']} epochs, {summary['train_seconds']:.1f} s of training"
+        f" ({summary['train_samples_per_s']:.0f} samples/s)\n"
+        f"MLflow run {summary['run_id']}: {summary['run_url']}"
+    )
+    if as_json:
+        typer.echo(json.dumps(summary, default=str))

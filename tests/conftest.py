@@ -1,0 +1,79 @@
+"""Shared fixtures: a learnable synthetic series, the real config shrunk to a tiny one, isolated Prefect
+and MLflow state (a real Prefect test server, a real SQLite MLflow store in a tmp dir)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+# Isolate Prefect before it is imported anywhere: its home, telemetry and the slow-CI start-up timeout.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="bilstm-prefect-"))
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
+from bilstm.config import PipelineConfig, with_overrides  # noqa: E402
+
+
+def synthetic_frame(rows: int = 1200, seed: int = 0) -> pd.DataFrame:
+    """Hourly series: a daily sine on a random walk plus noise (target `y`), and a related feature `x`."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(rows)
+    walk = np.cumsum(rng.normal(0, 0.3, rows))
+    daily = 3 * np.sin(2 * np.pi * t / 24)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=rows, freq="h"),
+            "x": np.cos(2 * np.pi * t / 24) + rng.normal(0, 0.1, rows),
+            "y": 10 + daily + walk + rng.normal(0, 0.1, rows),
+        }
+    )
+
+
+@pytest.fixture
+def synthetic_csv(tmp_path) -> str:
+    path = tmp_path / "series.csv"
+    synthetic_frame().to_csv(path, index=False)
+    return str(path)
+
+
+def tiny(config: PipelineConfig | None = None, **overrides) -> PipelineConfig:
+    """The real config, shrunk: 2 epochs of a small network on CPU, short windows."""
+    base = {
+        "window.lookback": 48,
+        "window.horizon": 12,
+        "model.hidden_size": 16,
+        "model.num_layers": 1,
+        "train.epochs": 2,
+        "train.batch_size": 64,
+        "train.device": "cpu",
+    }
+    return with_overrides(config or PipelineConfig(), base | overrides)
+
+
+@pytest.fixture
+def tiny_config(synthetic_csv) -> PipelineConfig:
+    return tiny(**{"data.path": synthetic_csv, "data.time_column": "timestamp", "data.targets": ["y"]})
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One real Prefect API (temporary SQLite database) for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@pytest.fixture
+def tracking(tmp_path, monkeypatch, prefect_server) -> str:
+    """A fresh MLflow SQLite store and checkpoint home for one test; returns the tracking URI."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("BILSTM_HOME", str(tmp_path / "bilstm-home"))
+    monkeypatch.chdir(tmp_path)
+    return uri

@@ -1,0 +1,115 @@
+"""Ingest and split: validation errors name the file, column and rows; ETT borders; missing-value policy."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bilstm.config import DataConfig
+from bilstm.data import DataValidationError, builtin_path, load_series
+from bilstm.split import split_rows
+from tests.conftest import synthetic_frame
+
+
+def write(tmp_path, frame: pd.DataFrame, name="data.csv") -> str:
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False)
+    return str(path)
+
+
+def config(path, **kw) -> DataConfig:
+    return DataConfig(path=path, time_column="timestamp", targets=["y"], **kw)
+
+
+def test_builtin_dataset_loads_with_ot_target_and_six_features():
+    series = load_series(DataConfig())
+    assert series.name == "ETTh1" and series.freq == "h"
+    assert series.input_columns == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    assert series.target_columns == ["OT"]
+    assert len(series.frame) == 17420
+    assert builtin_path().endswith("ETTh1.csv")
+
+
+def test_settings_choose_input_and_target_columns(tmp_path):
+    path = write(tmp_path, synthetic_frame(100))
+    assert load_series(config(path, setting="S")).input_columns == ["y"]
+    assert load_series(config(path, setting="MS")).input_columns == ["x", "y"]
+    m = load_series(config(path, setting="M"))
+    assert m.input_columns == m.target_columns == ["x", "y"]
+
+
+def test_parquet_reads_like_csv(tmp_path):
+    frame = synthetic_frame(100)
+    csv = load_series(config(write(tmp_path, frame)))
+    parquet = load_series(config(write(tmp_path, frame, "data.parquet")))
+    np.testing.assert_allclose(parquet.values, csv.values)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda f: f.drop(columns="y"), r"column 'y' not found; available: timestamp, x"),
+        (lambda f: f.drop(columns="timestamp"), r"time column 'timestamp' not found"),
+        (lambda f: f.assign(y=f.y.where(f.index != 10)), r"column 'y' has missing values in row 11;"),
+        (lambda f: f.assign(x=f.x.astype(object).where(f.index != 4, "abc")), r"column 'x' is not numeric \(row 5"),
+        (lambda f: f.assign(timestamp=f.timestamp.astype(str).where(f.index != 2, "yesterday")),
+         r"unparseable timestamps in row 3 \(e.g. 'yesterday'\)"),
+        (lambda f: f.assign(timestamp=f.timestamp.where(f.index != 7, f.timestamp[6])),
+         r"duplicate timestamps in rows 7, 8"),
+        (lambda f: f.assign(y=f.y.where(f.index != 3, np.inf)), r"column 'y' has inf in row 4"),
+    ],
+)
+def test_bad_input_names_file_column_and_rows(tmp_path, mutate, message):
+    path = write(tmp_path, mutate(synthetic_frame(50)))
+    with pytest.raises(DataValidationError, match=message) as error:
+        load_series(config(path))
+    assert path in str(error.value)
+
+
+def test_missing_file_and_unsupported_format_are_clear(tmp_path):
+    with pytest.raises(DataValidationError, match="nowhere.csv: file not found"):
+        load_series(config(str(tmp_path / "nowhere.csv")))
+    other = tmp_path / "data.xlsx"
+    other.write_text("x")
+    with pytest.raises(DataValidationError, match="unsupported format"):
+        load_series(config(str(other)))
+
+
+def test_empty_file_is_refused(tmp_path):
+    path = write(tmp_path, synthetic_frame(5).iloc[:0])
+    with pytest.raises(DataValidationError, match="no data rows"):
+        load_series(config(path))
+
+
+def test_unsorted_timestamps_are_sorted_with_a_warning(tmp_path):
+    frame = synthetic_frame(60)
+    path = write(tmp_path, frame.iloc[::-1])
+    with pytest.warns(UserWarning, match="not sorted"):
+        series = load_series(config(path))
+    assert series.frame.index.is_monotonic_increasing
+    np.testing.assert_allclose(series.frame["y"].to_numpy(), frame["y"].to_numpy())
+
+
+@pytest.mark.parametrize("policy", ["ffill", "interpolate"])
+def test_missing_value_policies_fill_gaps(tmp_path, policy):
+    frame = synthetic_frame(60)
+    frame.loc[[5, 6], "y"] = np.nan
+    series = load_series(config(write(tmp_path, frame), missing=policy))
+    assert np.isfinite(series.values).all()
+    expected = frame.y[4] if policy == "ffill" else frame.y[4] + (frame.y[7] - frame.y[4]) / 3
+    assert series.frame["y"].iloc[5] == pytest.approx(expected)
+
+
+def test_ett_borders_for_the_builtin_dataset_and_fractions_elsewhere():
+    split = split_rows(DataConfig(), "ETTh1", 17420, lookback=96, horizon=24)
+    assert (split.train_end, split.val_end, split.test_end) == (8640, 11520, 14400)
+    assert split.val_rows == slice(8640 - 96, 11520) and split.test_rows == slice(11520 - 96, 14400)
+    other = split_rows(DataConfig(), "sales", 1000, lookback=10, horizon=5)
+    assert (other.train_end, other.val_end, other.test_end) == (700, 800, 1000)
+
+
+def test_too_few_rows_for_the_windows_is_clear():
+    with pytest.raises(DataValidationError, match=r"too few rows \(100\) for lookback 96 \+ horizon 24"):
+        split_rows(DataConfig(), "small", 100, lookback=96, horizon=24)

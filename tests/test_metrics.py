@@ -1,0 +1,60 @@
+"""Metrics agree with scikit-learn; baselines are right on hand-checkable series."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import mean_absolute_error, mean_squared_error
+
+from bilstm import metrics
+from bilstm.evaluation import promotion_decision
+
+
+def test_metrics_agree_with_scikit_learn():
+    rng = np.random.default_rng(0)
+    truth, pred = rng.normal(size=(10, 4, 2)), rng.normal(size=(10, 4, 2))
+    scaled = metrics.scaled_metrics(truth, pred)
+    assert scaled["mse"] == pytest.approx(mean_squared_error(truth.ravel(), pred.ravel()))
+    assert scaled["mae"] == pytest.approx(mean_absolute_error(truth.ravel(), pred.ravel()))
+    original = metrics.original_metrics(truth, pred, scale=np.ones(2))
+    assert original["rmse"] == pytest.approx(np.sqrt(mean_squared_error(truth.ravel(), pred.ravel())))
+    assert original["mase"] == pytest.approx(original["mae"])
+
+
+def test_smape_and_mase_by_hand():
+    truth, pred = np.array([[[100.0]], [[0.0]]]), np.array([[[110.0]], [[0.0]]])
+    assert metrics.smape(truth, pred) == pytest.approx(100 * (10 / 210))
+    train = np.array([[1.0], [3.0], [2.0], [6.0]])
+    np.testing.assert_allclose(metrics.mase_scale(train, period=2), [2.0])
+
+
+def test_by_horizon_has_one_row_per_step():
+    truth = np.zeros((5, 3, 1))
+    pred = truth + np.array([1.0, 2.0, 3.0])[None, :, None]
+    table = metrics.by_horizon(truth, pred, truth, pred)
+    assert table["step"].tolist() == [1, 2, 3]
+    assert table["mse"].tolist() == [1.0, 4.0, 9.0]
+
+
+def test_naive_repeats_the_last_value():
+    values = np.arange(10.0)[:, None]
+    naive = metrics.naive_forecast(values, first_target=5, windows=2, horizon=3)
+    np.testing.assert_array_equal(naive[:, :, 0], [[4, 4, 4], [5, 5, 5]])
+
+
+def test_seasonal_naive_repeats_the_last_season():
+    values = np.arange(20.0)[:, None]
+    seasonal = metrics.seasonal_naive_forecast(values, first_target=10, windows=2, horizon=5, period=3)
+    np.testing.assert_array_equal(seasonal[:, :, 0], [[7, 8, 9, 7, 8], [8, 9, 10, 8, 9]])
+
+
+@pytest.mark.parametrize(("freq", "period"), [("h", 24), ("15min", 96), ("D", 7), ("W-SUN", 52), ("MS", 12)])
+def test_seasonal_period_follows_the_frequency(freq, period):
+    assert metrics.seasonal_period(freq) == period
+
+
+def test_promotion_needs_to_beat_seasonal_naive_and_the_champion():
+    assert promotion_decision(0.03, 0.04, None)[0]
+    assert promotion_decision(0.03, 0.04, 0.035)[0]
+    promoted, reason = promotion_decision(0.036, 0.04, 0.035)
+    assert not promoted and "champion's 0.0350" in reason
+    promoted, reason = promotion_decision(0.05, 0.04, None)
+    assert not promoted and "seasonal naive 0.0400" in reason

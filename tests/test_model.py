@@ -1,0 +1,85 @@
+"""BiLSTMForecaster: output shapes for every option, determinism, and the fixed flaws of the article."""
+
+import itertools
+
+import pytest
+import torch
+
+from bilstm.config import ModelConfig
+from bilstm.model import BiLSTMForecaster
+
+B, L, F, T = 4, 24, 3, 6
+
+OPTIONS = list(
+    itertools.product(["lstm", "gru"], [True, False], [1, 2], ["last", "mean", "attention"], ["none", "last", "revin"])
+)
+
+
+@pytest.mark.parametrize(("cell", "bidirectional", "num_layers", "pooling", "norm"), OPTIONS)
+def test_output_shape_for_every_option(cell, bidirectional, num_layers, pooling, norm):
+    config = ModelConfig(
+        cell=cell, bidirectional=bidirectional, num_layers=num_layers, pooling=pooling, instance_norm=norm,
+        hidden_size=8,
+    )
+    x = torch.randn(B, L, F)
+    assert BiLSTMForecaster(config, F, 1, T, L)(x).shape == (B, T)
+    assert BiLSTMForecaster(config, F, 3, T, L)(x).shape == (B, T, 3)
+
+
+@pytest.mark.parametrize("highway", [True, False])
+def test_same_seed_gives_same_predictions(highway):
+    config = ModelConfig(hidden_size=8, highway=highway)
+    x = torch.randn(B, L, F)
+    outputs = []
+    for _ in range(2):
+        torch.manual_seed(7)
+        outputs.append(BiLSTMForecaster(config, F, 1, T, L).eval()(x))
+    torch.testing.assert_close(outputs[0], outputs[1])
+
+
+def test_eval_mode_has_no_randomness():
+    model = BiLSTMForecaster(ModelConfig(hidden_size=8, dropout=0.5), F, 1, T, L).eval()
+    x = torch.randn(B, L, F)
+    torch.testing.assert_close(model(x), model(x))
+
+
+def test_dropout_is_applied_in_training_mode():
+    model = BiLSTMForecaster(ModelConfig(hidden_size=8, dropout=0.5, highway=False), F, 1, T, L).train()
+    x = torch.randn(B, L, F)
+    assert not torch.allclose(model(x), model(x))
+
+
+def test_last_value_normalisation_makes_the_forecast_shift_with_the_level():
+    model = BiLSTMForecaster(ModelConfig(hidden_size=8, instance_norm="last"), F, 1, T, L).eval()
+    x = torch.randn(B, L, F)
+    torch.testing.assert_close(model(x + 100.0), model(x) + 100.0)
+
+
+def test_revin_denormalisation_restores_location_and_scale():
+    model = BiLSTMForecaster(ModelConfig(hidden_size=8, instance_norm="revin"), F, 1, T, L).eval()
+    x = torch.randn(B, L, F)
+    torch.testing.assert_close(model(3.0 * x + 50.0), 3.0 * model(x) + 50.0, rtol=1e-4, atol=1e-3)
+
+
+def test_backward_direction_reads_the_whole_window():
+    """The read-out must depend on the first input step through the backward direction too."""
+    torch.manual_seed(0)
+    config = ModelConfig(hidden_size=8, num_layers=1, highway=False, instance_norm="none", dropout=0.0)
+    model = BiLSTMForecaster(config, F, 1, T, L).eval()
+    pooled = []
+
+    def keep_head_input(module, inputs, output):
+        pooled.append(inputs[0])
+
+    model.head.register_forward_hook(keep_head_input)
+    x = torch.randn(1, L, F)
+    model(x)
+    x[0, 0] += 5.0
+    model(x)
+    backward_half = slice(8, 16)
+    assert not torch.allclose(pooled[0][0, backward_half], pooled[1][0, backward_half])
+
+
+def test_targets_outside_the_inputs_are_refused():
+    with pytest.raises(ValueError, match="n_targets"):
+        BiLSTMForecaster(ModelConfig(), 2, 3, T, L)

@@ -1,0 +1,69 @@
+"""fit(): learns a learnable series, stops early on the validation loss, resumes from its checkpoint."""
+
+import numpy as np
+import torch
+
+from bilstm.config import ModelConfig, TrainConfig
+from bilstm.model import BiLSTMForecaster
+from bilstm.training import fit
+from bilstm.windows import make_windows
+
+L, T = 24, 6
+
+
+def sine_windows():
+    t = np.arange(900)
+    values = np.sin(2 * np.pi * t / 24)[:, None].astype(np.float32)
+    return make_windows(values[:700], L, T, 1), make_windows(values[700 - L :], L, T, 1)
+
+
+def new_model(seed=0):
+    torch.manual_seed(seed)
+    return BiLSTMForecaster(ModelConfig(hidden_size=16, num_layers=1, highway=False), 1, 1, T, L)
+
+
+def test_training_lowers_the_loss_on_a_learnable_series():
+    train, val = sine_windows()
+    history = fit(new_model(), train, val, TrainConfig(epochs=5, batch_size=32, lr=5e-3, patience=5))
+    assert history.epochs_run == 5
+    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+    assert min(history.val_loss) < history.val_loss[0]
+
+
+def test_callback_gets_every_epoch_losses():
+    train, val = sine_windows()
+    seen = []
+    fit(new_model(), train, val, TrainConfig(epochs=3, batch_size=64), on_epoch_end=lambda e, m: seen.append((e, m)))
+    assert [epoch for epoch, _ in seen] == [1, 2, 3]
+    assert all(set(m) == {"train_loss", "val_loss"} for _, m in seen)
+
+
+def test_early_stopping_restores_the_best_weights():
+    train, val = sine_windows()
+    config = TrainConfig(epochs=30, batch_size=64, lr=0.05, patience=1)
+    model = new_model()
+    history = fit(model, train, val, config)
+    from bilstm.training import evaluate_loss
+
+    best = min(history.val_loss)
+    assert history.val_loss[history.best_epoch - 1] == best
+    restored = evaluate_loss(model, val, torch.nn.MSELoss(), 256)
+    assert abs(restored - best) < 1e-6
+    if history.stopped_early:
+        assert history.epochs_run < config.epochs
+
+
+def test_resume_continues_from_the_saved_epoch(tmp_path):
+    train, val = sine_windows()
+    checkpoint = tmp_path / "ckpt.pt"
+    config = TrainConfig(epochs=4, batch_size=64, patience=10)
+    full = fit(new_model(), train, val, config)
+
+    first = fit(new_model(), train, val, config.model_copy(update={"epochs": 2}), checkpoint=checkpoint)
+    assert first.epochs_run == 2 and checkpoint.exists()
+    epochs_seen = []
+    resumed = fit(new_model(seed=99), train, val, config, checkpoint=checkpoint, on_epoch_end=lambda e, m: epochs_seen.append(e))
+    assert resumed.resumed_from_epoch == 2
+    assert epochs_seen == [3, 4]
+    np.testing.assert_allclose(resumed.train_loss, full.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(resumed.val_loss, full.val_loss, rtol=1e-5)
