@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from bilstm.bundle import Forecaster, WindowSpec
 from bilstm.config import PipelineConfig
@@ -67,6 +68,7 @@ def train_forecaster(
     checkpoint: str | None = None,
     progress: bool | None = None,
 ) -> tuple[Forecaster, History]:
+    torch.manual_seed(config.train.seed)  # the initial weights too are a function of the seed
     model = build_model(prepared, config)
     history = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
     series = prepared.series

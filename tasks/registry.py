@@ -43,7 +43,7 @@ def _requirements() -> list[str]:
 
 def champion_version(name: str) -> str | None:
     try:
-        return MlflowClient().get_model_version_by_alias(name, CHAMPION).version
+        return str(MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
     except MlflowException:
         return None
 

@@ -42,14 +42,15 @@ def synthetic_csv(tmp_path) -> str:
 
 
 def tiny(config: PipelineConfig | None = None, **overrides) -> PipelineConfig:
-    """The real config, shrunk: 2 epochs of a small network on CPU, short windows."""
+    """The real config, shrunk: 3 epochs of a small network on CPU, short windows."""
     base = {
         "window.lookback": 48,
         "window.horizon": 12,
         "model.hidden_size": 16,
         "model.num_layers": 1,
-        "train.epochs": 2,
+        "train.epochs": 3,
         "train.batch_size": 64,
+        "train.lr": 5e-3,
         "train.device": "cpu",
     }
     return with_overrides(config or PipelineConfig(), base | overrides)

@@ -1,0 +1,81 @@
+"""The training flow end to end: real Prefect (test server) and real MLflow (SQLite in a tmp dir)."""
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from prefect.client.orchestration import get_client
+
+from bilstm.pipeline import run as run_pipeline
+from flows.train import train_flow
+from tests.conftest import synthetic_frame
+
+NAME = "bilstm-forecaster"
+
+
+def test_train_flow_tracks_registers_and_promotes(tiny_config, tracking):
+    summary = train_flow(tiny_config)
+    client = MlflowClient(tracking)
+    run = client.get_run(summary["run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.params["model.hidden_size"] == "16" and run.data.params["window.lookback"] == "48"
+    for name in ("train_loss", "val_loss"):
+        history = client.get_metric_history(run.info.run_id, name)
+        assert [m.step for m in history] == list(range(1, summary["epochs_run"] + 1))
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    artifacts |= {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert {"metrics_by_horizon.csv", "plots/loss_curve.png", "plots/forecast.png"} <= artifacts
+    assert run.data.tags["prefect.flow_run_id"] == summary["flow_run_id"]
+    assert run.inputs.dataset_inputs[0].dataset.name == "series"
+    for key in ("test_mse_scaled", "test_mse", "test_mase", "naive_test_mse_scaled", "seasonal_naive_test_mse_scaled"):
+        assert run.data.metrics[key] == pytest.approx(summary["metrics"][key])
+
+    # the synthetic series is learnable: the model beats seasonal naive and becomes champion
+    assert summary["promoted"] and summary["model_version"] == "1" == summary["champion_version"]
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
+    assert str(client.get_model_version_by_alias(NAME, "challenger").version) == "1"
+
+    history = pd.read_csv(tiny_config.data.path, parse_dates=["timestamp"])
+    served = mlflow.pyfunc.load_model(f"models:/{NAME}@champion").predict(history)
+    in_memory, _, _ = run_pipeline(tiny_config, progress=False)  # same seed, same data: the same model
+    pd.testing.assert_frame_equal(served, in_memory.predict(history), check_dtype=False, rtol=1e-5)
+
+    with get_client(sync_client=True) as prefect:
+        flow_run = prefect.read_flow_run(summary["flow_run_id"])
+        assert flow_run.state.is_completed()
+        keys = {a.key for a in prefect.read_artifacts() if a.flow_run_id == flow_run.id}
+    assert {"train-report", "mlflow-run"} <= keys
+
+
+def test_a_worse_model_does_not_move_the_champion(tiny_config, tracking):
+    first = train_flow(tiny_config)
+    worse = tiny_config.model_copy(deep=True)
+    worse.model.highway, worse.model.instance_norm = False, "none"
+    worse.train.lr, worse.train.epochs = 1e-7, 1
+    second = train_flow(worse)
+
+    client = MlflowClient(tracking)
+    assert not second["promoted"]
+    assert second["champion_version"] == first["model_version"] == "1"
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
+    assert str(client.get_model_version_by_alias(NAME, "challenger").version) == "2"
+    # the champion was evaluated now, on the same windows: it reproduces its own test MSE
+    champion_now = client.get_run(second["run_id"]).data.metrics["champion_test_mse_scaled"]
+    assert champion_now == pytest.approx(first["metrics"]["test_mse_scaled"], rel=1e-5)
+
+
+def test_bad_data_fails_the_flow_and_the_mlflow_run_and_registers_nothing(tiny_config, tracking, tmp_path):
+    frame = synthetic_frame()
+    frame.loc[100, "y"] = np.nan
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    config = tiny_config.model_copy(deep=True)
+    config.data.path = str(bad)
+
+    state = train_flow(config, return_state=True)
+    assert state.is_failed()
+    client = MlflowClient(tracking)
+    runs = client.search_runs([client.get_experiment_by_name(config.registry.experiment).experiment_id])
+    assert [r.info.status for r in runs] == ["FAILED"]
+    assert client.search_registered_models() == []
