@@ -59,7 +59,8 @@ class Forecaster:
         """Forecast the `horizon` steps after the last row of `history`.
 
         Args:
-            history: at least `lookback` rows with the time column (or a DatetimeIndex) and every input column.
+            history: at least `lookback` rows with the time column (or a DatetimeIndex) and every
+                input column.
         Returns:
             DataFrame with the time column (future timestamps), `step` (1..T) and one column per target.
         """
@@ -88,12 +89,16 @@ class Forecaster:
                 f" ({', '.join(spec.input_columns)})"
             )
         if len(history) < spec.lookback:
-            raise ForecastInputError(f"history has {len(history)} rows; the model needs the last {spec.lookback}")
+            raise ForecastInputError(
+                f"history has {len(history)} rows; the model needs the last {spec.lookback}"
+            )
         if times[-spec.lookback :].isna().any():
             raise ForecastInputError(f"history has unparseable timestamps in {spec.time_column!r}")
         values = history[spec.input_columns].to_numpy(dtype=np.float64)
         if not np.isfinite(values[-spec.lookback :]).all():
-            raise ForecastInputError(f"history has NaN or inf in the last {spec.lookback} rows; fill them first")
+            raise ForecastInputError(
+                f"history has NaN or inf in the last {spec.lookback} rows; fill them first"
+            )
         return times, values
 
     def save(self, directory: str | Path) -> Path:

@@ -7,6 +7,7 @@ free of them. Bad input exits 2 with one line saying what is wrong and how to fi
 from __future__ import annotations
 
 import json
+import logging
 import os
 import traceback
 from pathlib import Path
@@ -80,6 +81,22 @@ def build_config(config_file: Path | None, options: dict[str, Any], sets: list[s
         raise ConfigError(str(error)) from error
 
 
+class _NoTracebacks(logging.Filter):
+    """Keep log lines, drop their tracebacks: the CLI's own one-line error says what went wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_prefect_tracebacks() -> None:
+    """Drop tracebacks from the flow- and task-run logs (shown again with --debug)."""
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoTracebacks) for f in logger.filters):
+            logger.addFilter(_NoTracebacks())
+
+
 def _fail(error: BaseException, debug: bool, code: int) -> None:
     if debug:
         traceback.print_exception(error)
@@ -93,9 +110,15 @@ def _columns(value: str | None) -> list[str] | None:
 
 @app.command()
 def train(
-    data: Annotated[str | None, typer.Option(help="CSV/Parquet path or fsspec URI [default: built-in ETTh1]")] = None,
-    target: Annotated[str | None, typer.Option(help="Target column(s), comma-separated [default: OT]")] = None,
-    features: Annotated[str | None, typer.Option(help="Feature columns, comma-separated [default: all others]")] = None,
+    data: Annotated[
+        str | None, typer.Option(help="CSV/Parquet path or fsspec URI [default: built-in ETTh1]")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Target column(s), comma-separated [default: OT]")
+    ] = None,
+    features: Annotated[
+        str | None, typer.Option(help="Feature columns, comma-separated [default: all others]")
+    ] = None,
     time_column: Annotated[str | None, typer.Option(help="Timestamp column [default: date]")] = None,
     lookback: Annotated[int | None, typer.Option(help="Input window length [default: 96]")] = None,
     horizon: Annotated[int | None, typer.Option(help="Steps to forecast [default: 24]")] = None,
@@ -103,7 +126,9 @@ def train(
     batch_size: Annotated[int | None, typer.Option(help="Training batch size")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML or JSON config file")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="dotted.key=value, repeatable")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON (last line)")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the run summary as JSON (last line)")
+    ] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks")] = False,
 ) -> None:
     """Train, evaluate and register a forecaster with the training flow."""
@@ -125,6 +150,8 @@ def train(
         os.environ.setdefault(key, value)
     from flows.train import train_flow
 
+    if not debug:
+        _quiet_prefect_tracebacks()
     try:
         summary = train_flow(pipeline_config)
     except (DataValidationError, ForecastInputError, ValidationError) as error:
@@ -137,9 +164,11 @@ def train(
 def _print_summary(summary: dict, as_json: bool) -> None:
     metrics = summary["metrics"]
     verdict = "promoted to champion" if summary["promoted"] else "not promoted"
+    name, version, champion = summary["model_name"], summary["model_version"], summary["champion_version"]
     typer.echo(
-        f"{summary['model_name']} v{summary['model_version']} {verdict} (champion: v{summary['champion_version']})\n"
-        f"test MSE (scaled) {metrics['test_mse_scaled']:.4f} | persistence {metrics['naive_test_mse_scaled']:.4f}"
+        f"{name} v{version} {verdict} (champion: v{champion})\n"
+        f"test MSE (scaled) {metrics['test_mse_scaled']:.4f}"
+        f" | persistence {metrics['naive_test_mse_scaled']:.4f}"
         f" | seasonal naive {metrics['seasonal_naive_test_mse_scaled']:.4f}\n"
         f"{summary['epochs_run']} epochs, {summary['train_seconds']:.1f} s of training"
         f" ({summary['train_samples_per_s']:.0f} samples/s)\n"

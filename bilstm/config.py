@@ -70,13 +70,13 @@ class ModelConfig(_Section):
 
 
 class TrainConfig(_Section):
-    epochs: int = Field(8, ge=1, le=10_000)
+    epochs: int = Field(6, ge=1, le=10_000)
     batch_size: int = Field(128, ge=1)
     lr: float = Field(2e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     loss: Literal["mse", "huber"] = "mse"
     grad_clip: float = Field(1.0, gt=0, description="Max gradient norm")
-    patience: int = Field(3, ge=1, description="Epochs without a better val loss before stopping")
+    patience: int = Field(2, ge=1, description="Epochs without a better val loss before stopping")
     seed: int = 0
     device: str = Field("auto", description="auto = CUDA if available, else CPU; or cpu, cuda, cuda:1")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch; empty = torch's default")

@@ -96,7 +96,9 @@ def _used_columns(table: pd.DataFrame, config: DataConfig, source: str) -> tuple
         features = [c for c in others if _mostly_numeric(table[c])]
         skipped = [str(c) for c in others if c not in features]
         if skipped:
-            warnings.warn(f"{source}: non-numeric column(s) {', '.join(skipped)} left out of the features", stacklevel=3)
+            warnings.warn(
+                f"{source}: non-numeric column(s) {', '.join(skipped)} left out of the features", stacklevel=3
+            )
     else:
         features = [c for c in config.features if c not in config.targets]
     inputs = features + list(config.targets)
@@ -108,7 +110,8 @@ def _check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, 
         if not pd.api.types.is_numeric_dtype(table[column]):
             bad = pd.to_numeric(table[column], errors="coerce").isna() & table[column].notna()
             raise DataValidationError(
-                f"{source}: column {column!r} is not numeric ({_rows(bad)}, e.g. {table[column][bad].iloc[0]!r});"
+                f"{source}: column {column!r} is not numeric ({_rows(bad)},"
+                f" e.g. {table[column][bad].iloc[0]!r});"
                 " fix those cells or leave the column out of --features"
             )
         values = table[column].to_numpy(dtype=np.float64)
@@ -172,7 +175,9 @@ def load_series(config: DataConfig) -> Series:
     _check_numeric(table, inputs, config, source)
     frame = table[inputs].astype(np.float64).set_axis(index)
     if not index.is_monotonic_increasing:
-        warnings.warn(f"{source}: timestamps were not sorted; sorted them by {config.time_column!r}", stacklevel=2)
+        warnings.warn(
+            f"{source}: timestamps were not sorted; sorted them by {config.time_column!r}", stacklevel=2
+        )
         frame = frame.sort_index()
     if config.missing == "ffill":
         frame = frame.ffill().bfill()

@@ -44,7 +44,10 @@ def mase_scale(train_targets: np.ndarray, period: int) -> np.ndarray:
 
 
 def scaled_metrics(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    return {"mse": mean_squared_error(_flat(truth), _flat(pred)), "mae": mean_absolute_error(_flat(truth), _flat(pred))}
+    return {
+        "mse": mean_squared_error(_flat(truth), _flat(pred)),
+        "mae": mean_absolute_error(_flat(truth), _flat(pred)),
+    }
 
 
 def original_metrics(truth: np.ndarray, pred: np.ndarray, scale: np.ndarray) -> dict[str, float]:
@@ -62,6 +65,7 @@ def original_metrics(truth: np.ndarray, pred: np.ndarray, scale: np.ndarray) -> 
 
 def by_horizon(truth_scaled, pred_scaled, truth, pred) -> pd.DataFrame:
     """One row per horizon step: MSE/MAE on scaled and original values."""
+
     def per_step(a: np.ndarray, b: np.ndarray, power: int) -> np.ndarray:
         return (np.abs(a - b) ** power).mean(axis=(0, 2))
 

@@ -21,7 +21,9 @@ _EPS = 1e-5
 class BiLSTMForecaster(nn.Module):
     """(B, L, F) inputs whose last `n_targets` features are the targets -> (B, T) or (B, T, k) forecasts."""
 
-    def __init__(self, config: ModelConfig, input_size: int, n_targets: int, horizon: int, lookback: int) -> None:
+    def __init__(
+        self, config: ModelConfig, input_size: int, n_targets: int, horizon: int, lookback: int
+    ) -> None:
         super().__init__()
         if not 1 <= n_targets <= input_size:
             raise ValueError(f"n_targets must be in [1, input_size={input_size}], got {n_targets}")

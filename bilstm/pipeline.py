@@ -92,5 +92,7 @@ def evaluate_forecaster(forecaster: Forecaster, prepared: Prepared) -> Evaluatio
 def run(config: PipelineConfig, progress: bool | None = None) -> tuple[Forecaster, History, Evaluation]:
     """Ingest, split, scale, window, train and evaluate, in one process, with nothing tracked."""
     prepared = split_and_scale(load_series(config.data), config)
-    forecaster, history = train_forecaster(prepared, make_train_windows(prepared, config), config, progress=progress)
+    forecaster, history = train_forecaster(
+        prepared, make_train_windows(prepared, config), config, progress=progress
+    )
     return forecaster, history, evaluate_forecaster(forecaster, prepared)

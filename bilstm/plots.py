@@ -19,7 +19,9 @@ def loss_curve(history: History) -> Figure:
     ax.plot(epochs, history.train_loss, marker="o", label="train")
     ax.plot(epochs, history.val_loss, marker="o", label="validation")
     if history.best_epoch:
-        ax.axvline(history.best_epoch, color="grey", linestyle="--", label=f"best (epoch {history.best_epoch})")
+        ax.axvline(
+            history.best_epoch, color="grey", linestyle="--", label=f"best (epoch {history.best_epoch})"
+        )
     ax.set(xlabel="epoch", ylabel="loss (scaled)", title="Training and validation loss")
     ax.legend()
     ax.grid(alpha=0.3)

@@ -16,7 +16,9 @@ class _Bar:
 
     def skip_epochs(self, epochs: int) -> None:
         if self._progress and epochs:
-            self._progress.update(self._task, advance=epochs * self._steps, description=f"resumed at {epochs}")
+            self._progress.update(
+                self._task, advance=epochs * self._steps, description=f"resumed at {epochs}"
+            )
 
     def advance(self) -> None:
         if self._progress:

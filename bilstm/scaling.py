@@ -14,7 +14,15 @@ _SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": Robust
 # The fitted attributes each scaler needs for transform / inverse_transform.
 _STATE = {
     "standard": ("mean_", "scale_", "var_", "n_features_in_", "n_samples_seen_"),
-    "minmax": ("min_", "scale_", "data_min_", "data_max_", "data_range_", "n_features_in_", "n_samples_seen_"),
+    "minmax": (
+        "min_",
+        "scale_",
+        "data_min_",
+        "data_max_",
+        "data_range_",
+        "n_features_in_",
+        "n_samples_seen_",
+    ),
     "robust": ("center_", "scale_", "n_features_in_"),
 }
 

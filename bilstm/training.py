@@ -143,7 +143,10 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 total += loss.item() * len(x)
                 bar.advance()
-            train_loss, val_loss = total / len(train), evaluate_loss(model, val, loss_fn, config.batch_size * 4)
+            train_loss, val_loss = (
+                total / len(train),
+                evaluate_loss(model, val, loss_fn, config.batch_size * 4),
+            )
             history.train_seconds += time.perf_counter() - started
             history.samples_seen += len(train)
             history.train_loss.append(train_loss)

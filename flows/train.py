@@ -18,6 +18,7 @@ from tasks.report import publish_report
 from tasks.tracking import run_url, start_tracking, use_tracking
 from tasks.training import clear_checkpoint, train
 
+
 @flow(name="train", log_prints=True)
 def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008 - pydantic default
     """Train a Bi-LSTM forecaster, track it in MLflow and register it; the champion moves only if it wins."""

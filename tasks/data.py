@@ -23,7 +23,9 @@ def _retry_unless_bad_data(task, task_run, state) -> bool:
     return False
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_unless_bad_data, cache_policy=NO_CACHE)
+@task(
+    retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_unless_bad_data, cache_policy=NO_CACHE
+)
 def ingest(config: DataConfig) -> Series:
     """Read and validate the data set; log it to MLflow as the run's training input."""
     series = load_series(config)
@@ -41,7 +43,9 @@ def split_and_scale(series: Series, config: PipelineConfig) -> pipeline.Prepared
     """Split by time and fit the scaler on the train rows only."""
     prepared = pipeline.split_and_scale(series, config)
     split = prepared.split
-    mlflow.log_params({"split.train_end": split.train_end, "split.val_end": split.val_end, "split.test_end": split.test_end})
+    mlflow.log_params(
+        {"split.train_end": split.train_end, "split.val_end": split.val_end, "split.test_end": split.test_end}
+    )
     return prepared
 
 

@@ -38,7 +38,9 @@ def history_example(prepared: pipeline.Prepared, forecaster: Forecaster) -> pd.D
 
 
 def _requirements() -> list[str]:
-    return [f"{name}=={metadata.version(name)}" for name in ("torch", "pandas", "numpy", "scikit-learn", "mlflow")]
+    return [
+        f"{name}=={metadata.version(name)}" for name in ("torch", "pandas", "numpy", "scikit-learn", "mlflow")
+    ]
 
 
 def champion_version(name: str) -> str | None:
@@ -50,7 +52,7 @@ def champion_version(name: str) -> str | None:
 
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def register_model(forecaster: Forecaster, prepared: pipeline.Prepared, model_name: str) -> str:
-    """Log the bundle as a pyfunc model, register a new version, alias it `challenger`; returns the version."""
+    """Log the bundle as a pyfunc model, register a version, alias it `challenger`; returns the version."""
     client, run_id = MlflowClient(), mlflow.active_run().info.run_id
     # a retry after a partial success must not register a second version for this run
     existing = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")

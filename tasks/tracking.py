@@ -32,7 +32,11 @@ def use_tracking(experiment: str) -> str:
 def run_url(run: mlflow.ActiveRun | mlflow.entities.Run) -> str:
     """The run's page in the MLflow UI: the tracking server's own, or `mlflow ui`'s default address."""
     uri = mlflow.get_tracking_uri()
-    base = uri.rstrip("/") if uri.startswith("http") else os.environ.get("BILSTM_MLFLOW_UI", "http://127.0.0.1:5000")
+    base = (
+        uri.rstrip("/")
+        if uri.startswith("http")
+        else os.environ.get("BILSTM_MLFLOW_UI", "http://127.0.0.1:5000")
+    )
     return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
 
 

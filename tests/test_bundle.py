@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bilstm.bundle import ForecastInputError, Forecaster
+from bilstm.bundle import Forecaster, ForecastInputError
 from bilstm.pipeline import run
 
 
@@ -16,7 +16,9 @@ def trained(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("data") / "series.csv"
     synthetic_frame().to_csv(path, index=False)
-    config = tiny(**{"data.path": str(path), "data.time_column": "timestamp", "data.targets": ["y"], "train.epochs": 1})
+    config = tiny(
+        **{"data.path": str(path), "data.time_column": "timestamp", "data.targets": ["y"], "train.epochs": 1}
+    )
     forecaster, _, _ = run(config, progress=False)
     return forecaster, pd.read_csv(path, parse_dates=["timestamp"])
 

@@ -53,11 +53,18 @@ def test_parquet_reads_like_csv(tmp_path):
         (lambda f: f.drop(columns="y"), r"column 'y' not found; available: timestamp, x"),
         (lambda f: f.drop(columns="timestamp"), r"time column 'timestamp' not found"),
         (lambda f: f.assign(y=f.y.where(f.index != 10)), r"column 'y' has missing values in row 11;"),
-        (lambda f: f.assign(x=f.x.astype(object).where(f.index != 4, "abc")), r"column 'x' is not numeric \(row 5"),
-        (lambda f: f.assign(timestamp=f.timestamp.astype(str).where(f.index != 2, "yesterday")),
-         r"unparseable timestamps in row 3 \(e.g. 'yesterday'\)"),
-        (lambda f: f.assign(timestamp=f.timestamp.where(f.index != 7, f.timestamp[6])),
-         r"duplicate timestamps in rows 7, 8"),
+        (
+            lambda f: f.assign(x=f.x.astype(object).where(f.index != 4, "abc")),
+            r"column 'x' is not numeric \(row 5",
+        ),
+        (
+            lambda f: f.assign(timestamp=f.timestamp.astype(str).where(f.index != 2, "yesterday")),
+            r"unparseable timestamps in row 3 \(e.g. 'yesterday'\)",
+        ),
+        (
+            lambda f: f.assign(timestamp=f.timestamp.where(f.index != 7, f.timestamp[6])),
+            r"duplicate timestamps in rows 7, 8",
+        ),
         (lambda f: f.assign(y=f.y.where(f.index != 3, np.inf)), r"column 'y' has inf in row 4"),
     ],
 )

@@ -28,7 +28,13 @@ def test_train_flow_tracks_registers_and_promotes(tiny_config, tracking):
     assert {"metrics_by_horizon.csv", "plots/loss_curve.png", "plots/forecast.png"} <= artifacts
     assert run.data.tags["prefect.flow_run_id"] == summary["flow_run_id"]
     assert run.inputs.dataset_inputs[0].dataset.name == "series"
-    for key in ("test_mse_scaled", "test_mse", "test_mase", "naive_test_mse_scaled", "seasonal_naive_test_mse_scaled"):
+    for key in (
+        "test_mse_scaled",
+        "test_mse",
+        "test_mase",
+        "naive_test_mse_scaled",
+        "seasonal_naive_test_mse_scaled",
+    ):
         assert run.data.metrics[key] == pytest.approx(summary["metrics"][key])
 
     # the synthetic series is learnable: the model beats seasonal naive and becomes champion

@@ -11,14 +11,20 @@ from bilstm.model import BiLSTMForecaster
 B, L, F, T = 4, 24, 3, 6
 
 OPTIONS = list(
-    itertools.product(["lstm", "gru"], [True, False], [1, 2], ["last", "mean", "attention"], ["none", "last", "revin"])
+    itertools.product(
+        ["lstm", "gru"], [True, False], [1, 2], ["last", "mean", "attention"], ["none", "last", "revin"]
+    )
 )
 
 
 @pytest.mark.parametrize(("cell", "bidirectional", "num_layers", "pooling", "norm"), OPTIONS)
 def test_output_shape_for_every_option(cell, bidirectional, num_layers, pooling, norm):
     config = ModelConfig(
-        cell=cell, bidirectional=bidirectional, num_layers=num_layers, pooling=pooling, instance_norm=norm,
+        cell=cell,
+        bidirectional=bidirectional,
+        num_layers=num_layers,
+        pooling=pooling,
+        instance_norm=norm,
         hidden_size=8,
     )
     x = torch.randn(B, L, F)

@@ -33,7 +33,13 @@ def test_training_lowers_the_loss_on_a_learnable_series():
 def test_callback_gets_every_epoch_losses():
     train, val = sine_windows()
     seen = []
-    fit(new_model(), train, val, TrainConfig(epochs=3, batch_size=64), on_epoch_end=lambda e, m: seen.append((e, m)))
+    fit(
+        new_model(),
+        train,
+        val,
+        TrainConfig(epochs=3, batch_size=64),
+        on_epoch_end=lambda e, m: seen.append((e, m)),
+    )
     assert [epoch for epoch, _ in seen] == [1, 2, 3]
     assert all(set(m) == {"train_loss", "val_loss"} for _, m in seen)
 
@@ -62,7 +68,14 @@ def test_resume_continues_from_the_saved_epoch(tmp_path):
     first = fit(new_model(), train, val, config.model_copy(update={"epochs": 2}), checkpoint=checkpoint)
     assert first.epochs_run == 2 and checkpoint.exists()
     epochs_seen = []
-    resumed = fit(new_model(seed=99), train, val, config, checkpoint=checkpoint, on_epoch_end=lambda e, m: epochs_seen.append(e))
+    resumed = fit(
+        new_model(seed=99),
+        train,
+        val,
+        config,
+        checkpoint=checkpoint,
+        on_epoch_end=lambda e, m: epochs_seen.append(e),
+    )
     assert resumed.resumed_from_epoch == 2
     assert epochs_seen == [3, 4]
     np.testing.assert_allclose(resumed.train_loss, full.train_loss, rtol=1e-5)
