@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bilstm.evaluation import Evaluation
 from bilstm.training import History
@@ -23,6 +24,7 @@ def loss_curve(history: History) -> Figure:
             history.best_epoch, color="grey", linestyle="--", label=f"best (epoch {history.best_epoch})"
         )
     ax.set(xlabel="epoch", ylabel="loss (scaled)", title="Training and validation loss")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     ax.grid(alpha=0.3)
     return figure
