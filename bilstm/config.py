@@ -80,6 +80,7 @@ class TrainConfig(_Section):
     seed: int = 0
     device: str = Field("auto", description="auto = CUDA if available, else CPU; or cpu, cuda, cuda:1")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch; empty = torch's default")
+    amp: bool = Field(True, description="bf16 autocast when training on CUDA (ignored on CPU)")
 
 
 class RegistryConfig(_Section):

@@ -59,34 +59,35 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def _autocast(device: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+def _autocast(device: torch.device, amp: bool):
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
 
 
 @torch.no_grad()
 def predict(model: nn.Module, inputs: torch.Tensor | np.ndarray, batch_size: int = 1024) -> torch.Tensor:
-    """Model outputs for (N, L, F) inputs (a tensor or a strided numpy view), in eval mode, batch by
-    batch, as float32 on the CPU; only one batch of inputs is copied at a time."""
+    """Model outputs for (N, L, F) inputs (a tensor or a strided numpy view), in eval mode and float32,
+    batch by batch, on the CPU; only one batch of inputs is copied at a time."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     outputs = []
     for start in range(0, len(inputs), batch_size):
         batch = torch.as_tensor(np.ascontiguousarray(inputs[start : start + batch_size])).to(device)
-        with _autocast(device):
-            outputs.append(model(batch).float().cpu())
+        outputs.append(model(batch).float().cpu())
     model.train(was_training)
     return torch.cat(outputs)
 
 
 @torch.no_grad()
-def evaluate_loss(model: nn.Module, windows: Windows, loss_fn: nn.Module, batch_size: int) -> float:
+def evaluate_loss(
+    model: nn.Module, windows: Windows, loss_fn: nn.Module, batch_size: int, amp: bool = False
+) -> float:
     """Mean loss over every window (no dropped last batch)."""
     model.eval()
     total = 0.0
     for start in range(0, len(windows), batch_size):
         x, y = windows.batch(slice(start, start + batch_size))
-        with _autocast(x.device):
+        with _autocast(x.device, amp):
             total += loss_fn(model(x).float(), y).item() * len(x)
     model.train()
     return total / len(windows)
@@ -135,7 +136,7 @@ def fit(
             total = 0.0
             for step in range(steps):
                 x, y = train.batch(permutation[step * config.batch_size : (step + 1) * config.batch_size])
-                with _autocast(device):
+                with _autocast(device, config.amp):
                     loss = loss_fn(model(x).float(), y)
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -143,10 +144,8 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 total += loss.item() * len(x)
                 bar.advance()
-            train_loss, val_loss = (
-                total / len(train),
-                evaluate_loss(model, val, loss_fn, config.batch_size * 4),
-            )
+            train_loss = total / len(train)
+            val_loss = evaluate_loss(model, val, loss_fn, config.batch_size * 4, config.amp)
             history.train_seconds += time.perf_counter() - started
             history.samples_seen += len(train)
             history.train_loss.append(train_loss)

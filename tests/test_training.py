@@ -1,11 +1,12 @@
 """fit(): learns a learnable series, stops early on the validation loss, resumes from its checkpoint."""
 
 import numpy as np
+import pytest
 import torch
 
 from bilstm.config import ModelConfig, TrainConfig
 from bilstm.model import BiLSTMForecaster
-from bilstm.training import fit
+from bilstm.training import evaluate_loss, fit
 from bilstm.windows import make_windows
 
 L, T = 24, 6
@@ -49,8 +50,6 @@ def test_early_stopping_restores_the_best_weights():
     config = TrainConfig(epochs=30, batch_size=64, lr=0.05, patience=1)
     model = new_model()
     history = fit(model, train, val, config)
-    from bilstm.training import evaluate_loss
-
     best = min(history.val_loss)
     assert history.val_loss[history.best_epoch - 1] == best
     restored = evaluate_loss(model, val, torch.nn.MSELoss(), 256)
@@ -80,3 +79,14 @@ def test_resume_continues_from_the_saved_epoch(tmp_path):
     assert epochs_seen == [3, 4]
     np.testing.assert_allclose(resumed.train_loss, full.train_loss, rtol=1e-5)
     np.testing.assert_allclose(resumed.val_loss, full.val_loss, rtol=1e-5)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_training_on_cuda_with_bf16_autocast_lowers_the_loss():
+    train, val = sine_windows()
+    config = TrainConfig(epochs=5, batch_size=32, lr=5e-3, patience=5, device="cuda", amp=True)
+    model = new_model()
+    history = fit(model, train, val, config)
+    assert next(model.parameters()).is_cuda
+    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
