@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bilstm.config import ModelConfig
+from bilstm.config import DataConfig, ModelConfig
 from bilstm.model import BiLSTMForecaster
 from bilstm.scaling import Scaler
 from bilstm.training import predict
@@ -100,6 +100,19 @@ class Forecaster:
                 f"history has NaN or inf in the last {spec.lookback} rows; fill them first"
             )
         return times, values
+
+    def data_config(self, path: str | None) -> DataConfig:
+        """How to read a history for this model: its time column, features and targets."""
+        targets = self.spec.target_columns
+        features = [c for c in self.spec.input_columns if c not in targets]
+        # a model trained with setting M has targets == inputs, which setting S reads the same way
+        return DataConfig(
+            path=path,
+            time_column=self.spec.time_column,
+            targets=targets,
+            features=features,
+            setting="MS" if features else "S",
+        )
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)

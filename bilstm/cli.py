@@ -6,6 +6,7 @@ free of them. Bad input exits 2 with one line saying what is wrong and how to fi
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 from bilstm.bundle import ForecastInputError
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import DataValidationError
+from bilstm.output import OutputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 
@@ -146,19 +148,50 @@ def train(
         pipeline_config = build_config(config, options, set_ or [])
     except (ConfigError, ValidationError) as error:
         _fail(error, debug, BAD_INPUT)
+    summary = _run_flow("flows.train", "train_flow", {"config": pipeline_config}, debug)
+    _print_summary(summary, as_json)
+
+
+@app.command()
+def forecast(
+    model: Annotated[str, typer.Option(help="Registered model URI")] = "models:/bilstm-forecaster@champion",
+    data: Annotated[
+        str | None, typer.Option(help="History: CSV/Parquet path or URI [default: built-in ETTh1]")
+    ] = None,
+    output: Annotated[str, typer.Option(help="Forecast file, .csv or .parquet")] = "forecast.csv",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (last line)")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks")] = False,
+) -> None:
+    """Forecast the steps after the last row of a history with a registered model."""
+    summary = _run_flow(
+        "flows.forecast", "forecast_flow", {"model_uri": model, "data": data, "output": output}, debug
+    )
+    typer.echo(
+        f"{summary['rows']} steps {summary['first_timestamp']} .. {summary['last_timestamp']}"
+        f" from {summary['model_uri']} written to {summary['output']}\nMLflow run {summary['run_url']}"
+    )
+    if as_json:
+        typer.echo(json.dumps(summary, default=str))
+
+
+def _is_bad_input(error: BaseException) -> bool:
+    """Errors the user fixes by changing the input: data, config, output path, an unknown model."""
+    if isinstance(error, (DataValidationError, ForecastInputError, OutputError, ValidationError)):
+        return True
+    return getattr(error, "error_code", None) in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
+
+def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -> dict:
+    """Import a flow lazily (Prefect and MLflow load only now), run it, map failures to exit codes."""
     for key, value in _ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    from flows.train import train_flow
-
+    flow = getattr(importlib.import_module(module), name)
     if not debug:
         _quiet_prefect_tracebacks()
     try:
-        summary = train_flow(pipeline_config)
-    except (DataValidationError, ForecastInputError, ValidationError) as error:
-        _fail(error, debug, BAD_INPUT)
-    except Exception as error:  # noqa: BLE001 - any other failure: one line, exit 1
-        _fail(error, debug, 1)
-    _print_summary(summary, as_json)
+        return flow(**parameters)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
+        _fail(error, debug, BAD_INPUT if _is_bad_input(error) else 1)
 
 
 def _print_summary(summary: dict, as_json: bool) -> None:

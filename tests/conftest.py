@@ -4,7 +4,10 @@ and MLflow state (a real Prefect test server, a real SQLite MLflow store in a tm
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +20,8 @@ os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 from bilstm.config import PipelineConfig, with_overrides  # noqa: E402
+
+BILSTM = str(Path(sys.executable).parent / "bilstm")
 
 
 def synthetic_frame(rows: int = 1200, seed: int = 0) -> pd.DataFrame:
@@ -78,3 +83,18 @@ def tracking(tmp_path, monkeypatch, prefect_server) -> str:
     monkeypatch.setenv("BILSTM_HOME", str(tmp_path / "bilstm-home"))
     monkeypatch.chdir(tmp_path)
     return uri
+
+
+@pytest.fixture
+def bilstm(tracking, tmp_path):
+    """Run the installed `bilstm` command against the test Prefect server and the tmp MLflow store."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [BILSTM, *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600
+        )
+
+    return run

@@ -1,19 +1,14 @@
 """`bilstm train`: bad input exits 2 with a one-line message and registers nothing; --json summary."""
 
 import json
-import os
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import synthetic_frame
-
-BILSTM = str(Path(sys.executable).parent / "bilstm")
+from tests.conftest import BILSTM, synthetic_frame
 
 TINY = [
     "--time-column",
@@ -46,21 +41,6 @@ def bad_file(tmp_path, case: str) -> str:
     path = tmp_path / f"{case}.csv"
     frame.to_csv(path, index=False)
     return str(path)
-
-
-@pytest.fixture
-def bilstm(tracking, tmp_path):
-    """Run the installed `bilstm` command against the test Prefect server and the tmp MLflow store."""
-    from prefect.settings import PREFECT_API_URL
-
-    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [BILSTM, *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600
-        )
-
-    return run
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,43 @@
+"""Batch-forecast tasks: load a registered forecaster, read the latest history, forecast, write, log."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from bilstm.bundle import Forecaster
+from bilstm.data import Series, load_series
+from bilstm.output import write_table
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def load_forecaster(model_uri: str) -> Forecaster:
+    """The forecaster bundle inside a registered pyfunc model (`models:/name@alias`, `models:/name/3`)."""
+    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().forecaster
+
+
+@task(cache_policy=NO_CACHE)
+def read_history(forecaster: Forecaster, data: str | None) -> Series:
+    """Read and validate the history with the columns the model was trained on."""
+    return load_series(forecaster.data_config(data))
+
+
+@task(cache_policy=NO_CACHE)
+def forecast(forecaster: Forecaster, history: Series) -> pd.DataFrame:
+    """The next `horizon` steps after the history's last timestamp, in original units."""
+    return forecaster.predict(history.frame)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_forecast(table: pd.DataFrame, output: str) -> str:
+    """Write the forecast file, log it to the MLflow run and as a Prefect table artifact."""
+    path = write_table(table, output)
+    mlflow.log_artifact(str(path))
+    shown = table.assign(**{table.columns[0]: table.iloc[:, 0].astype(str)})
+    create_table_artifact(
+        key="forecast", table=shown.to_dict(orient="records"), description=f"Written to {path}"
+    )
+    return str(path.resolve())
