@@ -174,6 +174,26 @@ def forecast(
         typer.echo(json.dumps(summary, default=str))
 
 
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Interface to bind; anything but loopback warns")] = "127.0.0.1",
+    prefect_port: Annotated[int, typer.Option(help="Prefect UI and API port")] = 4200,
+    mlflow_port: Annotated[int, typer.Option(help="MLflow UI and tracking port")] = 5000,
+    state_dir: Annotated[
+        Path, typer.Option(help="Where mlflow.db, mlruns/, .prefect/ and .bilstm/ live")
+    ] = Path("."),
+    overrides: Annotated[Path | None, typer.Option(hidden=True, help="Test-only schedule overrides")] = None,
+) -> None:
+    """Start the Prefect UI (with the deployments served) and the MLflow UI; Ctrl-C stops both."""
+    from bilstm import dashboard as supervisor
+
+    try:
+        code = supervisor.run(host, prefect_port, mlflow_port, state_dir, overrides)
+    except supervisor.DashboardError as error:
+        _fail(error, False, 1)
+    raise typer.Exit(code)
+
+
 def _is_bad_input(error: BaseException) -> bool:
     """Errors the user fixes by changing the input: data, config, output path, an unknown model."""
     if isinstance(error, (DataValidationError, ForecastInputError, OutputError, ValidationError)):

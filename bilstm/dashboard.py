@@ -1,0 +1,222 @@
+"""`bilstm dashboard`: a Prefect server (UI + scheduler), an MLflow server on the store that `bilstm train`
+writes by default, and the served deployments — started together, stopped together, no orphans left.
+
+State lives in one directory (default: the current one): `mlflow.db` and `mlruns/` (MLflow, the same files
+`bilstm train` uses there), `.prefect/` (Prefect's database), `.bilstm/` (checkpoints, server logs).
+Only subprocesses are started here: this module imports neither Prefect nor MLflow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class DashboardError(RuntimeError):
+    """A server did not start; the message names it and its log file."""
+
+
+def _tool(name: str) -> str:
+    """A console script of this environment (works without the venv's bin/ on PATH)."""
+    sibling = Path(sys.executable).parent / name
+    return str(sibling) if sibling.exists() else name
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process below `root`, read from /proc (empty where /proc does not exist)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped counts as gone)."""
+    if not Path("/proc").is_dir():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@dataclass
+class Dashboard:
+    host: str
+    prefect_port: int
+    mlflow_port: int
+    state_dir: Path
+    overrides: Path | None = None
+    children: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def prefect_url(self) -> str:
+        return f"http://{self.host}:{self.prefect_port}"
+
+    @property
+    def mlflow_url(self) -> str:
+        return f"http://{self.host}:{self.mlflow_port}"
+
+    def _local(self, url: str) -> str:
+        """The URL to reach a server from this machine, also when it binds every interface."""
+        return url.replace(f"//{self.host}:", "//127.0.0.1:") if self.host in ("0.0.0.0", "::") else url
+
+    def start(self, timeout: float = 180) -> None:
+        state = self.state_dir.resolve()
+        logs = state / ".bilstm" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        base = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", MLFLOW_DISABLE_TELEMETRY="true")
+        prefect_env = base | {
+            "PREFECT_HOME": str(state / ".prefect"),
+            # the UI's JavaScript calls the API at this address (by default it assumes port 4200)
+            "PREFECT_UI_API_URL": f"{self.prefect_url}/api",
+            "PREFECT_SERVER_API_HOST": self.host,
+            "PREFECT_SERVER_API_PORT": str(self.prefect_port),
+        }
+        self._spawn(
+            "prefect",
+            [_tool("prefect"), "server", "start", "--host", self.host, "--port", str(self.prefect_port)],
+            prefect_env,
+            logs,
+        )
+        self._spawn(
+            "mlflow",
+            [
+                _tool("mlflow"),
+                "server",
+                "--host",
+                self.host,
+                "--port",
+                str(self.mlflow_port),
+                "--backend-store-uri",
+                f"sqlite:///{state / 'mlflow.db'}",
+                "--default-artifact-root",
+                str(state / "mlruns"),
+                "--workers",
+                "1",
+            ],
+            base | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+            logs,
+        )
+        self._wait_healthy("prefect", self._local(f"{self.prefect_url}/api/health"), timeout, logs)
+        self._wait_healthy("mlflow", self._local(f"{self.mlflow_url}/health"), timeout, logs)
+        serve_env = prefect_env | {
+            "PREFECT_API_URL": self._local(f"{self.prefect_url}/api"),
+            "PREFECT_UI_URL": self.prefect_url,
+            "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+            "MLFLOW_TRACKING_URI": self._local(self.mlflow_url),
+            "BILSTM_MLFLOW_UI": self.mlflow_url,
+            "BILSTM_HOME": str(state / ".bilstm"),
+        }
+        command = [sys.executable, "-m", "deployments.serve"]
+        if self.overrides:
+            command += ["--overrides", str(self.overrides.resolve())]
+        self._spawn("serve", command, serve_env, logs, cwd=state)
+
+    def _spawn(self, name: str, command: list[str], env: dict, logs: Path, cwd: Path | None = None) -> None:
+        log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps writing after we return
+        self.children[name] = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def _wait_healthy(self, name: str, url: str, timeout: float, logs: Path) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.children[name].poll() is not None:
+                raise DashboardError(f"the {name} server exited at start-up; see {logs / f'{name}.log'}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise DashboardError(
+            f"the {name} server was not healthy after {timeout:.0f} s; see {logs / f'{name}.log'}"
+        )
+
+    def stop(self, grace: float = 15) -> None:
+        """Stop the children in reverse start order (the deployments first, while the API is still up):
+        SIGTERM each one's process group, then SIGKILL whatever of it is left after `grace` seconds."""
+        for child in reversed(list(self.children.values())):
+            group = [child.pid, *_descendants(child.pid)]
+            _signal_group(child.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and any(_alive(pid) for pid in group):
+                child.poll()
+                time.sleep(0.2)
+            for pid in group:
+                if _alive(pid):
+                    _signal_group(pid, signal.SIGKILL)
+                    _kill(pid)
+            child.wait(timeout=10)
+
+    def first_exited(self) -> str | None:
+        return next((name for name, child in self.children.items() if child.poll() is not None), None)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(os.getpgid(pid), sig)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def run(
+    host: str, prefect_port: int, mlflow_port: int, state_dir: Path, overrides: Path | None = None
+) -> int:
+    """Start everything, print the URLs, and stop everything on Ctrl-C / SIGTERM or if a server dies."""
+    if host not in LOOPBACK:
+        warnings.warn(
+            f"binding {host}: the Prefect and MLflow UIs have no authentication; anyone who can reach this"
+            " machine can run flows and read models",
+            stacklevel=2,
+        )
+    dashboard = Dashboard(host, prefect_port, mlflow_port, state_dir, overrides)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        dashboard.start()
+        print(
+            f"Prefect UI: {dashboard.prefect_url}  (deployments: train, nightly-retrain, forecast)",
+            flush=True,
+        )
+        print(f"MLflow UI:  {dashboard.mlflow_url}", flush=True)
+        print(f"State:      {state_dir.resolve()}  (Ctrl-C stops everything)", flush=True)
+        while not stopping:
+            exited = dashboard.first_exited()
+            if exited:
+                print(f"the {exited} process stopped; see {state_dir / '.bilstm' / 'logs'}", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dashboard.stop()
+    return 0

@@ -1,0 +1,207 @@
+"""`bilstm dashboard`: real Prefect and MLflow servers on free loopback ports, deployments served, runs
+triggered as the UI does, a schedule that fires by itself, a real browser, and no orphans at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from bilstm.dashboard import _alive, _descendants
+from tests.conftest import BILSTM, synthetic_frame, tiny
+
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+class Running:
+    """A `bilstm dashboard` subprocess and what the tests need to talk to it."""
+
+    def __init__(self, state: Path, overrides: dict | None = None) -> None:
+        self.state, self.prefect_port, self.mlflow_port = state, free_port(), free_port()
+        state.mkdir(parents=True, exist_ok=True)
+        command = [BILSTM, "dashboard", "--prefect-port", str(self.prefect_port)]
+        command += ["--mlflow-port", str(self.mlflow_port), "--state-dir", str(state)]
+        if overrides:
+            (state / "overrides.json").write_text(json.dumps(overrides))
+            command += ["--overrides", str(state / "overrides.json")]
+        self.output = open(state / "dashboard.out", "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(command, stdout=self.output, stderr=subprocess.STDOUT)
+        wait_for(f"{self.prefect_url}/api/health")
+        wait_for(f"{self.mlflow_url}/health")
+
+    prefect_url = property(lambda self: f"http://127.0.0.1:{self.prefect_port}")
+    mlflow_url = property(lambda self: f"http://127.0.0.1:{self.mlflow_port}")
+
+    def settings(self):
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        return temporary_settings({PREFECT_API_URL: f"{self.prefect_url}/api"})
+
+    def deployments(self, expected: int = 3, timeout: float = 120) -> list:
+        from prefect.client.orchestration import get_client
+
+        deadline = time.monotonic() + timeout
+        with self.settings(), get_client(sync_client=True) as client:
+            while time.monotonic() < deadline:
+                found = client.read_deployments()
+                if len(found) >= expected:
+                    return found
+                time.sleep(1)
+        raise TimeoutError("deployments were not served")
+
+    def stop(self) -> list[int]:
+        """SIGTERM the dashboard as a user's Ctrl-C would; returns the processes still alive after."""
+        everyone = [self.process.pid, *_descendants(self.process.pid)]
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=120)
+        self.output.close()
+        return [pid for pid in everyone if _alive(pid)]
+
+
+def tiny_parameters(csv: str) -> dict:
+    config = tiny(
+        **{"data.path": csv, "data.time_column": "timestamp", "data.targets": ["y"], "train.epochs": 1}
+    )
+    return {"config": config.model_dump(mode="json")}
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    running = Running(tmp_path_factory.mktemp("dashboard"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def history_csv(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("history") / "series.csv"
+    synthetic_frame().to_csv(path, index=False)
+    return str(path)
+
+
+def test_three_deployments_are_served_with_a_per_field_form(dashboard):
+    deployments = {d.name: d for d in dashboard.deployments()}
+    assert set(deployments) == {"train", "nightly-retrain", "forecast"}
+    train_schema = deployments["train"].parameter_openapi_schema
+    fields = train_schema["definitions"]["TrainConfig"]["properties"]
+    assert fields["epochs"]["minimum"] == 1 and fields["epochs"]["default"] == 6
+    assert set(deployments["forecast"].parameter_openapi_schema["properties"]) == {
+        "model_uri",
+        "data",
+        "output",
+    }
+    schedules = deployments["nightly-retrain"].schedules
+    assert [s.schedule.cron for s in schedules] == ["0 2 * * *"] and schedules[0].active
+
+
+def test_custom_train_run_from_the_ui_then_forecast(dashboard, history_csv, tmp_path):
+    from prefect.deployments import run_deployment
+
+    dashboard.deployments()
+    with dashboard.settings():
+        flow_run = run_deployment("train/train", parameters=tiny_parameters(history_csv), timeout=600)
+    assert flow_run.state.is_completed(), flow_run.state
+
+    mlflow = MlflowClient(dashboard.mlflow_url)
+    experiment = mlflow.get_experiment_by_name("bilstm-forecaster")
+    runs = mlflow.search_runs([experiment.experiment_id], f"tags.`prefect.flow_run_id` = '{flow_run.id}'")
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    assert runs[0].data.params["window.horizon"] == "12" and runs[0].data.params["train.epochs"] == "1"
+    assert len(mlflow.get_metric_history(runs[0].info.run_id, "val_loss")) == 1
+    versions = mlflow.search_model_versions(f"run_id = '{runs[0].info.run_id}'")
+    assert [v.name for v in versions] == ["bilstm-forecaster"]
+
+    output = tmp_path / "forecast.csv"
+    parameters = {"model_uri": f"models:/bilstm-forecaster/{versions[0].version}", "data": history_csv}
+    with dashboard.settings():
+        forecast_run = run_deployment(
+            "forecast/forecast", parameters=parameters | {"output": str(output)}, timeout=600
+        )
+    assert forecast_run.state.is_completed(), forecast_run.state
+    table = pd.read_csv(output, parse_dates=["timestamp"])
+    last = pd.read_csv(history_csv, parse_dates=["timestamp"]).timestamp.iloc[-1]
+    assert len(table) == 12
+    assert (table.timestamp == pd.date_range(last, periods=13, freq="h")[1:]).all()
+    assert np.isfinite(table.y).all()
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (.ci/run installs it)")
+def test_a_real_browser_renders_the_deployments_and_the_run(dashboard, tmp_path):
+    """Screenshots go to $BILSTM_SCREENSHOTS (docs/screenshots refreshes the README's) or a tmp dir."""
+    screenshots = Path(os.environ.get("BILSTM_SCREENSHOTS", tmp_path))
+    mlflow = MlflowClient(dashboard.mlflow_url)
+    experiment = mlflow.get_experiment_by_name("bilstm-forecaster")
+    run = mlflow.search_runs([experiment.experiment_id], max_results=1)[0]
+    screenshots.mkdir(parents=True, exist_ok=True)
+    pages = {
+        "prefect-deployments": (f"{dashboard.prefect_url}/deployments", ["nightly-retrain", "forecast"]),
+        "mlflow-run": (
+            f"{dashboard.mlflow_url}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}",
+            ["val_loss", "test_mse_scaled", "seasonal_naive_test_mse_scaled"],
+        ),
+    }
+    for name, (url, expected) in pages.items():
+        dom = render(url, screenshots / f"{name}.png")
+        for text in expected:
+            assert text in dom, f"{text!r} not rendered on {url}"
+        assert (screenshots / f"{name}.png").stat().st_size > 10_000
+
+
+def render(url: str, screenshot: Path) -> str:
+    """The page's DOM after its scripts ran, and a screenshot of it, from headless Chromium."""
+    common = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1440,900"]
+    common += ["--virtual-time-budget=15000", "--run-all-compositor-stages-before-draw"]
+    subprocess.run([*common, f"--screenshot={screenshot}", url], check=True, capture_output=True, timeout=120)
+    dom = subprocess.run(
+        [*common, "--dump-dom", url], check=True, capture_output=True, text=True, timeout=120
+    )
+    return dom.stdout
+
+
+def test_a_schedule_fires_by_itself_and_stopping_leaves_no_process(tmp_path, history_csv):
+    from prefect.client.orchestration import get_client
+
+    overrides = {"nightly-retrain": {"interval": 20, "parameters": tiny_parameters(history_csv)}}
+    running = Running(tmp_path / "state", overrides)
+    try:
+        nightly = {d.name: d for d in running.deployments()}["nightly-retrain"]
+        deadline, completed = time.monotonic() + 300, []
+        with running.settings(), get_client(sync_client=True) as client:
+            while not completed and time.monotonic() < deadline:
+                runs = [r for r in client.read_flow_runs() if r.deployment_id == nightly.id]
+                completed = [r for r in runs if r.state and r.state.is_completed()]
+                time.sleep(2)
+        assert completed, "the interval schedule did not produce a completed run"
+        assert completed[0].auto_scheduled
+    finally:
+        left = running.stop()
+    assert left == [], f"processes left after stopping the dashboard: {left}"
+    assert (tmp_path / "state" / "mlflow.db").exists() and (tmp_path / "state" / ".prefect").is_dir()
