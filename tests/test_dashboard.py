@@ -22,7 +22,6 @@ from bilstm.dashboard import _alive, _descendants
 from tests.conftest import BILSTM, synthetic_frame, tiny
 
 
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,0 +1,51 @@
+"""`mlflow models serve` of the champion answers POST /invocations with a forecast (real server, by PID)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from flows.train import train_flow
+from tests.conftest import synthetic_frame
+from tests.test_dashboard import free_port, wait_for
+
+
+def test_the_champion_serves_forecasts_over_http(tiny_config, tracking, tmp_path):
+    train_flow(tiny_config)
+    port = free_port()
+    venv_bin = str(Path(sys.executable).parent)
+    env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ['PATH']}")  # it execs uvicorn by name
+    command = [f"{venv_bin}/mlflow", "models", "serve", "-m", "models:/bilstm-forecaster@champion"]
+    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+    history = synthetic_frame().tail(48)
+    body = {
+        "dataframe_split": json.loads(history.astype({"timestamp": str}).to_json(orient="split", index=False))
+    }
+    with open(tmp_path / "serve.log", "w") as log:
+        server = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/ping", timeout=120)
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/invocations",
+                data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=60) as response:
+                served = pd.DataFrame(json.loads(response.read())["predictions"])
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+    expected = mlflow.pyfunc.load_model("models:/bilstm-forecaster@champion").predict(history)
+    assert served["step"].tolist() == list(range(1, 13))
+    assert (pd.to_datetime(served["timestamp"]) == expected["timestamp"].to_numpy()).all()
+    np.testing.assert_allclose(served["y"], expected["y"], rtol=1e-5)
