@@ -39,6 +39,13 @@ def synthetic_frame(rows: int = 1200, seed: int = 0) -> pd.DataFrame:
     )
 
 
+@pytest.fixture(scope="session")
+def history_csv(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("history") / "series.csv"
+    synthetic_frame().to_csv(path, index=False)
+    return str(path)
+
+
 @pytest.fixture
 def synthetic_csv(tmp_path) -> str:
     path = tmp_path / "series.csv"

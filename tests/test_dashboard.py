@@ -7,10 +7,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -19,25 +17,8 @@ import pytest
 from mlflow import MlflowClient
 
 from bilstm.dashboard import _alive, _descendants
-from tests.conftest import BILSTM, synthetic_frame, tiny
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
+from tests.conftest import BILSTM, tiny
+from tests.servers import free_port, wait_for
 
 
 class Running:
@@ -97,13 +78,6 @@ def dashboard(tmp_path_factory):
     running = Running(tmp_path_factory.mktemp("dashboard"))
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def history_csv(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("history") / "series.csv"
-    synthetic_frame().to_csv(path, index=False)
-    return str(path)
 
 
 def test_three_deployments_are_served_with_a_per_field_form(dashboard):

@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -14,7 +13,7 @@ import pandas as pd
 
 from flows.train import train_flow
 from tests.conftest import synthetic_frame
-from tests.test_dashboard import free_port, wait_for
+from tests.servers import free_port, stop_group, wait_for
 
 
 def test_the_champion_serves_forecasts_over_http(tiny_config, tracking, tmp_path):
@@ -42,8 +41,7 @@ def test_the_champion_serves_forecasts_over_http(tiny_config, tracking, tmp_path
             with urllib.request.urlopen(request, timeout=60) as response:
                 served = pd.DataFrame(json.loads(response.read())["predictions"])
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            stop_group(server)
 
     expected = mlflow.pyfunc.load_model("models:/bilstm-forecaster@champion").predict(history)
     assert served["step"].tolist() == list(range(1, 13))

@@ -1,0 +1,73 @@
+"""The work-pool route for teams: `prefect deploy --prefect-file deployments/prefect.yaml --all` and a
+process worker run the `train` deployment against a real `prefect server` (started and stopped by PID)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mlflow import MlflowClient
+
+from tests.servers import free_port, stop_group, wait_for
+from tests.test_dashboard import tiny_parameters
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def test_deploy_and_a_process_worker_run_the_train_deployment(tmp_path, history_csv):
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = dict(
+        os.environ,
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        PREFECT_API_URL=api,
+        PREFECT_WORKER_QUERY_SECONDS="2",
+        MLFLOW_TRACKING_URI=tracking,
+        BILSTM_HOME=str(tmp_path / "bilstm-home"),
+    )
+    with open(tmp_path / "server.log", "w") as server_log, open(tmp_path / "worker.log", "w") as worker_log:
+        server = subprocess.Popen(
+            [BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+            env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        worker = None
+        try:
+            wait_for(f"{api}/health")
+            prefect = [str(BIN / "prefect")]
+            subprocess.run(
+                [*prefect, "work-pool", "create", "local-process", "--type", "process"], env=env, check=True
+            )
+            deploy = [
+                *prefect,
+                "--no-prompt",
+                "deploy",
+                "--prefect-file",
+                "deployments/prefect.yaml",
+                "--all",
+            ]
+            subprocess.run(deploy, env=env, cwd=ROOT, check=True, capture_output=True)
+            worker = subprocess.Popen(
+                [*prefect, "worker", "start", "--pool", "local-process"],
+                env=env, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+            with temporary_settings({PREFECT_API_URL: api}):
+                with get_client(sync_client=True) as client:
+                    names = {d.name for d in client.read_deployments()}
+                    pools = {d.work_pool_name for d in client.read_deployments()}
+                run = run_deployment("train/train", parameters=tiny_parameters(history_csv), timeout=600)
+        finally:
+            if worker is not None:
+                stop_group(worker)
+            stop_group(server)
+    assert names == {"train", "nightly-retrain", "forecast"} and pools == {"local-process"}
+    assert run.state.is_completed(), (tmp_path / "worker.log").read_text()[-3000:]
+    runs = MlflowClient(tracking).search_runs(
+        [MlflowClient(tracking).get_experiment_by_name("bilstm-forecaster").experiment_id]
+    )
+    assert [r.data.tags["prefect.flow_run_id"] for r in runs] == [str(run.id)]
