@@ -13,7 +13,24 @@ from bilstm.data import Series, load_series
 from bilstm.output import write_table
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def _retry_unless_unknown_model(task, task_run, state) -> bool:
+    """Retry a flaky registry, not a model URI that does not exist."""
+    try:
+        state.result()
+    except Exception as error:  # noqa: BLE001 - decide on any failure
+        return getattr(error, "error_code", None) not in (
+            "RESOURCE_DOES_NOT_EXIST",
+            "INVALID_PARAMETER_VALUE",
+        )
+    return False
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_retry_unless_unknown_model,
+    cache_policy=NO_CACHE,
+)
 def load_forecaster(model_uri: str) -> Forecaster:
     """The forecaster bundle inside a registered pyfunc model (`models:/name@alias`, `models:/name/3`)."""
     return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().forecaster
