@@ -22,6 +22,7 @@ from bilstm.bundle import ForecastInputError
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import DataValidationError
 from bilstm.output import OutputError
+from bilstm.runtime import reexec_with_tuned_malloc
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 
@@ -134,6 +135,7 @@ def train(
     debug: Annotated[bool, typer.Option(help="Show tracebacks")] = False,
 ) -> None:
     """Train, evaluate and register a forecaster with the training flow."""
+    reexec_with_tuned_malloc()
     options = {
         "data.path": data,
         "data.targets": _columns(target),

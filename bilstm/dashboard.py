@@ -19,6 +19,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bilstm.runtime import with_tuned_malloc
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -123,7 +125,8 @@ class Dashboard:
         )
         self._wait_healthy("prefect", self._local(f"{self.prefect_url}/api/health"), timeout, logs)
         self._wait_healthy("mlflow", self._local(f"{self.mlflow_url}/health"), timeout, logs)
-        serve_env = prefect_env | {
+        # flow runs (children of the serve process) train: give them the tuned allocator
+        serve_env = with_tuned_malloc(prefect_env) | {
             "PREFECT_API_URL": self._local(f"{self.prefect_url}/api"),
             "PREFECT_UI_URL": self.prefect_url,
             "PREFECT_RUNNER_POLL_FREQUENCY": "2",
