@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
 from prefect import task
@@ -29,14 +30,20 @@ def use_tracking(experiment: str) -> str:
     return uri
 
 
+def without_credentials(url: str) -> str:
+    """`http://user:secret@host:5000/x` -> `http://host:5000/x`: links and logs never carry a password."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+
+
 def run_url(run: mlflow.ActiveRun | mlflow.entities.Run) -> str:
     """The run's page in the MLflow UI: the tracking server's own, or `mlflow ui`'s default address."""
     uri = mlflow.get_tracking_uri()
-    base = (
-        uri.rstrip("/")
-        if uri.startswith("http")
-        else os.environ.get("BILSTM_MLFLOW_UI", "http://127.0.0.1:5000")
-    )
+    if not uri.startswith("http"):
+        uri = os.environ.get("BILSTM_MLFLOW_UI", "http://127.0.0.1:5000")
+    base = without_credentials(uri).rstrip("/")
     return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
 
 

@@ -85,3 +85,12 @@ def test_bad_data_fails_the_flow_and_the_mlflow_run_and_registers_nothing(tiny_c
     runs = client.search_runs([client.get_experiment_by_name(config.registry.experiment).experiment_id])
     assert [r.info.status for r in runs] == ["FAILED"]
     assert client.search_registered_models() == []
+
+
+def test_links_never_carry_the_tracking_password():
+    from tasks.tracking import without_credentials
+
+    assert (
+        without_credentials("https://alice:s3cret@mlflow.example:5000/x") == "https://mlflow.example:5000/x"
+    )
+    assert without_credentials("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
