@@ -34,7 +34,8 @@ class Prepared:
 
 def split_and_scale(series: Series, config: PipelineConfig) -> Prepared:
     window = config.window
-    split = split_rows(config.data, series.name, len(series.frame), window.lookback, window.horizon)
+    rows = len(series.frame)
+    split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
     values = series.values
     scaler = Scaler(config.scaler.kind).fit(values[split.train_rows])
     return Prepared(series, split, scaler, scaler.transform(values).astype(np.float32))

@@ -44,12 +44,16 @@ def uses_ett_borders(config: DataConfig, name: str, rows: int) -> bool:
     return config.split == "auto" and name.startswith("ETTh") and rows >= ETT_HOURLY_BORDERS[-1]
 
 
-def split_rows(config: DataConfig, name: str, rows: int, lookback: int, horizon: int) -> Split:
-    """Borders for a series of `rows` rows, checked to leave at least one window in every split."""
+def split_rows(
+    config: DataConfig, name: str, rows: int, lookback: int, horizon: int, source: str | None = None
+) -> Split:
+    """Borders for a series of `rows` rows, checked to leave at least one window in every split.
+    `name` picks the ETT borders; errors name `source` (the file), or `name` without one."""
+    where = source or name
     if uses_ett_borders(config, name, rows):
         if rows < ETT_HOURLY_BORDERS[-1]:
             raise DataValidationError(
-                f"{name}: the ETT split needs {ETT_HOURLY_BORDERS[-1]} rows, the file has {rows};"
+                f"{where}: the ETT split needs {ETT_HOURLY_BORDERS[-1]} rows, the file has {rows};"
                 " set data.split=fractions"
             )
         split = Split(*ETT_HOURLY_BORDERS, lookback=lookback)
@@ -62,7 +66,7 @@ def split_rows(config: DataConfig, name: str, rows: int, lookback: int, horizon:
     if split.train_end < lookback + horizon or min(val_targets, test_targets) < horizon:
         need = lookback + horizon
         raise DataValidationError(
-            f"{name}: too few rows ({rows}) for lookback {lookback} + horizon {horizon}: train has"
+            f"{where}: too few rows ({rows}) for lookback {lookback} + horizon {horizon}: train has"
             f" {split.train_end} rows (needs >= {need}), validation {val_targets} and test {test_targets}"
             f" (each needs >= {horizon}); use more data or a shorter lookback/horizon"
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from bilstm.bundle import Forecaster
+from bilstm.bundle import Forecaster, ForecastInputError
 from bilstm.data import Series, load_series
 from bilstm.output import write_table
 
@@ -17,11 +18,10 @@ def _retry_unless_unknown_model(task, task_run, state) -> bool:
     """Retry a flaky registry, not a model URI that does not exist."""
     try:
         state.result()
-    except Exception as error:  # noqa: BLE001 - decide on any failure
-        return getattr(error, "error_code", None) not in (
-            "RESOURCE_DOES_NOT_EXIST",
-            "INVALID_PARAMETER_VALUE",
-        )
+    except ForecastInputError:
+        return False
+    except Exception:  # noqa: BLE001 - anything else may be transient
+        return True
     return False
 
 
@@ -33,7 +33,16 @@ def _retry_unless_unknown_model(task, task_run, state) -> bool:
 )
 def load_forecaster(model_uri: str) -> Forecaster:
     """The forecaster bundle inside a registered pyfunc model (`models:/name@alias`, `models:/name/3`)."""
-    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().forecaster
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+    except MlflowException as error:
+        if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise
+        raise ForecastInputError(
+            f"{model_uri}: {error.message.rstrip('.')}; see the Models page of the MLflow UI for names and"
+            " aliases, or pass --model models:/NAME/VERSION"
+        ) from error
+    return model.unwrap_python_model().forecaster
 
 
 @task(cache_policy=NO_CACHE)

@@ -87,6 +87,11 @@ def tracking(tmp_path, monkeypatch, prefect_server) -> str:
     """A fresh MLflow SQLite store and checkpoint home for one test; returns the tracking URI."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    # flows set MLflow's process-wide URIs; an earlier test's store must not stay the default registry
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     monkeypatch.setenv("BILSTM_HOME", str(tmp_path / "bilstm-home"))
     monkeypatch.chdir(tmp_path)
     return uri

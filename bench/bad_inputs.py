@@ -1,0 +1,150 @@
+"""Bad-input catalogue: each case runs the real `bilstm` command in one working directory that already holds
+a registered champion, and the table shows the exit code, the first line of the error and whether the
+registry (versions and aliases) is unchanged afterwards.
+
+    python bench/bad_inputs.py        # about 4-5 minutes on 2 cores: every case starts Prefect afresh
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+BILSTM = str(Path(sys.executable).parent / "bilstm")
+TINY = ["--time-column", "timestamp", "--target", "y", "--lookback", "48", "--horizon", "12", "--epochs", "3",
+        "--set", "model.hidden_size=16", "--set", "model.num_layers=1",
+        "--set", "train.lr=0.005"]  # fmt: skip
+
+
+def series(rows: int = 600) -> pd.DataFrame:
+    t = np.arange(rows)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=rows, freq="h"),
+            "x": np.cos(2 * np.pi * t / 24),
+            "y": 10 + 3 * np.sin(2 * np.pi * t / 24) + np.random.default_rng(0).normal(0, 0.1, rows),
+        }
+    )
+
+
+def write(folder: Path, name: str, frame: pd.DataFrame) -> str:
+    path = folder / name
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def cases(folder: Path, good: str) -> list[tuple[str, list[str]]]:
+    f = series()
+    (folder / "empty.csv").write_text("timestamp,x,y\n")
+    (folder / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    (folder / "data.xlsx").write_text("not a spreadsheet")
+    (folder / "broken.yaml").write_text("train: [epochs: 3\n")
+    (folder / "out").mkdir(exist_ok=True)
+    return [
+        ("missing file", ["train", "--data", str(folder / "nowhere.csv"), *TINY]),
+        ("empty file", ["train", "--data", str(folder / "empty.csv"), *TINY]),
+        ("unreadable file", ["train", "--data", str(folder / "binary.csv"), *TINY]),
+        ("unsupported format", ["train", "--data", str(folder / "data.xlsx"), *TINY]),
+        (
+            "missing time column",
+            ["train", "--data", write(folder, "a.csv", f.drop(columns="timestamp")), *TINY],
+        ),
+        (
+            "unparseable timestamps",
+            [
+                "train",
+                "--data",
+                write(
+                    folder, "b.csv", f.assign(timestamp=f.timestamp.astype(str).where(f.index != 9, "soon"))
+                ),
+                *TINY,
+            ],
+        ),  # noqa: E501
+        (
+            "duplicate timestamps",
+            [
+                "train",
+                "--data",
+                write(folder, "c.csv", f.assign(timestamp=f.timestamp.where(f.index != 5, f.timestamp[4]))),
+                *TINY,
+            ],
+        ),  # noqa: E501
+        (
+            "NaN in target",
+            ["train", "--data", write(folder, "d.csv", f.assign(y=f.y.where(f.index != 50))), *TINY],
+        ),
+        (
+            "inf in feature",
+            ["train", "--data", write(folder, "e.csv", f.assign(x=f.x.where(f.index != 7, np.inf))), *TINY],
+        ),  # noqa: E501
+        (
+            "non-numeric feature",
+            [
+                "train",
+                "--data",
+                write(folder, "g.csv", f.assign(x=f.x.astype(object).where(f.index != 3, "abc"))),
+                *TINY,
+            ],
+        ),  # noqa: E501
+        ("target column missing", ["train", "--data", write(folder, "h.csv", f.drop(columns="y")), *TINY]),
+        ("too few rows", ["train", "--data", write(folder, "i.csv", f.head(50)), *TINY]),
+        ("lookback 0", ["train", "--data", good, *TINY, "--lookback", "0"]),
+        ("absurd horizon", ["train", "--data", good, *TINY, "--horizon", "1000000"]),
+        ("invalid config value", ["train", "--data", good, *TINY, "--set", "train.lr=-1"]),
+        ("unknown config key", ["train", "--data", good, *TINY, "--set", "model.size=3"]),
+        ("missing config file", ["train", "--config", str(folder / "none.yaml")]),
+        ("config file not YAML", ["train", "--config", str(folder / "broken.yaml")]),
+        ("unknown model alias", ["forecast", "--model", "models:/bilstm-forecaster@nope", "--data", good]),
+        ("unknown model name", ["forecast", "--model", "models:/no-such-model@champion", "--data", good]),
+        ("history lacks a column", ["forecast", "--data", write(folder, "j.csv", f.drop(columns="x"))]),
+        ("history shorter than lookback", ["forecast", "--data", write(folder, "k.csv", f.head(20))]),
+        ("output folder missing", ["forecast", "--data", good, "--output", str(folder / "no" / "f.csv")]),
+        (
+            "output format unsupported",
+            ["forecast", "--data", good, "--output", str(folder / "out" / "f.xlsx")],
+        ),
+    ]
+
+
+def registry(tracking: str) -> list:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking)
+    return sorted((v.name, str(v.version), tuple(sorted(v.aliases))) for v in client.search_model_versions())
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        env = dict(os.environ, PREFECT_HOME=str(folder / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+        good = write(folder, "good.csv", series())
+        run = subprocess.run(
+            [BILSTM, "train", "--data", good, *TINY], cwd=folder, env=env, capture_output=True
+        )
+        assert run.returncode == 0, run.stderr.decode()[-2000:]
+        tracking = f"sqlite:///{folder / 'mlflow.db'}"
+        assert any("champion" in aliases for *_, aliases in registry(tracking)), (
+            "the setup run was not promoted"
+        )
+        rows = []
+        for name, args in cases(folder, good):
+            before = registry(tracking)
+            result = subprocess.run([BILSTM, *args], cwd=folder, env=env, capture_output=True, text=True)
+            errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+            message = errors[0].removeprefix("error: ") if errors else "(no error line)"
+            rows.append((name, result.returncode, message, "yes" if registry(tracking) == before else "NO"))
+    print(f"{'input':<30} {'exit':>4}  {'registry unchanged':<18}  message")
+    for name, code, message, unchanged in rows:
+        print(f"{name:<30} {code:>4}  {unchanged:<18}  {message[:150]}")
+    clear = sum(1 for _, code, message, unchanged in rows if code == 2 and unchanged == "yes" and message)
+    print(f"\n{clear} of {len(rows)} cases: exit 2, one error line, registry unchanged")
+
+
+if __name__ == "__main__":
+    main()
