@@ -60,7 +60,7 @@ def test_bad_input_exits_2_with_a_clear_line_and_registers_nothing(tmp_path, tra
     assert len(error_lines) == 1
     assert re.search(message, error_lines[0])
     assert "Traceback" not in result.stderr
-    client = MlflowClient(tracking)
+    client = MlflowClient(tracking, registry_uri=tracking)
     assert client.search_registered_models() == []
     experiment = client.get_experiment_by_name("bilstm-forecaster")
     assert all(r.info.status == "FAILED" for r in client.search_runs([experiment.experiment_id]))
@@ -93,7 +93,7 @@ def test_train_json_summary_is_the_last_stdout_line(synthetic_csv, tracking, bil
     ):
         assert np.isfinite(summary["metrics"][key])
     assert summary["epochs_run"] == 2 and summary["train_samples_per_s"] > 0
-    assert MlflowClient(tracking).get_run(summary["run_id"]).info.status == "FINISHED"
+    assert MlflowClient(tracking, registry_uri=tracking).get_run(summary["run_id"]).info.status == "FINISHED"
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def test_custom_train_run_from_the_ui_then_forecast(dashboard, history_csv, tmp_
         flow_run = run_deployment("train/train", parameters=tiny_parameters(history_csv), timeout=600)
     assert flow_run.state.is_completed(), flow_run.state
 
-    mlflow = MlflowClient(dashboard.mlflow_url)
+    mlflow = MlflowClient(dashboard.mlflow_url, registry_uri=dashboard.mlflow_url)
     experiment = mlflow.get_experiment_by_name("bilstm-forecaster")
     runs = mlflow.search_runs([experiment.experiment_id], f"tags.`prefect.flow_run_id` = '{flow_run.id}'")
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
@@ -130,7 +130,7 @@ def test_custom_train_run_from_the_ui_then_forecast(dashboard, history_csv, tmp_
 def test_a_real_browser_renders_the_deployments_and_the_run(dashboard, tmp_path):
     """Screenshots go to $BILSTM_SCREENSHOTS (docs/screenshots refreshes the README's) or a tmp dir."""
     screenshots = Path(os.environ.get("BILSTM_SCREENSHOTS", tmp_path))
-    mlflow = MlflowClient(dashboard.mlflow_url)
+    mlflow = MlflowClient(dashboard.mlflow_url, registry_uri=dashboard.mlflow_url)
     experiment = mlflow.get_experiment_by_name("bilstm-forecaster")
     run = mlflow.search_runs([experiment.experiment_id], max_results=1)[0]
     screenshots.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ NAME = "bilstm-forecaster"
 
 def test_train_flow_tracks_registers_and_promotes(tiny_config, tracking):
     summary = train_flow(tiny_config)
-    client = MlflowClient(tracking)
+    client = MlflowClient(tracking, registry_uri=tracking)
     run = client.get_run(summary["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.params["model.hidden_size"] == "16" and run.data.params["window.lookback"] == "48"
@@ -61,7 +61,7 @@ def test_a_worse_model_does_not_move_the_champion(tiny_config, tracking):
     worse.train.lr, worse.train.epochs = 1e-7, 1
     second = train_flow(worse)
 
-    client = MlflowClient(tracking)
+    client = MlflowClient(tracking, registry_uri=tracking)
     assert not second["promoted"]
     assert second["champion_version"] == first["model_version"] == "1"
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
@@ -81,7 +81,7 @@ def test_bad_data_fails_the_flow_and_the_mlflow_run_and_registers_nothing(tiny_c
 
     state = train_flow(config, return_state=True)
     assert state.is_failed()
-    client = MlflowClient(tracking)
+    client = MlflowClient(tracking, registry_uri=tracking)
     runs = client.search_runs([client.get_experiment_by_name(config.registry.experiment).experiment_id])
     assert [r.info.status for r in runs] == ["FAILED"]
     assert client.search_registered_models() == []

@@ -28,7 +28,7 @@ def test_forecast_continues_the_series_with_the_champion(champion, synthetic_csv
     assert (pd.to_datetime(table.timestamp) == expected).all()
     assert np.isfinite(table.y).all()
 
-    client = MlflowClient(tracking)
+    client = MlflowClient(tracking, registry_uri=tracking)
     run = client.get_run(summary["run_id"])
     assert run.info.status == "FINISHED"
     assert client.get_experiment(run.info.experiment_id).name == FORECAST_EXPERIMENT

@@ -67,7 +67,11 @@ def test_deploy_and_a_process_worker_run_the_train_deployment(tmp_path, history_
             stop_group(server)
     assert names == {"train", "nightly-retrain", "forecast"} and pools == {"local-process"}
     assert run.state.is_completed(), (tmp_path / "worker.log").read_text()[-3000:]
-    runs = MlflowClient(tracking).search_runs(
-        [MlflowClient(tracking).get_experiment_by_name("bilstm-forecaster").experiment_id]
+    runs = MlflowClient(tracking, registry_uri=tracking).search_runs(
+        [
+            MlflowClient(tracking, registry_uri=tracking)
+            .get_experiment_by_name("bilstm-forecaster")
+            .experiment_id
+        ]
     )
     assert [r.data.tags["prefect.flow_run_id"] for r in runs] == [str(run.id)]
