@@ -10,21 +10,14 @@ from bilstm import pipeline
 from bilstm.config import DataConfig, PipelineConfig
 from bilstm.data import DataValidationError, Series, load_series
 from bilstm.windows import Windows
-
-
-def _retry_unless_bad_data(task, task_run, state) -> bool:
-    """Retry I/O failures only: a DataValidationError will fail the same way again."""
-    try:
-        state.result()
-    except DataValidationError:
-        return False
-    except Exception:
-        return True
-    return False
+from tasks.retries import retry_unless
 
 
 @task(
-    retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_unless_bad_data, cache_policy=NO_CACHE
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=retry_unless(DataValidationError),
+    cache_policy=NO_CACHE,
 )
 def ingest(config: DataConfig) -> Series:
     """Read and validate the data set; log it to MLflow as the run's training input."""

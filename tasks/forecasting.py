@@ -12,23 +12,13 @@ from prefect.cache_policies import NO_CACHE
 from bilstm.bundle import Forecaster, ForecastInputError
 from bilstm.data import Series, load_series
 from bilstm.output import write_table
-
-
-def _retry_unless_unknown_model(task, task_run, state) -> bool:
-    """Retry a flaky registry, not a model URI that does not exist."""
-    try:
-        state.result()
-    except ForecastInputError:
-        return False
-    except Exception:  # noqa: BLE001 - anything else may be transient
-        return True
-    return False
+from tasks.retries import retry_unless
 
 
 @task(
     retries=2,
     retry_delay_seconds=[2, 10],
-    retry_condition_fn=_retry_unless_unknown_model,
+    retry_condition_fn=retry_unless(ForecastInputError),
     cache_policy=NO_CACHE,
 )
 def load_forecaster(model_uri: str) -> Forecaster:
