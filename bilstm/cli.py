@@ -22,6 +22,7 @@ from bilstm.bundle import ForecastInputError
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import DataValidationError
 from bilstm.output import OutputError
+from bilstm.presets import UnknownPresetError, load_preset, preset_names
 from bilstm.runtime import reexec_with_tuned_malloc
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
@@ -61,9 +62,25 @@ def _parse_set(item: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(raw) if raw.strip() else None
 
 
-def build_config(config_file: Path | None, options: dict[str, Any], sets: list[str]) -> PipelineConfig:
-    """Defaults < config file < named options < --set, validated at the end."""
-    config = PipelineConfig()
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """`update`'s keys over `base`'s, section by section."""
+    merged = dict(base)
+    for key, value in update.items():
+        both_sections = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merge(base[key], value) if both_sections else value
+    return merged
+
+
+def build_config(
+    config_file: Path | None, options: dict[str, Any], sets: list[str], preset: str | None = None
+) -> PipelineConfig:
+    """Defaults < preset < config file < named options < --set, validated at the end."""
+    tree: dict[str, Any] = {}
+    if preset is not None:
+        try:
+            tree = load_preset(preset)
+        except UnknownPresetError as error:
+            raise ConfigError(f"--preset: {error}") from error
     if config_file is not None:
         if not config_file.exists():
             raise ConfigError(f"--config {config_file}: file not found")
@@ -73,7 +90,8 @@ def build_config(config_file: Path | None, options: dict[str, Any], sets: list[s
             raise ConfigError(f"--config {config_file}: not valid YAML or JSON ({error})") from error
         if not isinstance(loaded, dict):
             raise ConfigError(f"--config {config_file}: expected a mapping of sections (data, model, ...)")
-        config = PipelineConfig.model_validate(loaded)
+        tree = _merge(tree, loaded)
+    config = PipelineConfig.model_validate(tree)
     overrides = {key: value for key, value in options.items() if value is not None}
     overrides.update(_parse_set(item) for item in sets)
     try:
@@ -127,6 +145,9 @@ def train(
     horizon: Annotated[int | None, typer.Option(help="Steps to forecast [default: 24]")] = None,
     epochs: Annotated[int | None, typer.Option(help="Maximum epochs")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Training batch size")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help=f"Shipped configuration: {', '.join(preset_names())}")
+    ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML or JSON config file")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="dotted.key=value, repeatable")] = None,
     as_json: Annotated[
@@ -134,7 +155,10 @@ def train(
     ] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks")] = False,
 ) -> None:
-    """Train, evaluate and register a forecaster with the training flow."""
+    """Train, evaluate and register a forecaster with the training flow.
+
+    Settings apply in this order, later ones winning: defaults, --preset, --config, the options, --set.
+    """
     reexec_with_tuned_malloc()
     options = {
         "data.path": data,
@@ -147,7 +171,7 @@ def train(
         "train.batch_size": batch_size,
     }
     try:
-        pipeline_config = build_config(config, options, set_ or [])
+        pipeline_config = build_config(config, options, set_ or [], preset)
     except (ConfigError, ValidationError) as error:
         _fail(error, debug, BAD_INPUT)
     summary = _run_flow("flows.train", "train_flow", {"config": pipeline_config}, debug)

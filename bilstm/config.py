@@ -67,6 +67,12 @@ class ModelConfig(_Section):
         "last",
         description="Per-window normalisation: subtract the last value (NLinear) or RevIN mean/std",
     )
+    channel_independent: bool = Field(
+        False, description="Each channel is its own univariate series through one shared network (S or M)"
+    )
+    patch_len: int = Field(
+        1, ge=1, le=1000, description="Rows per recurrent step; >1 embeds segments (SegRNN); divides lookback"
+    )
 
 
 class TrainConfig(_Section):
@@ -81,6 +87,10 @@ class TrainConfig(_Section):
     device: str = Field("auto", description="auto = CUDA if available, else CPU; or cpu, cuda, cuda:1")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch; empty = torch's default")
     amp: bool = Field(True, description="bf16 autocast when training on CUDA (ignored on CPU)")
+    schedule: Literal["constant", "onecycle", "cosine"] = Field(
+        "constant",
+        description="Learning rate per step: constant; onecycle (warm up to lr, then anneal); cosine decay",
+    )
 
 
 class RegistryConfig(_Section):
@@ -95,6 +105,19 @@ class PipelineConfig(_Section):
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     registry: RegistryConfig = RegistryConfig()
+
+    @model_validator(mode="after")
+    def _model_fits_the_data(self) -> PipelineConfig:
+        if self.window.lookback % self.model.patch_len:
+            raise ValueError(
+                f"window.lookback ({self.window.lookback}) must be a multiple of model.patch_len"
+                f" ({self.model.patch_len})"
+            )
+        if self.model.channel_independent and self.data.setting == "MS":
+            raise ValueError(
+                "model.channel_independent needs data.setting S or M: with MS the features are inputs only"
+            )
+        return self
 
 
 def flatten(config: BaseModel, prefix: str = "") -> dict[str, Any]:

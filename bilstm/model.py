@@ -3,9 +3,13 @@
 Defaults are the article's architecture (2 bidirectional LSTM layers of 64, head 2*64 -> 20 -> horizon) with
 its flaws fixed: zero initial states, dropout applied, the read-out taken from each direction's final
 hidden state instead of `out[:, -1]`, and no global device. Options that matter on ETT-like data: per-window
-instance normalisation (`last` or `revin`) and a linear highway beside the recurrent path.
+instance normalisation (`last` or `revin`), a linear highway beside the recurrent path (LSTNet), channel
+independence (each channel a univariate series through one shared network, as PatchTST and SegRNN do), and
+segments: the recurrence steps over embedded segments of `patch_len` rows instead of single rows (SegRNN),
+which makes long lookbacks affordable.
 
-Dimensions: B batch, L lookback, F input features, H hidden size, D directions, T horizon, k targets.
+Dimensions: B batch, L lookback, F input features, H hidden size, D directions, T horizon, k targets,
+P patch length, S = L / P segments, C channels.
 """
 
 from __future__ import annotations
@@ -27,11 +31,25 @@ class BiLSTMForecaster(nn.Module):
         super().__init__()
         if not 1 <= n_targets <= input_size:
             raise ValueError(f"n_targets must be in [1, input_size={input_size}], got {n_targets}")
+        if config.channel_independent and n_targets != input_size:
+            raise ValueError(
+                "model.channel_independent needs every input column to be a target (data.setting S or M);"
+                f" got {input_size} inputs and {n_targets} targets"
+            )
+        if lookback % config.patch_len:
+            raise ValueError(f"lookback {lookback} is not a multiple of model.patch_len {config.patch_len}")
         self.config = config
         self.input_size, self.n_targets, self.horizon = input_size, n_targets, horizon
+        # the network's own view: one univariate channel at a time when channel-independent
+        self.channels, self.outputs = (1, 1) if config.channel_independent else (input_size, n_targets)
+        step_size = self.channels * config.patch_len
+        self.embed = None
+        if config.patch_len > 1:
+            self.embed = nn.Sequential(nn.Linear(step_size, config.hidden_size), nn.ReLU())
+            step_size = config.hidden_size
         rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
         self.rnn = rnn(
-            input_size,
+            step_size,
             config.hidden_size,
             num_layers=config.num_layers,
             batch_first=True,
@@ -43,27 +61,43 @@ class BiLSTMForecaster(nn.Module):
         self.attention = nn.Linear(width, 1) if config.pooling == "attention" else None
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Sequential(
-            nn.Linear(width, config.head_size), nn.ReLU(), nn.Linear(config.head_size, horizon * n_targets)
+            nn.Linear(width, config.head_size), nn.ReLU(), nn.Linear(config.head_size, horizon * self.outputs)
         )
         # one linear map shared by all targets (channel-independent), applied to the normalised inputs
         self.highway = nn.Linear(lookback, horizon) if config.highway else None
         if config.instance_norm == "revin":
-            self.revin_weight = nn.Parameter(torch.ones(input_size))
-            self.revin_bias = nn.Parameter(torch.zeros(input_size))
+            self.revin_weight = nn.Parameter(torch.ones(self.channels))
+            self.revin_bias = nn.Parameter(torch.zeros(self.channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.config.channel_independent:
+            y = self._forward(x)
+        else:
+            batch, lookback, channels = x.shape
+            y = self._forward(x.transpose(1, 2).reshape(batch * channels, lookback, 1))
+            # (B, L, C) -> (B*C, L, 1) -> y (B*C, T, 1) -> (B, T, C)
+            y = y.view(batch, channels, self.horizon).transpose(1, 2)
+        return y.squeeze(-1) if self.n_targets == 1 else y
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, F) -> (B, T, k) in the network's own view of channels."""
         x, denormalize = self._normalize(x)
-        out, state = self.rnn(x)
+        steps = x
+        if self.embed is not None:
+            batch, lookback, channels = x.shape
+            patch = self.config.patch_len
+            steps = self.embed(x.reshape(batch, lookback // patch, patch * channels))
+            # (B, L, F) -> (B, S, P*F) -> (B, S, H): consecutive rows of all channels form one segment
+        out, state = self.rnn(steps)
         # out -> (B, L, D*H); state: h_n (or (h_n, c_n)) with h_n (num_layers*D, B, H)
         pooled = self._pool(out, state[0] if isinstance(state, tuple) else state)
         # pooled -> (B, D*H)
-        y = self.head(self.dropout(pooled)).view(-1, self.horizon, self.n_targets)
+        y = self.head(self.dropout(pooled)).view(-1, self.horizon, self.outputs)
         # y -> (B, T, k)
         if self.highway is not None:
-            y = y + self.highway(x[..., -self.n_targets :].transpose(1, 2)).transpose(1, 2)
+            y = y + self.highway(x[..., -self.outputs :].transpose(1, 2)).transpose(1, 2)
             # (B, L, k) -> (B, k, L) -> (B, k, T) -> (B, T, k)
-        y = denormalize(y)
-        return y.squeeze(-1) if self.n_targets == 1 else y
+        return denormalize(y)
 
     def _pool(self, out: torch.Tensor, h_n: torch.Tensor) -> torch.Tensor:
         if self.config.pooling == "mean":
@@ -79,7 +113,7 @@ class BiLSTMForecaster(nn.Module):
 
     def _normalize(self, x: torch.Tensor):
         """Per-window normalisation of the inputs and the function that undoes it on the outputs."""
-        k = self.n_targets
+        k = self.outputs
         if self.config.instance_norm == "last":
             last = x[:, -1:, :].detach()
             # last -> (B, 1, F)

@@ -35,6 +35,7 @@ class History:
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
+    learning_rate: list[float] = field(default_factory=list)  # at the end of each epoch
     best_epoch: int = 0
     stopped_early: bool = False
     resumed_from_epoch: int = 0  # epochs already done when this call started
@@ -108,7 +109,8 @@ def fit(
         model: the network, on any device; it is moved to `config.device`.
         train, val: windows of the scaled train and validation rows.
         config: epochs, batch size, learning rate, loss, clipping, patience, seed, device, threads.
-        on_epoch_end: called as `on_epoch_end(epoch, {"train_loss": ..., "val_loss": ...})`, epoch from 1.
+        on_epoch_end: called as `on_epoch_end(epoch, {"train_loss": ..., "val_loss": ..., "lr": ...})`,
+            epoch from 1.
         checkpoint: a file written after every epoch; if it exists, training resumes from it.
         progress: show a progress bar; None = only when stderr is a terminal.
     """
@@ -119,13 +121,14 @@ def fit(
     model.to(device)
     train, val = train.to(device), val.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps = math.ceil(len(train) / config.batch_size)
+    scheduler = _scheduler(optimizer, config, steps)
     loss_fn = nn.MSELoss() if config.loss == "mse" else nn.HuberLoss()
     order = torch.Generator().manual_seed(config.seed)
     history, best_state, bad_epochs = History(), None, 0
     if checkpoint and Path(checkpoint).exists():
-        history, best_state, bad_epochs = _resume(checkpoint, model, optimizer, order)
+        history, best_state, bad_epochs = _resume(checkpoint, model, optimizer, scheduler, order)
     history.resumed_from_epoch = history.epochs_run
-    steps = math.ceil(len(train) / config.batch_size)
     show = sys.stderr.isatty() if progress is None else progress
     model.train()
     with epoch_progress(show, config.epochs, steps) as bar:
@@ -141,6 +144,7 @@ def fit(
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 optimizer.step()
+                scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
                 total += loss.item() * len(x)
                 bar.advance()
@@ -150,6 +154,7 @@ def fit(
             history.samples_seen += len(train)
             history.train_loss.append(train_loss)
             history.val_loss.append(val_loss)
+            history.learning_rate.append(scheduler.get_last_lr()[0])
             epoch = history.epochs_run
             if val_loss < min(history.val_loss[:-1], default=math.inf):
                 history.best_epoch, bad_epochs = epoch, 0
@@ -159,22 +164,35 @@ def fit(
                 history.stopped_early = bad_epochs >= config.patience and epoch < config.epochs
             bar.epoch_done(epoch, train_loss, val_loss)
             if checkpoint:
-                _save(checkpoint, model, optimizer, order, history, best_state, bad_epochs)
+                _save(checkpoint, model, optimizer, scheduler, order, history, best_state, bad_epochs)
             if on_epoch_end:
-                on_epoch_end(epoch, {"train_loss": train_loss, "val_loss": val_loss})
+                on_epoch_end(
+                    epoch, {"train_loss": train_loss, "val_loss": val_loss, "lr": history.learning_rate[-1]}
+                )
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     return history
 
 
-def _save(path, model, optimizer, order, history, best_state, bad_epochs) -> None:
+def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
+    """The per-step learning-rate schedule over all `config.epochs` (early stopping may end it sooner)."""
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+
+
+def _save(path, model, optimizer, scheduler, order, history, best_state, bad_epochs) -> None:
     """Write the checkpoint atomically (a killed process never leaves a half-written file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
         "order": order.get_state(),
         "torch_rng": torch.get_rng_state(),
         "history": asdict(history),
@@ -186,10 +204,11 @@ def _save(path, model, optimizer, order, history, best_state, bad_epochs) -> Non
     os.replace(partial, path)
 
 
-def _resume(path, model, optimizer, order) -> tuple[History, dict | None, int]:
+def _resume(path, model, optimizer, scheduler, order) -> tuple[History, dict | None, int]:
     state = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
     order.set_state(state["order"].cpu())
     torch.set_rng_state(state["torch_rng"].cpu())
     history = History(**state["history"])

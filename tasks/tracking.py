@@ -58,5 +58,5 @@ def start_tracking(config: PipelineConfig) -> None:
 
 
 def log_epoch(epoch: int, losses: dict[str, float]) -> None:
-    """`on_epoch_end` callback: train_loss and val_loss with step=epoch."""
+    """`on_epoch_end` callback: train_loss, val_loss and the learning rate with step=epoch."""
     mlflow.log_metrics(losses, step=epoch)

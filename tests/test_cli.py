@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
+from bilstm.config import PipelineConfig
+from bilstm.presets import load_preset, preset_names
 from tests.conftest import BILSTM, synthetic_frame
 
 TINY = [
@@ -106,6 +108,12 @@ def test_train_json_summary_is_the_last_stdout_line(synthetic_csv, tracking, bil
         (["--set", "model.size=3"], "unknown config key 'model.size'"),
         (["--lookback", "-4"], "window.lookback: Input should be greater than or equal to 1"),
         (["--config", "nowhere.yaml"], "--config nowhere.yaml: file not found"),
+        (["--preset", "etth1-s5"], "--preset: unknown preset 'etth1-s5'; available: etth1-m96, etth1-s24"),
+        (
+            ["--set", "model.patch_len=5"],
+            "window.lookback (96) must be a multiple of model.patch_len (5)",
+        ),
+        (["--set", "model.channel_independent=true"], "model.channel_independent needs data.setting S or M"),
     ],
 )
 def test_invalid_config_exits_2_before_anything_runs(args, message, tmp_path):
@@ -129,3 +137,22 @@ def test_config_file_and_set_overrides_compose(tmp_path):
     config = build_config(file, {"train.epochs": 7}, ["model.pooling=mean", "data.targets=[a, b]"])
     assert (config.train.epochs, config.train.lr, config.model.cell) == (7, 0.01, "gru")
     assert config.model.pooling == "mean" and config.data.targets == ["a", "b"]
+
+
+def test_preset_then_config_file_then_set_compose(tmp_path):
+    from bilstm.cli import build_config
+
+    file = tmp_path / "config.yaml"
+    file.write_text("train:\n  epochs: 3\n")
+    config = build_config(file, {}, ["train.lr=0.01"], preset="etth1-m96")
+    assert config.data.setting == "M" and config.model.channel_independent
+    assert (config.train.epochs, config.train.lr) == (3, 0.01)
+    assert config.registry.model_name == "bilstm-etth1-m96"
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_is_a_valid_config_with_its_own_model_name(name):
+    config = PipelineConfig.model_validate(load_preset(name))
+    assert config.registry.model_name == f"bilstm-{name}"
+    assert config.window.horizon == int(name.removeprefix("etth1-")[1:])
+    assert config.data.setting == name.removeprefix("etth1-")[0].upper()

@@ -89,3 +89,51 @@ def test_backward_direction_reads_the_whole_window():
 def test_targets_outside_the_inputs_are_refused():
     with pytest.raises(ValueError, match="n_targets"):
         BiLSTMForecaster(ModelConfig(), 2, 3, T, L)
+
+
+@pytest.mark.parametrize("patch_len", [1, 4, 8])
+@pytest.mark.parametrize("channel_independent", [False, True])
+def test_segments_and_channel_independence_keep_the_output_shape(patch_len, channel_independent):
+    config = ModelConfig(hidden_size=8, patch_len=patch_len, channel_independent=channel_independent)
+    x = torch.randn(B, L, F)
+    assert BiLSTMForecaster(config, F, F, T, L)(x).shape == (B, T, F)
+    assert BiLSTMForecaster(config, 1, 1, T, L)(x[..., :1]).shape == (B, T)
+
+
+@pytest.mark.parametrize("norm", ["none", "last", "revin"])
+def test_channel_independence_equals_one_shared_network_per_channel(norm):
+    config = ModelConfig(hidden_size=8, patch_len=4, instance_norm=norm)
+    torch.manual_seed(0)
+    joint = BiLSTMForecaster(config.model_copy(update={"channel_independent": True}), F, F, T, L).eval()
+    single = BiLSTMForecaster(config, 1, 1, T, L).eval()
+    single.load_state_dict(joint.state_dict())  # the same weights: the shared network sees one channel
+    x = torch.randn(B, L, F)
+    together = joint(x)
+    for channel in range(F):
+        torch.testing.assert_close(together[..., channel], single(x[..., channel : channel + 1]))
+
+
+def test_channel_independent_channels_do_not_see_each_other():
+    config = ModelConfig(hidden_size=8, channel_independent=True)
+    model = BiLSTMForecaster(config, F, F, T, L).eval()
+    x = torch.randn(B, L, F)
+    changed = x.clone()
+    changed[..., 0] += torch.randn(B, L)
+    torch.testing.assert_close(model(changed)[..., 1:], model(x)[..., 1:])
+
+
+def test_revin_round_trip_with_segments_and_channel_independence():
+    config = ModelConfig(hidden_size=8, instance_norm="revin", patch_len=4, channel_independent=True)
+    model = BiLSTMForecaster(config, F, F, T, L).eval()
+    x = torch.randn(B, L, F)
+    torch.testing.assert_close(model(3.0 * x + 50.0), 3.0 * model(x) + 50.0, rtol=1e-4, atol=1e-3)
+
+
+def test_lookback_must_be_a_multiple_of_the_segment_length():
+    with pytest.raises(ValueError, match="lookback 24 is not a multiple of model.patch_len 5"):
+        BiLSTMForecaster(ModelConfig(patch_len=5), F, 1, T, L)
+
+
+def test_channel_independence_needs_every_input_to_be_a_target():
+    with pytest.raises(ValueError, match="data.setting S or M"):
+        BiLSTMForecaster(ModelConfig(channel_independent=True), F, 1, T, L)

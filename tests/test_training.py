@@ -42,7 +42,7 @@ def test_callback_gets_every_epoch_losses():
         on_epoch_end=lambda e, m: seen.append((e, m)),
     )
     assert [epoch for epoch, _ in seen] == [1, 2, 3]
-    assert all(set(m) == {"train_loss", "val_loss"} for _, m in seen)
+    assert all(set(m) == {"train_loss", "val_loss", "lr"} for _, m in seen)
 
 
 def test_early_stopping_restores_the_best_weights():
@@ -58,14 +58,28 @@ def test_early_stopping_restores_the_best_weights():
         assert history.epochs_run < config.epochs
 
 
-def test_resume_continues_from_the_saved_epoch(tmp_path):
+class Killed(Exception):
+    """Stands in for a process killed after an epoch's checkpoint was written."""
+
+
+def kill_after(epochs: int):
+    def on_epoch_end(epoch, metrics):
+        if epoch == epochs:
+            raise Killed
+
+    return on_epoch_end
+
+
+@pytest.mark.parametrize("schedule", ["constant", "onecycle", "cosine"])
+def test_resume_continues_from_the_saved_epoch(tmp_path, schedule):
     train, val = sine_windows()
     checkpoint = tmp_path / "ckpt.pt"
-    config = TrainConfig(epochs=4, batch_size=64, patience=10)
+    config = TrainConfig(epochs=4, batch_size=64, patience=10, schedule=schedule)
     full = fit(new_model(), train, val, config)
 
-    first = fit(new_model(), train, val, config.model_copy(update={"epochs": 2}), checkpoint=checkpoint)
-    assert first.epochs_run == 2 and checkpoint.exists()
+    with pytest.raises(Killed):
+        fit(new_model(), train, val, config, checkpoint=checkpoint, on_epoch_end=kill_after(2))
+    assert checkpoint.exists()
     epochs_seen = []
     resumed = fit(
         new_model(seed=99),
@@ -79,6 +93,22 @@ def test_resume_continues_from_the_saved_epoch(tmp_path):
     assert epochs_seen == [3, 4]
     np.testing.assert_allclose(resumed.train_loss, full.train_loss, rtol=1e-5)
     np.testing.assert_allclose(resumed.val_loss, full.val_loss, rtol=1e-5)
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_schedule_anneals_the_learning_rate_below_its_peak(schedule):
+    train, val = sine_windows()
+    config = TrainConfig(epochs=3, batch_size=64, lr=1e-2, schedule=schedule, patience=10)
+    history = fit(new_model(), train, val, config)
+    assert len(history.learning_rate) == 3
+    assert max(history.learning_rate) <= config.lr
+    assert history.learning_rate[-1] < 0.01 * config.lr
+
+
+def test_constant_schedule_keeps_the_learning_rate():
+    train, val = sine_windows()
+    history = fit(new_model(), train, val, TrainConfig(epochs=2, batch_size=64, lr=3e-3))
+    assert history.learning_rate == [3e-3, 3e-3]
 
 
 @pytest.mark.gpu

@@ -1,0 +1,81 @@
+"""GPU training: the default config and the `etth1-s96` preset on one CUDA device, through the flow's steps.
+
+Prints, per config: samples/s, seconds per epoch, peak GPU memory, test MSE (scaled) and the settings that
+make it fast (cuDNN, bf16 autocast, windows resident on the device, the batch size).
+
+    python bench/gpu.py                 # needs a CUDA device; exits 1 with a message otherwise
+    python bench/gpu.py --batch-size 1024 --epochs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import torch
+
+from bilstm import pipeline
+from bilstm.config import PipelineConfig
+from bilstm.data import load_series
+from bilstm.presets import load_preset
+
+
+def run(name: str, config: PipelineConfig) -> dict:
+    prepared = pipeline.split_and_scale(load_series(config.data), config)
+    windows = pipeline.make_train_windows(prepared, config)
+    torch.cuda.reset_peak_memory_stats()
+    forecaster, history = pipeline.train_forecaster(prepared, windows, config, progress=False)
+    peak = torch.cuda.max_memory_allocated() / 2**20
+    metrics = pipeline.evaluate_forecaster(forecaster, prepared).metrics
+    return {
+        "config": name,
+        "batch": config.train.batch_size,
+        "amp": config.train.amp,
+        "epochs": history.epochs_run,
+        "samples_per_s": history.samples_per_s,
+        "epoch_s": history.train_seconds / history.epochs_run,
+        "peak_mib": peak,
+        "test_mse": metrics["test_mse_scaled"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=None, help="default: each config's own")
+    parser.add_argument(
+        "--batch-size", type=int, nargs="+", default=[None], help="default: each config's own"
+    )
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        print("no CUDA device here: bench/gpu.py measures GPU training only", file=sys.stderr)
+        sys.exit(1)
+    torch.backends.cudnn.benchmark = True
+    cudnn = torch.backends.cudnn.version()
+    print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, cuDNN {cudnn}")
+    configs = {
+        "default": PipelineConfig(),
+        "etth1-s96": PipelineConfig.model_validate(load_preset("etth1-s96")),
+    }
+    rows = []
+    for name, config in configs.items():
+        for batch_size in args.batch_size:
+            for amp in (True, False):
+                train = {"device": "cuda", "amp": amp}
+                if batch_size:
+                    train["batch_size"] = batch_size
+                if args.epochs:
+                    train["epochs"] = args.epochs
+                tuned = config.model_copy(update={"train": config.train.model_copy(update=train)})
+                rows.append(run(name, tuned))
+                row = rows[-1]
+                print(
+                    f"{row['config']:<10} batch {row['batch']:>5} bf16 {str(row['amp']):<5}"
+                    f" {row['samples_per_s']:>9.0f} samples/s {row['epoch_s']:>6.2f} s/epoch"
+                    f" ({row['epochs']} epochs) peak {row['peak_mib']:>7.1f} MiB"
+                    f" test MSE {row['test_mse']:.4f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
