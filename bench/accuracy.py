@@ -27,12 +27,10 @@ import torch
 from sklearn.linear_model import Ridge
 
 from bilstm import pipeline
-from bilstm.bundle import Forecaster, WindowSpec
 from bilstm.config import PipelineConfig
 from bilstm.data import load_series
 from bilstm.presets import load_preset, preset_names
 from bilstm.runtime import reexec_with_tuned_malloc
-from bilstm.training import fit
 from bilstm.windows import numpy_windows
 
 # Published scaled test MSE at this setting and horizon (lookback in brackets), for orientation only:
@@ -75,31 +73,21 @@ def ridge_mse(prepared: pipeline.Prepared, lookback: int, horizon: int, normalis
 
 def train_one(config: PipelineConfig, prepared: pipeline.Prepared) -> dict:
     """Train as the flow does; after each epoch, outside the timed part, score the test windows."""
-    windows = pipeline.make_train_windows(prepared, config)
-    torch.manual_seed(config.train.seed)
-    model = pipeline.build_model(prepared, config)
-    series = prepared.series
-    spec = WindowSpec(
-        time_column=config.data.time_column,
-        input_columns=series.input_columns,
-        target_columns=series.target_columns,
-        lookback=config.window.lookback,
-        horizon=config.window.horizon,
-        freq=series.freq,
-    )
+    forecaster = pipeline.new_forecaster(prepared, config)
     clock = {"training": 0.0, "since": time.perf_counter(), "beat_persistence_s": None}
 
     def score_test(epoch: int, losses: dict[str, float]) -> None:
         clock["training"] += time.perf_counter() - clock["since"]
-        metrics = pipeline.evaluate_forecaster(Forecaster(model, prepared.scaler, spec), prepared).metrics
-        model.train()
+        metrics = pipeline.evaluate_forecaster(forecaster, prepared).metrics
+        forecaster.model.train()
         beats = metrics["test_mse_scaled"] < metrics["naive_test_mse_scaled"]
         if beats and clock["beat_persistence_s"] is None:
             clock["beat_persistence_s"] = clock["training"]
         clock["since"] = time.perf_counter()
 
-    history = fit(model, *windows, config.train, on_epoch_end=score_test, progress=False)
-    metrics = pipeline.evaluate_forecaster(Forecaster(model.cpu(), prepared.scaler, spec), prepared).metrics
+    windows = pipeline.make_train_windows(prepared, config)
+    history = pipeline.fit_forecaster(forecaster, windows, config, on_epoch_end=score_test, progress=False)
+    metrics = pipeline.evaluate_forecaster(forecaster, prepared).metrics
     return {
         "seed": config.train.seed,
         "mse": metrics["test_mse_scaled"],

@@ -63,6 +63,10 @@ class ModelConfig(_Section):
     highway: bool = Field(
         True, description="Add a linear map of each target's input window to the forecast (as in LSTNet)"
     )
+    highway_init: Literal["random", "least_squares"] = Field(
+        "least_squares",
+        description="Start the highway at the ridge fit of the training windows (least_squares) or at random",
+    )
     instance_norm: Literal["none", "last", "revin"] = Field(
         "last",
         description="Per-window normalisation: subtract the last value (NLinear) or RevIN mean/std",

@@ -14,6 +14,8 @@ P patch length, S = L / P segments, C channels.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 
@@ -98,6 +100,49 @@ class BiLSTMForecaster(nn.Module):
             y = y + self.highway(x[..., -self.outputs :].transpose(1, 2)).transpose(1, 2)
             # (B, L, k) -> (B, k, L) -> (B, k, T) -> (B, T, k)
         return denormalize(y)
+
+    @torch.no_grad()
+    def fit_highway(self, batches: Iterable[tuple[torch.Tensor, ...]], penalty: float = 1e-3) -> None:
+        """Set the linear highway to the ridge regression of the normalised targets on the normalised
+        input windows, so training starts from the best linear forecaster and the recurrent path learns
+        what is left (a closed-form warm start; training then moves every weight).
+
+        Args:
+            batches: (inputs (B, L, F), targets (B, T) or (B, T, k)) pairs, e.g. every training window.
+            penalty: ridge penalty per window and channel (scale-free in the number of windows).
+        """
+        if self.highway is None:
+            raise ValueError("model.highway is off: there is no linear map to fit")
+        lookback, horizon = self.highway.in_features, self.horizon
+        xtx = torch.zeros(lookback, lookback, dtype=torch.float64)
+        xty = torch.zeros(lookback, horizon, dtype=torch.float64)
+        sum_x = torch.zeros(lookback, dtype=torch.float64)
+        sum_y = torch.zeros(horizon, dtype=torch.float64)
+        rows = 0
+        for inputs, targets in batches:
+            inputs, targets = inputs.cpu(), targets.cpu().reshape(len(targets), horizon, -1)
+            if self.config.channel_independent:
+                batch, _, channels = inputs.shape
+                inputs = inputs.transpose(1, 2).reshape(batch * channels, lookback, 1)
+                targets = targets.transpose(1, 2).reshape(batch * channels, horizon, 1)
+            normalised, denormalize = self._normalize(inputs)
+            # denormalize is affine per window and channel: y -> scale * y + shift; invert it on the targets
+            shift = denormalize(torch.zeros_like(targets))
+            scale = denormalize(torch.ones_like(targets)) - shift
+            x = normalised[..., -self.outputs :].transpose(1, 2).reshape(-1, lookback).double()
+            y = ((targets - shift) / scale).transpose(1, 2).reshape(-1, horizon).double()
+            # x -> (B*k, L), y -> (B*k, T)
+            xtx += x.T @ x
+            xty += x.T @ y
+            sum_x += x.sum(0)
+            sum_y += y.sum(0)
+            rows += len(x)
+        mean_x, mean_y = sum_x / rows, sum_y / rows
+        centred_xtx = xtx - rows * torch.outer(mean_x, mean_x) + penalty * rows * torch.eye(lookback)
+        weight = torch.linalg.solve(centred_xtx, xty - rows * torch.outer(mean_x, mean_y))
+        # weight -> (L, T)
+        self.highway.weight.copy_(weight.T.float())
+        self.highway.bias.copy_((mean_y - mean_x @ weight).float())
 
     def _pool(self, out: torch.Tensor, h_n: torch.Tensor) -> torch.Tensor:
         if self.config.pooling == "mean":

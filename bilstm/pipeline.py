@@ -6,6 +6,7 @@ ingest (`bilstm.data.load_series`) -> `split_and_scale` -> `make_train_windows` 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,8 @@ from bilstm.scaling import Scaler
 from bilstm.split import Split, split_rows
 from bilstm.training import EpochCallback, History, fit
 from bilstm.windows import Windows, make_windows
+
+_FIT_BATCH = 4096  # windows per batch of the highway's least-squares warm start
 
 
 @dataclass
@@ -61,17 +64,9 @@ def build_model(prepared: Prepared, config: PipelineConfig) -> BiLSTMForecaster:
     )
 
 
-def train_forecaster(
-    prepared: Prepared,
-    windows: tuple[Windows, Windows],
-    config: PipelineConfig,
-    on_epoch_end: EpochCallback | None = None,
-    checkpoint: str | None = None,
-    progress: bool | None = None,
-) -> tuple[Forecaster, History]:
+def new_forecaster(prepared: Prepared, config: PipelineConfig) -> Forecaster:
+    """An untrained forecaster: the network with the seed's initial weights, the scaler and the spec."""
     torch.manual_seed(config.train.seed)  # the initial weights too are a function of the seed
-    model = build_model(prepared, config)
-    history = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
     series = prepared.series
     spec = WindowSpec(
         time_column=config.data.time_column,
@@ -81,7 +76,39 @@ def train_forecaster(
         horizon=config.window.horizon,
         freq=series.freq,
     )
-    return Forecaster(model.cpu(), prepared.scaler, spec), history
+    return Forecaster(build_model(prepared, config), prepared.scaler, spec)
+
+
+def fit_forecaster(
+    forecaster: Forecaster,
+    windows: tuple[Windows, Windows],
+    config: PipelineConfig,
+    on_epoch_end: EpochCallback | None = None,
+    checkpoint: str | None = None,
+    progress: bool | None = None,
+) -> History:
+    """Warm-start the highway (if configured) and train the forecaster's network in place."""
+    model, train = forecaster.model, windows[0]
+    started = time.perf_counter()
+    if config.model.highway and config.model.highway_init == "least_squares":
+        model.fit_highway(train.batch(slice(s, s + _FIT_BATCH)) for s in range(0, len(train), _FIT_BATCH))
+    warm_start_seconds = time.perf_counter() - started
+    history = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
+    history.train_seconds += warm_start_seconds  # part of what training costs
+    model.cpu()
+    return history
+
+
+def train_forecaster(
+    prepared: Prepared,
+    windows: tuple[Windows, Windows],
+    config: PipelineConfig,
+    on_epoch_end: EpochCallback | None = None,
+    checkpoint: str | None = None,
+    progress: bool | None = None,
+) -> tuple[Forecaster, History]:
+    forecaster = new_forecaster(prepared, config)
+    return forecaster, fit_forecaster(forecaster, windows, config, on_epoch_end, checkpoint, progress)
 
 
 def evaluate_forecaster(forecaster: Forecaster, prepared: Prepared) -> Evaluation:

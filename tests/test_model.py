@@ -137,3 +137,32 @@ def test_lookback_must_be_a_multiple_of_the_segment_length():
 def test_channel_independence_needs_every_input_to_be_a_target():
     with pytest.raises(ValueError, match="data.setting S or M"):
         BiLSTMForecaster(ModelConfig(channel_independent=True), F, 1, T, L)
+
+
+def linear_only(model: BiLSTMForecaster) -> BiLSTMForecaster:
+    """The model with its recurrent path silenced: the output is the highway's linear map alone."""
+    with torch.no_grad():
+        model.head[-1].weight.zero_()
+        model.head[-1].bias.zero_()
+    return model.eval()
+
+
+@pytest.mark.parametrize("norm", ["none", "last", "revin"])
+@pytest.mark.parametrize("channel_independent", [False, True])
+def test_highway_warm_start_recovers_a_linear_forecaster(norm, channel_independent):
+    config = ModelConfig(hidden_size=8, instance_norm=norm, channel_independent=channel_independent)
+    torch.manual_seed(0)
+    teacher = linear_only(BiLSTMForecaster(config, 2, 2, T, L))
+    x = torch.randn(512, L, 2).cumsum(dim=1) + 5.0
+    y = teacher(x).detach()
+    torch.manual_seed(1)
+    student = linear_only(BiLSTMForecaster(config, 2, 2, T, L))
+    assert not torch.allclose(student(x), y, atol=1e-2)
+    student.fit_highway([(x[:256], y[:256]), (x[256:], y[256:])], penalty=1e-9)
+    torch.testing.assert_close(student(x), y, atol=1e-3, rtol=1e-3)
+
+
+def test_highway_warm_start_needs_a_highway():
+    model = BiLSTMForecaster(ModelConfig(hidden_size=8, highway=False), F, 1, T, L)
+    with pytest.raises(ValueError, match="model.highway is off"):
+        model.fit_highway([(torch.randn(B, L, F), torch.randn(B, T))])
