@@ -104,8 +104,8 @@ class BiLSTMForecaster(nn.Module):
     @torch.no_grad()
     def fit_highway(self, batches: Iterable[tuple[torch.Tensor, ...]], penalty: float = 1e-3) -> None:
         """Set the linear highway to the ridge regression of the normalised targets on the normalised
-        input windows, so training starts from the best linear forecaster and the recurrent path learns
-        what is left (a closed-form warm start; training then moves every weight).
+        input windows and silence the head, so training starts from the best linear forecaster and the
+        recurrent path learns what is left (a closed-form warm start; training then moves every weight).
 
         Args:
             batches: (inputs (B, L, F), targets (B, T) or (B, T, k)) pairs, e.g. every training window.
@@ -143,6 +143,10 @@ class BiLSTMForecaster(nn.Module):
         # weight -> (L, T)
         self.highway.weight.copy_(weight.T.float())
         self.highway.bias.copy_((mean_y - mean_x @ weight).float())
+        # the recurrent path starts silent, so training starts exactly at the linear fit; the zeroed output
+        # layer gets gradients from the first step, and the layers below it from the second
+        self.head[-1].weight.zero_()
+        self.head[-1].bias.zero_()
 
     def _pool(self, out: torch.Tensor, h_n: torch.Tensor) -> torch.Tensor:
         if self.config.pooling == "mean":
