@@ -14,7 +14,7 @@ P patch length, S = L / P segments, C channels.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import nn
@@ -22,6 +22,7 @@ from torch import nn
 from bilstm.config import ModelConfig
 
 _EPS = 1e-5
+PENALTIES = (1e-3, 1e-2, 1e-1, 1.0)  # ridge penalties the highway's warm start chooses from on validation
 
 
 class BiLSTMForecaster(nn.Module):
@@ -102,14 +103,23 @@ class BiLSTMForecaster(nn.Module):
         return denormalize(y)
 
     @torch.no_grad()
-    def fit_highway(self, batches: Iterable[tuple[torch.Tensor, ...]], penalty: float = 1e-3) -> None:
+    def fit_highway(
+        self,
+        train: Iterable[tuple[torch.Tensor, ...]],
+        validation: Iterable[tuple[torch.Tensor, ...]] = (),
+        penalties: Sequence[float] = PENALTIES,
+    ) -> float:
         """Set the linear highway to the ridge regression of the normalised targets on the normalised
         input windows and silence the head, so training starts from the best linear forecaster and the
         recurrent path learns what is left (a closed-form warm start; training then moves every weight).
 
         Args:
-            batches: (inputs (B, L, F), targets (B, T) or (B, T, k)) pairs, e.g. every training window.
-            penalty: ridge penalty per window and channel (scale-free in the number of windows).
+            train: (inputs (B, L, F), targets (B, T) or (B, T, k)) batches to fit on.
+            validation: batches that pick the penalty with the lowest MSE; without any, the first is used.
+            penalties: ridge penalties per window and channel (scale-free in the number of windows).
+
+        Returns:
+            The penalty used.
         """
         if self.highway is None:
             raise ValueError("model.highway is off: there is no linear map to fit")
@@ -119,34 +129,57 @@ class BiLSTMForecaster(nn.Module):
         sum_x = torch.zeros(lookback, dtype=torch.float64)
         sum_y = torch.zeros(horizon, dtype=torch.float64)
         rows = 0
-        for inputs, targets in batches:
-            inputs, targets = inputs.cpu(), targets.cpu().reshape(len(targets), horizon, -1)
-            if self.config.channel_independent:
-                batch, _, channels = inputs.shape
-                inputs = inputs.transpose(1, 2).reshape(batch * channels, lookback, 1)
-                targets = targets.transpose(1, 2).reshape(batch * channels, horizon, 1)
-            normalised, denormalize = self._normalize(inputs)
-            # denormalize is affine per window and channel: y -> scale * y + shift; invert it on the targets
-            shift = denormalize(torch.zeros_like(targets))
-            scale = denormalize(torch.ones_like(targets)) - shift
-            x = normalised[..., -self.outputs :].transpose(1, 2).reshape(-1, lookback).double()
-            y = ((targets - shift) / scale).transpose(1, 2).reshape(-1, horizon).double()
-            # x -> (B*k, L), y -> (B*k, T)
+        for x, y in (self._linear_problem(*batch) for batch in train):
             xtx += x.T @ x
             xty += x.T @ y
             sum_x += x.sum(0)
             sum_y += y.sum(0)
             rows += len(x)
         mean_x, mean_y = sum_x / rows, sum_y / rows
-        centred_xtx = xtx - rows * torch.outer(mean_x, mean_x) + penalty * rows * torch.eye(lookback)
-        weight = torch.linalg.solve(centred_xtx, xty - rows * torch.outer(mean_x, mean_y))
-        # weight -> (L, T)
+        centred_xtx = xtx - rows * torch.outer(mean_x, mean_x)
+        centred_xty = xty - rows * torch.outer(mean_x, mean_y)
+
+        def solve(penalty: float) -> tuple[torch.Tensor, torch.Tensor]:
+            weight = torch.linalg.solve(centred_xtx + penalty * rows * torch.eye(lookback), centred_xty)
+            # weight -> (L, T)
+            return weight, mean_y - mean_x @ weight
+
+        held_out = [self._linear_problem(*batch) for batch in validation]
+        if held_out:
+            x_val = torch.cat([x for x, _ in held_out])
+            y_val = torch.cat([y for _, y in held_out])
+
+            def validation_mse(penalty: float) -> float:
+                weight, bias = solve(penalty)
+                return float(((x_val @ weight + bias - y_val) ** 2).mean())
+
+            penalty = min(penalties, key=validation_mse)
+        else:
+            penalty = penalties[0]
+        weight, bias = solve(penalty)
         self.highway.weight.copy_(weight.T.float())
-        self.highway.bias.copy_((mean_y - mean_x @ weight).float())
+        self.highway.bias.copy_(bias.float())
         # the recurrent path starts silent, so training starts exactly at the linear fit; the zeroed output
         # layer gets gradients from the first step, and the layers below it from the second
         self.head[-1].weight.zero_()
         self.head[-1].bias.zero_()
+        return penalty
+
+    def _linear_problem(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The highway's regression rows: normalised windows x (B*k, L) and normalised targets y (B*k, T)."""
+        lookback, horizon = self.highway.in_features, self.horizon
+        inputs, targets = inputs.cpu(), targets.cpu().reshape(len(targets), horizon, -1)
+        if self.config.channel_independent:
+            batch, _, channels = inputs.shape
+            inputs = inputs.transpose(1, 2).reshape(batch * channels, lookback, 1)
+            targets = targets.transpose(1, 2).reshape(batch * channels, horizon, 1)
+        normalised, denormalize = self._normalize(inputs)
+        # denormalize is affine per window and channel: y -> scale * y + shift; invert it on the targets
+        shift = denormalize(torch.zeros_like(targets))
+        scale = denormalize(torch.ones_like(targets)) - shift
+        x = normalised[..., -self.outputs :].transpose(1, 2).reshape(-1, lookback).double()
+        y = ((targets - shift) / scale).transpose(1, 2).reshape(-1, horizon).double()
+        return x, y
 
     def _pool(self, out: torch.Tensor, h_n: torch.Tensor) -> torch.Tensor:
         if self.config.pooling == "mean":

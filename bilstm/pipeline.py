@@ -88,15 +88,20 @@ def fit_forecaster(
     progress: bool | None = None,
 ) -> History:
     """Warm-start the highway (if configured) and train the forecaster's network in place."""
-    model, train = forecaster.model, windows[0]
+    model = forecaster.model
     started = time.perf_counter()
     if config.model.highway and config.model.highway_init == "least_squares":
-        model.fit_highway(train.batch(slice(s, s + _FIT_BATCH)) for s in range(0, len(train), _FIT_BATCH))
+        train, val = windows
+        model.fit_highway(_batches(train), _batches(val))
     warm_start_seconds = time.perf_counter() - started
     history = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
     history.train_seconds += warm_start_seconds  # part of what training costs
     model.cpu()
     return history
+
+
+def _batches(windows: Windows):
+    return (windows.batch(slice(s, s + _FIT_BATCH)) for s in range(0, len(windows), _FIT_BATCH))
 
 
 def train_forecaster(

@@ -36,7 +36,8 @@ class History:
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     learning_rate: list[float] = field(default_factory=list)  # at the end of each epoch
-    best_epoch: int = 0
+    best_epoch: int = 0  # 0: no epoch beat the starting weights on validation, which are kept
+    start_val_loss: float = math.inf  # of the weights training started from
     stopped_early: bool = False
     resumed_from_epoch: int = 0  # epochs already done when this call started
     train_seconds: float = 0.0  # pure training + validation time, all calls together
@@ -128,6 +129,10 @@ def fit(
     history, best_state, bad_epochs = History(), None, 0
     if checkpoint and Path(checkpoint).exists():
         history, best_state, bad_epochs = _resume(checkpoint, model, optimizer, scheduler, order)
+    else:
+        # the starting weights are a candidate too: a warm start that training cannot beat is kept
+        history.start_val_loss = evaluate_loss(model, val, loss_fn, config.batch_size * 4, config.amp)
+        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     history.resumed_from_epoch = history.epochs_run
     show = sys.stderr.isatty() if progress is None else progress
     model.train()
@@ -156,7 +161,7 @@ def fit(
             history.val_loss.append(val_loss)
             history.learning_rate.append(scheduler.get_last_lr()[0])
             epoch = history.epochs_run
-            if val_loss < min(history.val_loss[:-1], default=math.inf):
+            if val_loss < min([history.start_val_loss, *history.val_loss[:-1]]):
                 history.best_epoch, bad_epochs = epoch, 0
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:

@@ -158,7 +158,7 @@ def test_highway_warm_start_starts_at_the_best_linear_forecaster(norm, channel_i
     torch.manual_seed(1)
     student = BiLSTMForecaster(config, 2, 2, T, L).eval()
     assert not torch.allclose(student(x), y, atol=1e-2)
-    student.fit_highway([(x[:256], y[:256]), (x[256:], y[256:])], penalty=1e-9)
+    student.fit_highway([(x[:256], y[:256]), (x[256:], y[256:])], penalties=[1e-9])
     torch.testing.assert_close(student(x), y, atol=1e-3, rtol=1e-3)
 
 
@@ -166,3 +166,16 @@ def test_highway_warm_start_needs_a_highway():
     model = BiLSTMForecaster(ModelConfig(hidden_size=8, highway=False), F, 1, T, L)
     with pytest.raises(ValueError, match="model.highway is off"):
         model.fit_highway([(torch.randn(B, L, F), torch.randn(B, T))])
+
+
+def test_highway_warm_start_picks_the_penalty_by_validation_mse():
+    """Few noisy windows: a strong penalty generalises better, and only validation can tell."""
+    torch.manual_seed(0)
+    config = ModelConfig(hidden_size=8, instance_norm="none")
+    model = BiLSTMForecaster(config, 1, 1, T, L)
+    x = torch.randn(64, L, 1)
+    y = torch.randn(64, T)  # no linear signal: the best map is the (near) zero one
+    held_out = (torch.randn(512, L, 1), torch.randn(512, T))
+    chosen = model.fit_highway([(x, y)], [held_out], penalties=[1e-6, 10.0])
+    assert chosen == 10.0
+    assert model.fit_highway([(x, y)], penalties=[1e-6, 10.0]) == 1e-6

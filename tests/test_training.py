@@ -120,3 +120,16 @@ def test_training_on_cuda_with_bf16_autocast_lowers_the_loss():
     history = fit(model, train, val, config)
     assert next(model.parameters()).is_cuda
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+
+
+def test_starting_weights_are_kept_when_no_epoch_beats_them_on_validation():
+    train, val = sine_windows()
+    model = new_model()
+    fit(model, train, val, TrainConfig(epochs=6, batch_size=32, lr=5e-3, patience=6))
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    # a learning rate this large can only make the trained weights worse on validation
+    history = fit(model, train, val, TrainConfig(epochs=2, batch_size=32, lr=10.0, patience=6))
+    assert history.best_epoch == 0
+    assert min(history.val_loss) > history.start_val_loss
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, trained[name])
