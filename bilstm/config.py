@@ -42,7 +42,7 @@ class DataConfig(_Section):
 
 
 class WindowConfig(_Section):
-    lookback: int = Field(96, ge=1, le=10_000, description="Input window length (rows)")
+    lookback: int = Field(336, ge=1, le=10_000, description="Input window length (rows): two weeks of hours")
     horizon: int = Field(24, ge=1, le=10_000, description="Steps forecast at once")
 
 
@@ -75,24 +75,27 @@ class ModelConfig(_Section):
         False, description="Each channel is its own univariate series through one shared network (S or M)"
     )
     patch_len: int = Field(
-        1, ge=1, le=1000, description="Rows per recurrent step; >1 embeds segments (SegRNN); divides lookback"
+        24,
+        ge=1,
+        le=1000,
+        description="Rows per recurrent step; >1 embeds segments (SegRNN) of the last whole segments",
     )
 
 
 class TrainConfig(_Section):
-    epochs: int = Field(6, ge=1, le=10_000)
+    epochs: int = Field(10, ge=1, le=10_000)
     batch_size: int = Field(128, ge=1)
-    lr: float = Field(2e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
+    lr: float = Field(5e-4, gt=0, description="Peak learning rate (Adam)")
+    weight_decay: float = Field(1e-4, ge=0)
     loss: Literal["mse", "huber"] = "mse"
     grad_clip: float = Field(1.0, gt=0, description="Max gradient norm")
-    patience: int = Field(2, ge=1, description="Epochs without a better val loss before stopping")
+    patience: int = Field(3, ge=1, description="Epochs without a better val loss before stopping")
     seed: int = 0
     device: str = Field("auto", description="auto = CUDA if available, else CPU; or cpu, cuda, cuda:1")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch; empty = torch's default")
     amp: bool = Field(True, description="bf16 autocast when training on CUDA (ignored on CPU)")
     schedule: Literal["constant", "onecycle", "cosine"] = Field(
-        "constant",
+        "cosine",
         description="Learning rate per step: constant; onecycle (warm up to lr, then anneal); cosine decay",
     )
 
@@ -112,11 +115,6 @@ class PipelineConfig(_Section):
 
     @model_validator(mode="after")
     def _model_fits_the_data(self) -> PipelineConfig:
-        if self.window.lookback % self.model.patch_len:
-            raise ValueError(
-                f"window.lookback ({self.window.lookback}) must be a multiple of model.patch_len"
-                f" ({self.model.patch_len})"
-            )
         if self.model.channel_independent and self.data.setting == "MS":
             raise ValueError(
                 "model.channel_independent needs data.setting S or M: with MS the features are inputs only"

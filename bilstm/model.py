@@ -39,15 +39,17 @@ class BiLSTMForecaster(nn.Module):
                 "model.channel_independent needs every input column to be a target (data.setting S or M);"
                 f" got {input_size} inputs and {n_targets} targets"
             )
-        if lookback % config.patch_len:
-            raise ValueError(f"lookback {lookback} is not a multiple of model.patch_len {config.patch_len}")
         self.config = config
         self.input_size, self.n_targets, self.horizon = input_size, n_targets, horizon
         # the network's own view: one univariate channel at a time when channel-independent
         self.channels, self.outputs = (1, 1) if config.channel_independent else (input_size, n_targets)
-        step_size = self.channels * config.patch_len
+        # a lookback shorter than one segment is one segment; the recurrent path reads the last whole
+        # segments of a longer one (the highway still reads every row)
+        self.patch_len = min(config.patch_len, lookback)
+        self.segments = lookback // self.patch_len
+        step_size = self.channels * self.patch_len
         self.embed = None
-        if config.patch_len > 1:
+        if self.patch_len > 1:
             self.embed = nn.Sequential(nn.Linear(step_size, config.hidden_size), nn.ReLU())
             step_size = config.hidden_size
         rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
@@ -87,10 +89,10 @@ class BiLSTMForecaster(nn.Module):
         x, denormalize = self._normalize(x)
         steps = x
         if self.embed is not None:
-            batch, lookback, channels = x.shape
-            patch = self.config.patch_len
-            steps = self.embed(x.reshape(batch, lookback // patch, patch * channels))
-            # (B, L, F) -> (B, S, P*F) -> (B, S, H): consecutive rows of all channels form one segment
+            batch, _, channels = x.shape
+            rows = self.segments * self.patch_len
+            steps = self.embed(x[:, -rows:].reshape(batch, self.segments, self.patch_len * channels))
+            # (B, S*P, F) -> (B, S, P*F) -> (B, S, H): consecutive rows of all channels form one segment
         out, state = self.rnn(steps)
         # out -> (B, L, D*H); state: h_n (or (h_n, c_n)) with h_n (num_layers*D, B, H)
         pooled = self._pool(out, state[0] if isinstance(state, tuple) else state)

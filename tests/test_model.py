@@ -26,6 +26,7 @@ def test_output_shape_for_every_option(cell, bidirectional, num_layers, pooling,
         pooling=pooling,
         instance_norm=norm,
         hidden_size=8,
+        patch_len=1,  # the article's recurrence over every row
     )
     x = torch.randn(B, L, F)
     assert BiLSTMForecaster(config, F, 1, T, L)(x).shape == (B, T)
@@ -70,7 +71,9 @@ def test_revin_denormalisation_restores_location_and_scale():
 def test_backward_direction_reads_the_whole_window():
     """The read-out must depend on the first input step through the backward direction too."""
     torch.manual_seed(0)
-    config = ModelConfig(hidden_size=8, num_layers=1, highway=False, instance_norm="none", dropout=0.0)
+    config = ModelConfig(
+        hidden_size=8, patch_len=1, num_layers=1, highway=False, instance_norm="none", dropout=0.0
+    )
     model = BiLSTMForecaster(config, F, 1, T, L).eval()
     pooled = []
 
@@ -129,9 +132,21 @@ def test_revin_round_trip_with_segments_and_channel_independence():
     torch.testing.assert_close(model(3.0 * x + 50.0), 3.0 * model(x) + 50.0, rtol=1e-4, atol=1e-3)
 
 
-def test_lookback_must_be_a_multiple_of_the_segment_length():
-    with pytest.raises(ValueError, match="lookback 24 is not a multiple of model.patch_len 5"):
-        BiLSTMForecaster(ModelConfig(patch_len=5), F, 1, T, L)
+def test_recurrent_path_reads_the_last_whole_segments_of_a_longer_lookback():
+    config = ModelConfig(hidden_size=8, patch_len=5, highway=False, instance_norm="none")
+    model = BiLSTMForecaster(config, F, 1, T, L).eval()  # 24 rows: 4 segments of 5, the first 4 rows unread
+    x = torch.randn(B, L, F)
+    changed_oldest, changed_recent = x.clone(), x.clone()
+    changed_oldest[:, :4] += 1.0
+    changed_recent[:, 4] += 1.0
+    torch.testing.assert_close(model(changed_oldest), model(x))
+    assert not torch.allclose(model(changed_recent), model(x))
+
+
+def test_lookback_shorter_than_a_segment_is_one_segment():
+    model = BiLSTMForecaster(ModelConfig(hidden_size=8, patch_len=48), F, 1, T, L)
+    assert (model.patch_len, model.segments) == (L, 1)
+    assert model(torch.randn(B, L, F)).shape == (B, T)
 
 
 def test_channel_independence_needs_every_input_to_be_a_target():
