@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from bilstm.config import TrainConfig
 from bilstm.dashboard import _alive, _descendants
 from tests.conftest import BILSTM, tiny
 from tests.servers import free_port, wait_for
@@ -85,7 +86,7 @@ def test_three_deployments_are_served_with_a_per_field_form(dashboard):
     assert set(deployments) == {"train", "nightly-retrain", "forecast"}
     train_schema = deployments["train"].parameter_openapi_schema
     fields = train_schema["definitions"]["TrainConfig"]["properties"]
-    assert fields["epochs"]["minimum"] == 1 and fields["epochs"]["default"] == 6
+    assert fields["epochs"]["minimum"] == 1 and fields["epochs"]["default"] == TrainConfig().epochs
     assert set(deployments["forecast"].parameter_openapi_schema["properties"]) == {
         "model_uri",
         "data",
