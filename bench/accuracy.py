@@ -10,7 +10,7 @@ training until the model first beats persistence. Baselines on the same test win
 - ridge on last-value-normalised windows of the preset's lookback (NLinear-like: the linear floor).
 
     python bench/accuracy.py                      # every preset, seeds 0 1 2; table + bench/accuracy.json
-    python bench/accuracy.py --preset etth1-s24 --seeds 0 --threads 1
+    python bench/accuracy.py --preset etth1-s24 --seeds 0 --threads 2
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.linear_model import Ridge
 
 from bilstm import pipeline
@@ -102,7 +101,7 @@ def train_one(config: PipelineConfig, prepared: pipeline.Prepared) -> dict:
     }
 
 
-def bench_preset(name: str, seeds: list[int], threads: int | None) -> dict:
+def bench_preset(name: str, seeds: list[int], threads: int) -> dict:
     config = PipelineConfig.model_validate(load_preset(name))
     config = config.model_copy(update={"train": config.train.model_copy(update={"threads": threads})})
     prepared = pipeline.split_and_scale(load_series(config.data), config)
@@ -166,14 +165,14 @@ def main() -> None:
     parser.add_argument("--preset", action="append", choices=preset_names(), help="default: every preset")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("accuracy.json"))
-    parser.add_argument("--threads", type=int, help="torch CPU threads (train.threads); default: torch's")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (train.threads)")
     args = parser.parse_args()
     reexec_with_tuned_malloc()
     rows = [bench_preset(name, args.seeds, args.threads) for name in args.preset or preset_names()]
     print_table(rows)
     summary = {
         "date": datetime.date.today().isoformat(),
-        "torch_threads": args.threads or torch.get_num_threads(),
+        "torch_threads": args.threads,
         "seeds": args.seeds,
         "rows": rows,
     }

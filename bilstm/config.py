@@ -92,7 +92,11 @@ class TrainConfig(_Section):
     patience: int = Field(3, ge=1, description="Epochs without a better val loss before stopping")
     seed: int = 0
     device: str = Field("auto", description="auto = CUDA if available, else CPU; or cpu, cuda, cuda:1")
-    threads: int | None = Field(None, ge=1, description="CPU threads for torch; empty = torch's default")
+    threads: int = Field(
+        1,
+        ge=1,
+        description="CPU threads for torch; 1 keeps training fast when other work shares the cores",
+    )
     amp: bool = Field(True, description="bf16 autocast when training on CUDA (ignored on CPU)")
     schedule: Literal["constant", "onecycle", "cosine"] = Field(
         "cosine",

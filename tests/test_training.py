@@ -107,7 +107,8 @@ def test_schedule_anneals_the_learning_rate_below_its_peak(schedule):
 
 def test_constant_schedule_keeps_the_learning_rate():
     train, val = sine_windows()
-    history = fit(new_model(), train, val, TrainConfig(epochs=2, batch_size=64, lr=3e-3))
+    config = TrainConfig(epochs=2, batch_size=64, lr=3e-3, schedule="constant")
+    history = fit(new_model(), train, val, config)
     assert history.learning_rate == [3e-3, 3e-3]
 
 
