@@ -4,6 +4,7 @@ or lost before registration, two retrains at once, and a tracking URI with a pas
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -142,3 +143,51 @@ def test_a_server_lost_before_registration_leaves_the_champion_and_the_run_ends_
     experiment = client.get_experiment_by_name(NAME)
     runs = client.search_runs([experiment.experiment_id])
     assert sorted(r.info.status for r in runs if r.info.run_id != first["run_id"]) == ["FAILED"]
+
+
+def test_two_retrains_at_once_register_both_and_the_better_one_ends_champion(
+    synthetic_csv, env, tmp_path, server
+):
+    env["MLFLOW_TRACKING_URI"] = server.uri
+    started = [train(env, synthetic_csv, "--set", f"train.seed={seed}", cwd=tmp_path) for seed in (1, 2)]
+    summaries = [summary(process) for process in started]
+
+    client = MlflowClient(server.uri, registry_uri=server.uri)
+    versions = client.search_model_versions(f"name='{NAME}'")
+    assert sorted((str(v.version), v.run_id) for v in versions) == sorted(
+        (s["model_version"], s["run_id"]) for s in summaries
+    )
+    mse = {s["model_version"]: client.get_run(s["run_id"]).data.metrics["test_mse_scaled"] for s in summaries}
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == min(mse, key=mse.get)
+    assert [m.name for m in client.search_registered_models()] == [NAME]  # no promotion lock left behind
+
+
+def test_a_password_in_the_tracking_uri_is_in_no_param_tag_artifact_or_log(
+    synthetic_csv, env, tmp_path, server
+):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    env["MLFLOW_TRACKING_URI"] = f"http://alice:{SECRET}@127.0.0.1:{server.port}"
+    process = train(env, synthetic_csv, "--epochs", "1", cwd=tmp_path)
+    result = summary(process)
+
+    assert result["run_url"].startswith(f"{server.uri}/#/experiments/")
+    assert SECRET not in output(process)  # stdout and stderr: the flow's log lines and the JSON summary
+    client = MlflowClient(server.uri, registry_uri=server.uri)
+    run = client.get_run(result["run_id"])
+    assert not [kv for kv in {**run.data.params, **run.data.tags}.items() if SECRET in str(kv)]
+    version = client.get_model_version(NAME, result["model_version"])
+    logged = client.search_logged_models([run.info.experiment_id], f"source_run_id='{run.info.run_id}'")
+    assert logged and SECRET not in str(version.tags) + str([(m.tags, m.params) for m in logged])
+    downloaded = tmp_path / "downloaded"
+    client.download_artifacts(run.info.run_id, "", str(downloaded / "run"))
+    model_files = client.get_model_version_download_uri(NAME, version.version).removeprefix("file://")
+    shutil.copytree(model_files, downloaded / "model")  # the file artifact root, read as the server does
+    files = [p for p in downloaded.rglob("*") if p.is_file()]
+    assert any(p.name == "metrics_by_horizon.csv" for p in files) and any(p.name == "MLmodel" for p in files)
+    assert [p for p in files if SECRET.encode() in p.read_bytes()] == []
+    with get_client(sync_client=True) as prefect:
+        flow_run = LogFilterFlowRunId(any_=[result["flow_run_id"]])
+        logs = prefect.read_logs(log_filter=LogFilter(flow_run_id=flow_run))
+    assert logs and not [log.message for log in logs if SECRET in log.message]
