@@ -129,6 +129,8 @@ def test_a_server_lost_before_registration_leaves_the_champion_and_the_run_ends_
     assert first["promoted"]
     # MLflow's own HTTP retries would wait minutes per request; the registry tasks' retries still apply
     env |= {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "BILSTM_TRACKING_RETRY_DELAYS": "2,4,8,16,32,64"}
+    # with a password in the URI: MLflow's connection errors name the URL they failed on
+    env["MLFLOW_TRACKING_URI"] = f"http://alice:{SECRET}@127.0.0.1:{server.port}"
     second = train(env, synthetic_csv, "--set", "train.seed=1", cwd=tmp_path)
     wait_for_line(second, r"Task run 'evaluate-\w+' - Finished in state Completed")  # next: register
     server.kill()
@@ -138,6 +140,7 @@ def test_a_server_lost_before_registration_leaves_the_champion_and_the_run_ends_
     assert second.wait(timeout=300) == 1
     log = output(second)
     assert re.search(r"Task run 'register_model-\w+' - Task run failed .* Retry 1/2", log)  # retried
+    assert SECRET not in log
     client = MlflowClient(server.uri, registry_uri=server.uri)
     assert client.get_model_version_by_alias(NAME, "champion").version == first["model_version"]
     experiment = client.get_experiment_by_name(NAME)
