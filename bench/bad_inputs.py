@@ -165,7 +165,7 @@ def main() -> None:
             result = subprocess.run([BILSTM, *args], cwd=folder, env=env, capture_output=True, text=True)
             lines = result.stderr.splitlines()
             if name in WARNS:
-                lines = [line.split("UserWarning: ", 1)[1] for line in lines if "UserWarning: " in line]
+                lines = [line.split("UserWarning: ", 1)[1] for line in lines if "not sorted" in line]
             else:
                 lines = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
             message = lines[0] if lines else "(no error line)"

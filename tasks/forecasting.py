@@ -61,8 +61,14 @@ def _check_artifacts(model_uri: str) -> None:
 
 @task(cache_policy=NO_CACHE)
 def read_history(forecaster: Forecaster, data: str | None) -> Series:
-    """Read and validate the history with the columns the model was trained on."""
-    return load_series(forecaster.data_config(data))
+    """Read and validate the history with the columns the model was trained on, at least `lookback` rows."""
+    history = load_series(forecaster.data_config(data))
+    if len(history.frame) < forecaster.spec.lookback:
+        raise ForecastInputError(
+            f"{history.source}: the history has {len(history.frame)} rows; the model needs the last"
+            f" {forecaster.spec.lookback}: pass a longer history"
+        )
+    return history
 
 
 @task(cache_policy=NO_CACHE)

@@ -169,7 +169,7 @@ CASES = [
     (
         "history shorter than lookback",
         "forecast --data {d}/short_history.csv --output {d}/f5.csv",
-        r"history has 20 rows; the model needs the last 48",
+        r"{d}/short_history\.csv: the history has 20 rows; the model needs the last 48: pass a longer",
         FORECAST,
     ),
     (
