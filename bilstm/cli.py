@@ -237,7 +237,8 @@ def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -
     try:
         return flow(**parameters)
     except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
-        _fail(error, debug, BAD_INPUT if _is_bad_input(error) else 1)
+        # an error may carry its own documented code (3: the MLflow tracking server is unreachable)
+        _fail(error, debug, getattr(error, "exit_code", None) or (BAD_INPUT if _is_bad_input(error) else 1))
 
 
 def _print_summary(summary: dict, as_json: bool) -> None:

@@ -28,6 +28,9 @@ class DataConfig(_Section):
     missing: Literal["error", "ffill", "interpolate"] = Field(
         "error", description="What to do with NaN or empty cells in the used columns"
     )
+    max_gap: float = Field(
+        3.0, ge=1, description="Largest step between timestamps, in inferred steps; a longer gap is an error"
+    )
     split: Literal["auto", "ett", "fractions"] = Field(
         "auto", description="auto: ETT borders for the ETTh data sets, fractions otherwise"
     )

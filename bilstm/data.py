@@ -147,21 +147,52 @@ def _time_index(table: pd.DataFrame, config: DataConfig, source: str) -> pd.Date
     return pd.DatetimeIndex(parsed, name=config.time_column)
 
 
-def infer_freq(index: pd.DatetimeIndex, source: str) -> str:
-    """The series frequency as a pandas offset alias; the most common step if gaps exist."""
+def infer_freq(
+    index: pd.DatetimeIndex, source: str, max_gap: float = np.inf, rows: np.ndarray | None = None
+) -> str:
+    """The series frequency as a pandas offset alias; the most common step if gaps exist.
+
+    Gaps up to `max_gap` steps are accepted with a warning; a longer one raises, naming the file rows
+    around it (`rows`: the 1-based file row of each timestamp of the sorted `index`).
+    """
     if len(index) < 3:
         raise DataValidationError(f"{source}: need at least 3 rows to infer the frequency")
     freq = pd.infer_freq(index)
-    if freq is None:
-        steps = pd.Series(index[1:] - index[:-1])
-        common = steps.mode().iloc[0]
-        freq = pd.tseries.frequencies.to_offset(common).freqstr
-        warnings.warn(
-            f"{source}: timestamps are not evenly spaced; using the most common step {freq}"
-            f" ({(steps != common).sum()} irregular steps)",
-            stacklevel=3,
+    if freq is not None:
+        return freq
+    steps = index[1:] - index[:-1]
+    common = pd.Series(steps).mode().iloc[0]
+    freq = pd.tseries.frequencies.to_offset(common).freqstr
+    # a window across a long gap would silently treat distant rows as neighbours
+    too_long = np.flatnonzero(steps > max_gap * common)
+    if too_long.size:
+        rows = np.arange(1, len(index) + 1) if rows is None else rows
+        i = too_long[0]
+        more = f" (and {too_long.size - 1} more such gaps)" if too_long.size > 1 else ""
+        raise DataValidationError(
+            f"{source}: a gap of {steps[i]} between rows {rows[i]} and {rows[i + 1]}"
+            f" ({index[i]} -> {index[i + 1]}){more} is longer than data.max_gap={max_gap:g} steps of {freq};"
+            " fill or resample the missing timestamps, or raise data.max_gap"
         )
+    warnings.warn(
+        f"{source}: timestamps are not evenly spaced; using the most common step {freq}"
+        f" ({(steps != common).sum()} irregular steps)",
+        stacklevel=3,
+    )
     return freq
+
+
+def check_targets_vary(series: Series, train_rows: slice) -> None:
+    """A target that is constant over the train rows leaves nothing to learn (and a zero scale): refuse it."""
+    train = series.frame.iloc[train_rows]
+    for column in series.target_columns:
+        values = train[column].to_numpy()
+        if len(values) and np.ptp(values) == 0:
+            raise DataValidationError(
+                f"{series.source}: target column {column!r} is constant ({values[0]:g}) in the train rows"
+                f" 1-{len(values)}; there is nothing to learn: choose another target or use data in which it"
+                " varies"
+            )
 
 
 def load_series(config: DataConfig) -> Series:
@@ -174,14 +205,17 @@ def load_series(config: DataConfig) -> Series:
     inputs, targets = _used_columns(table, config, source)
     _check_numeric(table, inputs, config, source)
     frame = table[inputs].astype(np.float64).set_axis(index)
+    file_rows = np.arange(1, len(frame) + 1)
     if not index.is_monotonic_increasing:
         warnings.warn(
             f"{source}: timestamps were not sorted; sorted them by {config.time_column!r}", stacklevel=2
         )
-        frame = frame.sort_index()
+        order = np.argsort(index.to_numpy(), kind="stable")
+        frame, file_rows = frame.iloc[order], file_rows[order]
     if config.missing == "ffill":
         frame = frame.ffill().bfill()
     elif config.missing == "interpolate":
         frame = frame.interpolate(method="time", limit_direction="both")
     name = Path(source.split("?")[0]).name.split(".")[0] or "series"
-    return Series(frame, source, name, inputs, targets, infer_freq(frame.index, source))
+    freq = infer_freq(frame.index, source, config.max_gap, file_rows)
+    return Series(frame, source, name, inputs, targets, freq)

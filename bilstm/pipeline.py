@@ -14,7 +14,7 @@ import torch
 
 from bilstm.bundle import Forecaster, WindowSpec
 from bilstm.config import PipelineConfig
-from bilstm.data import Series, load_series
+from bilstm.data import Series, check_targets_vary, load_series
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.model import BiLSTMForecaster
 from bilstm.scaling import Scaler
@@ -39,6 +39,7 @@ def split_and_scale(series: Series, config: PipelineConfig) -> Prepared:
     window = config.window
     rows = len(series.frame)
     split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
+    check_targets_vary(series, split.train_rows)
     values = series.values
     scaler = Scaler(config.scaler.kind).fit(values[split.train_rows])
     return Prepared(series, split, scaler, scaler.transform(values).astype(np.float32))

@@ -7,7 +7,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.forecasting import forecast, load_forecaster, publish_forecast, read_history
-from tasks.tracking import run_url, use_tracking
+from tasks.tracking import run_url, tracked_run, use_tracking
 
 FORECAST_EXPERIMENT = "bilstm-forecasts"
 
@@ -20,7 +20,7 @@ def forecast_flow(
 ) -> dict:
     """Forecast the `horizon` steps after the last row of `data` (empty = the built-in data set)."""
     use_tracking(FORECAST_EXPERIMENT)
-    with mlflow.start_run(run_name=flow_run.name) as run:
+    with tracked_run(flow_run.name) as run:
         mlflow.log_params({"model_uri": model_uri, "data": data or "built-in ETTh1", "output": output})
         mlflow.set_tag("prefect.flow_run_id", str(flow_run.id))
         forecaster = load_forecaster(model_uri)

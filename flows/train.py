@@ -6,7 +6,6 @@ form with every field and its default.
 
 from __future__ import annotations
 
-import mlflow
 from prefect import flow
 from prefect.runtime import flow_run
 
@@ -15,7 +14,7 @@ from tasks.data import ingest, make_windows, split_and_scale
 from tasks.evaluation import evaluate
 from tasks.registry import promote, register_model
 from tasks.report import publish_report
-from tasks.tracking import run_url, start_tracking, use_tracking
+from tasks.tracking import run_url, start_tracking, tracked_run, use_tracking
 from tasks.training import clear_checkpoint, train
 
 
@@ -23,7 +22,7 @@ from tasks.training import clear_checkpoint, train
 def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008 - pydantic default
     """Train a Bi-LSTM forecaster, track it in MLflow and register it; the champion moves only if it wins."""
     use_tracking(config.registry.experiment)
-    with mlflow.start_run(run_name=flow_run.name) as run:
+    with tracked_run(flow_run.name) as run:
         start_tracking(config)
         series = ingest(config.data)
         prepared = split_and_scale(series, config)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import mlflow
 import pandas as pd
+from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from prefect import task
 from prefect.artifacts import create_table_artifact
@@ -24,6 +27,7 @@ from tasks.retries import retry_unless
 def load_forecaster(model_uri: str) -> Forecaster:
     """The forecaster bundle inside a registered pyfunc model (`models:/name@alias`, `models:/name/3`)."""
     try:
+        _check_artifacts(model_uri)
         model = mlflow.pyfunc.load_model(model_uri)
     except MlflowException as error:
         if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
@@ -35,10 +39,36 @@ def load_forecaster(model_uri: str) -> Forecaster:
     return model.unwrap_python_model().forecaster
 
 
+def _check_artifacts(model_uri: str) -> None:
+    """A registered version whose files are gone (artifact folder or bucket deleted) is refused at once,
+    rather than failing deep inside MLflow's download after every retry."""
+    match = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))", model_uri)
+    if match is None:
+        return
+    name, alias, number = match.groups()
+    client = MlflowClient()
+    if alias:
+        version = client.get_model_version_by_alias(name, alias)
+    else:
+        version = client.get_model_version(name, number)
+    location = client.get_model_version_download_uri(name, version.version)
+    if not mlflow.artifacts.list_artifacts(artifact_uri=location):
+        raise ForecastInputError(
+            f"{model_uri}: the artifacts of version {version.version} are missing ({location} is empty or"
+            " gone); register the model again, or point the alias at a version whose files exist"
+        )
+
+
 @task(cache_policy=NO_CACHE)
 def read_history(forecaster: Forecaster, data: str | None) -> Series:
-    """Read and validate the history with the columns the model was trained on."""
-    return load_series(forecaster.data_config(data))
+    """Read and validate the history with the columns the model was trained on, at least `lookback` rows."""
+    history = load_series(forecaster.data_config(data))
+    if len(history.frame) < forecaster.spec.lookback:
+        raise ForecastInputError(
+            f"{history.source}: the history has {len(history.frame)} rows; the model needs the last"
+            f" {forecaster.spec.lookback}: pass a longer history"
+        )
+    return history
 
 
 @task(cache_policy=NO_CACHE)

@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import pipeline
 from bilstm.bundle import Forecaster
 from bilstm.evaluation import Evaluation, IncomparableModelError, promotion_decision
+from tasks.promotion_lock import promotion_lock
 
 PYFUNC_MODEL = str(Path(__file__).with_name("pyfunc_model.py"))
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
@@ -101,20 +102,22 @@ def promote(
 ) -> Promotion:
     """Move `champion` to `version` only if it beats seasonal naive and the champion on the same windows."""
     client, logger = MlflowClient(), get_run_logger()
-    current = champion_version(model_name)
-    champion_mse, note = (None, "")
-    if current is not None and current != version:
-        champion_mse, note = _champion_mse(model_name, prepared)
-    metrics = evaluation.metrics
-    promoted, reason = promotion_decision(
-        metrics["test_mse_scaled"], metrics["seasonal_naive_test_mse_scaled"], champion_mse
-    )
-    reason = f"{reason}; {note}" if note else reason
-    if promoted:
-        _smoke_test(model_name, version, forecaster, history_example(prepared, forecaster))
+    # read-compare-move as one step: a concurrent retrain waits, then compares against our result
+    with promotion_lock(client, model_name, mlflow.active_run().info.run_id):
+        current = champion_version(model_name)
+        champion_mse, note = (None, "")
         if current is not None and current != version:
-            client.set_registered_model_alias(model_name, PREVIOUS, current)
-        client.set_registered_model_alias(model_name, CHAMPION, version)
+            champion_mse, note = _champion_mse(model_name, prepared)
+        metrics = evaluation.metrics
+        promoted, reason = promotion_decision(
+            metrics["test_mse_scaled"], metrics["seasonal_naive_test_mse_scaled"], champion_mse
+        )
+        reason = f"{reason}; {note}" if note else reason
+        if promoted:
+            _smoke_test(model_name, version, forecaster, history_example(prepared, forecaster))
+            if current is not None and current != version:
+                client.set_registered_model_alias(model_name, PREVIOUS, current)
+            client.set_registered_model_alias(model_name, CHAMPION, version)
     if champion_mse is not None:
         mlflow.log_metric("champion_test_mse_scaled", champion_mse)
     client.set_model_version_tag(model_name, version, "promotion", reason)

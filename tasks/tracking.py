@@ -1,13 +1,20 @@
-"""MLflow set-up for a flow run: the tracking URI, params and tags, and the per-epoch logger."""
+"""MLflow set-up for a flow run: the tracking URI (a server is checked, with retries), params and tags, and
+the per-epoch logger."""
 
 from __future__ import annotations
 
 import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import mlflow
-from prefect import task
+from mlflow import MlflowClient
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
@@ -21,13 +28,104 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / DEFAULT_DB}"
 
 
+class TrackingUnavailableError(RuntimeError):
+    """The MLflow tracking server did not answer; the CLI exits with `exit_code`."""
+
+    exit_code = 3
+
+
+def retry_delays() -> list[float]:
+    """Seconds between the tries to reach a tracking server: `BILSTM_TRACKING_RETRY_DELAYS` (`2,5,10`)."""
+    raw = os.environ.get("BILSTM_TRACKING_RETRY_DELAYS", "2,5,10")
+    return [float(part) for part in raw.split(",") if part.strip()]
+
+
+@task(cache_policy=NO_CACHE)
+def reach_tracking_server(uri: str) -> None:
+    """Ask the server's /health endpoint; any HTTP answer but a gateway error means it is up."""
+    shown = without_credentials(uri)
+    health = shown.rstrip("/") + "/health"
+    try:
+        urllib.request.urlopen(health, timeout=5).close()
+    except urllib.error.HTTPError as error:
+        if error.code in (502, 503, 504):
+            raise TrackingUnavailableError(f"MLflow tracking server {shown} answered {error.code}") from None
+    except OSError as error:
+        reason = getattr(error, "reason", error)
+        get_run_logger().warning("MLflow tracking server %s unreachable (%s)", shown, reason)
+        raise TrackingUnavailableError(f"MLflow tracking server {shown} is unreachable ({reason})") from None
+
+
+def credentials_to_env(uri: str) -> str:
+    """Move `user:password@` out of the URI into MLflow's `MLFLOW_TRACKING_USERNAME` / `_PASSWORD`.
+
+    MLflow puts its tracking URI into error messages, printed links and the environment of child
+    processes; without credentials in it, none of those can leak the password.
+    """
+    parts = urlsplit(uri)
+    if parts.username is None and parts.password is None:
+        return uri
+    os.environ["MLFLOW_TRACKING_USERNAME"] = unquote(parts.username or "")
+    os.environ["MLFLOW_TRACKING_PASSWORD"] = unquote(parts.password or "")
+    return without_credentials(uri)
+
+
 def use_tracking(experiment: str) -> str:
-    """Point MLflow at the tracking store and experiment; returns the URI."""
-    uri = tracking_uri()
+    """Point MLflow at the tracking store and experiment; returns the URI.
+
+    A tracking server is tried first, with retries and growing delays (`retry_delays`), so a server that
+    is restarting does not fail the run, and one that stays down fails it with its URI (redacted).
+    """
+    uri = credentials_to_env(tracking_uri())
+    # MLflow would print run links with the URI's credentials; our summaries print redacted ones
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    if urlsplit(uri).scheme in ("http", "https"):
+        delays = retry_delays()
+        try:
+            reach_tracking_server.with_options(retries=len(delays), retry_delay_seconds=delays)(uri)
+        except TrackingUnavailableError as error:
+            advice = "start it, or point MLFLOW_TRACKING_URI at a running one"
+            raise TrackingUnavailableError(f"{error} after {len(delays) + 1} tries; {advice}") from None
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     mlflow.set_experiment(experiment)
     return uri
+
+
+@contextmanager
+def tracked_run(run_name: str | None) -> Iterator[mlflow.ActiveRun]:
+    """`mlflow.start_run` whose run, if the block fails, is marked FAILED even when the tracking server is
+    away for a while (tried again after each of `retry_delays`): a failed run must not show RUNNING."""
+    run = mlflow.start_run(run_name=run_name)
+    try:
+        yield run
+    except BaseException:
+        _end_failed(run.info.run_id)
+        raise
+    mlflow.end_run()
+
+
+def _end_failed(run_id: str) -> None:
+    logger, delays = get_run_logger(), retry_delays()
+    for attempt in range(len(delays) + 1):
+        try:
+            active = mlflow.active_run()
+            if active is not None and active.info.run_id == run_id:
+                mlflow.end_run("FAILED")  # leaves the active-run stack even if the server call fails
+            else:
+                MlflowClient().set_terminated(run_id, "FAILED")
+            return
+        except Exception as error:  # noqa: BLE001 - the flow's own error is the one to report
+            if attempt == len(delays):
+                logger.error("MLflow run %s could not be marked FAILED (%s)", run_id, type(error).__name__)
+                return
+            logger.warning(
+                "MLflow run %s not marked FAILED yet (%s); trying again in %g s",
+                run_id,
+                type(error).__name__,
+                delays[attempt],
+            )
+            time.sleep(delays[attempt])
 
 
 def without_credentials(url: str) -> str:

@@ -110,3 +110,13 @@ def bilstm(tracking, tmp_path):
         )
 
     return run
+
+
+def flow_run_states() -> dict[str, str]:
+    """flow-run id -> state type of the latest flow runs on the test Prefect server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as prefect:
+        latest = prefect.read_flow_runs(sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=50)
+    return {str(r.id): r.state.type.value for r in latest}

@@ -6,8 +6,10 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -42,3 +44,18 @@ def stop_group(process: subprocess.Popen, signals=(signal.SIGTERM, signal.SIGINT
             return
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=grace)
+
+
+def start_mlflow_server(folder, port: int, log_name: str = "mlflow-server.log") -> subprocess.Popen:
+    """`mlflow server` on 127.0.0.1:`port` over `folder`/mlflow.db and `folder`/mlruns, as `bilstm dashboard`
+    starts it; returns once /health answers. Stop it with `stop_group` (it runs in its own session)."""
+    command = [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--backend-store-uri", f"sqlite:///{folder}/mlflow.db"]
+    command += ["--default-artifact-root", f"{folder}/mlruns", "--workers", "1"]
+    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+    with open(Path(folder) / log_name, "a") as log:
+        server = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    wait_for(f"http://127.0.0.1:{port}/health")
+    return server

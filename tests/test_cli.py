@@ -1,8 +1,6 @@
-"""`bilstm train`: bad input exits 2 with a one-line message and registers nothing; --json summary."""
+"""`bilstm train`: the --json summary and config composition (bad input: tests/test_bad_inputs.py)."""
 
 import json
-import re
-import subprocess
 
 import numpy as np
 import pytest
@@ -10,7 +8,6 @@ from mlflow import MlflowClient
 
 from bilstm.config import PipelineConfig
 from bilstm.presets import load_preset, preset_names
-from tests.conftest import BILSTM, synthetic_frame
 
 TINY = [
     "--time-column",
@@ -30,42 +27,6 @@ TINY = [
     "--set",
     "train.lr=0.005",
 ]
-
-
-def bad_file(tmp_path, case: str) -> str:
-    frame = synthetic_frame()
-    if case == "missing_target":
-        frame = frame.drop(columns="y")
-    elif case == "nan_target":
-        frame.loc[[200, 201], "y"] = np.nan
-    elif case == "too_few_rows":
-        frame = frame.iloc[:60]
-    path = tmp_path / f"{case}.csv"
-    frame.to_csv(path, index=False)
-    return str(path)
-
-
-@pytest.mark.parametrize(
-    ("case", "message"),
-    [
-        ("missing_file", r"missing_file\.csv: file not found"),
-        ("missing_target", r"column 'y' not found; available: timestamp, x"),
-        ("nan_target", r"column 'y' has missing values in rows 201, 202; fill them or set data.missing"),
-        ("too_few_rows", r"too few rows \(60\) for lookback 48 \+ horizon 12"),
-    ],
-)
-def test_bad_input_exits_2_with_a_clear_line_and_registers_nothing(tmp_path, tracking, bilstm, case, message):
-    path = str(tmp_path / "missing_file.csv") if case == "missing_file" else bad_file(tmp_path, case)
-    result = bilstm("train", "--data", path, *TINY)
-    assert result.returncode == 2, result.stderr
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(error_lines) == 1
-    assert re.search(message, error_lines[0])
-    assert "Traceback" not in result.stderr
-    client = MlflowClient(tracking, registry_uri=tracking)
-    assert client.search_registered_models() == []
-    experiment = client.get_experiment_by_name("bilstm-forecaster")
-    assert all(r.info.status == "FAILED" for r in client.search_runs([experiment.experiment_id]))
 
 
 def test_train_json_summary_is_the_last_stdout_line(synthetic_csv, tracking, bilstm):
@@ -96,34 +57,6 @@ def test_train_json_summary_is_the_last_stdout_line(synthetic_csv, tracking, bil
         assert np.isfinite(summary["metrics"][key])
     assert summary["epochs_run"] == 2 and summary["train_samples_per_s"] > 0
     assert MlflowClient(tracking, registry_uri=tracking).get_run(summary["run_id"]).info.status == "FINISHED"
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ["--set", "train.epochs=0"],
-            "invalid config: train.epochs: Input should be greater than or equal to 1",
-        ),
-        (["--set", "model.size=3"], "unknown config key 'model.size'"),
-        (["--lookback", "-4"], "window.lookback: Input should be greater than or equal to 1"),
-        (["--config", "nowhere.yaml"], "--config nowhere.yaml: file not found"),
-        (["--preset", "etth1-s5"], "--preset: unknown preset 'etth1-s5'; available: etth1-m96, etth1-s24"),
-        (["--set", "model.patch_len=0"], "model.patch_len: Input should be greater than or equal to 1"),
-        (["--set", "model.channel_independent=true"], "model.channel_independent needs data.setting S or M"),
-    ],
-)
-def test_invalid_config_exits_2_before_anything_runs(args, message, tmp_path):
-    result = subprocess.run(
-        [BILSTM, "train", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
-    assert result.returncode == 2, result.stderr
-    assert message in result.stderr
-    assert not (tmp_path / "mlflow.db").exists()
 
 
 def test_config_file_and_set_overrides_compose(tmp_path):

@@ -120,3 +120,37 @@ def test_ett_borders_for_the_builtin_dataset_and_fractions_elsewhere():
 def test_too_few_rows_for_the_windows_is_clear():
     with pytest.raises(DataValidationError, match=r"too few rows \(100\) for lookback 96 \+ horizon 24"):
         split_rows(DataConfig(), "small", 100, lookback=96, horizon=24)
+
+
+def _hours_later(frame: pd.DataFrame, after_row: int, hours: int) -> pd.DataFrame:
+    """`frame` with every timestamp after data row `after_row` (1-based) moved `hours` later."""
+    later = frame.timestamp + pd.Timedelta(hours=hours)
+    return frame.assign(timestamp=frame.timestamp.where(frame.index < after_row, later))
+
+
+def test_a_gap_within_max_gap_loads_with_a_warning(tmp_path):
+    path = write(tmp_path, _hours_later(synthetic_frame(60), 30, 2))  # one step of 3 hours
+    with pytest.warns(UserWarning, match="not evenly spaced; using the most common step h"):
+        series = load_series(config(path))
+    assert series.freq == "h" and len(series.frame) == 60
+
+
+def test_a_gap_beyond_max_gap_names_the_file_rows_and_the_fix(tmp_path):
+    path = write(tmp_path, _hours_later(synthetic_frame(60), 30, 5))  # one step of 6 hours
+    message = (
+        r"a gap of 0 days 06:00:00 between rows 30 and 31 \(2024-01-02 05:00:00 -> 2024-01-02 11:00:00\)"
+        r" is longer than data.max_gap=3 steps of h; fill or resample the missing timestamps, or raise"
+        r" data.max_gap"
+    )
+    with pytest.raises(DataValidationError, match=message) as error:
+        load_series(config(path))
+    assert str(error.value).startswith(path)
+    with pytest.warns(UserWarning, match="not evenly spaced"):  # the tolerance is the user's to raise
+        assert len(load_series(config(path, max_gap=6)).frame) == 60
+
+
+def test_gap_rows_are_the_file_rows_when_the_file_was_unsorted(tmp_path):
+    frame = _hours_later(synthetic_frame(60), 30, 5).iloc[::-1]  # the gap lies between file rows 30 and 31
+    path = write(tmp_path, frame)
+    with pytest.raises(DataValidationError, match="between rows 31 and 30"), pytest.warns(UserWarning):
+        load_series(config(path))

@@ -1,5 +1,7 @@
 """The batch-forecast flow and `bilstm forecast`: the champion forecasts the steps after the history."""
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,16 +49,6 @@ def test_unknown_alias_fails_and_writes_nothing(champion, synthetic_csv, trackin
     assert not output.exists()
 
 
-def test_history_without_the_trained_columns_is_refused(champion, tracking, tmp_path, bilstm):
-    history = tmp_path / "history.csv"
-    synthetic_frame().drop(columns="x").to_csv(history, index=False)
-    output = tmp_path / "forecast.csv"
-    result = bilstm("forecast", "--data", str(history), "--output", str(output))
-    assert result.returncode == 2, result.stderr
-    assert "column 'x' not found" in result.stderr
-    assert not output.exists()
-
-
 def test_forecast_cli_writes_the_file_and_prints_json(champion, synthetic_csv, tmp_path, bilstm):
     output = tmp_path / "out.parquet"
     result = bilstm("forecast", "--data", synthetic_csv, "--output", str(output), "--json")
@@ -65,7 +57,18 @@ def test_forecast_cli_writes_the_file_and_prints_json(champion, synthetic_csv, t
     assert '"rows": 12' in result.stdout.strip().splitlines()[-1]
 
 
-def test_unwritable_output_exits_2(champion, synthetic_csv, tmp_path, bilstm):
-    result = bilstm("forecast", "--data", synthetic_csv, "--output", str(tmp_path / "no" / "such" / "f.csv"))
-    assert result.returncode == 2
-    assert "does not exist; create it or choose another output" in result.stderr
+def test_a_champion_whose_artifacts_are_gone_fails_clearly_and_writes_nothing(
+    champion, synthetic_csv, tracking, tmp_path, bilstm
+):
+    client = MlflowClient(tracking, registry_uri=tracking)
+    version = client.get_model_version_by_alias("bilstm-forecaster", "champion").version
+    location = client.get_model_version_download_uri("bilstm-forecaster", version)
+    shutil.rmtree(location.removeprefix("file://"))  # the file-based artifact store lost the model
+    output = tmp_path / "forecast.csv"
+
+    result = bilstm("forecast", "--data", synthetic_csv, "--output", str(output))
+
+    assert result.returncode == 2, result.stderr[-3000:]
+    expected = f"error: models:/bilstm-forecaster@champion: the artifacts of version {version} are missing"
+    assert expected in result.stderr
+    assert not output.exists() and not list(tmp_path.glob("*.partial"))
