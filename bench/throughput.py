@@ -3,7 +3,7 @@ batch and data, and the article's `DataLoader(TensorDataset)` loop. Each case ru
 allocator setting, GLIBC_TUNABLES, is read at process start); the table gives samples/s and the ratio to
 the plain loop, all measured in this one run.
 
-    python bench/throughput.py [--epochs 2] [--batch-size 512] [--threads N]
+    python bench/throughput.py [--epochs 2] [--batch-size 512] [--threads 1]
 """
 
 from __future__ import annotations
@@ -46,13 +46,21 @@ def etth1_train_windows():
 
 def article_model() -> nn.Module:
     """The 2x64 bidirectional LSTM of the article, with the fixes that do not change its cost."""
-    config = ModelConfig(instance_norm="none", highway=False, dropout=0.0)
+    config = ModelConfig(instance_norm="none", highway=False, dropout=0.0, patch_len=1)
     return BiLSTMForecaster(config, 1, 1, HORIZON, LOOKBACK)
 
 
 def run_fit(train, epochs: int, batch_size: int) -> float:
     one_window_val = make_windows(train.series[: LOOKBACK + HORIZON].numpy(), LOOKBACK, HORIZON, 1)
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=1e-3, patience=epochs, device="cpu")
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=1e-3,
+        schedule="constant",
+        patience=epochs,
+        device="cpu",
+        threads=torch.get_num_threads(),  # the same threads as the other cases
+    )
     history = fit(article_model(), train, one_window_val, config, progress=False)
     return history.samples_per_s
 
@@ -103,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--threads", type=int)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for every case (train.threads)")
     parser.add_argument("--case", nargs=2, metavar=("METHOD", "MALLOC"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
