@@ -47,11 +47,12 @@ class ConfigError(ValueError):
 
 def _one_line(error: BaseException) -> str:
     if isinstance(error, ValidationError):
-        parts = [
-            f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']} (got {e.get('input')!r})"
-            for e in error.errors()
-        ]
-        return "invalid config: " + "; ".join(parts)
+        parts = []
+        for e in error.errors():
+            field = ".".join(map(str, e["loc"]))
+            # a check across sections has no field and its input is the whole config: its message says it all
+            parts.append(f"{field}: {e['msg']} (got {e.get('input')!r})" if field else e["msg"])
+        return "invalid config: " + "; ".join(part.replace("Value error, ", "") for part in parts)
     return " ".join(str(error).split())
 
 

@@ -151,7 +151,8 @@ CASES = [
     (
         "channel independence with MS",
         "train --data {d}/good.csv --set model.channel_independent=true",
-        r"model\.channel_independent needs data\.setting S or M",
+        r"invalid config: model\.channel_independent needs data\.setting S or M: with MS the features are"
+        r" inputs only$",
         None,
     ),
     ("missing config file", "train --config {d}/none.yaml", r"--config {d}/none\.yaml: file not found", None),
