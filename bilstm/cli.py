@@ -49,10 +49,10 @@ def _one_line(error: BaseException) -> str:
     if isinstance(error, ValidationError):
         parts = []
         for e in error.errors():
-            field = ".".join(map(str, e["loc"]))
+            field, message = ".".join(map(str, e["loc"])), e["msg"].removeprefix("Value error, ")
             # a check across sections has no field and its input is the whole config: its message says it all
-            parts.append(f"{field}: {e['msg']} (got {e.get('input')!r})" if field else e["msg"])
-        return "invalid config: " + "; ".join(part.replace("Value error, ", "") for part in parts)
+            parts.append(f"{field}: {message} (got {e.get('input')!r})" if field else message)
+        return "invalid config: " + "; ".join(parts)
     return " ".join(str(error).split())
 
 

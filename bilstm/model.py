@@ -78,9 +78,9 @@ class BiLSTMForecaster(nn.Module):
         if not self.config.channel_independent:
             y = self._forward(x)
         else:
-            batch, lookback, channels = x.shape
-            y = self._forward(x.transpose(1, 2).reshape(batch * channels, lookback, 1))
-            # (B, L, C) -> (B*C, L, 1) -> y (B*C, T, 1) -> (B, T, C)
+            batch, _, channels = x.shape
+            y = self._forward(_channels_as_batch(x))
+            # y (B*C, T, 1) -> (B, T, C)
             y = y.view(batch, channels, self.horizon).transpose(1, 2)
         return y.squeeze(-1) if self.n_targets == 1 else y
 
@@ -94,7 +94,7 @@ class BiLSTMForecaster(nn.Module):
             steps = self.embed(x[:, -rows:].reshape(batch, self.segments, self.patch_len * channels))
             # (B, S*P, F) -> (B, S, P*F) -> (B, S, H): consecutive rows of all channels form one segment
         out, state = self.rnn(steps)
-        # out -> (B, L, D*H); state: h_n (or (h_n, c_n)) with h_n (num_layers*D, B, H)
+        # out -> (B, L or S, D*H); state: h_n (or (h_n, c_n)) with h_n (num_layers*D, B, H)
         pooled = self._pool(out, state[0] if isinstance(state, tuple) else state)
         # pooled -> (B, D*H)
         y = self.head(self.dropout(pooled)).view(-1, self.horizon, self.outputs)
@@ -172,9 +172,7 @@ class BiLSTMForecaster(nn.Module):
         lookback, horizon = self.highway.in_features, self.horizon
         inputs, targets = inputs.cpu(), targets.cpu().reshape(len(targets), horizon, -1)
         if self.config.channel_independent:
-            batch, _, channels = inputs.shape
-            inputs = inputs.transpose(1, 2).reshape(batch * channels, lookback, 1)
-            targets = targets.transpose(1, 2).reshape(batch * channels, horizon, 1)
+            inputs, targets = _channels_as_batch(inputs), _channels_as_batch(targets)
         normalised, denormalize = self._normalize(inputs)
         # denormalize is affine per window and channel: y -> scale * y + shift; invert it on the targets
         shift = denormalize(torch.zeros_like(targets))
@@ -214,3 +212,9 @@ class BiLSTMForecaster(nn.Module):
 
             return x, denormalize
         return x, lambda y: y
+
+
+def _channels_as_batch(values: torch.Tensor) -> torch.Tensor:
+    """(B, N, C) -> (B*C, N, 1): every channel a univariate series of its own, channel-major per window."""
+    batch, steps, channels = values.shape
+    return values.transpose(1, 2).reshape(batch * channels, steps, 1)

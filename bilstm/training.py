@@ -127,13 +127,13 @@ def fit(
     scheduler = _scheduler(optimizer, config, steps)
     loss_fn = nn.MSELoss() if config.loss == "mse" else nn.HuberLoss()
     order = torch.Generator().manual_seed(config.seed)
-    history, best_state, bad_epochs = History(), None, 0
+    history, bad_epochs = History(), 0
     if checkpoint and Path(checkpoint).exists():
         history, best_state, bad_epochs = _resume(checkpoint, model, optimizer, scheduler, order)
     else:
         # the starting weights are a candidate too: a warm start that training cannot beat is kept
         history.start_val_loss = evaluate_loss(model, val, loss_fn, config.batch_size * 4, config.amp)
-        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        best_state = _snapshot(model)
     history.resumed_from_epoch = history.epochs_run
     show = sys.stderr.isatty() if progress is None else progress
     model.train()
@@ -164,7 +164,7 @@ def fit(
             epoch = history.epochs_run
             if val_loss < min([history.start_val_loss, *history.val_loss[:-1]]):
                 history.best_epoch, bad_epochs = epoch, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                best_state = _snapshot(model)
             else:
                 bad_epochs += 1
                 history.stopped_early = bad_epochs >= config.patience and epoch < config.epochs
@@ -175,10 +175,13 @@ def fit(
                 on_epoch_end(
                     epoch, {"train_loss": train_loss, "val_loss": val_loss, "lr": history.learning_rate[-1]}
                 )
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
