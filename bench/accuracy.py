@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.linear_model import Ridge
 
 from bilstm import pipeline
-from bilstm.config import PipelineConfig
+from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import load_series
 from bilstm.presets import load_preset, preset_names
 from bilstm.runtime import reexec_with_tuned_malloc
@@ -102,14 +102,12 @@ def train_one(config: PipelineConfig, prepared: pipeline.Prepared) -> dict:
 
 
 def bench_preset(name: str, seeds: list[int], threads: int) -> dict:
-    config = PipelineConfig.model_validate(load_preset(name))
-    config = config.model_copy(update={"train": config.train.model_copy(update={"threads": threads})})
+    config = with_overrides(PipelineConfig.model_validate(load_preset(name)), {"train.threads": threads})
     prepared = pipeline.split_and_scale(load_series(config.data), config)
     window = config.window
     runs = []
     for seed in seeds:
-        seeded = config.model_copy(update={"train": config.train.model_copy(update={"seed": seed})})
-        run = train_one(seeded, prepared)
+        run = train_one(with_overrides(config, {"train.seed": seed}), prepared)
         print(
             f"  {name} seed {seed}: test MSE {run['mse']:.4f} after {run['epochs']} epochs,"
             f" {run['train_seconds']:.0f} s",

@@ -15,7 +15,7 @@ import sys
 import torch
 
 from bilstm import pipeline
-from bilstm.config import PipelineConfig
+from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import load_series
 from bilstm.presets import load_preset
 
@@ -60,13 +60,12 @@ def main() -> None:
     for name, config in configs.items():
         for batch_size in args.batch_size:
             for amp in (True, False):
-                train = {"device": "cuda", "amp": amp}
+                train = {"train.device": "cuda", "train.amp": amp}
                 if batch_size:
-                    train["batch_size"] = batch_size
+                    train["train.batch_size"] = batch_size
                 if args.epochs:
-                    train["epochs"] = args.epochs
-                tuned = config.model_copy(update={"train": config.train.model_copy(update=train)})
-                rows.append(run(name, tuned))
+                    train["train.epochs"] = args.epochs
+                rows.append(run(name, with_overrides(config, train)))
                 row = rows[-1]
                 print(
                     f"{row['config']:<10} batch {row['batch']:>5} bf16 {str(row['amp']):<5}"

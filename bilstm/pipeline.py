@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -88,10 +89,12 @@ def fit_forecaster(
     checkpoint: str | None = None,
     progress: bool | None = None,
 ) -> History:
-    """Warm-start the highway (if configured) and train the forecaster's network in place."""
+    """Warm-start the highway (if configured) and train the forecaster's network in place; a run that
+    resumes from `checkpoint` takes its weights from there instead."""
     model = forecaster.model
     started = time.perf_counter()
-    if config.model.highway and config.model.highway_init == "least_squares":
+    resuming = checkpoint is not None and Path(checkpoint).exists()
+    if config.model.highway and config.model.highway_init == "least_squares" and not resuming:
         train, val = windows
         model.fit_highway(_batches(train), _batches(val))
     warm_start_seconds = time.perf_counter() - started
