@@ -16,16 +16,13 @@ import pandas as pd
 import torch
 
 from bilstm.config import DataConfig, ModelConfig
+from bilstm.errors import ForecastInputError
 from bilstm.model import BiLSTMForecaster
 from bilstm.scaling import Scaler
 from bilstm.training import predict
 from bilstm.windows import numpy_windows
 
 FORMAT_VERSION = 1
-
-
-class ForecastInputError(ValueError):
-    """A history handed to `Forecaster.predict` cannot be used; the message says why."""
 
 
 @dataclass

@@ -10,6 +10,7 @@ import importlib
 import json
 import logging
 import os
+import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,12 +19,10 @@ import typer
 import yaml
 from pydantic import ValidationError
 
-from bilstm.bundle import ForecastInputError
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import DataValidationError
-from bilstm.output import OutputError
+from bilstm.errors import DataValidationError, ForecastInputError, OutputError
 from bilstm.presets import UnknownPresetError, load_preset, preset_names
-from bilstm.runtime import reexec_with_tuned_malloc
+from bilstm.runtime import exit_without_teardown, reexec_with_tuned_malloc
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 
@@ -232,11 +231,18 @@ def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -
     """Import a flow lazily (Prefect and MLflow load only now), run it, map failures to exit codes."""
     for key, value in _ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    flow = getattr(importlib.import_module(module), name)
+    # the temporary Prefect server (where no API is configured) starts while torch and MLflow import
+    api = importlib.import_module("flows.temporary_api").start()
+    flow_module = importlib.import_module(module)
+    flow = getattr(flow_module, name)
     if not debug:
         _quiet_prefect_tracebacks()
     try:
-        return flow(**parameters)
+        if api is None:
+            return flow(**parameters)
+        api.wait_until_ready(preload=getattr(flow_module, "PRELOAD", ()))
+        with api.flow_settings():
+            return flow(**parameters)
     except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
         # an error may carry its own documented code (3: the MLflow tracking server is unreachable)
         _fail(error, debug, getattr(error, "exit_code", None) or (BAD_INPUT if _is_bad_input(error) else 1))
@@ -257,3 +263,17 @@ def _print_summary(summary: dict, as_json: bool) -> None:
     )
     if as_json:
         typer.echo(json.dumps(summary, default=str))
+
+
+def main() -> None:
+    """The console entry point: the app, then a quick exit (`bilstm.runtime.exit_without_teardown`)."""
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code
+    else:
+        code = 0
+    if code is not None and not isinstance(code, int):  # sys.exit("message") prints it and exits 1
+        print(code, file=sys.stderr)
+        code = 1
+    exit_without_teardown(code or 0)

@@ -16,13 +16,10 @@ import numpy as np
 import pandas as pd
 
 from bilstm.config import DataConfig
+from bilstm.errors import DataValidationError
 
 BUILTIN_NAME = "ETTh1"
 _SHOWN_ROWS = 5
-
-
-class DataValidationError(ValueError):
-    """The input data cannot be used as it is; the message says where and how to fix it."""
 
 
 @dataclass

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from bilstm.errors import OutputError
+
 FORMATS = (".csv", ".parquet", ".pq")
-
-
-class OutputError(ValueError):
-    """The output path cannot be written; the message says why."""
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -17,6 +17,9 @@ from tasks.report import publish_report
 from tasks.tracking import run_url, start_tracking, tracked_run, use_tracking
 from tasks.training import clear_checkpoint, train
 
+# imported lazily by the tasks below, and imported while Prefect's temporary server starts, if it is slower
+PRELOAD = ("torch._dynamo", "mlflow.store.tracking.sqlalchemy_store")
+
 
 @flow(name="train", log_prints=True)
 def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008 - pydantic default
