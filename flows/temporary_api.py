@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from prefect.context import refresh_global_settings_context
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
-UVICORN_STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot bind, e.g. a port taken meanwhile
+UVICORN_STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot start: port taken meanwhile, bad database
 
 
 class TemporaryApiError(RuntimeError):
@@ -40,6 +40,11 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _die_with_parent() -> None:
@@ -68,11 +73,14 @@ class TemporaryApi:
         deadline, pending = time.monotonic() + self.timeout_s, list(preload)
         while time.monotonic() < deadline:
             code = self.process.poll()
-            if code == UVICORN_STARTUP_FAILURE:
+            if code == UVICORN_STARTUP_FAILURE and _taken(self.port):  # another process took the port
                 self.port, self.process = _launch()
                 _point_prefect_at(self.url)
             elif code is not None:
-                raise TemporaryApiError(f"the temporary Prefect server exited with code {code} on start-up")
+                raise TemporaryApiError(
+                    f"the temporary Prefect server exited with code {code} on start-up (its error is above);"
+                    f" check the Prefect settings (PREFECT_HOME={get_current_settings().home})"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
                     if response.status == 200:
