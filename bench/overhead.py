@@ -5,17 +5,23 @@ gate included) against the library's `fit` alone on the same config, same alloca
 
 Rows: `fit` timed inside a process (the issue's reference); the same as a whole Python script (imports and
 data loading included, what a user runs without the pipeline); `bilstm train` on fresh Prefect and MLflow
-state (a new machine: both databases are created) and again on that state (a scheduled retrain).
+state (a new machine: both databases are created), again on that state, and against a Prefect server that
+is already running (PREFECT_API_URL, as under `bilstm dashboard`; started and stopped here, by its PID).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bilstm.runtime import with_tuned_malloc
@@ -41,6 +47,31 @@ def timed(command: list[str], **kwargs) -> tuple[float, dict]:
     return time.perf_counter() - started, json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@contextmanager
+def prefect_server(home: str, env: dict[str, str]) -> Iterator[str]:
+    """A real `prefect server start` on a free loopback port; yields its API URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    prefect = str(Path(sys.executable).parent / "prefect")
+    server = subprocess.Popen([prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env | {"PREFECT_HOME": home}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def main() -> None:
     env = with_tuned_malloc(dict(os.environ))
     bilstm = str(Path(sys.executable).parent / "bilstm")
@@ -49,6 +80,10 @@ def main() -> None:
         train_env = env | {"PREFECT_HOME": f"{tmp}/prefect"}
         first_s, first = timed([bilstm, "train", "--json"], env=train_env, cwd=tmp)
         later_s, later = timed([bilstm, "train", "--json"], env=train_env, cwd=tmp)
+        with prefect_server(f"{tmp}/served", env) as api_url:
+            served_s, served = timed(
+                [bilstm, "train", "--json"], env=env | {"PREFECT_API_URL": api_url}, cwd=tmp
+            )
     fit_s = fit["fit_s"]
     rows = [
         ("library fit alone, in-process (default config)", fit_s, f"{fit['epochs']} epochs", ""),
@@ -57,6 +92,8 @@ def main() -> None:
         ("  of which training (train_seconds)", first["train_seconds"], "", ""),
         ("bilstm train again, same state", later_s, f"{later['epochs_run']} epochs", fit_s),
         ("  of which training (train_seconds)", later["train_seconds"], "", ""),
+        ("bilstm train, Prefect server already running", served_s, f"{served['epochs_run']} epochs", fit_s),
+        ("  of which training (train_seconds)", served["train_seconds"], "", ""),
     ]
     print(f"{'':<48} {'wall s':>7}  {'':<9} {'over fit':>8}  {'over script':>11}")
     for name, seconds, note, reference in rows:
