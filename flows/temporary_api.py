@@ -1,12 +1,7 @@
-"""The temporary Prefect API of a `bilstm` command, started before the flow's heavy imports so that its
-start-up overlaps them.
-
-Without a configured API (PREFECT_API_URL), Prefect starts a temporary server when a flow first needs one:
-after torch, MLflow and the tasks are imported, so its start-up (a database migration on a fresh
-PREFECT_HOME) came on top of theirs, 4-10 s here. `start` launches the same server right away (uvicorn
-serving `prefect.server.api.server:create_app`, as Prefect's `SubprocessASGIServer` does) and points
-PREFECT_API_URL at it; `wait_until_ready` comes before the flow runs. The server dies with this process and
-is stopped by its PID at exit, after Prefect's own exit handlers have sent the run's last logs and events.
+"""The temporary Prefect API of a `bilstm` command where none is configured (PREFECT_API_URL): the server that
+Prefect would start when the flow first needs it, after the heavy imports, started before them instead, so
+that its start-up (4-10 s here; a database migration on a new PREFECT_HOME) overlaps them. It is stopped at
+exit after Prefect's own exit handlers have sent the last logs and events, and dies with the process.
 """
 
 from __future__ import annotations
@@ -112,6 +107,7 @@ class TemporaryApi:
 
 
 def _launch() -> tuple[int, subprocess.Popen]:
+    """The command and environment of Prefect's own `SubprocessASGIServer`, on a free port."""
     port = _free_port()
     settings = get_current_settings().to_environment_variables(exclude_unset=True)
     # the environment Prefect gives its own temporary server: no UI, ephemeral services only

@@ -60,7 +60,7 @@ def test_train_json_summary_is_the_last_stdout_line(synthetic_csv, tracking, bil
 
 
 def test_config_file_and_set_overrides_compose(tmp_path):
-    from bilstm.cli import build_config
+    from bilstm.config_layers import build_config
 
     file = tmp_path / "config.yaml"
     file.write_text("train:\n  epochs: 5\n  lr: 0.01\nmodel:\n  cell: gru\n")
@@ -70,7 +70,7 @@ def test_config_file_and_set_overrides_compose(tmp_path):
 
 
 def test_preset_then_config_file_then_set_compose(tmp_path):
-    from bilstm.cli import build_config
+    from bilstm.config_layers import build_config
 
     file = tmp_path / "config.yaml"
     file.write_text("train:\n  epochs: 3\n")
