@@ -5,6 +5,7 @@ Output: the next `horizon` timestamps, `step`, and one forecast column per targe
 """
 
 import mlflow
+import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from bilstm.bundle import Forecaster
@@ -14,7 +15,8 @@ class ForecasterModel(PythonModel):
     def load_context(self, context) -> None:
         self.forecaster = Forecaster.load(context.artifacts["bundle"])
 
-    def predict(self, context, model_input, params=None):
+    # a DataFrame hint: MLflow checks the input against the signature of the logged input example
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return self.forecaster.predict(model_input)
 
 

@@ -59,6 +59,16 @@ def test_train_json_summary_is_the_last_stdout_line(synthetic_csv, tracking, bil
     assert MlflowClient(tracking, registry_uri=tracking).get_run(summary["run_id"]).info.status == "FINISHED"
 
 
+def test_train_and_forecast_print_no_library_warnings_or_download_bars(synthetic_csv, bilstm, tmp_path):
+    trained = bilstm("train", "--data", synthetic_csv, *TINY)
+    forecast = bilstm("forecast", "--data", synthetic_csv, "--output", str(tmp_path / "f.csv"))
+
+    for result in (trained, forecast):
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "Warning" not in result.stderr, result.stderr[-3000:]
+        assert "Downloading artifacts" not in result.stderr
+
+
 def test_config_file_and_set_overrides_compose(tmp_path):
     from bilstm.config_layers import build_config
 
