@@ -1,4 +1,5 @@
-"""The tuned-allocator environment that `bilstm train` and the dashboard's flow runs start with."""
+"""The tuned-allocator environment that `bilstm train` and the dashboard's flow runs start with, and the
+quick exit of the `bilstm` command."""
 
 import os
 import platform
@@ -36,3 +37,28 @@ def test_a_command_restarts_itself_once_with_the_tuned_allocator():
     env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "BILSTM_MALLOC_TUNING")}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.splitlines() == ["start", "start", MALLOC_TUNABLES]
+
+
+EXIT_SCRIPT = """
+import atexit, concurrent.futures, sys, threading, time
+from pathlib import Path
+from bilstm.runtime import exit_without_teardown
+out = Path(sys.argv[1])
+atexit.register(lambda: out.write_text(out.read_text() + "atexit ran"))
+pool = concurrent.futures.ThreadPoolExecutor(1)
+pool.submit(lambda: (time.sleep(0.5), out.write_text("pool job done; ")))  # still running at exit
+worker = threading.Thread(target=lambda: (time.sleep(0.5), print("worker done", end="")))
+worker.start()
+print("buffered ", end="")  # no newline: still in the buffer of a piped stdout
+exit_without_teardown(3)
+"""
+
+
+def test_the_quick_exit_keeps_the_steps_of_a_normal_exit(tmp_path):
+    out = tmp_path / "out.txt"
+    out.write_text("")
+    done = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, str(out)], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 3
+    assert done.stdout == "buffered worker done"  # threads were waited for, the streams flushed
+    assert out.read_text() == "pool job done; atexit ran"  # pools drained first, then the atexit handlers
