@@ -7,7 +7,8 @@ training until the model first beats persistence. Baselines on the same test win
 
 - persistence (repeat the last value) and seasonal naive (repeat the last day), from the evaluation;
 - ridge on the raw 96-step window (one model per channel, penalty picked on the validation windows);
-- ridge on last-value-normalised windows of the preset's lookback (NLinear-like: the linear floor).
+- ridge on last-value-normalised windows of the preset's lookback (NLinear-like: the linear floor), and,
+  for a preset with `scaler.cycle`, the same on the series with that cycle removed (the floor of that setup).
 
     python bench/accuracy.py                      # every preset, seeds 0 1 2; table + bench/accuracy.json
     python bench/accuracy.py --preset etth1-s24 --seeds 0 --threads 2
@@ -53,9 +54,14 @@ def channel_windows(values: np.ndarray, lookback: int, horizon: int, normalise: 
     return x - last, y - last
 
 
-def ridge_mse(prepared: pipeline.Prepared, lookback: int, horizon: int, normalise: bool) -> float:
-    """Test MSE (scaled) of a channel-independent ridge map from the window to the horizon."""
-    split, scaled = prepared.split, prepared.scaled
+def ridge_mse(
+    prepared: pipeline.Prepared, lookback: int, horizon: int, normalise: bool, decycled: bool = False
+) -> float:
+    """Test MSE (scaled) of a channel-independent ridge map from the window to the horizon, on the scaled
+    values, or with `decycled` on what the network reads (the preset's cycle removed: adding it back to
+    forecast and truth alike leaves every error as it is)."""
+    split = prepared.split
+    scaled = prepared.scaled if decycled else prepared.scaler.transform(prepared.series.values)
     k = len(prepared.series.target_columns)
     targets = scaled[:, -k:].astype(np.float64)
     train = channel_windows(targets[: split.train_end], lookback, horizon, normalise)
@@ -128,6 +134,11 @@ def bench_preset(name: str, seeds: list[int], threads: int) -> dict:
         "seasonal_naive": runs[0]["seasonal_naive"],
         "ridge_96": ridge_mse(prepared, 96, window.horizon, normalise=False),
         "ridge_last_value": ridge_mse(prepared, window.lookback, window.horizon, normalise=True),
+        "ridge_last_value_cycle": (
+            ridge_mse(prepared, window.lookback, window.horizon, normalise=True, decycled=True)
+            if prepared.cycle is not None
+            else None
+        ),
         "published": PUBLISHED.get(name, ""),
         "train_seconds_mean": statistics.mean(run["train_seconds"] for run in runs),
         "beat_persistence_s_max": max(beat) if len(beat) == len(runs) else None,
@@ -138,23 +149,25 @@ def bench_preset(name: str, seeds: list[int], threads: int) -> dict:
 def print_table(rows: list[dict]) -> None:
     header = (
         f"{'preset':<11}{'set':>4}{'L':>5}{'H':>4}  {'MSE mean ± sd':<17}{'MAE':>7}{'persist':>9}"
-        f"{'seasonal':>9}{'ridge96':>9}{'ridgeLV':>9}{'train s':>9}{'beat s':>8}  published"
+        f"{'seasonal':>9}{'ridge96':>9}{'ridgeLV':>9}{'+cycle':>8}{'train s':>9}{'beat s':>8}  published"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
-        beat = row["beat_persistence_s_max"]
+        beat, cycle = row["beat_persistence_s_max"], row["ridge_last_value_cycle"]
         print(
             f"{row['preset']:<11}{row['setting']:>4}{row['lookback']:>5}{row['horizon']:>4}  "
             f"{row['mse_mean']:.4f} ± {row['mse_sd']:.4f}  {row['mae_mean']:>7.4f}{row['persistence']:>9.4f}"
             f"{row['seasonal_naive']:>9.4f}{row['ridge_96']:>9.4f}{row['ridge_last_value']:>9.4f}"
+            f"{'-' if cycle is None else f'{cycle:.4f}':>8}"
             f"{row['train_seconds_mean']:>9.0f}{'never' if beat is None else f'{beat:.1f}':>8}"
             f"  {row['published']}"
         )
     print(
         "MSE/MAE: scaled, every ETTh1 test window, mean of the seeds. ridge96: raw 96-step window;"
-        " ridgeLV: last-value-normalised window of the preset's L (the linear floor). train s: mean seconds"
-        " of training; beat s: slowest seed's seconds of training until its test MSE beat persistence."
+        " ridgeLV: last-value-normalised window of the preset's L (the linear floor); +cycle: the same with"
+        " the preset's scaler.cycle removed first. train s: mean seconds of training; beat s: slowest"
+        " seed's seconds of training until its test MSE beat persistence."
     )
 
 

@@ -16,13 +16,15 @@ import pandas as pd
 import torch
 
 from bilstm.config import DataConfig, ModelConfig
+from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
 from bilstm.model import BiLSTMForecaster
 from bilstm.scaling import Scaler
 from bilstm.training import predict
 from bilstm.windows import numpy_windows
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added the cycle
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -42,15 +44,29 @@ class Forecaster:
     model: BiLSTMForecaster
     scaler: Scaler
     spec: WindowSpec
+    cycle: Cycle | None = None
 
-    def forecast_windows(self, values: np.ndarray) -> np.ndarray:
+    def forecast_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
         """Forecasts in original units for every window of (rows, C) original values of
-        `spec.input_columns`: (rows - lookback - horizon + 1, T, k), window i reading rows [i, i + L)."""
-        scaled = self.scaler.transform(values).astype(np.float32)
-        inputs, _ = numpy_windows(scaled, self.spec.lookback, self.spec.horizon)
-        outputs = predict(self.model, inputs).numpy()
-        outputs = outputs.reshape(len(inputs), self.spec.horizon, -1)
-        return self.scaler.inverse_transform(outputs, slice(-len(self.spec.target_columns), None))
+        `spec.input_columns` taken at `times` (needed with a cycle): (rows - L - T + 1, T, k), window i
+        reading rows [i, i + L)."""
+        lookback, horizon, targets = self.spec.lookback, self.spec.horizon, self._targets
+        scaled = self.scaler.transform(values)
+        if self.cycle is not None:
+            if times is None:
+                raise ValueError("this forecaster removes a cycle: pass the times of the rows")
+            scaled = scaled - self.cycle.at(times)
+        inputs, _ = numpy_windows(scaled.astype(np.float32), lookback, horizon)
+        outputs = predict(self.model, inputs).numpy().reshape(len(inputs), horizon, -1)
+        if self.cycle is not None:
+            _, cycle = numpy_windows(self.cycle.at(times, targets), lookback, horizon)
+            outputs = outputs + cycle  # the cycle at each window's target rows, (N, T, k)
+        return self.scaler.inverse_transform(outputs, targets)
+
+    @property
+    def _targets(self) -> slice:
+        """The target columns among the input columns: the last ones."""
+        return slice(-len(self.spec.target_columns), None)
 
     def predict(self, history: pd.DataFrame) -> pd.DataFrame:
         """Forecast the `horizon` steps after the last row of `history`.
@@ -62,10 +78,15 @@ class Forecaster:
             DataFrame with the time column (future timestamps), `step` (1..T) and one column per target.
         """
         times, values = self._history_values(history)
-        scaled = self.scaler.transform(values[-self.spec.lookback :]).astype(np.float32)
-        output = predict(self.model, scaled[None]).numpy().reshape(self.spec.horizon, -1)
-        forecast = self.scaler.inverse_transform(output, slice(-len(self.spec.target_columns), None))
+        lookback = self.spec.lookback
         future = pd.date_range(times[-1], periods=self.spec.horizon + 1, freq=self.spec.freq)[1:]
+        scaled = self.scaler.transform(values[-lookback:])
+        if self.cycle is not None:
+            scaled = scaled - self.cycle.at(times[-lookback:])
+        output = predict(self.model, scaled.astype(np.float32)[None]).numpy().reshape(self.spec.horizon, -1)
+        if self.cycle is not None:
+            output = output + self.cycle.at(future, self._targets)
+        forecast = self.scaler.inverse_transform(output, self._targets)
         frame = pd.DataFrame(forecast, columns=self.spec.target_columns)
         frame.insert(0, "step", np.arange(1, self.spec.horizon + 1))
         frame.insert(0, self.spec.time_column, future)
@@ -119,6 +140,7 @@ class Forecaster:
             "spec": asdict(self.spec),
             "model_config": self.model.config.model_dump(),
             "scaler": self.scaler.to_json(),
+            "cycle": None if self.cycle is None else self.cycle.to_json(),
         }
         (directory / "forecaster.json").write_text(json.dumps(meta, indent=2))
         torch.save({k: v.cpu() for k, v in self.model.state_dict().items()}, directory / "weights.pt")
@@ -128,8 +150,11 @@ class Forecaster:
     def load(cls, directory: str | Path, device: str = "cpu") -> Forecaster:
         directory = Path(directory)
         meta = json.loads((directory / "forecaster.json").read_text())
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{directory}: bundle format {meta.get('format_version')} != {FORMAT_VERSION}")
+        if meta.get("format_version") not in READABLE_VERSIONS:
+            raise ValueError(
+                f"{directory}: bundle format {meta.get('format_version')} is not one this release reads"
+                f" ({', '.join(map(str, READABLE_VERSIONS))}); install the release that wrote it"
+            )
         spec = WindowSpec(**meta["spec"])
         model = BiLSTMForecaster(
             ModelConfig(**meta["model_config"]),
@@ -140,4 +165,5 @@ class Forecaster:
         )
         state = torch.load(directory / "weights.pt", map_location=device, weights_only=True)
         model.load_state_dict(state)
-        return cls(model.to(device).eval(), Scaler.from_json(meta["scaler"]), spec)
+        cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None
+        return cls(model.to(device).eval(), Scaler.from_json(meta["scaler"]), spec, cycle)

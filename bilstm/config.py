@@ -51,6 +51,13 @@ class WindowConfig(_Section):
 
 class ScalerConfig(_Section):
     kind: Literal["standard", "minmax", "robust"] = Field("standard", description="Fitted on train rows only")
+    cycle: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="Period in steps of a cycle (each column's mean per phase on the train rows) removed"
+        " before the network and added back to its forecasts: 24 is a daily cycle of hourly data; 0 is off",
+    )
 
 
 class ModelConfig(_Section):

@@ -61,9 +61,8 @@ def evaluate(
     if missing or split.val_end < spec.lookback:
         raise IncomparableModelError(f"the model needs columns {missing} or more rows before the test split")
     first, k = split.val_end, len(targets)
-    pred = forecaster.forecast_windows(
-        frame[spec.input_columns].to_numpy()[first - spec.lookback : split.test_end]
-    )
+    rows = slice(first - spec.lookback, split.test_end)
+    pred = forecaster.forecast_windows(frame[spec.input_columns].to_numpy()[rows], frame.index[rows])
     windows = len(pred)
     target_values = frame[targets].to_numpy(dtype=np.float64)
     truth = np.lib.stride_tricks.sliding_window_view(

@@ -15,7 +15,9 @@ import torch
 
 from bilstm.bundle import Forecaster, WindowSpec
 from bilstm.config import PipelineConfig
+from bilstm.cycle import Cycle, CycleError
 from bilstm.data import Series, check_targets_vary, load_series
+from bilstm.errors import DataValidationError
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.model import BiLSTMForecaster
 from bilstm.scaling import Scaler
@@ -28,12 +30,14 @@ _FIT_BATCH = 4096  # windows per batch of the highway's least-squares warm start
 
 @dataclass
 class Prepared:
-    """A series split by time, with a scaler fitted on its train rows and the scaled values."""
+    """A series split by time, with a scaler (and a cycle) fitted on its train rows, and what the network
+    reads: the scaled values, minus the cycle where one is configured."""
 
     series: Series
     split: Split
     scaler: Scaler
     scaled: np.ndarray  # (rows, C) float32, columns as series.input_columns
+    cycle: Cycle | None = None
 
 
 def split_and_scale(series: Series, config: PipelineConfig) -> Prepared:
@@ -43,7 +47,15 @@ def split_and_scale(series: Series, config: PipelineConfig) -> Prepared:
     check_targets_vary(series, split.train_rows)
     values = series.values
     scaler = Scaler(config.scaler.kind).fit(values[split.train_rows])
-    return Prepared(series, split, scaler, scaler.transform(values).astype(np.float32))
+    scaled, cycle = scaler.transform(values), None
+    if config.scaler.cycle:
+        times, train = series.frame.index, split.train_rows
+        try:
+            cycle = Cycle.fit(scaled[train], times[train], config.scaler.cycle, series.freq)
+        except CycleError as error:
+            raise DataValidationError(f"{series.source}: {error}") from None
+        scaled = scaled - cycle.at(times)
+    return Prepared(series, split, scaler, scaled.astype(np.float32), cycle)
 
 
 def make_train_windows(prepared: Prepared, config: PipelineConfig) -> tuple[Windows, Windows]:
@@ -78,7 +90,7 @@ def new_forecaster(prepared: Prepared, config: PipelineConfig) -> Forecaster:
         horizon=config.window.horizon,
         freq=series.freq,
     )
-    return Forecaster(build_model(prepared, config), prepared.scaler, spec)
+    return Forecaster(build_model(prepared, config), prepared.scaler, spec, prepared.cycle)
 
 
 def fit_forecaster(

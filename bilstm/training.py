@@ -74,7 +74,8 @@ def predict(model: nn.Module, inputs: torch.Tensor | np.ndarray, batch_size: int
     model.eval()
     outputs = []
     for start in range(0, len(inputs), batch_size):
-        batch = torch.as_tensor(np.ascontiguousarray(inputs[start : start + batch_size])).to(device)
+        # a copy of the batch: a strided view may be read-only, which torch does not take without a warning
+        batch = torch.as_tensor(np.array(inputs[start : start + batch_size], order="C")).to(device)
         outputs.append(model(batch).float().cpu())
     model.train(was_training)
     return torch.cat(outputs)

@@ -1,0 +1,68 @@
+"""A periodic cycle removed from the scaled series before windowing and added back to the forecasts: each
+column's mean at each phase of the period (e.g. hour of the day) over the train rows, as CycleNet's residual
+cycle forecasting does. The model then learns what the cycle leaves; its state is plain JSON.
+
+Phases come from timestamps, not row numbers, so training, evaluation and a forecast from any later history
+agree even across gaps: phase = steps since the first train timestamp, modulo the period.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+class CycleError(ValueError):
+    """The cycle cannot be fitted or applied; the message says why and how to fix it."""
+
+
+class Cycle:
+    """(period, C) per-phase means of the scaled columns; phases counted in steps of `freq` from `origin`."""
+
+    def __init__(self, period: int, freq: str, origin: pd.Timestamp, means: np.ndarray) -> None:
+        self.period, self.freq, self.origin, self.means = period, freq, pd.Timestamp(origin), means
+
+    @classmethod
+    def fit(cls, values: np.ndarray, times: pd.DatetimeIndex, period: int, freq: str) -> Cycle:
+        """Means per phase of (rows, C) train `values` taken at `times`."""
+        origin = times[0]
+        phases = _phases(times, origin, freq, period)
+        seen = np.bincount(phases, minlength=period)
+        if (seen == 0).any():
+            missing = np.flatnonzero(seen == 0)[:5].tolist()
+            raise CycleError(
+                f"scaler.cycle={period}: the train rows miss phase(s) {missing} of the period;"
+                " use a shorter cycle or more train rows"
+            )
+        sums = np.zeros((period, values.shape[1]))
+        np.add.at(sums, phases, values)
+        return cls(period, freq, origin, sums / seen[:, None])
+
+    def at(self, times: pd.DatetimeIndex, columns: slice = slice(None)) -> np.ndarray:
+        """(len(times), c) the cycle's values of `columns` at `times`."""
+        return self.means[_phases(times, self.origin, self.freq, self.period)][:, columns]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "freq": self.freq,
+            "origin": self.origin.isoformat(),
+            "means": self.means.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Cycle:
+        return cls(data["period"], data["freq"], pd.Timestamp(data["origin"]), np.asarray(data["means"]))
+
+
+def _phases(times: pd.DatetimeIndex, origin: pd.Timestamp, freq: str, period: int) -> np.ndarray:
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except ValueError:
+        raise CycleError(
+            f"scaler.cycle needs a series with a fixed step; {freq!r} has none: set scaler.cycle=0"
+        ) from None
+    steps = np.round((pd.DatetimeIndex(times) - origin) / step).astype(np.int64)
+    return np.mod(steps, period)
