@@ -130,6 +130,13 @@ CASES = [
         None,
     ),
     (
+        "cycle the train rows cannot fill",
+        "train --data {d}/good.csv --set scaler.cycle=5000",
+        r"{d}/good\.csv: scaler\.cycle=5000: the train rows miss phase\(s\) \[\d+, .*\] of the period;"
+        r" use a shorter cycle or more train rows",
+        TRAIN,
+    ),
+    (
         "invalid max_gap",
         "train --data {d}/good.csv --set data.max_gap=0.5",
         r"invalid config: data\.max_gap: Input should be greater than or equal to 1",
