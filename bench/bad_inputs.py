@@ -107,6 +107,7 @@ def cases(folder: Path, good: str) -> list[tuple[str, list[str]]]:
             ],
         ),
         ("constant target", ["train", "--data", write(folder, "n.csv", f.assign(y=5.0)), *TINY]),
+        ("cycle longer than the train rows", ["train", "--data", good, *TINY, "--set", "scaler.cycle=5000"]),
         ("data.max_gap below 1", ["train", "--data", good, *TINY, "--set", "data.max_gap=0.5"]),
         ("lookback 0", ["train", "--data", good, *TINY, "--lookback", "0"]),
         ("absurd horizon", ["train", "--data", good, *TINY, "--horizon", "1000000"]),
