@@ -22,12 +22,20 @@ from tasks.retries import retry_unless
 def ingest(config: DataConfig) -> Series:
     """Read and validate the data set; log it to MLflow as the run's training input."""
     series = load_series(config)
-    frame = series.frame.reset_index()
+    frame, targets = series.frame.reset_index(), series.target_columns
+    # an MLflow dataset names one target column; several (setting M) are in the data.targets tag only
     dataset = mlflow.data.from_pandas(
-        frame, source=series.source, name=series.name, targets=",".join(series.target_columns)
+        frame, source=series.source, name=series.name, targets=targets[0] if len(targets) == 1 else None
     )
     mlflow.log_input(dataset, context="training")
-    mlflow.set_tags({"data.digest": series.digest(), "data.freq": series.freq, "data.rows": len(frame)})
+    mlflow.set_tags(
+        {
+            "data.digest": series.digest(),
+            "data.freq": series.freq,
+            "data.rows": len(frame),
+            "data.targets": ",".join(targets),
+        }
+    )
     return series
 
 

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
@@ -67,6 +68,22 @@ def test_train_and_forecast_print_no_library_warnings_or_download_bars(synthetic
         assert result.returncode == 0, result.stderr[-3000:]
         assert "Warning" not in result.stderr, result.stderr[-3000:]
         assert "Downloading artifacts" not in result.stderr
+
+
+def test_several_targets_train_register_and_forecast_with_a_cycle(synthetic_csv, tracking, bilstm, tmp_path):
+    multi = [arg for arg in TINY if arg != "y"] + ["--set", "data.setting=M", "--set", "scaler.cycle=24"]
+    multi[multi.index("--target") + 1 : multi.index("--target") + 1] = ["x,y"]
+    trained = bilstm("train", "--data", synthetic_csv, *multi, "--json")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    summary = json.loads(trained.stdout.strip().splitlines()[-1])
+    run = MlflowClient(tracking, registry_uri=tracking).get_run(summary["run_id"])
+    assert run.data.tags["data.targets"] == "x,y" and len(run.inputs.dataset_inputs) == 1
+
+    output = tmp_path / "f.csv"
+    forecast = bilstm("forecast", "--data", synthetic_csv, "--output", str(output))
+    assert forecast.returncode == 0, forecast.stderr[-3000:]
+    frame = pd.read_csv(output)
+    assert list(frame.columns) == ["timestamp", "step", "x", "y"] and len(frame) == 12
 
 
 def test_config_file_and_set_overrides_compose(tmp_path):
