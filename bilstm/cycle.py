@@ -1,9 +1,7 @@
-"""A periodic cycle removed from the scaled series before windowing and added back to the forecasts: each
-column's mean at each phase of the period (e.g. hour of the day) over the train rows, as CycleNet's residual
-cycle forecasting does. The model then learns what the cycle leaves; its state is plain JSON.
-
-Phases come from timestamps, not row numbers, so training, evaluation and a forecast from any later history
-agree even across gaps: phase = steps since the first train timestamp, modulo the period.
+"""A periodic cycle removed from the scaled series before the network and added back to its forecasts: each
+column's mean per phase of the period over the train rows (CycleNet's residual cycle); plain-JSON state.
+Phases come from timestamps (steps since the first train timestamp, modulo the period), not row numbers, so
+training, evaluation and a forecast from any later history agree, gaps included.
 """
 
 from __future__ import annotations
