@@ -51,16 +51,17 @@ class Forecaster:
         `spec.input_columns` taken at `times` (needed with a cycle): (rows - L - T + 1, T, k), window i
         reading rows [i, i + L)."""
         lookback, horizon, targets = self.spec.lookback, self.spec.horizon, self._targets
-        scaled = self.scaler.transform(values)
+        scaled, cycle = self.scaler.transform(values), None
         if self.cycle is not None:
             if times is None:
                 raise ValueError("this forecaster removes a cycle: pass the times of the rows")
-            scaled = scaled - self.cycle.at(times)
+            cycle = self.cycle.at(times)
+            scaled = scaled - cycle
         inputs, _ = numpy_windows(scaled.astype(np.float32), lookback, horizon)
         outputs = predict(self.model, inputs).numpy().reshape(len(inputs), horizon, -1)
-        if self.cycle is not None:
-            _, cycle = numpy_windows(self.cycle.at(times, targets), lookback, horizon)
-            outputs = outputs + cycle  # the cycle at each window's target rows, (N, T, k)
+        if cycle is not None:
+            _, target_cycle = numpy_windows(cycle[:, targets], lookback, horizon)
+            outputs = outputs + target_cycle  # the cycle at each window's target rows, (N, T, k)
         return self.scaler.inverse_transform(outputs, targets)
 
     @property
