@@ -29,6 +29,7 @@ from sklearn.linear_model import Ridge
 from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import load_series
+from bilstm.defaults import resolve
 from bilstm.presets import load_preset, preset_names
 from bilstm.runtime import reexec_with_tuned_malloc
 from bilstm.windows import numpy_windows
@@ -109,7 +110,9 @@ def train_one(config: PipelineConfig, prepared: pipeline.Prepared) -> dict:
 
 def bench_preset(name: str, seeds: list[int], threads: int) -> dict:
     config = with_overrides(PipelineConfig.model_validate(load_preset(name)), {"train.threads": threads})
-    prepared = pipeline.split_and_scale(load_series(config.data), config)
+    series = load_series(config.data)
+    config = resolve(config, series).config
+    prepared = pipeline.split_and_scale(series, config)
     window = config.window
     runs = []
     for seed in seeds:

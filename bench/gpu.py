@@ -17,11 +17,14 @@ import torch
 from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import load_series
+from bilstm.defaults import resolve
 from bilstm.presets import load_preset
 
 
 def run(name: str, config: PipelineConfig) -> dict:
-    prepared = pipeline.split_and_scale(load_series(config.data), config)
+    series = load_series(config.data)
+    config = resolve(config, series).config
+    prepared = pipeline.split_and_scale(series, config)
     windows = pipeline.make_train_windows(prepared, config)
     torch.cuda.reset_peak_memory_stats()
     forecaster, history = pipeline.train_forecaster(prepared, windows, config, progress=False)

@@ -31,8 +31,11 @@ import json, time
 from bilstm import pipeline
 from bilstm.config import PipelineConfig
 from bilstm.data import load_series
+from bilstm.defaults import resolve
 config = PipelineConfig()
-prepared = pipeline.split_and_scale(load_series(config.data), config)
+series = load_series(config.data)
+config = resolve(config, series).config
+prepared = pipeline.split_and_scale(series, config)
 windows = pipeline.make_train_windows(prepared, config)
 started = time.perf_counter()
 _, history = pipeline.train_forecaster(prepared, windows, config, progress=False)

@@ -22,6 +22,7 @@ from torch import nn
 from bilstm import pipeline
 from bilstm.config import ModelConfig, PipelineConfig, TrainConfig, with_overrides
 from bilstm.data import load_series
+from bilstm.defaults import resolve
 from bilstm.model import BiLSTMForecaster
 from bilstm.runtime import with_tuned_malloc
 from bilstm.training import fit
@@ -40,7 +41,9 @@ CASES = {
 
 def etth1_train_windows():
     config = with_overrides(PipelineConfig(), {"data.setting": "S", "window.lookback": LOOKBACK})
-    prepared = pipeline.split_and_scale(load_series(config.data), config)
+    series = load_series(config.data)
+    config = resolve(config, series).config
+    prepared = pipeline.split_and_scale(series, config)
     return pipeline.make_train_windows(prepared, config)[0]
 
 

@@ -201,15 +201,20 @@ def _print_summary(summary: dict, as_json: bool) -> None:
     metrics = summary["metrics"]
     verdict = "promoted to champion" if summary["promoted"] else "not promoted"
     name, version, champion = summary["model_name"], summary["model_version"], summary["champion_version"]
+    kept = "no champion" if champion is None else f"champion: v{champion}"
     typer.echo(
-        f"{name} v{version} {verdict} (champion: v{champion})\n"
+        f"{name} v{version} {verdict} ({kept}): {summary['promotion_reason']}\n"
         f"test MSE (scaled) {metrics['test_mse_scaled']:.4f}"
         f" | persistence {metrics['naive_test_mse_scaled']:.4f}"
         f" | seasonal naive {metrics['seasonal_naive_test_mse_scaled']:.4f}\n"
-        f"{summary['epochs_run']} epochs, {summary['train_seconds']:.1f} s of training"
-        f" ({summary['train_samples_per_s']:.0f} samples/s)\n"
+        f"lookback {summary['lookback']}, segments of {summary['patch_len']} rows"
+        f" (seasonal period {summary['seasonal_period']} steps)\n"
+        f"{summary['epochs_run']} epochs (best: {summary['best_epoch']}), {summary['train_seconds']:.1f} s"
+        f" of training ({summary['train_samples_per_s']:.0f} samples/s)\n"
         f"MLflow run {summary['run_id']}: {summary['run_url']}"
     )
+    for warning in summary["warnings"]:
+        typer.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

@@ -45,7 +45,13 @@ class DataConfig(_Section):
 
 
 class WindowConfig(_Section):
-    lookback: int = Field(336, ge=1, le=10_000, description="Input window length (rows): two weeks of hours")
+    lookback: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="Input window length (rows); empty = 14 seasonal periods (336 for hourly data), at most"
+        " a quarter of the train rows",
+    )
     horizon: int = Field(24, ge=1, le=10_000, description="Steps forecast at once")
 
 
@@ -84,11 +90,12 @@ class ModelConfig(_Section):
     channel_independent: bool = Field(
         False, description="Each channel is its own univariate series through one shared network (S or M)"
     )
-    patch_len: int = Field(
-        24,
+    patch_len: int | None = Field(
+        None,
         ge=1,
         le=1000,
-        description="Rows per recurrent step; >1 embeds segments (SegRNN) of the last whole segments",
+        description="Rows per recurrent step; >1 embeds segments (SegRNN) of the last whole segments;"
+        " empty = one seasonal period (24 for hourly data)",
     )
 
 

@@ -82,13 +82,31 @@ def evaluate(
     return Evaluation(scores, table, truth, pred, frame.index[first : split.test_end])
 
 
+def baseline_shortfalls(metrics: dict[str, float]) -> list[str]:
+    """One line per naive baseline the model does not beat on the test windows (scaled MSE)."""
+    model = metrics["test_mse_scaled"]
+    return [
+        f"the model does not beat {name}: test MSE {model:.4f} vs {metrics[key]:.4f}"
+        for name, key in (
+            ("persistence", "naive_test_mse_scaled"),
+            ("seasonal naive", "seasonal_naive_test_mse_scaled"),
+        )
+        if not model < metrics[key]
+    ]
+
+
 def promotion_decision(
-    challenger_mse: float, seasonal_naive_mse: float, champion_mse: float | None
+    challenger_mse: float, naive_mse: float, seasonal_naive_mse: float, champion_mse: float | None
 ) -> tuple[bool, str]:
-    """Promote only a model that beats seasonal naive AND the current champion on the same windows."""
-    if not challenger_mse < seasonal_naive_mse:
-        return False, f"test MSE {challenger_mse:.4f} does not beat seasonal naive {seasonal_naive_mse:.4f}"
+    """Promote only a model that beats persistence, seasonal naive AND the current champion, all scored on
+    the same test windows."""
+    for baseline, mse in (("persistence", naive_mse), ("seasonal naive", seasonal_naive_mse)):
+        if not challenger_mse < mse:
+            return False, f"test MSE {challenger_mse:.4f} does not beat {baseline} {mse:.4f}"
     if champion_mse is not None and not challenger_mse < champion_mse:
         return False, f"test MSE {challenger_mse:.4f} does not beat the champion's {champion_mse:.4f}"
     against = "no champion yet" if champion_mse is None else f"champion {champion_mse:.4f}"
-    return True, f"test MSE {challenger_mse:.4f} beats seasonal naive {seasonal_naive_mse:.4f} and {against}"
+    return True, (
+        f"test MSE {challenger_mse:.4f} beats persistence {naive_mse:.4f}, seasonal naive"
+        f" {seasonal_naive_mse:.4f} and {against}"
+    )

@@ -39,6 +39,11 @@ class BiLSTMForecaster(nn.Module):
                 "model.channel_independent needs every input column to be a target (data.setting S or M);"
                 f" got {input_size} inputs and {n_targets} targets"
             )
+        if config.patch_len is None:
+            raise ValueError(
+                "model.patch_len is unset (auto): resolve it from the data first (bilstm.defaults.resolve)"
+                " or set it"
+            )
         self.config = config
         self.input_size, self.n_targets, self.horizon = input_size, n_targets, horizon
         # the network's own view: one univariate channel at a time when channel-independent

@@ -1,7 +1,8 @@
 """The pipeline's steps as plain functions — the Prefect tasks and the benchmarks call these same ones.
 
-ingest (`bilstm.data.load_series`) -> `split_and_scale` -> `make_train_windows` -> `train_forecaster` ->
-`bilstm.evaluation.evaluate`. `run` chains them without any orchestration, for library use.
+ingest (`bilstm.data.load_series`) -> the settings left to the data (`bilstm.defaults.resolve`) ->
+`split_and_scale` -> `make_train_windows` -> `train_forecaster` -> `bilstm.evaluation.evaluate`. `run` chains
+them without any orchestration, for library use.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bilstm.bundle import Forecaster, WindowSpec
 from bilstm.config import PipelineConfig
 from bilstm.cycle import Cycle, CycleError
 from bilstm.data import Series, check_targets_vary, load_series
+from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.model import BiLSTMForecaster
@@ -132,6 +134,13 @@ def train_forecaster(
     return forecaster, fit_forecaster(forecaster, windows, config, on_epoch_end, checkpoint, progress)
 
 
+def kept_start_note(config: PipelineConfig) -> str:
+    """What it means that no epoch beat the starting weights (`History.best_epoch == 0`)."""
+    warm = config.model.highway and config.model.highway_init == "least_squares"
+    start = "the linear warm start" if warm else "the initial weights"
+    return f"no epoch beat {start} on the validation windows: {start} was kept (best epoch 0)"
+
+
 def evaluate_forecaster(forecaster: Forecaster, prepared: Prepared) -> Evaluation:
     """Score on every test window, with the prepared (current) scaler as the reference."""
     series = prepared.series
@@ -139,8 +148,11 @@ def evaluate_forecaster(forecaster: Forecaster, prepared: Prepared) -> Evaluatio
 
 
 def run(config: PipelineConfig, progress: bool | None = None) -> tuple[Forecaster, History, Evaluation]:
-    """Ingest, split, scale, window, train and evaluate, in one process, with nothing tracked."""
-    prepared = split_and_scale(load_series(config.data), config)
+    """Ingest, fill in the settings left to the data, split, scale, window, train and evaluate, in one
+    process, with nothing tracked."""
+    series = load_series(config.data)
+    config = resolve(config, series).config
+    prepared = split_and_scale(series, config)
     forecaster, history = train_forecaster(
         prepared, make_train_windows(prepared, config), config, progress=progress
     )

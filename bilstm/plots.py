@@ -14,15 +14,17 @@ from bilstm.training import History
 
 
 def loss_curve(history: History) -> Figure:
+    """Train and validation loss per epoch; validation from epoch 0, the weights training started from."""
     figure = Figure(figsize=(7, 4), layout="constrained")
     ax = figure.add_subplot()
     epochs = range(1, history.epochs_run + 1)
     ax.plot(epochs, history.train_loss, marker="o", label="train")
-    ax.plot(epochs, history.val_loss, marker="o", label="validation")
-    if history.best_epoch:
-        ax.axvline(
-            history.best_epoch, color="grey", linestyle="--", label=f"best (epoch {history.best_epoch})"
-        )
+    start = [history.start_val_loss] if np.isfinite(history.start_val_loss) else []
+    val_epochs = range(1 - len(start), history.epochs_run + 1)
+    ax.plot(val_epochs, start + history.val_loss, marker="o", label="validation")
+    best = history.best_epoch
+    kept = "starting weights kept (epoch 0)" if best == 0 else f"best (epoch {best})"
+    ax.axvline(best, color="grey", linestyle="--", label=kept)
     ax.set(xlabel="epoch", ylabel="loss (scaled)", title="Training and validation loss")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()

@@ -1,8 +1,8 @@
 """Time splits: train / validation / test row ranges, never shuffled.
 
-The ETT protocol (train [0, 8640), val [8640, 11520), test [11520, 14400)) for the ETTh data sets, train /
-val / test fractions elsewhere. Validation and test inputs start `lookback` rows early, so the first target
-of each split lies inside it.
+The ETT protocol (12 / 4 / 4 months: train [0, 8640), val [8640, 11520), test [11520, 14400) of the hourly
+ETTh data sets, four times as many rows of the 15-minute ETTm ones), train / val / test fractions elsewhere.
+Validation and test inputs start `lookback` rows early, so the first target of each split lies inside it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from bilstm.config import DataConfig
 from bilstm.data import DataValidationError
 
 ETT_HOURLY_BORDERS = (8640, 11520, 14400)
+ETT_STEPS_PER_HOUR = {"ETTh": 1, "ETTm": 4}
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,12 @@ class Split:
         return slice(self.val_end - self.lookback, self.test_end)
 
 
-def uses_ett_borders(config: DataConfig, name: str, rows: int) -> bool:
-    if config.split == "ett":
-        return True
-    return config.split == "auto" and name.startswith("ETTh") and rows >= ETT_HOURLY_BORDERS[-1]
+def ett_borders(config: DataConfig, name: str, rows: int) -> tuple[int, int, int] | None:
+    """The ETT borders where they apply: `data.split` ett, or auto on an ETTh/ETTm file long enough."""
+    if config.split == "fractions" or (config.split == "auto" and name[:4] not in ETT_STEPS_PER_HOUR):
+        return None
+    borders = tuple(b * ETT_STEPS_PER_HOUR.get(name[:4], 1) for b in ETT_HOURLY_BORDERS)
+    return borders if config.split == "ett" or rows >= borders[-1] else None
 
 
 def split_rows(
@@ -50,13 +53,14 @@ def split_rows(
     """Borders for a series of `rows` rows, checked to leave at least one window in every split.
     `name` picks the ETT borders; errors name `source` (the file), or `name` without one."""
     where = source or name
-    if uses_ett_borders(config, name, rows):
-        if rows < ETT_HOURLY_BORDERS[-1]:
+    borders = ett_borders(config, name, rows)
+    if borders is not None:
+        if rows < borders[-1]:
             raise DataValidationError(
-                f"{where}: the ETT split needs {ETT_HOURLY_BORDERS[-1]} rows, the file has {rows};"
+                f"{where}: the ETT split needs {borders[-1]} rows, the file has {rows};"
                 " set data.split=fractions"
             )
-        split = Split(*ETT_HOURLY_BORDERS, lookback=lookback)
+        split = Split(*borders, lookback=lookback)
     else:
         train_end = int(rows * config.train_fraction)
         test_rows = int(rows * config.test_fraction)

@@ -10,9 +10,12 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from bilstm.config import PipelineConfig
-from tasks.data import ingest, make_windows, split_and_scale
+from bilstm.evaluation import baseline_shortfalls
+from bilstm.job import Job
+from bilstm.pipeline import kept_start_note
+from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.evaluation import evaluate
-from tasks.registry import promote, register_model
+from tasks.registry import check_champion, promote, register_model
 from tasks.report import publish_report
 from tasks.tracking import run_url, start_tracking, tracked_run, use_tracking
 from tasks.training import clear_checkpoint, train
@@ -28,12 +31,16 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
     with tracked_run(flow_run.name) as run:
         start_tracking(config)
         series = ingest(config.data)
+        settings = fit_settings_to_data(config, series)
+        config, job = settings.config, Job.for_run(series, settings.config)
+        champion_warning = check_champion(job, config.registry.model_name)
         prepared = split_and_scale(series, config)
         windows = make_windows(prepared, config)
         forecaster, history = train(prepared, windows, config)
         evaluation = evaluate(forecaster, prepared, history)
-        version = register_model(forecaster, prepared, config.registry.model_name)
-        promotion = promote(version, forecaster, evaluation, prepared, config.registry.model_name)
+        version = register_model(forecaster, prepared, job, config.registry.model_name)
+        promotion = promote(version, forecaster, evaluation, prepared, job, config.registry.model_name)
+        metrics = evaluation.metrics
         summary = {
             "run_id": run.info.run_id,
             "run_name": run.info.run_name,
@@ -42,11 +49,22 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
             "model_name": config.registry.model_name,
             "model_version": version,
             "promoted": promotion.promoted,
+            "promotion_reason": promotion.reason,
             "champion_version": promotion.champion_version,
+            "seasonal_period": settings.period,
+            "lookback": config.window.lookback,
+            "patch_len": config.model.patch_len,
+            "derived_settings": settings.derived,
             "epochs_run": history.epochs_run,
+            "best_epoch": history.best_epoch,
             "train_seconds": round(history.train_seconds, 3),
             "train_samples_per_s": round(history.samples_per_s, 1),
-            "metrics": evaluation.metrics,
+            "warnings": [
+                *settings.warnings,
+                *filter(None, [champion_warning, history.best_epoch == 0 and kept_start_note(config)]),
+                *baseline_shortfalls(metrics),
+            ],
+            "metrics": metrics,
         }
         publish_report(summary, promotion)
         clear_checkpoint(config, series.digest())

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import mlflow
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from bilstm import pipeline
+from bilstm import defaults, pipeline
 from bilstm.config import DataConfig, PipelineConfig
-from bilstm.data import DataValidationError, Series, load_series
+from bilstm.data import Series, load_series
 from bilstm.windows import Windows
-from tasks.retries import retry_unless
+from tasks.retries import retry_if_transient
 
 
 @task(
     retries=2,
     retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_unless(DataValidationError),
+    retry_condition_fn=retry_if_transient,
     cache_policy=NO_CACHE,
 )
 def ingest(config: DataConfig) -> Series:
@@ -37,6 +37,23 @@ def ingest(config: DataConfig) -> Series:
         }
     )
     return series
+
+
+@task(cache_policy=NO_CACHE)
+def fit_settings_to_data(config: PipelineConfig, series: Series) -> defaults.Resolved:
+    """Fill in the settings left to the data (lookback, segment length); log them and the seasonal period."""
+    resolved, logger = defaults.resolve(config, series), get_run_logger()
+    mlflow.log_params({**resolved.derived, "data.seasonal_period": resolved.period})
+    derived = ", ".join(f"{key}={value}" for key, value in resolved.derived.items())
+    logger.info(
+        "Seasonal period of %s data: %d steps%s",
+        series.freq,
+        resolved.period,
+        f"; from it: {derived}" if derived else "",
+    )
+    for warning in resolved.warnings:
+        logger.warning(warning)
+    return resolved
 
 
 @task(cache_policy=NO_CACHE)

@@ -15,13 +15,13 @@ from prefect.cache_policies import NO_CACHE
 from bilstm.bundle import Forecaster, ForecastInputError
 from bilstm.data import Series, load_series
 from bilstm.output import write_table
-from tasks.retries import retry_unless
+from tasks.retries import retry_if_transient
 
 
 @task(
     retries=2,
     retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_unless(ForecastInputError),
+    retry_condition_fn=retry_if_transient,
     cache_policy=NO_CACHE,
 )
 def load_forecaster(model_uri: str) -> Forecaster:

@@ -19,7 +19,9 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import pipeline
 from bilstm.bundle import Forecaster
 from bilstm.evaluation import Evaluation, IncomparableModelError, promotion_decision
+from bilstm.job import Job
 from tasks.promotion_lock import promotion_lock
+from tasks.retries import retry_if_transient
 
 PYFUNC_MODEL = str(Path(__file__).with_name("pyfunc_model.py"))
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
@@ -51,9 +53,49 @@ def champion_version(name: str) -> str | None:
         return None
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def register_model(forecaster: Forecaster, prepared: pipeline.Prepared, model_name: str) -> str:
-    """Log the bundle as a pyfunc model, register a version, alias it `challenger`; returns the version."""
+def champion_job(client: MlflowClient, model_name: str, version: str) -> Job:
+    """The job of a registered version: from its tags, or, for a version registered before jobs were
+    recorded, from its bundle's window spec and its run's data set."""
+    model_version = client.get_model_version(model_name, version)
+    job = Job.from_tags(model_version.tags)
+    if job is not None:
+        return job
+    spec = mlflow.pyfunc.load_model(f"models:/{model_name}/{version}").unwrap_python_model().forecaster.spec
+    datasets = client.get_run(model_version.run_id).inputs.dataset_inputs
+    data = datasets[0].dataset.name if datasets else "unknown"
+    return Job.of(data, spec.time_column, spec.input_columns, spec.target_columns, spec.horizon, spec.freq)
+
+
+def _other_job(client: MlflowClient, model_name: str, current: str, job: Job) -> tuple[str, list[str]] | None:
+    """(champion version, differences) when the champion `current` forecasts another job than `job`."""
+    differences = job.differences(champion_job(client, model_name, current))
+    return (current, differences) if differences else None
+
+
+def _other_job_note(model_name: str, version: str, differences: list[str]) -> str:
+    return (
+        f"champion v{version} of {model_name} forecasts another job ({'; '.join(differences)}, this run vs"
+        f" the champion), so it stays champion; to give this job a champion of its own, train it under"
+        f" another registry.model_name (--set registry.model_name=NAME)"
+    )
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
+def check_champion(job: Job, model_name: str) -> str | None:
+    """Warn, before training, when this job cannot replace the model name's champion; returns the warning."""
+    current = champion_version(model_name)
+    other = None if current is None else _other_job(MlflowClient(), model_name, current, job)
+    if other is None:
+        return None
+    note = "This run will register a version but not promote it: " + _other_job_note(model_name, *other)
+    get_run_logger().warning(note)
+    return note
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
+def register_model(forecaster: Forecaster, prepared: pipeline.Prepared, job: Job, model_name: str) -> str:
+    """Log the bundle as a pyfunc model, register a version tagged with its job, alias it `challenger`;
+    returns the version."""
     client, run_id = MlflowClient(), mlflow.active_run().info.run_id
     # a retry after a partial success must not register a second version for this run
     existing = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
@@ -72,19 +114,48 @@ def register_model(forecaster: Forecaster, prepared: pipeline.Prepared, model_na
             pip_requirements=_requirements(),
         )
     version = str(info.registered_model_version)
+    for key, value in job.to_tags().items():
+        client.set_model_version_tag(model_name, version, key, value)
     client.set_registered_model_alias(model_name, CHALLENGER, version)
     mlflow.set_tag("model_version", version)
     return version
 
 
-def _champion_mse(model_name: str, prepared: pipeline.Prepared) -> tuple[float | None, str]:
-    """The current champion's scaled test MSE on this run's test windows (None if not comparable)."""
+def _champion_mse(model_name: str, prepared: pipeline.Prepared) -> float:
+    """The current champion's scaled test MSE on this run's test windows."""
     model = mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
-    try:
-        evaluation = pipeline.evaluate_forecaster(model.unwrap_python_model().forecaster, prepared)
-    except IncomparableModelError as error:
-        return None, f"champion not comparable ({error})"
-    return evaluation.metrics["test_mse_scaled"], ""
+    evaluation = pipeline.evaluate_forecaster(model.unwrap_python_model().forecaster, prepared)
+    return evaluation.metrics["test_mse_scaled"]
+
+
+def _decide(
+    client: MlflowClient,
+    model_name: str,
+    current: str | None,
+    version: str,
+    evaluation: Evaluation,
+    prepared: pipeline.Prepared,
+    job: Job,
+) -> tuple[bool, str, float | None]:
+    """(promote?, why, the champion's MSE on our windows if it was scored); `current` is the champion."""
+    champion_mse = None
+    if current not in (None, version):
+        other = _other_job(client, model_name, current, job)
+        if other is not None:
+            return False, _other_job_note(model_name, *other), None
+        try:
+            champion_mse = _champion_mse(model_name, prepared)
+        except IncomparableModelError as error:
+            # the same job, but e.g. a lookback longer than this data leaves before its test split
+            return False, f"champion v{current} cannot be scored on this run's test windows ({error})", None
+    metrics = evaluation.metrics
+    promoted, reason = promotion_decision(
+        metrics["test_mse_scaled"],
+        metrics["naive_test_mse_scaled"],
+        metrics["seasonal_naive_test_mse_scaled"],
+        champion_mse,
+    )
+    return promoted, reason, champion_mse
 
 
 def _smoke_test(model_name: str, version: str, forecaster: Forecaster, example: pd.DataFrame) -> None:
@@ -96,23 +167,24 @@ def _smoke_test(model_name: str, version: str, forecaster: Forecaster, example: 
         raise RuntimeError(f"registered version {version} forecasts differently from the trained model")
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def promote(
-    version: str, forecaster: Forecaster, evaluation: Evaluation, prepared: pipeline.Prepared, model_name: str
+    version: str,
+    forecaster: Forecaster,
+    evaluation: Evaluation,
+    prepared: pipeline.Prepared,
+    job: Job,
+    model_name: str,
 ) -> Promotion:
-    """Move `champion` to `version` only if it beats seasonal naive and the champion on the same windows."""
+    """Move `champion` to `version` only if the champion forecasts the same job and `version` beats it and
+    both naive baselines on the same windows; a champion of another job is never replaced."""
     client, logger = MlflowClient(), get_run_logger()
     # read-compare-move as one step: a concurrent retrain waits, then compares against our result
     with promotion_lock(client, model_name, mlflow.active_run().info.run_id):
         current = champion_version(model_name)
-        champion_mse, note = (None, "")
-        if current is not None and current != version:
-            champion_mse, note = _champion_mse(model_name, prepared)
-        metrics = evaluation.metrics
-        promoted, reason = promotion_decision(
-            metrics["test_mse_scaled"], metrics["seasonal_naive_test_mse_scaled"], champion_mse
+        promoted, reason, champion_mse = _decide(
+            client, model_name, current, version, evaluation, prepared, job
         )
-        reason = f"{reason}; {note}" if note else reason
         if promoted:
             _smoke_test(model_name, version, forecaster, history_example(prepared, forecaster))
             if current is not None and current != version:

@@ -20,6 +20,11 @@ def summary_markdown(summary: dict, promotion: Promotion) -> str:
         + ("**promoted to champion**" if promotion.promoted else "not promoted")
         + f" — {promotion.reason}.",
         "",
+        *[f"> **Warning:** {warning}.\n" for warning in summary["warnings"]],
+        f"Lookback {summary['lookback']} rows in segments of {summary['patch_len']} (seasonal period"
+        f" {summary['seasonal_period']} steps); best epoch {summary['best_epoch']}"
+        f" of {summary['epochs_run']}.",
+        "",
         "| forecaster | test MSE (scaled) | test MAE (scaled) | test MSE | test MAE |",
         "|---|---|---|---|---|",
     ]

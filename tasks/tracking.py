@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from bilstm.config import PipelineConfig, flatten
+from bilstm.defaults import AUTO_KEYS
 
 DEFAULT_DB = "mlflow.db"
 
@@ -147,8 +148,9 @@ def run_url(run: mlflow.ActiveRun | mlflow.entities.Run) -> str:
 
 @task(cache_policy=NO_CACHE)
 def start_tracking(config: PipelineConfig) -> None:
-    """Log the flattened config as params and link the MLflow run to this Prefect flow run."""
-    mlflow.log_params(flatten(config))
+    """Log the flattened config as params and link the MLflow run to this Prefect flow run. Settings left
+    to the data (None) are logged once they are known (`tasks.data.fit_settings_to_data`)."""
+    mlflow.log_params({k: v for k, v in flatten(config).items() if not (k in AUTO_KEYS and v is None)})
     tags = {"prefect.flow_run_id": str(flow_run.id), "prefect.flow_run_name": flow_run.name or ""}
     if flow_run.ui_url:
         tags["prefect.flow_run_url"] = flow_run.ui_url

@@ -20,6 +20,7 @@ from bilstm.bundle import Forecaster
 from bilstm.config import PipelineConfig
 from bilstm.training import History
 from bilstm.windows import Windows
+from tasks.retries import retry_if_transient
 from tasks.tracking import log_epoch
 
 # job checkpoint -> this process's claim on it, kept from `train` to `clear_checkpoint` (and across retries)
@@ -53,7 +54,7 @@ def _claim(path: Path) -> checkpoints.Claim:
     return claim
 
 
-@task(retries=1, cache_policy=NO_CACHE)
+@task(retries=1, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def train(
     prepared: pipeline.Prepared, windows: tuple[Windows, Windows], config: PipelineConfig
 ) -> tuple[Forecaster, History]:
@@ -64,6 +65,10 @@ def train(
     forecaster, history = pipeline.train_forecaster(prepared, windows, config, log_epoch, str(checkpoint))
     if history.resumed_from_epoch:
         get_run_logger().info("Resumed after epoch %d", history.resumed_from_epoch)
+    # epoch 0 of the validation curve: the weights training started from (the linear warm start)
+    mlflow.log_metric("val_loss", history.start_val_loss, step=0)
+    if history.best_epoch == 0:
+        get_run_logger().warning(pipeline.kept_start_note(config))
     mlflow.log_metrics(
         {
             "epochs_run": history.epochs_run,

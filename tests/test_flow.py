@@ -9,7 +9,7 @@ from prefect.client.orchestration import get_client
 
 from bilstm.pipeline import run as run_pipeline
 from flows.train import train_flow
-from tests.conftest import synthetic_frame
+from tests.conftest import synthetic_frame, tiny
 
 NAME = "bilstm-forecaster"
 
@@ -20,9 +20,13 @@ def test_train_flow_tracks_registers_and_promotes(tiny_config, tracking):
     run = client.get_run(summary["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.params["model.hidden_size"] == "16" and run.data.params["window.lookback"] == "48"
-    for name in ("train_loss", "val_loss"):
-        history = client.get_metric_history(run.info.run_id, name)
-        assert [m.step for m in history] == list(range(1, summary["epochs_run"] + 1))
+    epochs = list(range(1, summary["epochs_run"] + 1))
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "train_loss")] == epochs
+    # validation from epoch 0: the weights training started from (the linear warm start)
+    assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "val_loss")) == [0, *epochs]
+    # the segment length was left to the data: one day of hourly steps, logged once it was known
+    assert run.data.params["model.patch_len"] == "24" and run.data.params["data.seasonal_period"] == "24"
+    assert summary["derived_settings"] == {"model.patch_len": 24}
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     artifacts |= {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert {"metrics_by_horizon.csv", "plots/loss_curve.png", "plots/forecast.png"} <= artifacts
@@ -41,6 +45,8 @@ def test_train_flow_tracks_registers_and_promotes(tiny_config, tracking):
     assert summary["promoted"] and summary["model_version"] == "1" == summary["champion_version"]
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
     assert str(client.get_model_version_by_alias(NAME, "challenger").version) == "1"
+    tags = client.get_model_version(NAME, "1").tags
+    assert tags["job.horizon"] == "12" and tags["job.data"] == "series" and tags["job.targets"] == '["y"]'
 
     history = pd.read_csv(tiny_config.data.path, parse_dates=["timestamp"])
     served = mlflow.pyfunc.load_model(f"models:/{NAME}@champion").predict(history)
@@ -69,6 +75,45 @@ def test_a_worse_model_does_not_move_the_champion(tiny_config, tracking):
     # the champion was evaluated now, on the same windows: it reproduces its own test MSE
     champion_now = client.get_run(second["run_id"]).data.metrics["champion_test_mse_scaled"]
     assert champion_now == pytest.approx(first["metrics"]["test_mse_scaled"], rel=1e-5)
+
+
+def _other_file(tiny_config, tmp_path):
+    """The same columns and frequency in a file of another name: another data set."""
+    other = tmp_path / "other-sensor.csv"
+    synthetic_frame(seed=1).to_csv(other, index=False)
+    return tiny_config.model_copy(update={"data": tiny_config.data.model_copy(update={"path": str(other)})})
+
+
+@pytest.mark.parametrize(
+    ("change", "difference"),
+    [
+        (lambda config, _: tiny(config, **{"window.horizon": 6}), "horizon 6 vs 12"),
+        (_other_file, "data 'other-sensor' vs 'series'"),
+    ],
+    ids=["another horizon", "another data set"],
+)
+@pytest.mark.parametrize("recorded", [True, False], ids=["job tags", "older version without job tags"])
+def test_a_champion_of_another_job_is_kept_and_the_new_version_registered(
+    tiny_config, tracking, tmp_path, change, difference, recorded
+):
+    first = train_flow(tiny_config)
+    client = MlflowClient(tracking, registry_uri=tracking)
+    if not recorded:  # a champion registered before jobs were recorded: its job comes from its bundle
+        for key in [k for k in client.get_model_version(NAME, "1").tags if k.startswith("job.")]:
+            client.delete_model_version_tag(NAME, "1", key)
+
+    second = train_flow(change(tiny_config, tmp_path))
+
+    assert first["promoted"] and second["model_version"] == "2" and not second["promoted"]
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
+    assert second["champion_version"] == "1"
+    reason = second["promotion_reason"]
+    assert f"champion v1 of {NAME} forecasts another job ({difference}, this run vs the champion)" in reason
+    assert "so it stays champion; to give this job a champion of its own, train it under another" in reason
+    assert client.get_model_version(NAME, "2").tags["promotion"] == reason
+    # said before training too
+    said = "This run will register a version but not promote it"
+    assert any(warning.startswith(said) for warning in second["warnings"])
 
 
 def test_bad_data_fails_the_flow_and_the_mlflow_run_and_registers_nothing(tiny_config, tracking, tmp_path):

@@ -51,10 +51,13 @@ def test_seasonal_period_follows_the_frequency(freq, period):
     assert metrics.seasonal_period(freq) == period
 
 
-def test_promotion_needs_to_beat_seasonal_naive_and_the_champion():
-    assert promotion_decision(0.03, 0.04, None)[0]
-    assert promotion_decision(0.03, 0.04, 0.035)[0]
-    promoted, reason = promotion_decision(0.036, 0.04, 0.035)
+def test_promotion_needs_to_beat_persistence_seasonal_naive_and_the_champion():
+    assert promotion_decision(0.03, 0.05, 0.04, None)[0]
+    assert promotion_decision(0.03, 0.05, 0.04, 0.035)[0]
+    promoted, reason = promotion_decision(0.036, 0.05, 0.04, 0.035)
     assert not promoted and "champion's 0.0350" in reason
-    promoted, reason = promotion_decision(0.05, 0.04, None)
+    promoted, reason = promotion_decision(0.05, 0.06, 0.04, None)
     assert not promoted and "seasonal naive 0.0400" in reason
+    # the daily case a user hit: better than seasonal naive, worse than persistence
+    promoted, reason = promotion_decision(0.4621, 0.4537, 0.6, None)
+    assert not promoted and reason == "test MSE 0.4621 does not beat persistence 0.4537"

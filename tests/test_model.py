@@ -35,7 +35,7 @@ def test_output_shape_for_every_option(cell, bidirectional, num_layers, pooling,
 
 @pytest.mark.parametrize("highway", [True, False])
 def test_same_seed_gives_same_predictions(highway):
-    config = ModelConfig(hidden_size=8, highway=highway)
+    config = ModelConfig(patch_len=24, hidden_size=8, highway=highway)
     x = torch.randn(B, L, F)
     outputs = []
     for _ in range(2):
@@ -45,25 +45,31 @@ def test_same_seed_gives_same_predictions(highway):
 
 
 def test_eval_mode_has_no_randomness():
-    model = BiLSTMForecaster(ModelConfig(hidden_size=8, dropout=0.5), F, 1, T, L).eval()
+    model = BiLSTMForecaster(ModelConfig(patch_len=24, hidden_size=8, dropout=0.5), F, 1, T, L).eval()
     x = torch.randn(B, L, F)
     torch.testing.assert_close(model(x), model(x))
 
 
 def test_dropout_is_applied_in_training_mode():
-    model = BiLSTMForecaster(ModelConfig(hidden_size=8, dropout=0.5, highway=False), F, 1, T, L).train()
+    model = BiLSTMForecaster(
+        ModelConfig(patch_len=24, hidden_size=8, dropout=0.5, highway=False), F, 1, T, L
+    ).train()
     x = torch.randn(B, L, F)
     assert not torch.allclose(model(x), model(x))
 
 
 def test_last_value_normalisation_makes_the_forecast_shift_with_the_level():
-    model = BiLSTMForecaster(ModelConfig(hidden_size=8, instance_norm="last"), F, 1, T, L).eval()
+    model = BiLSTMForecaster(
+        ModelConfig(patch_len=24, hidden_size=8, instance_norm="last"), F, 1, T, L
+    ).eval()
     x = torch.randn(B, L, F)
     torch.testing.assert_close(model(x + 100.0), model(x) + 100.0)
 
 
 def test_revin_denormalisation_restores_location_and_scale():
-    model = BiLSTMForecaster(ModelConfig(hidden_size=8, instance_norm="revin"), F, 1, T, L).eval()
+    model = BiLSTMForecaster(
+        ModelConfig(patch_len=24, hidden_size=8, instance_norm="revin"), F, 1, T, L
+    ).eval()
     x = torch.randn(B, L, F)
     torch.testing.assert_close(model(3.0 * x + 50.0), 3.0 * model(x) + 50.0, rtol=1e-4, atol=1e-3)
 
@@ -91,7 +97,7 @@ def test_backward_direction_reads_the_whole_window():
 
 def test_targets_outside_the_inputs_are_refused():
     with pytest.raises(ValueError, match="n_targets"):
-        BiLSTMForecaster(ModelConfig(), 2, 3, T, L)
+        BiLSTMForecaster(ModelConfig(patch_len=24), 2, 3, T, L)
 
 
 @pytest.mark.parametrize("patch_len", [1, 4, 8])
@@ -117,7 +123,7 @@ def test_channel_independence_equals_one_shared_network_per_channel(norm):
 
 
 def test_channel_independent_channels_do_not_see_each_other():
-    config = ModelConfig(hidden_size=8, channel_independent=True)
+    config = ModelConfig(patch_len=24, hidden_size=8, channel_independent=True)
     model = BiLSTMForecaster(config, F, F, T, L).eval()
     x = torch.randn(B, L, F)
     changed = x.clone()
@@ -151,7 +157,7 @@ def test_lookback_shorter_than_a_segment_is_one_segment():
 
 def test_channel_independence_needs_every_input_to_be_a_target():
     with pytest.raises(ValueError, match="data.setting S or M"):
-        BiLSTMForecaster(ModelConfig(channel_independent=True), F, 1, T, L)
+        BiLSTMForecaster(ModelConfig(patch_len=24, channel_independent=True), F, 1, T, L)
 
 
 def linear_only(model: BiLSTMForecaster) -> BiLSTMForecaster:
@@ -165,7 +171,9 @@ def linear_only(model: BiLSTMForecaster) -> BiLSTMForecaster:
 @pytest.mark.parametrize("norm", ["none", "last", "revin"])
 @pytest.mark.parametrize("channel_independent", [False, True])
 def test_highway_warm_start_starts_at_the_best_linear_forecaster(norm, channel_independent):
-    config = ModelConfig(hidden_size=8, instance_norm=norm, channel_independent=channel_independent)
+    config = ModelConfig(
+        patch_len=24, hidden_size=8, instance_norm=norm, channel_independent=channel_independent
+    )
     torch.manual_seed(0)
     teacher = linear_only(BiLSTMForecaster(config, 2, 2, T, L))
     x = torch.randn(512, L, 2).cumsum(dim=1) + 5.0
@@ -178,7 +186,7 @@ def test_highway_warm_start_starts_at_the_best_linear_forecaster(norm, channel_i
 
 
 def test_highway_warm_start_needs_a_highway():
-    model = BiLSTMForecaster(ModelConfig(hidden_size=8, highway=False), F, 1, T, L)
+    model = BiLSTMForecaster(ModelConfig(patch_len=24, hidden_size=8, highway=False), F, 1, T, L)
     with pytest.raises(ValueError, match="model.highway is off"):
         model.fit_highway([(torch.randn(B, L, F), torch.randn(B, T))])
 
@@ -186,7 +194,7 @@ def test_highway_warm_start_needs_a_highway():
 def test_highway_warm_start_picks_the_penalty_by_validation_mse():
     """Few noisy windows: a strong penalty generalises better, and only validation can tell."""
     torch.manual_seed(0)
-    config = ModelConfig(hidden_size=8, instance_norm="none")
+    config = ModelConfig(patch_len=24, hidden_size=8, instance_norm="none")
     model = BiLSTMForecaster(config, 1, 1, T, L)
     x = torch.randn(64, L, 1)
     y = torch.randn(64, T)  # no linear signal: the best map is the (near) zero one

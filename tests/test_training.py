@@ -20,7 +20,9 @@ def sine_windows():
 
 def new_model(seed=0):
     torch.manual_seed(seed)
-    return BiLSTMForecaster(ModelConfig(hidden_size=16, num_layers=1, highway=False), 1, 1, T, L)
+    return BiLSTMForecaster(
+        ModelConfig(patch_len=24, hidden_size=16, num_layers=1, highway=False), 1, 1, T, L
+    )
 
 
 def test_training_lowers_the_loss_on_a_learnable_series():

@@ -1,0 +1,61 @@
+"""Settings left to the data: the lookback and the segment length, derived from the series' seasonal period
+(a day of steps for sub-daily data, a week for daily, a year for weekly and coarser) and its train rows.
+
+`resolve` returns a config with every such setting filled in, the period, and warnings about the settings
+the user chose (a lookback that takes a large share of the train rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bilstm.config import PipelineConfig, with_overrides
+from bilstm.data import Series
+from bilstm.metrics import seasonal_period
+from bilstm.split import split_rows
+
+SEASONS = 14  # the default lookback in seasonal periods: two weeks of hourly data, as ETTh1's 336 rows
+AUTO_KEYS = ("window.lookback", "model.patch_len")  # the settings None leaves to the data
+LOOKBACK_SHARE = 0.25  # the most of the train rows the default lookback takes; more than this warns
+
+
+@dataclass
+class Resolved:
+    config: PipelineConfig  # no setting left to the data
+    period: int  # the seasonal period in steps
+    derived: dict[str, int] = field(default_factory=dict)  # the settings filled in here
+    warnings: list[str] = field(default_factory=list)
+
+
+def default_lookback(period: int, train_rows: int) -> int:
+    """`SEASONS` periods, at most `LOOKBACK_SHARE` of the train rows (whole periods where two fit)."""
+    lookback = min(SEASONS * period, max(1, int(train_rows * LOOKBACK_SHARE)))
+    return lookback - lookback % period if lookback >= 2 * period else lookback
+
+
+def default_patch_len(period: int, lookback: int) -> int:
+    """One seasonal period per recurrent step where the lookback holds two or more, else a quarter of it."""
+    return period if lookback >= 2 * period else max(1, lookback // 4)
+
+
+def resolve(config: PipelineConfig, series: Series) -> Resolved:
+    """Fill in `window.lookback` and `model.patch_len` where they are None (auto) from `series`."""
+    period = seasonal_period(series.freq)
+    rows = len(series.frame)
+    # the split's train rows do not depend on the lookback; a placeholder of 1 only sizes them
+    train_rows = split_rows(config.data, series.name, rows, 1, 1, series.source).train_end
+    derived: dict[str, int] = {}
+    lookback = config.window.lookback
+    if lookback is None:
+        lookback = derived["window.lookback"] = default_lookback(period, train_rows)
+    if config.model.patch_len is None:
+        derived["model.patch_len"] = default_patch_len(period, lookback)
+    warnings = []
+    if "window.lookback" not in derived and lookback > LOOKBACK_SHARE * train_rows:
+        warnings.append(
+            f"window.lookback={lookback} takes {lookback / train_rows:.0%} of the {train_rows} train rows"
+            f" (more than {LOOKBACK_SHARE:.0%}): few training windows; the seasonal period of"
+            f" {series.freq} data is {period} steps, and leaving the lookback unset picks"
+            f" {default_lookback(period, train_rows)}"
+        )
+    return Resolved(with_overrides(config, derived), period, derived, warnings)

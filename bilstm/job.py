@@ -1,0 +1,86 @@
+"""What a forecaster forecasts — its job: the data set, the time column, the input and target columns, the
+horizon and the frequency. Versions of one registered model compete for `champion` only when their jobs are
+equal: otherwise the alias that production forecasts with would point at a model of something else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+
+import pandas as pd
+
+from bilstm.config import PipelineConfig
+from bilstm.data import Series
+
+TAG_PREFIX = "job."
+
+
+@dataclass(frozen=True)
+class Job:
+    """`data` is the data set's name: the file name without its extension (`ETTh1` for the built-in set)."""
+
+    data: str
+    time_column: str
+    inputs: tuple[str, ...]
+    targets: tuple[str, ...]
+    horizon: int
+    freq: str
+
+    @classmethod
+    def of(
+        cls, data: str, time_column: str, inputs: list[str], targets: list[str], horizon: int, freq: str
+    ) -> Job:
+        # "h" and "60min" are one frequency
+        freq = pd.tseries.frequencies.to_offset(freq).freqstr
+        return cls(data, time_column, tuple(inputs), tuple(targets), int(horizon), freq)
+
+    @classmethod
+    def for_run(cls, series: Series, config: PipelineConfig) -> Job:
+        """The job of a training run on `series` with `config`."""
+        return cls.of(
+            series.name,
+            config.data.time_column,
+            series.input_columns,
+            series.target_columns,
+            config.window.horizon,
+            series.freq,
+        )
+
+    def to_tags(self) -> dict[str, str]:
+        """Model-version tags (`job.horizon` -> "24"); column lists as JSON, so any column name survives."""
+        return {
+            TAG_PREFIX + f.name: json.dumps(list(value)) if isinstance(value, tuple) else str(value)
+            for f in fields(self)
+            for value in [getattr(self, f.name)]
+        }
+
+    @classmethod
+    def from_tags(cls, tags: dict[str, str]) -> Job | None:
+        """The job recorded by `to_tags`, or None for a version registered before jobs were recorded."""
+        try:
+            raw = {f.name: tags[TAG_PREFIX + f.name] for f in fields(cls)}
+        except KeyError:
+            return None
+        return cls.of(
+            raw["data"],
+            raw["time_column"],
+            json.loads(raw["inputs"]),
+            json.loads(raw["targets"]),
+            int(raw["horizon"]),
+            raw["freq"],
+        )
+
+    def differences(self, other: Job) -> list[str]:
+        """What differs, as `field: ours vs theirs` items; empty when the two forecast the same thing."""
+        return [
+            f"{f.name} {_shown(getattr(self, f.name))} vs {_shown(getattr(other, f.name))}"
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        ]
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return repr(value) if isinstance(value, str) else str(value)
