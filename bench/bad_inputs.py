@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -168,20 +169,23 @@ def main() -> None:
         rows = []
         for name, args in cases(folder, good):
             before = registry(tracking)
+            started = time.perf_counter()
             result = subprocess.run([BILSTM, *args], cwd=folder, env=env, capture_output=True, text=True)
+            seconds = time.perf_counter() - started
             lines = result.stderr.splitlines()
             if name in WARNS:
                 lines = [line.split("UserWarning: ", 1)[1] for line in lines if "not sorted" in line]
             else:
                 lines = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
             message = lines[0] if lines else "(no error line)"
-            rows.append((name, result.returncode, message, "yes" if registry(tracking) == before else "NO"))
-    print(f"{'input':<34} {'exit':>4}  {'registry unchanged':<18}  message")
-    for name, code, message, unchanged in rows:
-        print(f"{name:<34} {code:>4}  {unchanged:<18}  {message[:150]}")
+            unchanged = "yes" if registry(tracking) == before else "NO"
+            rows.append((name, result.returncode, seconds, message, unchanged))
+    print(f"{'input':<34} {'exit':>4} {'s':>5}  {'registry unchanged':<18}  message")
+    for name, code, seconds, message, unchanged in rows:
+        print(f"{name:<34} {code:>4} {seconds:>5.1f}  {unchanged:<18}  {message[:150]}")
     clear = sum(
         1
-        for name, code, message, unchanged in rows
+        for name, code, _, message, unchanged in rows
         if code == (0 if name in WARNS else 2) and unchanged == "yes" and message != "(no error line)"
     )
     print(f"\n{clear} of {len(rows)} cases as documented: exit 2 and one error line (unsorted rows: sorted")

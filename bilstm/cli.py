@@ -121,7 +121,9 @@ def train(
     }
     try:
         pipeline_config = build_config(config, options, set_ or [], preset)
-    except (ConfigError, ValidationError) as error:
+        # the data against the config, before Prefect, torch and MLflow start: a bad input fails fast
+        importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
+    except (ConfigError, ValidationError, DataValidationError) as error:
         _fail(error, debug, BAD_INPUT)
     summary = _run_flow("flows.train", "train_flow", {"config": pipeline_config}, debug)
     _print_summary(summary, as_json)

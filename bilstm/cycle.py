@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bilstm.errors import DataValidationError
+
 
 class CycleError(ValueError):
     """The cycle cannot be fitted or applied; the message says why and how to fix it."""
@@ -53,6 +55,16 @@ class Cycle:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Cycle:
         return cls(data["period"], data["freq"], pd.Timestamp(data["origin"]), np.asarray(data["means"]))
+
+
+def fit_on_train_rows(
+    values: np.ndarray, times: pd.DatetimeIndex, period: int, freq: str, source: str
+) -> Cycle:
+    """`Cycle.fit` on the train rows of the file `source`; a cycle they cannot fill names the file."""
+    try:
+        return Cycle.fit(values, times, period, freq)
+    except CycleError as error:
+        raise DataValidationError(f"{source}: {error}") from None
 
 
 def _phases(times: pd.DatetimeIndex, origin: pd.Timestamp, freq: str, period: int) -> np.ndarray:

@@ -16,10 +16,9 @@ import torch
 
 from bilstm.bundle import Forecaster, WindowSpec
 from bilstm.config import PipelineConfig
-from bilstm.cycle import Cycle, CycleError
+from bilstm.cycle import Cycle, fit_on_train_rows
 from bilstm.data import Series, check_targets_vary, load_series
 from bilstm.defaults import resolve
-from bilstm.errors import DataValidationError
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.model import BiLSTMForecaster
 from bilstm.scaling import Scaler
@@ -52,10 +51,9 @@ def split_and_scale(series: Series, config: PipelineConfig) -> Prepared:
     scaled, cycle = scaler.transform(values), None
     if config.scaler.cycle:
         times, train = series.frame.index, split.train_rows
-        try:
-            cycle = Cycle.fit(scaled[train], times[train], config.scaler.cycle, series.freq)
-        except CycleError as error:
-            raise DataValidationError(f"{series.source}: {error}") from None
+        cycle = fit_on_train_rows(
+            scaled[train], times[train], config.scaler.cycle, series.freq, series.source
+        )
         scaled = scaled - cycle.at(times)
     return Prepared(series, split, scaler, scaled.astype(np.float32), cycle)
 

@@ -1,6 +1,7 @@
 """The bad-input catalogue: every case runs the installed `bilstm` command against one store that holds a
 champion, exits 2 with one line naming the file / column / row / parameter, leaves the registry (versions
-and aliases) as it was, and leaves the Prefect flow run and the MLflow run it opened, if any, FAILED."""
+and aliases) as it was, and leaves the Prefect flow run and the MLflow run it opened, if any, FAILED. Bad
+input to `bilstm train` is rejected before any flow run or MLflow run starts (`bilstm.preflight`)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.conftest import BILSTM, flow_run_states, synthetic_frame
 TINY = ["--time-column", "timestamp", "--target", "y", "--lookback", "48", "--horizon", "12",
         "--epochs", "3", "--set", "model.hidden_size=16", "--set", "model.num_layers=1",
         "--set", "train.lr=0.005"]  # fmt: skip
-TRAIN, FORECAST = "bilstm-forecaster", "bilstm-forecasts"  # the experiments a failed run lands in
+FORECAST = "bilstm-forecasts"  # the experiment a failed forecast run lands in
 
 
 def _with_gap(frame: pd.DataFrame) -> pd.DataFrame:
@@ -45,71 +46,72 @@ BAD_FILES = {
 }
 
 CASES = [
-    # (id, command line with {d} for the case folder, regex of the error line, experiment of a FAILED run)
-    ("missing file", "train --data {d}/nowhere.csv", r"{d}/nowhere\.csv: file not found", TRAIN),
-    ("empty file", "train --data {d}/empty.csv", r"{d}/empty\.csv: the file has no data rows", TRAIN),
-    ("unreadable file", "train --data {d}/binary.csv", r"{d}/binary\.csv: cannot be read", TRAIN),
-    ("unsupported format", "train --data {d}/data.xlsx", r"{d}/data\.xlsx: unsupported format", TRAIN),
+    # (id, command line with {d} for the case folder, regex of the error line, experiment of a FAILED run:
+    # None where the command rejects the input before any flow or MLflow run starts)
+    ("missing file", "train --data {d}/nowhere.csv", r"{d}/nowhere\.csv: file not found", None),
+    ("empty file", "train --data {d}/empty.csv", r"{d}/empty\.csv: the file has no data rows", None),
+    ("unreadable file", "train --data {d}/binary.csv", r"{d}/binary\.csv: cannot be read", None),
+    ("unsupported format", "train --data {d}/data.xlsx", r"{d}/data\.xlsx: unsupported format", None),
     (
         "missing time column",
         "train --data {d}/no_time.csv",
         r"{d}/no_time\.csv: time column 'timestamp' not found; available: x, y",
-        TRAIN,
+        None,
     ),
     (
         "unparseable timestamps",
         "train --data {d}/bad_time.csv",
         r"{d}/bad_time\.csv: column 'timestamp' has unparseable timestamps in row 10 \(e\.g\. 'soon'\)",
-        TRAIN,
+        None,
     ),
     (
         "duplicate timestamps",
         "train --data {d}/duplicate_time.csv",
         r"{d}/duplicate_time\.csv: column 'timestamp' has duplicate timestamps in rows 5, 6",
-        TRAIN,
+        None,
     ),
     (
         "irregular gap beyond max_gap",
         "train --data {d}/gap.csv",
         r"{d}/gap\.csv: a gap of 0 days 11:00:00 between rows 300 and 301 .* longer than data\.max_gap=3"
         r" steps of h; fill or resample the missing timestamps, or raise data\.max_gap",
-        TRAIN,
+        None,
     ),
     (
         "NaN in target",
         "train --data {d}/nan_target.csv",
         r"{d}/nan_target\.csv: column 'y' has missing values in rows 201, 202; fill them or set data\.",
-        TRAIN,
+        None,
     ),
     (
         "inf in feature",
         "train --data {d}/inf_feature.csv",
         r"{d}/inf_feature\.csv: column 'x' has inf in row 8",
-        TRAIN,
+        None,
     ),
     (
         "non-numeric feature",
         "train --data {d}/text_feature.csv",
         r"{d}/text_feature\.csv: column 'x' is not numeric \(row 4, e\.g\. 'abc'\)",
-        TRAIN,
+        None,
     ),
     (
         "target column missing",
         "train --data {d}/no_target.csv",
         r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x",
-        TRAIN,
+        None,
     ),
     (
         "too few rows",
         "train --data {d}/few_rows.csv",
         r"{d}/few_rows\.csv: too few rows \(60\) for lookback 48 \+ horizon 12",
-        TRAIN,
+        None,
     ),
     (
         "constant target",
         "train --data {d}/constant_target.csv",
         r"{d}/constant_target\.csv: target column 'y' is constant \(5\) in the train rows 1-840",
-        TRAIN,
+        None,
     ),
     (
         "lookback 0",
@@ -134,7 +136,7 @@ CASES = [
         "train --data {d}/good.csv --set scaler.cycle=5000",
         r"{d}/good\.csv: scaler\.cycle=5000: the train rows miss phase\(s\) \[\d+, .*\] of the period;"
         r" use a shorter cycle or more train rows",
-        TRAIN,
+        None,
     ),
     (
         "invalid max_gap",
@@ -289,7 +291,7 @@ def test_bad_input_exits_2_names_the_culprit_and_leaves_the_registry_alone(store
     new_runs = {k: v for k, v in runs(client).items() if k not in runs_before}
     assert list(new_runs.values()) == ([(experiment, "FAILED")] if experiment else [])
     new_flow_runs = [state for k, state in flow_run_states().items() if k not in flow_runs_before]
-    assert new_flow_runs == (["FAILED"] if experiment else [])  # config errors stop before any flow
+    assert new_flow_runs == (["FAILED"] if experiment else [])
     if "--output" in argv:
         output = argv[argv.index("--output") + 1]
         assert not os.path.exists(output)
