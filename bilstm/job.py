@@ -31,9 +31,7 @@ class Job:
     def of(
         cls, data: str, time_column: str, inputs: list[str], targets: list[str], horizon: int, freq: str
     ) -> Job:
-        # "h" and "60min" are one frequency
-        freq = pd.tseries.frequencies.to_offset(freq).freqstr
-        return cls(data, time_column, tuple(inputs), tuple(targets), int(horizon), freq)
+        return cls(data, time_column, tuple(inputs), tuple(targets), int(horizon), _canonical(freq))
 
     @classmethod
     def for_run(cls, series: Series, config: PipelineConfig) -> Job:
@@ -78,6 +76,15 @@ class Job:
             for f in fields(self)
             if getattr(self, f.name) != getattr(other, f.name)
         ]
+
+
+def _canonical(freq: str) -> str:
+    """One spelling per frequency: "60min" -> "h"; calendar ones ("MS", "W-SUN") as pandas writes them."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    try:
+        return pd.tseries.frequencies.to_offset(pd.Timedelta(offset)).freqstr
+    except ValueError:  # not a fixed step
+        return offset.freqstr
 
 
 def _shown(value: object) -> str:
