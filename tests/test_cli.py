@@ -60,6 +60,40 @@ def test_train_json_summary_is_the_last_stdout_line(synthetic_csv, tracking, bil
     assert MlflowClient(tracking, registry_uri=tracking).get_run(summary["run_id"]).info.status == "FINISHED"
 
 
+def test_a_model_worse_than_persistence_is_flagged_loudly_and_not_promoted(synthetic_csv, bilstm):
+    untrained = [
+        "--set",
+        "model.highway=false",
+        "--set",
+        "model.instance_norm=none",
+        "--set",
+        "train.lr=1e-7",
+    ]
+    result = bilstm("train", "--data", synthetic_csv, *TINY, "--epochs", "1", *untrained, "--json")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    metrics = summary["metrics"]
+    assert metrics["test_mse_scaled"] > metrics["naive_test_mse_scaled"]
+    assert not summary["promoted"] and summary["champion_version"] is None
+    assert summary["promotion_reason"].startswith("test MSE") and "does not beat persistence" in result.stdout
+    shortfall = f"the model does not beat persistence: test MSE {metrics['test_mse_scaled']:.4f}"
+    assert f"WARNING: {shortfall}" in result.stderr
+    assert any(warning.startswith(shortfall) for warning in summary["warnings"])
+
+
+def test_a_training_that_keeps_its_warm_start_says_so(synthetic_csv, bilstm):
+    # a learning rate this large wrecks the first epoch: the starting weights (the ridge fit) stay
+    result = bilstm("train", "--data", synthetic_csv, *TINY, "--epochs", "1", "--set", "train.lr=5", "--json")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["best_epoch"] == 0 and "1 epochs (best: 0)" in result.stdout
+    kept = "no epoch beat the linear warm start on the validation windows: the linear warm start was kept"
+    assert f"WARNING: {kept} (best epoch 0)" in result.stderr
+    assert summary["seasonal_period"] == 24 and summary["patch_len"] == 24
+
+
 def test_train_and_forecast_print_no_library_warnings_or_download_bars(synthetic_csv, bilstm, tmp_path):
     trained = bilstm("train", "--data", synthetic_csv, *TINY)
     forecast = bilstm("forecast", "--data", synthetic_csv, "--output", str(tmp_path / "f.csv"))

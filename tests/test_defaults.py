@@ -14,7 +14,10 @@ from bilstm.split import split_rows
 def series_file(tmp_path, rows: int, freq: str, name: str = "data.csv") -> str:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
-        {"timestamp": pd.date_range("2020-01-01", periods=rows, freq=freq), "y": rng.normal(size=rows).cumsum()}
+        {
+            "timestamp": pd.date_range("2020-01-01", periods=rows, freq=freq),
+            "y": rng.normal(size=rows).cumsum(),
+        }
     )
     path = tmp_path / name
     frame.to_csv(path, index=False)
