@@ -27,8 +27,9 @@ def test_two_trains_started_together_on_a_fresh_machine_both_register_and_the_be
     }
     command = [BILSTM, "train", "--data", synthetic_csv, *TINY, "--json"]
     runs = [
-        subprocess.Popen(command + seed, cwd=tmp_path, env=env, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        subprocess.Popen(
+            command + seed, cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for seed in ([], ["--set", "train.seed=1"])
     ]
     outputs = [run.communicate(timeout=600) for run in runs]
