@@ -136,17 +136,22 @@ def forecast(
         str | None, typer.Option(help="History: CSV/Parquet path or URI [default: built-in ETTh1]")
     ] = None,
     output: Annotated[str, typer.Option(help="Forecast file, .csv or .parquet")] = "forecast.csv",
+    plot: Annotated[
+        str | None, typer.Option(help="Also write a plot of the recent history and forecast: .png/.svg/.pdf")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (last line)")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks")] = False,
 ) -> None:
     """Forecast the steps after the last row of a history with a registered model."""
-    summary = _run_flow(
-        "flows.forecast", "forecast_flow", {"model_uri": model, "data": data, "output": output}, debug
-    )
+    parameters = {"model_uri": model, "data": data, "output": output, "plot": plot}
+    summary = _run_flow("flows.forecast", "forecast_flow", parameters, debug)
     typer.echo(
         f"{summary['rows']} steps {summary['first_timestamp']} .. {summary['last_timestamp']}"
-        f" from {summary['model_uri']} written to {summary['output']}\nMLflow run {summary['run_url']}"
+        f" from {summary['model_uri']} written to {summary['output']}"
     )
+    if summary["plot"]:
+        typer.echo(f"plot written to {summary['plot']}")
+    typer.echo(f"MLflow run {summary['run_url']}")
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

@@ -1,4 +1,5 @@
-"""Figures for a run: the loss curve and the forecast against the actual values.
+"""Figures: a training run's loss curve and test forecasts against the actual values; a forecast after the
+recent history.
 
 Built on `matplotlib.figure.Figure` directly (no pyplot, no GUI backend), so nothing ever blocks a pipeline.
 """
@@ -6,6 +7,7 @@ Built on `matplotlib.figure.Figure` directly (no pyplot, no GUI backend), so not
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -49,5 +51,38 @@ def forecast_plot(evaluation: Evaluation, target_names: list[str], windows: int 
         ax.axvline(times[start], color="grey", alpha=0.2)
     ax.set(title=f"Test forecasts of {target_names[0]} ({horizon} steps each)", ylabel=target_names[0])
     ax.legend()
+    ax.grid(alpha=0.3)
+    return figure
+
+
+def forecast_ahead(history: pd.Series, forecast: pd.Series, lookback: int, lookbacks: int = 3) -> Figure:
+    """The last `lookbacks` x `lookback` steps of a target's history, then its forecast after them.
+
+    Args:
+        history: the target's observed values, indexed by time.
+        forecast: the forecast of the same target, indexed by the future times.
+        lookback: the model's input window, shaded at the end of the history.
+    """
+    recent = history.iloc[-lookbacks * lookback :]
+    origin = recent.index[-1]
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    ax = figure.add_subplot()
+    ax.axvspan(
+        recent.index[-lookback], origin, color="grey", alpha=0.12, label=f"model input ({lookback} steps)"
+    )
+    ax.plot(recent.index, recent.to_numpy(), color="black", label=f"history of {history.name}")
+    # the forecast line starts at the last observation, so the two lines join
+    ahead = pd.concat([recent.iloc[-1:], forecast])
+    ax.plot(
+        ahead.index,
+        ahead.to_numpy(),
+        color="tab:orange",
+        marker=".",
+        markevery=slice(1, None),
+        label=f"forecast ({len(forecast)} steps)",
+    )
+    ax.axvline(origin, color="grey", linestyle="--", label=f"last observation ({origin})")
+    ax.set(title=f"Forecast of {history.name} after the last {len(recent)} steps", ylabel=str(history.name))
+    ax.legend(loc="best")
     ax.grid(alpha=0.3)
     return figure

@@ -1,4 +1,5 @@
-"""The batch-forecast flow: load the champion -> read the latest history -> forecast -> write and log."""
+"""The batch-forecast flow: check the output paths -> load the champion -> read the latest history ->
+forecast -> write and log the table and the plot."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ import mlflow
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.forecasting import forecast, load_forecaster, publish_forecast, read_history
+from tasks.forecasting import (
+    check_outputs,
+    forecast,
+    load_forecaster,
+    plot_forecast,
+    publish_forecast,
+    read_history,
+)
 from tasks.tracking import run_url, tracked_run, use_tracking
 
 FORECAST_EXPERIMENT = "bilstm-forecasts"
@@ -17,22 +25,28 @@ def forecast_flow(
     model_uri: str = "models:/bilstm-forecaster@champion",
     data: str | None = None,
     output: str = "forecast.csv",
+    plot: str | None = None,
 ) -> dict:
-    """Forecast the `horizon` steps after the last row of `data` (empty = the built-in data set)."""
+    """Forecast the `horizon` steps after the last row of `data` (empty = the built-in data set); `plot`
+    (.png, .svg or .pdf) also gets the plot of the recent history and the forecast."""
     use_tracking(FORECAST_EXPERIMENT)
     with tracked_run(flow_run.name) as run:
-        mlflow.log_params({"model_uri": model_uri, "data": data or "built-in ETTh1", "output": output})
+        params = {"model_uri": model_uri, "data": data or "built-in ETTh1", "output": output, "plot": plot}
+        mlflow.log_params(params)
         mlflow.set_tag("prefect.flow_run_id", str(flow_run.id))
+        check_outputs(output, plot)
         forecaster = load_forecaster(model_uri)
         history = read_history(forecaster, data)
         table = forecast(forecaster, history)
         path = publish_forecast(table, output)
+        plot_path = plot_forecast(forecaster, history, table, plot)
     return {
         "run_id": run.info.run_id,
         "run_url": run_url(run),
         "flow_run_id": str(flow_run.id),
         "model_uri": model_uri,
         "output": path,
+        "plot": plot_path,
         "rows": len(table),
         "first_timestamp": str(table.iloc[0, 0]),
         "last_timestamp": str(table.iloc[-1, 0]),

@@ -2,6 +2,8 @@
 Prefect would start when the flow first needs it, after the heavy imports, started before them instead, so
 that its start-up (4-10 s here; a database migration on a new PREFECT_HOME) overlaps them. It is stopped at
 exit after Prefect's own exit handlers have sent the last logs and events, and dies with the process.
+Servers of commands started together start one after another (a lock in PREFECT_HOME), so that only one
+creates or migrates the database.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from prefect.context import refresh_global_settings_context
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
+from bilstm.file_lock import FileLock
+
 UVICORN_STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot start: port taken meanwhile, bad database
+START_LOCK = "temporary-server.lock"  # in PREFECT_HOME: held from a server's launch until it is healthy
 
 
 class TemporaryApiError(RuntimeError):
@@ -50,9 +56,12 @@ def _die_with_parent() -> None:
 
 @dataclass
 class TemporaryApi:
-    process: subprocess.Popen
+    """A temporary server; `process` is None until `start_lock` is ours (another one is starting)."""
+
+    process: subprocess.Popen | None
     port: int
     timeout_s: float
+    start_lock: FileLock = field(repr=False)
 
     @property
     def url(self) -> str:
@@ -60,6 +69,7 @@ class TemporaryApi:
 
     def wait_until_ready(self, preload: Iterable[str] = ()) -> None:
         """Block until the API answers its health check; restart on another port if this one was taken.
+        If another command's server held the start lock, launch ours once that one is up.
 
         While it is not ready, import the `preload` modules one by one: modules the flow imports anyway
         later (torch's optimizers import torch._dynamo on first use, 1-1.6 s), so their time overlaps the
@@ -67,25 +77,34 @@ class TemporaryApi:
         """
         deadline, pending = time.monotonic() + self.timeout_s, list(preload)
         while time.monotonic() < deadline:
-            code = self.process.poll()
+            if self.process is None:  # another command's server is starting: ours waits for it
+                deadline = time.monotonic() + self.timeout_s  # counted from our own launch
+                if self.start_lock.acquire(blocking=False):  # it is up, the database is ready
+                    self.port, self.process = _launch()
+                    _point_prefect_at(self.url)
+            code = None if self.process is None else self.process.poll()
             if code == UVICORN_STARTUP_FAILURE and _taken(self.port):  # another process took the port
                 self.port, self.process = _launch()
                 _point_prefect_at(self.url)
             elif code is not None:
+                self.start_lock.release()
                 raise TemporaryApiError(
                     f"the temporary Prefect server exited with code {code} on start-up (its error is above);"
                     f" check the Prefect settings (PREFECT_HOME={get_current_settings().home})"
                 )
             try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
+                if self.process is not None:
+                    with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                        if response.status == 200:
+                            self.start_lock.release()
+                            return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if pending:
                 importlib.import_module(pending.pop(0))
             else:
                 time.sleep(0.1)
+        self.start_lock.release()
         raise TemporaryApiError(
             f"the temporary Prefect server did not answer within {self.timeout_s:.0f} s; raise"
             " PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS or set PREFECT_API_URL to a running server"
@@ -98,6 +117,9 @@ class TemporaryApi:
         return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
     def stop(self) -> None:
+        self.start_lock.release()
+        if self.process is None:
+            return
         self.process.terminate()
         try:
             self.process.wait(timeout=5)
@@ -133,9 +155,13 @@ def start() -> TemporaryApi | None:
     settings = get_current_settings()
     if settings.api.url or not settings.server.ephemeral.enabled:
         return None
-    port, process = _launch()
-    api = TemporaryApi(process, port, settings.server.ephemeral.startup_timeout_seconds)
-    _point_prefect_at(api.url)
+    home = Path(settings.home)
+    home.mkdir(parents=True, exist_ok=True)
+    start_lock = FileLock(home / START_LOCK)
+    port, process = _launch() if start_lock.acquire(blocking=False) else (0, None)
+    api = TemporaryApi(process, port, settings.server.ephemeral.startup_timeout_seconds, start_lock)
+    if process is not None:
+        _point_prefect_at(api.url)
     # registered before Prefect's own exit handlers, so it runs after them (atexit runs last-in first-out)
     atexit.register(api.stop)
     return api

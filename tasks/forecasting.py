@@ -1,4 +1,5 @@
-"""Batch-forecast tasks: load a registered forecaster, read the latest history, forecast, write, log."""
+"""Batch-forecast tasks: check the output paths, load a registered forecaster, read the latest history,
+forecast, write and log the table and its plot."""
 
 from __future__ import annotations
 
@@ -12,10 +13,19 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from bilstm import plots
 from bilstm.bundle import Forecaster, ForecastInputError
 from bilstm.data import Series, load_series
-from bilstm.output import write_table
+from bilstm.output import check_figure_path, check_table_path, write_figure, write_table
 from tasks.retries import retry_if_transient
+
+
+@task(cache_policy=NO_CACHE)
+def check_outputs(output: str, plot: str | None) -> None:
+    """Refuse a bad output or plot path before any work is done."""
+    check_table_path(output)
+    if plot is not None:
+        check_figure_path(plot)
 
 
 @task(
@@ -87,3 +97,17 @@ def publish_forecast(table: pd.DataFrame, output: str) -> str:
         key="forecast", table=shown.to_dict(orient="records"), description=f"Written to {path}"
     )
     return str(path.resolve())
+
+
+@task(cache_policy=NO_CACHE)
+def plot_forecast(
+    forecaster: Forecaster, history: Series, table: pd.DataFrame, plot: str | None
+) -> str | None:
+    """Log the first target's recent history and forecast as `plots/forecast.png`; also write it to `plot`."""
+    spec = forecaster.spec
+    target = spec.target_columns[0]
+    figure = plots.forecast_ahead(
+        history.frame[target], table.set_index(spec.time_column)[target], spec.lookback
+    )
+    mlflow.log_figure(figure, "plots/forecast.png")
+    return None if plot is None else str(write_figure(figure, plot).resolve())

@@ -8,7 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -17,9 +17,11 @@ from mlflow import MlflowClient
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from sqlalchemy.engine import make_url
 
 from bilstm.config import PipelineConfig, flatten
 from bilstm.defaults import AUTO_KEYS
+from bilstm.file_lock import FileLock
 
 DEFAULT_DB = "mlflow.db"
 
@@ -89,8 +91,20 @@ def use_tracking(experiment: str) -> str:
             raise TrackingUnavailableError(f"{error} after {len(delays) + 1} tries; {advice}") from None
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    mlflow.set_experiment(experiment)
+    with store_creation_lock(uri):  # the first use of a store creates its tables
+        mlflow.set_experiment(experiment)
     return uri
+
+
+def store_creation_lock(uri: str) -> AbstractContextManager:
+    """For a SQLite store, a lock file beside the database, so that commands started together do not create
+    and migrate it at the same time (they would fail with `table ... already exists`); a server needs none."""
+    if not uri.startswith("sqlite:"):
+        return nullcontext()
+    database = make_url(uri).database
+    if not database or database == ":memory:" or not Path(database).parent.is_dir():
+        return nullcontext()  # in memory, or a folder that is not there: MLflow says what is wrong
+    return FileLock(f"{database}.lock")
 
 
 @contextmanager

@@ -213,6 +213,18 @@ CASES = [
         r"{d}/f7\.xlsx: unsupported output format; use a \.csv or \.parquet file name",
         FORECAST,
     ),
+    (
+        "plot folder missing",
+        "forecast --data {d}/good.csv --output {d}/f8.csv --plot {d}/no/plot.png",
+        r"{d}/no/plot\.png: folder {d}/no does not exist; create it or choose another plot",
+        FORECAST,
+    ),
+    (
+        "plot format unsupported",
+        "forecast --data {d}/good.csv --output {d}/f9.csv --plot {d}/plot.jpg",
+        r"{d}/plot\.jpg: unsupported plot format; use a \.png, \.svg or \.pdf file name",
+        FORECAST,
+    ),
 ]
 
 
@@ -292,12 +304,13 @@ def test_bad_input_exits_2_names_the_culprit_and_leaves_the_registry_alone(store
     assert list(new_runs.values()) == ([(experiment, "FAILED")] if experiment else [])
     new_flow_runs = [state for k, state in flow_run_states().items() if k not in flow_runs_before]
     assert new_flow_runs == (["FAILED"] if experiment else [])
-    if "--output" in argv:
-        output = argv[argv.index("--output") + 1]
-        assert not os.path.exists(output)
-        folder_of_output = os.path.dirname(output)
-        if os.path.isdir(folder_of_output):
-            assert not [p for p in os.listdir(folder_of_output) if p.endswith(".partial")]
+    for option in ("--output", "--plot"):  # a bad plot path is refused before the forecast is written
+        if option in argv:
+            output = argv[argv.index(option) + 1]
+            assert not os.path.exists(output)
+            folder_of_output = os.path.dirname(output)
+            if os.path.isdir(folder_of_output):
+                assert not [p for p in os.listdir(folder_of_output) if p.endswith(".partial")]
 
 
 def test_unsorted_history_is_sorted_with_a_warning(store):

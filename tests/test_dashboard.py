@@ -91,6 +91,7 @@ def test_three_deployments_are_served_with_a_per_field_form(dashboard):
         "model_uri",
         "data",
         "output",
+        "plot",
     }
     schedules = deployments["nightly-retrain"].schedules
     assert [s.schedule.cron for s in schedules] == ["0 2 * * *"] and schedules[0].active

@@ -1,5 +1,7 @@
 """The batch-forecast flow and `bilstm forecast`: the champion forecasts the steps after the history."""
 
+import json
+import os
 import shutil
 
 import numpy as np
@@ -7,6 +9,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from bilstm.output import write_table
 from flows.forecast import FORECAST_EXPERIMENT, forecast_flow
 from flows.train import train_flow
 from tests.conftest import synthetic_frame
@@ -49,12 +52,34 @@ def test_unknown_alias_fails_and_writes_nothing(champion, synthetic_csv, trackin
     assert not output.exists()
 
 
-def test_forecast_cli_writes_the_file_and_prints_json(champion, synthetic_csv, tmp_path, bilstm):
-    output = tmp_path / "out.parquet"
-    result = bilstm("forecast", "--data", synthetic_csv, "--output", str(output), "--json")
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664)])
+def test_forecast_file_gets_the_mode_of_a_plain_file_under_the_umask(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        path = write_table(synthetic_frame(rows=5), tmp_path / "forecast.csv")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == mode
+    assert [p.name for p in tmp_path.iterdir()] == ["forecast.csv"]
+
+
+def test_forecast_cli_writes_the_forecast_and_its_plot_logs_the_plot_and_prints_json(
+    champion, synthetic_csv, tracking, tmp_path, bilstm
+):
+    output, plot = tmp_path / "out.parquet", tmp_path / "forecast.png"
+    result = bilstm(
+        "forecast", "--data", synthetic_csv, "--output", str(output), "--plot", str(plot), "--json"
+    )
+
     assert result.returncode == 0, result.stderr
     assert len(pd.read_parquet(output)) == 12
-    assert '"rows": 12' in result.stdout.strip().splitlines()[-1]
+    assert plot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    *lines, last = result.stdout.strip().splitlines()
+    summary = json.loads(last)
+    assert summary["rows"] == 12 and summary["plot"] == str(plot)
+    assert f"plot written to {plot}" in lines
+    client = MlflowClient(tracking, registry_uri=tracking)
+    assert "plots/forecast.png" in {a.path for a in client.list_artifacts(summary["run_id"], "plots")}
 
 
 def test_a_champion_whose_artifacts_are_gone_fails_clearly_and_writes_nothing(
