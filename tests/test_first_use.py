@@ -41,6 +41,7 @@ def test_two_trains_started_together_on_a_fresh_machine_both_register_and_the_be
     client = MlflowClient(uri, registry_uri=uri)
     versions = client.search_model_versions("name='bilstm-forecaster'")
     assert sorted(int(v.version) for v in versions) == [1, 2]
-    better = min(summaries, key=lambda s: s["metrics"]["test_mse_scaled"])
+    # the champion is the better of the two (both may keep the same warm start: then either is)
+    mse = {str(s["model_version"]): s["metrics"]["test_mse_scaled"] for s in summaries}
     champion = client.get_model_version_by_alias("bilstm-forecaster", "champion")
-    assert str(champion.version) == str(better["model_version"])
+    assert mse[str(champion.version)] == min(mse.values())
