@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import pipeline
 from bilstm.config import DataConfig, PipelineConfig
 from bilstm.data import DataValidationError, Series, load_series
+from bilstm.stamps import as_text
 from bilstm.windows import Windows
 from tasks.retries import retry_unless
 
@@ -23,6 +24,7 @@ def ingest(config: DataConfig) -> Series:
     """Read and validate the data set; log it to MLflow as the run's training input."""
     series = load_series(config)
     frame, targets, digest = series.frame.reset_index(), series.target_columns, series.digest()
+    frame = as_text(frame, series.timezone)  # stamps with offsets as text: MLflow's schema has no zones
     # an MLflow dataset names one target column; several (setting M) are in the data.targets tag only;
     # its digest is ours, so the UI's dataset panel and the data.digest tag show the same one
     dataset = mlflow.data.from_pandas(

@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from bilstm.bundle import Forecaster, ForecastInputError
 from bilstm.data import Series, load_series
+from bilstm.messages import names
 from bilstm.output import write_table
 from tasks.retries import retry_unless
 
@@ -62,7 +63,8 @@ def _check_artifacts(model_uri: str) -> None:
 @task(cache_policy=NO_CACHE)
 def read_history(forecaster: Forecaster, data: str | None) -> Series:
     """Read and validate the history with the columns the model was trained on, at least `lookback` rows."""
-    history = load_series(forecaster.data_config(data))
+    fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass a history with them"
+    history = load_series(forecaster.data_config(data), missing_column_fix=fix)
     if len(history.frame) < forecaster.spec.lookback:
         raise ForecastInputError(
             f"{history.source}: the history has {len(history.frame)} rows; the model needs the last"
