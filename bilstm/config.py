@@ -179,6 +179,8 @@ def with_overrides(config: PipelineConfig, overrides: dict[str, Any]) -> Pipelin
                 raise ValueError(f"unknown config key {dotted!r}: {part!r} is not a section")
             node = node[part]
         if leaf not in node:
-            raise ValueError(f"unknown config key {dotted!r}; known keys: {', '.join(flatten(config))}")
+            # the keys of that section only: the whole list would run past one line
+            where = f"keys of {'.'.join(parents)}" if parents else "sections"
+            raise ValueError(f"unknown config key {dotted!r}; known {where}: {', '.join(node)}")
         node[leaf] = value
     return PipelineConfig.model_validate(tree)

@@ -9,7 +9,8 @@ import pandas as pd
 
 SHOWN_ROWS = 5
 SHOWN_NAMES = 8
-SHOWN_CHARS = 40
+SHOWN_WIDTH = 120  # characters of a list of names
+SHOWN_CHARS = 40  # of one name or value
 
 
 def rows(mask: np.ndarray | pd.Series, shown: int = SHOWN_ROWS) -> str:
@@ -20,16 +21,24 @@ def rows(mask: np.ndarray | pd.Series, shown: int = SHOWN_ROWS) -> str:
     return f"row{'s' if len(where) > 1 else ''} {listed}{more}"
 
 
-def names(items, shown: int = SHOWN_NAMES) -> str:
-    """'a, b, c (and 40 more)': the first `shown` names, each cut to a readable length."""
+def names(items, shown: int = SHOWN_NAMES, width: int = SHOWN_WIDTH) -> str:
+    """'a, b, c (and 40 more)': the first names, at most `shown` of them and about `width` characters."""
     items = [clip(str(item)) for item in items]
-    more = f" (and {len(items) - shown} more)" if len(items) > shown else ""
-    return ", ".join(items[:shown]) + more
+    listed = items[:1]
+    for item in items[1:shown]:
+        if sum(len(i) + 2 for i in listed) + len(item) > width:
+            break
+        listed.append(item)
+    more = f" (and {len(items) - len(listed)} more)" if len(items) > len(listed) else ""
+    return ", ".join(listed) + more
 
 
 def clip(text: str, limit: int = SHOWN_CHARS) -> str:
-    """`text`, cut with an ellipsis past `limit` characters."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """`text`, its middle cut to an ellipsis past `limit` characters (names often differ at the end)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[-(limit - 1 - head) :]
 
 
 def sample(value) -> str:

@@ -1,6 +1,7 @@
 """`bilstm train`: the --json summary and config composition (bad input: tests/test_bad_inputs.py)."""
 
 import json
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ from mlflow import MlflowClient
 
 from bilstm.config import PipelineConfig
 from bilstm.presets import load_preset, preset_names
+from tests.conftest import BILSTM
 
 TINY = [
     "--time-column",
@@ -113,3 +115,18 @@ def test_every_preset_is_a_valid_config_with_its_own_model_name(name):
     assert config.registry.model_name == f"bilstm-{name}"
     assert config.window.horizon == int(name.removeprefix("etth1-")[1:])
     assert config.data.setting == name.removeprefix("etth1-")[0].upper()
+
+
+def test_a_long_error_line_is_cut_at_300_characters_and_shown_whole_with_debug(tmp_path):
+    missing = tmp_path / ("d" * 200) / ("e" * 200) / "none.yaml"
+    short, whole = (
+        subprocess.run([BILSTM, "train", "--config", str(missing), *debug], capture_output=True, text=True)
+        for debug in ([], ["--debug"])
+    )
+    assert short.returncode == whole.returncode == 2
+    line = [line for line in short.stderr.splitlines() if line.startswith("error:")]
+    assert len(line) == 1 and len(line[0]) == 300, short.stderr
+    assert line[0].startswith(f"error: --config {tmp_path}/ddd") and line[0].endswith(
+        "dd… (--debug shows the whole message)"
+    )
+    assert f"error: --config {missing}: file not found" in whole.stderr.splitlines()

@@ -234,3 +234,69 @@ def test_stamps_mixing_offsets_and_none_name_the_column_and_rows(tmp_path):
 def test_an_unknown_timezone_is_a_config_error():
     with pytest.raises(ValueError, match=r"unknown time zone 'Europe/Berln'; use an IANA name"):
         DataConfig(timezone="Europe/Berln")
+
+
+# --- messages ---
+
+
+def test_a_missing_target_column_hints_at_the_target_option(tmp_path):
+    path = write(tmp_path, synthetic_frame(50).drop(columns="y"))
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(path))
+    assert (
+        str(error.value)
+        == f"{path}: column 'y' not found; available: timestamp, x; choose the target with --target"
+    )
+
+
+def test_missing_values_of_every_used_column_are_named_in_one_message(tmp_path):
+    frame = synthetic_frame(50)
+    frame.loc[[2, 3], "x"] = np.nan
+    frame.loc[10:20, "y"] = np.nan
+    path = write(tmp_path, frame)
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(path))
+    assert str(error.value) == (
+        f"{path}: column 'x' has missing values in rows 3, 4, column 'y' in rows 11, 12, 13 (and 8 more);"
+        " fill them or set data.missing to ffill or interpolate"
+    )
+
+
+def test_messages_cap_long_lists_of_columns_and_rows(tmp_path):
+    frame = synthetic_frame(50).drop(columns="y")
+    wide = frame.assign(**{f"sensor_{'reading_' * 6}{i}": 0.0 for i in range(60)})
+    path = write(tmp_path, wide, "w.csv")
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(path))
+    message = str(error.value)
+    assert len(message) - len(path) < 300 and "(and 58 more); choose the target with --target" in message
+
+    many = synthetic_frame(50).assign(**{f"c{i}": np.nan for i in range(10)})
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(write(tmp_path, many, "m.csv"), features=[f"c{i}" for i in range(10)]))
+    message = str(error.value)
+    assert len(message) - len(path) < 300
+    assert "column 'c0' has missing values in rows 1, 2, 3 (and 47 more), column 'c1' in rows" in message
+    assert "(and 7 more columns); fill them" in message
+
+
+def test_a_long_table_of_several_series_names_the_column_that_tells_them_apart(tmp_path):
+    frame = synthetic_frame(50)
+    long = pd.concat([frame.assign(sensor="north"), frame.assign(sensor="south")], ignore_index=True)
+    path = write(tmp_path, long)
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(path))
+    assert str(error.value) == (
+        f"{path}: column 'timestamp' has duplicate timestamps in rows 1, 2, 3, 4, 5 (and 95 more): this looks"
+        " like 2 series in one table, told apart by column 'sensor'; many series in one file are not"
+        " supported yet: filter one series into its own file"
+    )
+    numbered = long.assign(sensor=np.repeat([7, 9], 50))  # integer codes tell them apart too
+    with pytest.raises(DataValidationError, match="told apart by column 'sensor'"):
+        load_series(config(write(tmp_path, numbered, "n.csv")))
+    # a stray repeated stamp in one series is only a duplicate
+    stray = frame.assign(
+        sensor="north", timestamp=frame.timestamp.where(frame.index != 7, frame.timestamp[6])
+    )
+    with pytest.raises(DataValidationError, match=r"duplicate timestamps in rows 7, 8$"):
+        load_series(config(write(tmp_path, stray, "s.csv")))
