@@ -91,7 +91,8 @@ def test_bad_data_fails_the_flow_and_the_mlflow_run_and_registers_nothing(tiny_c
 def test_the_mlflow_dataset_digest_is_the_data_digest_tag(tiny_config, tracking):
     from tasks.data import ingest
 
-    with mlflow.start_run() as active:
+    # an experiment of this store: an earlier test's flow left another store's experiment active
+    with mlflow.start_run(experiment_id=mlflow.create_experiment("ingest")) as active:
         series = ingest.fn(tiny_config.data)
 
     run = MlflowClient(tracking, registry_uri=tracking).get_run(active.info.run_id)
