@@ -97,6 +97,42 @@ def cases(folder: Path, good: str) -> list[tuple[str, list[str]]]:
             ],
         ),  # noqa: E501
         ("target column missing", ["train", "--data", write(folder, "h.csv", f.drop(columns="y")), *TINY]),
+        (
+            "missing values in two columns",
+            [
+                "train",
+                "--data",
+                write(folder, "q.csv", f.assign(x=f.x.where(f.index != 8), y=f.y.where(f.index != 50))),
+                *TINY,
+            ],
+        ),
+        (
+            "several series in one long table",
+            [
+                "train",
+                "--data",
+                write(folder, "r.csv", pd.concat([f.assign(sensor="a"), f.assign(sensor="b")])),
+                *TINY,
+            ],
+        ),
+        (
+            "stamps with and without offsets",
+            [
+                "train",
+                "--data",
+                write(
+                    folder,
+                    "s.csv",
+                    f.assign(
+                        timestamp=f.timestamp.dt.tz_localize("UTC")
+                        .astype(str)
+                        .where(f.index != 11, str(f.timestamp[11]))
+                    ),
+                ),
+                *TINY,
+            ],
+        ),
+        ("unknown time zone", ["train", "--data", good, *TINY, "--set", "data.timezone=Europe/Berln"]),
         ("too few rows", ["train", "--data", write(folder, "i.csv", f.head(50)), *TINY]),
         (
             "gap beyond data.max_gap",

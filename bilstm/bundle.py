@@ -20,16 +20,18 @@ from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
 from bilstm.model import BiLSTMForecaster
 from bilstm.scaling import Scaler
+from bilstm.stamps import offsets, to_utc
 from bilstm.training import predict
 from bilstm.windows import numpy_windows
 
-FORMAT_VERSION = 2  # 2 added the cycle
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3  # 2 added the cycle, 3 the time zone
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass
 class WindowSpec:
-    """What the network was trained on: columns (features first, targets last), window, frequency."""
+    """What the network was trained on: columns (features first, targets last), window, frequency, and the
+    zone of the data's stamps (None: stamps without offsets), where forecast stamps are shown."""
 
     time_column: str
     input_columns: list[str]
@@ -37,6 +39,7 @@ class WindowSpec:
     lookback: int
     horizon: int
     freq: str
+    timezone: str | None = None  # '+08:00', 'UTC', 'Europe/Berlin'; bundles before format 3 have none
 
 
 @dataclass
@@ -74,9 +77,11 @@ class Forecaster:
 
         Args:
             history: at least `lookback` rows with the time column (or a DatetimeIndex) and every
-                input column.
+                input column. For a model trained on stamps with offsets, the stamps may carry any offset
+                (datetimes or ISO text); stamps without one are local times in `spec.timezone`.
         Returns:
-            DataFrame with the time column (future timestamps), `step` (1..T) and one column per target.
+            DataFrame with the time column (future timestamps, in `spec.timezone` when it is set), `step`
+            (1..T) and one column per target.
         """
         times, values = self._history_values(history)
         lookback = self.spec.lookback
@@ -90,17 +95,19 @@ class Forecaster:
         forecast = self.scaler.inverse_transform(output, self._targets)
         frame = pd.DataFrame(forecast, columns=self.spec.target_columns)
         frame.insert(0, "step", np.arange(1, self.spec.horizon + 1))
-        frame.insert(0, self.spec.time_column, future)
+        shown = future if self.spec.timezone is None else future.tz_convert(self.spec.timezone)
+        frame.insert(0, self.spec.time_column, shown)
         return frame
 
     def _history_values(self, history: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray]:
         spec = self.spec
         if spec.time_column in history.columns:
-            times = pd.DatetimeIndex(pd.to_datetime(history[spec.time_column], errors="coerce"))
+            stamps = history[spec.time_column]
         elif isinstance(history.index, pd.DatetimeIndex):
-            times = history.index
+            stamps = history.index.to_series(index=history.index)
         else:
             raise ForecastInputError(f"history has no time column {spec.time_column!r} and no DatetimeIndex")
+        times = self._times(stamps)
         missing = [c for c in spec.input_columns if c not in history.columns]
         if missing:
             raise ForecastInputError(
@@ -120,6 +127,17 @@ class Forecaster:
             )
         return times, values
 
+    def _times(self, stamps: pd.Series) -> pd.DatetimeIndex:
+        """The history's stamps on the time line the model was trained on: naive, or UTC."""
+        if self.spec.timezone is not None:
+            return pd.DatetimeIndex(to_utc(stamps, self.spec.timezone))
+        if offsets(stamps).notna().any():
+            raise ForecastInputError(
+                f"history stamps in {self.spec.time_column!r} carry UTC offsets; this model was trained on"
+                " stamps without offsets: pass them as the model was trained (without offsets)"
+            )
+        return pd.DatetimeIndex(pd.to_datetime(stamps, errors="coerce"))
+
     def data_config(self, path: str | None) -> DataConfig:
         """How to read a history for this model: its time column, features and targets."""
         targets = self.spec.target_columns
@@ -128,6 +146,7 @@ class Forecaster:
         return DataConfig(
             path=path,
             time_column=self.spec.time_column,
+            timezone=self.spec.timezone,
             targets=targets,
             features=features,
             setting="MS" if features else "S",

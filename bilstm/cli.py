@@ -26,6 +26,7 @@ from bilstm.runtime import exit_without_teardown, reexec_with_tuned_malloc
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 
 BAD_INPUT = 2
+LINE_LIMIT = 300  # characters of the error line; --debug shows it whole
 # Quiet defaults for an embedded, offline-friendly run; a user's own settings win.
 _ENV_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -40,7 +41,16 @@ def _root() -> None:
     """Train Bi-LSTM forecasters with Prefect and MLflow."""
 
 
-def _one_line(error: BaseException) -> str:
+def _one_line(error: BaseException, limit: int | None = LINE_LIMIT) -> str:
+    """The error as one line, cut to `limit` characters (None: whole) as a last resort."""
+    line = _whole_line(error)
+    if limit is None or len(line) <= limit:
+        return line
+    more = "… (--debug shows the whole message)"
+    return line[: limit - len(more)].rstrip() + more
+
+
+def _whole_line(error: BaseException) -> str:
     if isinstance(error, ValidationError):
         parts = []
         for e in error.errors():
@@ -70,7 +80,8 @@ def _quiet_prefect_tracebacks() -> None:
 def _fail(error: BaseException, debug: bool, code: int) -> None:
     if debug:
         traceback.print_exception(error)
-    typer.secho(f"error: {_one_line(error)}", err=True, fg="red")
+    prefix = "error: "
+    typer.secho(prefix + _one_line(error, None if debug else LINE_LIMIT - len(prefix)), err=True, fg="red")
     raise typer.Exit(code)
 
 

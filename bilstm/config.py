@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Section(BaseModel):
@@ -18,6 +20,11 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     path: str | None = Field(None, description="CSV or Parquet path or fsspec URI; empty = built-in ETTh1")
     time_column: str = Field("date", description="Column holding the timestamps")
+    timezone: str | None = Field(
+        None,
+        description="Zone of the forecast stamps (Europe/Berlin, +08:00, UTC); empty = the stamps' own"
+        " offset, UTC if they mix offsets; stamps without an offset are then local times in it",
+    )
     targets: list[str] = Field(["OT"], min_length=1, description="Column(s) to forecast")
     features: list[str] | None = Field(
         None, description="Input columns besides the targets; empty = every other numeric column"
@@ -36,6 +43,19 @@ class DataConfig(_Section):
     )
     train_fraction: float = Field(0.7, gt=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None or re.fullmatch(r"[+-]\d{2}:\d{2}", value):
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name (Europe/Berlin, UTC) or an offset (+08:00)"
+            ) from None
+        return value
 
     @model_validator(mode="after")
     def _fractions_leave_validation_rows(self) -> DataConfig:
@@ -166,6 +186,8 @@ def with_overrides(config: PipelineConfig, overrides: dict[str, Any]) -> Pipelin
                 raise ValueError(f"unknown config key {dotted!r}: {part!r} is not a section")
             node = node[part]
         if leaf not in node:
-            raise ValueError(f"unknown config key {dotted!r}; known keys: {', '.join(flatten(config))}")
+            # the keys of that section only: the whole list would run past one line
+            where = f"keys of {'.'.join(parents)}" if parents else "sections"
+            raise ValueError(f"unknown config key {dotted!r}; known {where}: {', '.join(node)}")
         node[leaf] = value
     return PipelineConfig.model_validate(tree)

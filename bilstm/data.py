@@ -17,21 +17,23 @@ import pandas as pd
 
 from bilstm.config import DataConfig
 from bilstm.errors import DataValidationError
+from bilstm.messages import names, rows, sample
+from bilstm.stamps import time_index
 
 BUILTIN_NAME = "ETTh1"
-_SHOWN_ROWS = 5
 
 
 @dataclass
 class Series:
     """A validated time series: `frame` holds `input_columns` (features first, targets last)."""
 
-    frame: pd.DataFrame  # index: DatetimeIndex named after the time column
+    frame: pd.DataFrame  # index: DatetimeIndex named after the time column; UTC when `timezone` is set
     source: str
     name: str
     input_columns: list[str]
     target_columns: list[str]
     freq: str
+    timezone: str | None = None  # where the data's stamps are shown ('+08:00', 'Europe/Berlin'); None: naive
 
     @property
     def values(self) -> np.ndarray:
@@ -47,14 +49,6 @@ class Series:
 def builtin_path() -> str:
     """Path of the bundled ETTh1 CSV (see bilstm/datasets/README.md for its source and license)."""
     return str(resources.files("bilstm.datasets").joinpath(f"{BUILTIN_NAME}.csv"))
-
-
-def _rows(mask: np.ndarray | pd.Series) -> str:
-    """'rows 3, 8, 9 (and 12 more)' for a boolean mask over data rows (1-based, header excluded)."""
-    where = np.flatnonzero(np.asarray(mask)) + 1
-    shown = ", ".join(str(i) for i in where[:_SHOWN_ROWS])
-    more = f" (and {len(where) - _SHOWN_ROWS} more)" if len(where) > _SHOWN_ROWS else ""
-    return f"row{'s' if len(where) > 1 else ''} {shown}{more}"
 
 
 def read_table(source: str) -> pd.DataFrame:
@@ -80,11 +74,15 @@ def _mostly_numeric(column: pd.Series) -> bool:
     return pd.to_numeric(column, errors="coerce").notna().mean() > 0.5
 
 
-def _used_columns(table: pd.DataFrame, config: DataConfig, source: str) -> tuple[list[str], list[str]]:
+def _used_columns(
+    table: pd.DataFrame, config: DataConfig, source: str, fix: str | None
+) -> tuple[list[str], list[str]]:
     for column in config.targets + (config.features or []):
         if column not in table.columns:
+            target = column in config.targets
+            hint = fix or ("choose the target with --target" if target else "choose them with --features")
             raise DataValidationError(
-                f"{source}: column {column!r} not found; available: {', '.join(map(str, table.columns))}"
+                f"{source}: column {sample(column)} not found; available: {names(table.columns)}; {hint}"
             )
     if config.setting == "S":
         return list(config.targets), list(config.targets)
@@ -94,7 +92,7 @@ def _used_columns(table: pd.DataFrame, config: DataConfig, source: str) -> tuple
         skipped = [str(c) for c in others if c not in features]
         if skipped:
             warnings.warn(
-                f"{source}: non-numeric column(s) {', '.join(skipped)} left out of the features", stacklevel=3
+                f"{source}: non-numeric column(s) {names(skipped)} left out of the features", stacklevel=3
             )
     else:
         features = [c for c in config.features if c not in config.targets]
@@ -103,45 +101,31 @@ def _used_columns(table: pd.DataFrame, config: DataConfig, source: str) -> tuple
 
 
 def _check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, source: str) -> None:
+    missing = []
     for column in columns:
         if not pd.api.types.is_numeric_dtype(table[column]):
             bad = pd.to_numeric(table[column], errors="coerce").isna() & table[column].notna()
             raise DataValidationError(
-                f"{source}: column {column!r} is not numeric ({_rows(bad)},"
-                f" e.g. {table[column][bad].iloc[0]!r});"
+                f"{source}: column {sample(column)} is not numeric ({rows(bad)},"
+                f" e.g. {sample(table[column][bad].iloc[0])});"
                 " fix those cells or leave the column out of --features"
             )
         values = table[column].to_numpy(dtype=np.float64)
         if np.isinf(values).any():
-            raise DataValidationError(f"{source}: column {column!r} has inf in {_rows(np.isinf(values))}")
-        missing = np.isnan(values)
-        if missing.any() and config.missing == "error":
             raise DataValidationError(
-                f"{source}: column {column!r} has missing values in {_rows(missing)}; fill them or set"
-                " data.missing to ffill or interpolate"
+                f"{source}: column {sample(column)} has inf in {rows(np.isinf(values))}"
             )
-
-
-def _time_index(table: pd.DataFrame, config: DataConfig, source: str) -> pd.DatetimeIndex:
-    if config.time_column not in table.columns:
+        if np.isnan(values).any():
+            missing.append((column, np.isnan(values)))
+    if missing and config.missing == "error":
+        # every column with gaps in one message, so that one fix covers them all
+        shown = 3 if len(missing) > 1 else 5
+        parts = [f"column {sample(c)} has missing values in {rows(mask, shown)}" for c, mask in missing[:3]]
+        parts[1:] = [part.replace(" has missing values", "") for part in parts[1:]]
+        more = f" (and {len(missing) - 3} more columns)" if len(missing) > 3 else ""
         raise DataValidationError(
-            f"{source}: time column {config.time_column!r} not found; available: "
-            f"{', '.join(map(str, table.columns))} (set --time-column)"
+            f"{source}: {', '.join(parts)}{more}; fill them or set data.missing to ffill or interpolate"
         )
-    raw = table[config.time_column]
-    parsed = pd.to_datetime(raw, errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        raise DataValidationError(
-            f"{source}: column {config.time_column!r} has unparseable timestamps in {_rows(bad)}"
-            f" (e.g. {raw[bad].iloc[0]!r})"
-        )
-    duplicated = parsed.duplicated(keep=False)
-    if duplicated.any():
-        raise DataValidationError(
-            f"{source}: column {config.time_column!r} has duplicate timestamps in {_rows(duplicated)}"
-        )
-    return pd.DatetimeIndex(parsed, name=config.time_column)
 
 
 def infer_freq(
@@ -192,14 +176,19 @@ def check_targets_vary(series: Series, train_rows: slice) -> None:
             )
 
 
-def load_series(config: DataConfig) -> Series:
-    """Read, validate and tidy the data set that `config` describes."""
+def load_series(config: DataConfig, missing_column_fix: str | None = None) -> Series:
+    """Read, validate and tidy the data set that `config` describes.
+
+    Args:
+        config: the file and its columns.
+        missing_column_fix: how to fix a missing column (default: choose it with --target / --features).
+    """
     source = config.path or builtin_path()
     table = read_table(source)
     if table.empty:
         raise DataValidationError(f"{source}: the file has no data rows")
-    index = _time_index(table, config, source)
-    inputs, targets = _used_columns(table, config, source)
+    index, timezone = time_index(table, config, source)
+    inputs, targets = _used_columns(table, config, source, missing_column_fix)
     _check_numeric(table, inputs, config, source)
     frame = table[inputs].astype(np.float64).set_axis(index)
     file_rows = np.arange(1, len(frame) + 1)
@@ -215,4 +204,4 @@ def load_series(config: DataConfig) -> Series:
         frame = frame.interpolate(method="time", limit_direction="both")
     name = Path(source.split("?")[0]).name.split(".")[0] or "series"
     freq = infer_freq(frame.index, source, config.max_gap, file_rows)
-    return Series(frame, source, name, inputs, targets, freq)
+    return Series(frame, source, name, inputs, targets, freq, timezone)

@@ -57,6 +57,10 @@ def evaluate(
             f"the model forecasts {spec.target_columns} over {spec.horizon} steps; this test split needs"
             f" {targets} over at most {split.test_end - split.val_end}"
         )
+    if forecaster.cycle is not None and (spec.timezone is None) != (frame.index.tz is None):
+        raise IncomparableModelError(
+            "its cycle was fitted on stamps with UTC offsets and this series has none, or the reverse"
+        )
     missing = [c for c in spec.input_columns if c not in frame.columns]
     if missing or split.val_end < spec.lookback:
         raise IncomparableModelError(f"the model needs columns {missing} or more rows before the test split")

@@ -89,6 +89,7 @@ def new_forecaster(prepared: Prepared, config: PipelineConfig) -> Forecaster:
         lookback=config.window.lookback,
         horizon=config.window.horizon,
         freq=series.freq,
+        timezone=series.timezone,
     )
     return Forecaster(build_model(prepared, config), prepared.scaler, spec, prepared.cycle)
 

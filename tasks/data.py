@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import defaults, pipeline
 from bilstm.config import DataConfig, PipelineConfig
 from bilstm.data import Series, load_series
+from bilstm.stamps import as_text
 from bilstm.windows import Windows
 from tasks.retries import retry_if_transient
 
@@ -22,15 +23,21 @@ from tasks.retries import retry_if_transient
 def ingest(config: DataConfig) -> Series:
     """Read and validate the data set; log it to MLflow as the run's training input."""
     series = load_series(config)
-    frame, targets = series.frame.reset_index(), series.target_columns
-    # an MLflow dataset names one target column; several (setting M) are in the data.targets tag only
+    frame, targets, digest = series.frame.reset_index(), series.target_columns, series.digest()
+    frame = as_text(frame, series.timezone)  # stamps with offsets as text: MLflow's schema has no zones
+    # an MLflow dataset names one target column; several (setting M) are in the data.targets tag only;
+    # its digest is ours, so the UI's dataset panel and the data.digest tag show the same one
     dataset = mlflow.data.from_pandas(
-        frame, source=series.source, name=series.name, targets=targets[0] if len(targets) == 1 else None
+        frame,
+        source=series.source,
+        name=series.name,
+        targets=targets[0] if len(targets) == 1 else None,
+        digest=digest,
     )
     mlflow.log_input(dataset, context="training")
     mlflow.set_tags(
         {
-            "data.digest": series.digest(),
+            "data.digest": digest,
             "data.freq": series.freq,
             "data.rows": len(frame),
             "data.targets": ",".join(targets),

@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import plots
 from bilstm.bundle import Forecaster, ForecastInputError
 from bilstm.data import Series, load_series
+from bilstm.messages import names
 from bilstm.output import check_figure_path, check_table_path, write_figure, write_table
 from tasks.retries import retry_if_transient
 
@@ -72,7 +73,8 @@ def _check_artifacts(model_uri: str) -> None:
 @task(cache_policy=NO_CACHE)
 def read_history(forecaster: Forecaster, data: str | None) -> Series:
     """Read and validate the history with the columns the model was trained on, at least `lookback` rows."""
-    history = load_series(forecaster.data_config(data))
+    fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass a history with them"
+    history = load_series(forecaster.data_config(data), missing_column_fix=fix)
     if len(history.frame) < forecaster.spec.lookback:
         raise ForecastInputError(
             f"{history.source}: the history has {len(history.frame)} rows; the model needs the last"

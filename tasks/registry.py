@@ -20,6 +20,7 @@ from bilstm import pipeline
 from bilstm.bundle import Forecaster
 from bilstm.evaluation import Evaluation, IncomparableModelError, promotion_decision
 from bilstm.job import Job
+from bilstm.stamps import as_text
 from tasks.promotion_lock import promotion_lock
 from tasks.retries import retry_if_transient
 
@@ -35,9 +36,10 @@ class Promotion:
 
 
 def history_example(prepared: pipeline.Prepared, forecaster: Forecaster) -> pd.DataFrame:
-    """The last `lookback` rows of the series: the pyfunc's input example."""
+    """The last `lookback` rows of the series: the pyfunc's input example (stamps with offsets as text in
+    the data's zone: MLflow's schema takes no zoned datetimes; `Forecaster.predict` reads both)."""
     frame = prepared.series.frame.iloc[-forecaster.spec.lookback :]
-    return frame.reset_index()
+    return as_text(frame.reset_index(), forecaster.spec.timezone)
 
 
 def _requirements() -> list[str]:
@@ -108,7 +110,9 @@ def register_model(forecaster: Forecaster, prepared: pipeline.Prepared, job: Job
             name="model",
             python_model=PYFUNC_MODEL,
             artifacts={"bundle": str(bundle)},
-            signature=infer_signature(example, forecaster.predict(example)),
+            signature=infer_signature(
+                example, as_text(forecaster.predict(example), forecaster.spec.timezone)
+            ),
             input_example=example,
             registered_model_name=model_name,
             pip_requirements=_requirements(),

@@ -43,6 +43,13 @@ BAD_FILES = {
     "constant_target.csv": lambda f: f.assign(y=5.0),
     "renamed_columns.csv": lambda f: f.rename(columns={"x": "temperature"}),
     "short_history.csv": lambda f: f.head(20),
+    "nan_two_columns.csv": lambda f: f.assign(
+        x=f.x.where(~f.index.isin([7, 8])), y=f.y.where(f.index != 200)
+    ),
+    "long_table.csv": lambda f: pd.concat([f.assign(sensor="north"), f.assign(sensor="south")]),
+    "offsets_and_none.csv": lambda f: f.assign(
+        timestamp=f.timestamp.dt.tz_localize("UTC").astype(str).where(f.index != 11, str(f.timestamp[11]))
+    ),
 }
 
 CASES = [
@@ -98,7 +105,36 @@ CASES = [
     (
         "target column missing",
         "train --data {d}/no_target.csv",
-        r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x",
+        r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x; choose the target with"
+        r" --target$",
+        None,
+    ),
+    (
+        "missing values in two columns",
+        "train --data {d}/nan_two_columns.csv",
+        r"{d}/nan_two_columns\.csv: column 'x' has missing values in rows 8, 9, column 'y' in row 201;"
+        r" fill them",
+        None,
+    ),
+    (
+        "several series in one long table",
+        "train --data {d}/long_table.csv",
+        r"{d}/long_table\.csv: column 'timestamp' has duplicate timestamps in rows 1, 2, 3, 4, 5 \(and 2395"
+        r" more\): this looks like 2 series in one table, told apart by column 'sensor'; many series in one"
+        r" file are not supported yet: filter one series into its own file$",
+        None,
+    ),
+    (
+        "stamps with and without offsets",
+        "train --data {d}/offsets_and_none.csv",
+        r"{d}/offsets_and_none\.csv: column 'timestamp' mixes stamps with a UTC offset \(e\.g\. '2024-01-01"
+        r" 00:00:00\+00:00'\) and stamps without one \(row 12\); write every stamp with its offset, or none$",
+        None,
+    ),
+    (
+        "unknown time zone",
+        "train --data {d}/good.csv --set data.timezone=Europe/Berln",
+        r"invalid config: data\.timezone: unknown time zone 'Europe/Berln'; use an IANA name",
         None,
     ),
     (
@@ -186,7 +222,8 @@ CASES = [
     (
         "history lacks a column",
         "forecast --data {d}/no_target.csv --output {d}/f3.csv",
-        r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x",
+        r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x; the model was trained on"
+        r" columns x, y: pass a history with them$",
         FORECAST,
     ),
     (

@@ -1,5 +1,7 @@
 """The forecaster bundle: save -> load -> identical forecasts, future timestamps, safe loading."""
 
+import dataclasses
+import json
 import pickle
 
 import numpy as np
@@ -54,12 +56,73 @@ def test_predict_uses_only_the_last_lookback_rows(trained):
         (lambda f: f.drop(columns="x"), r"lacks column\(s\) x"),
         (lambda f: f.assign(y=np.where(f.index == f.index[-1], np.nan, f.y)), "NaN or inf"),
         (lambda f: f.drop(columns="timestamp"), "no time column 'timestamp'"),
+        (
+            lambda f: f.assign(timestamp=f.timestamp.dt.tz_localize("UTC")),
+            "carry UTC offsets; this model was trained on stamps without offsets",
+        ),
     ],
 )
 def test_bad_history_is_refused_clearly(trained, history, message):
     forecaster, frame = trained
     with pytest.raises(ForecastInputError, match=message):
         forecaster.predict(history(frame))
+
+
+def zoned(forecaster: Forecaster, zone: str) -> Forecaster:
+    """The same network as if trained on stamps in `zone` (it has no cycle: stamps do not reach it)."""
+    return dataclasses.replace(forecaster, spec=dataclasses.replace(forecaster.spec, timezone=zone))
+
+
+def _forms(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """One history written in each form a user or MLflow may hand over: its stamps are UTC instants."""
+    utc = frame.timestamp.dt.tz_localize("UTC")
+    local = utc.dt.tz_convert("+08:00")
+    return {
+        "+08:00 datetimes": frame.assign(timestamp=local),
+        "+08:00 text (the MLflow example)": frame.assign(timestamp=local.astype(str)),
+        "Z text": frame.assign(timestamp=utc.dt.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        "naive local times": frame.assign(timestamp=local.dt.tz_localize(None)),
+        "DatetimeIndex in UTC": frame.drop(columns="timestamp").set_axis(pd.DatetimeIndex(utc)),
+    }
+
+
+@pytest.mark.parametrize("form", list(_forms(pd.DataFrame({"timestamp": pd.to_datetime([])}))))
+def test_a_model_with_a_zone_reads_every_stamp_form_and_forecasts_in_its_zone(trained, form):
+    forecaster, frame = trained
+    forecast = zoned(forecaster, "+08:00").predict(_forms(frame)[form])
+
+    last = frame.timestamp.iloc[-1].tz_localize("UTC")
+    assert (forecast.timestamp == pd.date_range(last, periods=13, freq="h")[1:]).all()
+    assert forecast.timestamp.astype(str).str.endswith("+08:00").all()
+    np.testing.assert_allclose(forecast.y, forecaster.predict(frame).y)
+
+
+def test_forecast_stamps_follow_daylight_saving_in_a_named_zone(trained):
+    forecaster, frame = trained
+    utc = pd.date_range(end="2024-03-30 23:00", periods=len(frame), freq="h", tz="UTC")
+    history = frame.assign(timestamp=utc.tz_convert("Europe/Berlin").astype(str))
+
+    forecast = zoned(forecaster, "Europe/Berlin").predict(history)
+
+    assert forecast.timestamp.astype(str).tolist()[:3] == [
+        "2024-03-31 01:00:00+01:00",
+        "2024-03-31 03:00:00+02:00",  # 02:00 does not exist: the clocks skip it
+        "2024-03-31 04:00:00+02:00",
+    ]
+
+
+def test_a_bundle_keeps_its_zone_and_an_older_bundle_reads_as_naive(trained, tmp_path):
+    forecaster, frame = trained
+    bundle = zoned(forecaster, "+08:00").save(tmp_path / "bundle")
+    assert Forecaster.load(bundle).spec.timezone == "+08:00"
+
+    meta = json.loads((bundle / "forecaster.json").read_text())
+    del meta["spec"]["timezone"]
+    meta["format_version"] = 2
+    (bundle / "forecaster.json").write_text(json.dumps(meta))
+    older = Forecaster.load(bundle)
+    assert older.spec.timezone is None
+    pd.testing.assert_frame_equal(older.predict(frame), forecaster.predict(frame))
 
 
 class _Payload:

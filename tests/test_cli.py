@@ -1,7 +1,9 @@
 """`bilstm train`: the --json summary and config composition (bad input: tests/test_bad_inputs.py)."""
 
 import json
+import subprocess
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from mlflow import MlflowClient
 
 from bilstm.config import PipelineConfig
 from bilstm.presets import load_preset, preset_names
+from tests.conftest import BILSTM, synthetic_frame
 
 TINY = [
     "--time-column",
@@ -147,3 +150,48 @@ def test_every_preset_is_a_valid_config_with_its_own_model_name(name):
     assert config.registry.model_name == f"bilstm-{name}"
     assert config.window.horizon == int(name.removeprefix("etth1-")[1:])
     assert config.data.setting == name.removeprefix("etth1-")[0].upper()
+
+
+def test_a_long_error_line_is_cut_at_300_characters_and_shown_whole_with_debug(tmp_path):
+    missing = tmp_path / ("d" * 200) / ("e" * 200) / "none.yaml"
+    short, whole = (
+        subprocess.run([BILSTM, "train", "--config", str(missing), *debug], capture_output=True, text=True)
+        for debug in ([], ["--debug"])
+    )
+    assert short.returncode == whole.returncode == 2
+    line = [line for line in short.stderr.splitlines() if line.startswith("error:")]
+    assert len(line) == 1 and len(line[0]) == 300, short.stderr
+    assert line[0].startswith(f"error: --config {tmp_path}/ddd") and line[0].endswith(
+        "dd… (--debug shows the whole message)"
+    )
+    assert f"error: --config {missing}: file not found" in whole.stderr.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("zone", "options"),
+    [("+08:00", []), ("Europe/Berlin", ["--set", "data.timezone=Europe/Berlin"])],
+    ids=["fixed offset", "daylight saving with data.timezone"],
+)
+def test_stamps_with_offsets_train_register_and_forecast_in_the_data_zone(
+    tmp_path, tracking, bilstm, zone, options
+):
+    utc = pd.Series(pd.date_range("2024-03-01", periods=1200, freq="h", tz="UTC"))  # Berlin: +01:00, +02:00
+    data = tmp_path / "zoned.csv"
+    synthetic_frame().assign(timestamp=utc.dt.tz_convert(zone).astype(str)).to_csv(data, index=False)
+
+    trained = bilstm("train", "--data", str(data), *TINY, "--epochs", "3", *options, "--json")
+
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    summary = json.loads(trained.stdout.strip().splitlines()[-1])
+    assert summary["model_version"] == "1" and summary["promoted"]  # registered, and served in the smoke test
+    model = mlflow.models.get_model_info(f"models:/{summary['model_name']}/1")
+    inputs = {column.name: column.type.name for column in model.signature.inputs.inputs}
+    assert (
+        inputs["timestamp"] == "string"
+    )  # stamps with offsets go to MLflow as text: its schema has no zones
+
+    output = tmp_path / "forecast.csv"
+    forecast = bilstm("forecast", "--data", str(data), "--output", str(output))
+    assert forecast.returncode == 0, forecast.stderr[-3000:]
+    expected = pd.date_range(utc.iloc[-1], periods=13, freq="h")[1:].tz_convert(zone).astype(str)
+    assert pd.read_csv(output).timestamp.tolist() == expected.tolist()  # '2024-04-20 08:00:00+08:00', ...

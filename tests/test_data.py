@@ -1,5 +1,7 @@
 """Ingest and split: validation errors name the file, column and rows; ETT borders; missing-value policy."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,3 +156,147 @@ def test_gap_rows_are_the_file_rows_when_the_file_was_unsorted(tmp_path):
     path = write(tmp_path, frame)
     with pytest.raises(DataValidationError, match="between rows 31 and 30"), pytest.warns(UserWarning):
         load_series(config(path))
+
+
+# --- timestamps with UTC offsets ---
+
+HOURS = pd.date_range("2024-03-30", periods=60, freq="h", tz="UTC")  # crosses Berlin's spring change
+STAMP_FORMATS = {
+    "naive": (HOURS.tz_convert(None).astype(str), None),
+    "+08:00": (HOURS.tz_convert("+08:00").astype(str), "+08:00"),
+    "Z": (HOURS.strftime("%Y-%m-%dT%H:%M:%SZ"), "UTC"),
+    "Berlin, mixed DST offsets": (HOURS.tz_convert("Europe/Berlin").astype(str), "UTC"),
+}
+
+
+@pytest.mark.parametrize("stamps", STAMP_FORMATS, ids=list(STAMP_FORMATS))
+def test_each_stamp_format_loads_on_a_regular_hourly_grid_with_its_zone(tmp_path, stamps):
+    written, zone = STAMP_FORMATS[stamps]
+    path = write(tmp_path, synthetic_frame(60).assign(timestamp=written))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        series = load_series(config(path))
+
+    assert series.freq == "h" and series.timezone == zone
+    expected = HOURS.tz_convert(None) if zone is None else HOURS  # offsets: one UTC time line
+    assert (series.frame.index == expected).all()
+    mixed = [str(w.message) for w in caught if "mixes UTC offsets" in str(w.message)]
+    if stamps.startswith("Berlin"):
+        assert mixed == [
+            f"{path}: column 'timestamp' mixes UTC offsets (+01:00, +02:00), as local time with daylight"
+            " saving does; forecast stamps will be in UTC: set data.timezone (e.g. Europe/Berlin) to have"
+            " them in local time"
+        ]
+    else:
+        assert mixed == []
+
+
+def test_mixed_dst_offsets_with_data_timezone_keep_that_zone_without_a_warning(tmp_path):
+    written, _ = STAMP_FORMATS["Berlin, mixed DST offsets"]
+    path = write(tmp_path, synthetic_frame(60).assign(timestamp=written))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*mixes UTC offsets")
+        series = load_series(config(path, timezone="Europe/Berlin"))
+    assert series.timezone == "Europe/Berlin" and (series.frame.index == HOURS).all()
+
+
+def test_naive_stamps_with_data_timezone_are_local_times_and_a_skipped_hour_is_named(tmp_path):
+    local = pd.Series(HOURS.tz_convert("Europe/Berlin").tz_localize(None))
+    path = write(tmp_path, synthetic_frame(60).assign(timestamp=local))
+    series = load_series(config(path, timezone="Europe/Berlin"))
+    assert (series.frame.index == HOURS).all()
+
+    skipped = local.where(local.index != 40, pd.Timestamp("2024-03-31 02:30"))  # no such time in Berlin
+    path = write(tmp_path, synthetic_frame(60).assign(timestamp=skipped), "skipped.csv")
+    message = (
+        r"'timestamp' has local times that Europe/Berlin skips or repeats \(daylight saving\) in row 41"
+        r" \(e\.g\. '2024-03-31 02:30:00'\); write the stamps with their UTC offsets"
+    )
+    with pytest.raises(DataValidationError, match=message):
+        load_series(config(path, timezone="Europe/Berlin"))
+
+
+def test_stamps_mixing_offsets_and_none_name_the_column_and_rows(tmp_path):
+    written = (
+        HOURS.tz_convert("+08:00").astype(str).where(np.arange(60) % 20 != 3, HOURS.astype(str).str[:19])
+    )
+    path = write(tmp_path, synthetic_frame(60).assign(timestamp=written))
+    message = (
+        f"{path}: column 'timestamp' mixes stamps with a UTC offset (e.g. '2024-03-30 08:00:00+08:00') and"
+        " stamps without one (rows 4, 24, 44); write every stamp with its offset, or none"
+    )
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(path))
+    assert str(error.value) == message
+
+
+def test_an_unknown_timezone_is_a_config_error():
+    with pytest.raises(ValueError, match=r"unknown time zone 'Europe/Berln'; use an IANA name"):
+        DataConfig(timezone="Europe/Berln")
+
+
+# --- messages ---
+
+
+def test_a_missing_target_column_hints_at_the_target_option(tmp_path):
+    path = write(tmp_path, synthetic_frame(50).drop(columns="y"))
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(path))
+    assert (
+        str(error.value)
+        == f"{path}: column 'y' not found; available: timestamp, x; choose the target with --target"
+    )
+
+
+def test_missing_values_of_every_used_column_are_named_in_one_message(tmp_path):
+    frame = synthetic_frame(50)
+    frame.loc[[2, 3], "x"] = np.nan
+    frame.loc[10:20, "y"] = np.nan
+    path = write(tmp_path, frame)
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(path))
+    assert str(error.value) == (
+        f"{path}: column 'x' has missing values in rows 3, 4, column 'y' in rows 11, 12, 13 (and 8 more);"
+        " fill them or set data.missing to ffill or interpolate"
+    )
+
+
+def test_messages_cap_long_lists_of_columns_and_rows(tmp_path):
+    frame = synthetic_frame(50).drop(columns="y")
+    wide = frame.assign(**{f"sensor_{'reading_' * 6}{i}": 0.0 for i in range(60)})
+    path = write(tmp_path, wide, "w.csv")
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(path))
+    message = str(error.value)
+    assert len(message) - len(path) < 300 and "(and 58 more); choose the target with --target" in message
+
+    many = synthetic_frame(50).assign(**{f"c{i}": np.nan for i in range(10)})
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(write(tmp_path, many, "m.csv"), features=[f"c{i}" for i in range(10)]))
+    message = str(error.value)
+    assert len(message) - len(path) < 300
+    assert "column 'c0' has missing values in rows 1, 2, 3 (and 47 more), column 'c1' in rows" in message
+    assert "(and 7 more columns); fill them" in message
+
+
+def test_a_long_table_of_several_series_names_the_column_that_tells_them_apart(tmp_path):
+    frame = synthetic_frame(50)
+    long = pd.concat([frame.assign(sensor="north"), frame.assign(sensor="south")], ignore_index=True)
+    path = write(tmp_path, long)
+    with pytest.raises(DataValidationError) as error:
+        load_series(config(path))
+    assert str(error.value) == (
+        f"{path}: column 'timestamp' has duplicate timestamps in rows 1, 2, 3, 4, 5 (and 95 more): this looks"
+        " like 2 series in one table, told apart by column 'sensor'; many series in one file are not"
+        " supported yet: filter one series into its own file"
+    )
+    numbered = long.assign(sensor=np.repeat([7, 9], 50))  # integer codes tell them apart too
+    with pytest.raises(DataValidationError, match="told apart by column 'sensor'"):
+        load_series(config(write(tmp_path, numbered, "n.csv")))
+    # a stray repeated stamp in one series is only a duplicate
+    stray = frame.assign(
+        sensor="north", timestamp=frame.timestamp.where(frame.index != 7, frame.timestamp[6])
+    )
+    with pytest.raises(DataValidationError, match=r"duplicate timestamps in rows 7, 8$"):
+        load_series(config(write(tmp_path, stray, "s.csv")))

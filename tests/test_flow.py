@@ -32,6 +32,7 @@ def test_train_flow_tracks_registers_and_promotes(tiny_config, tracking):
     assert {"metrics_by_horizon.csv", "plots/loss_curve.png", "plots/forecast.png"} <= artifacts
     assert run.data.tags["prefect.flow_run_id"] == summary["flow_run_id"]
     assert run.inputs.dataset_inputs[0].dataset.name == "series"
+    assert run.inputs.dataset_inputs[0].dataset.digest == run.data.tags["data.digest"]
     for key in (
         "test_mse_scaled",
         "test_mse",
@@ -130,6 +131,18 @@ def test_bad_data_fails_the_flow_and_the_mlflow_run_and_registers_nothing(tiny_c
     runs = client.search_runs([client.get_experiment_by_name(config.registry.experiment).experiment_id])
     assert [r.info.status for r in runs] == ["FAILED"]
     assert client.search_registered_models() == []
+
+
+def test_the_mlflow_dataset_digest_is_the_data_digest_tag(tiny_config, tracking):
+    from tasks.data import ingest
+
+    # an experiment of this store: an earlier test's flow left another store's experiment active
+    with mlflow.start_run(experiment_id=mlflow.create_experiment("ingest")) as active:
+        series = ingest.fn(tiny_config.data)
+
+    run = MlflowClient(tracking, registry_uri=tracking).get_run(active.info.run_id)
+    # one digest for one data set: the UI's dataset panel shows the data.digest tag's value
+    assert run.inputs.dataset_inputs[0].dataset.digest == run.data.tags["data.digest"] == series.digest()
 
 
 def test_links_never_carry_the_tracking_password():
