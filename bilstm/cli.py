@@ -101,7 +101,9 @@ def train(
         str | None, typer.Option(help="Feature columns, comma-separated [default: all others]")
     ] = None,
     time_column: Annotated[str | None, typer.Option(help="Timestamp column [default: date]")] = None,
-    lookback: Annotated[int | None, typer.Option(help="Input window length [default: 336]")] = None,
+    lookback: Annotated[
+        int | None, typer.Option(help="Input window length [default: from the data: 336 for hourly]")
+    ] = None,
     horizon: Annotated[int | None, typer.Option(help="Steps to forecast [default: 24]")] = None,
     epochs: Annotated[int | None, typer.Option(help="Maximum epochs")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Training batch size")] = None,
