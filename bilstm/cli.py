@@ -231,7 +231,8 @@ def _print_summary(summary: dict, as_json: bool) -> None:
         f" (seasonal period {summary['seasonal_period']} steps)\n"
         f"{summary['epochs_run']} epochs (best: {summary['best_epoch']}), {summary['train_seconds']:.1f} s"
         f" of training ({summary['train_samples_per_s']:.0f} samples/s)\n"
-        f"MLflow run {summary['run_id']}: {summary['run_url']}"
+        + (f"{summary['training_note']}\n" if summary["training_note"] else "")
+        + f"MLflow run {summary['run_id']}: {summary['run_url']}"
     )
     for warning in summary["warnings"]:
         typer.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)

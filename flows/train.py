@@ -57,11 +57,12 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
             "derived_settings": settings.derived,
             "epochs_run": history.epochs_run,
             "best_epoch": history.best_epoch,
+            "training_note": kept_start_note(config) if history.best_epoch == 0 else None,
             "train_seconds": round(history.train_seconds, 3),
             "train_samples_per_s": round(history.samples_per_s, 1),
             "warnings": [
                 *settings.warnings,
-                *filter(None, [champion_warning, history.best_epoch == 0 and kept_start_note(config)]),
+                *([champion_warning] if champion_warning else []),
                 *baseline_shortfalls(metrics),
             ],
             "metrics": metrics,

@@ -23,7 +23,8 @@ def summary_markdown(summary: dict, promotion: Promotion) -> str:
         *[f"> **Warning:** {warning}.\n" for warning in summary["warnings"]],
         f"Lookback {summary['lookback']} rows in segments of {summary['patch_len']} (seasonal period"
         f" {summary['seasonal_period']} steps); best epoch {summary['best_epoch']}"
-        f" of {summary['epochs_run']}.",
+        f" of {summary['epochs_run']}"
+        + (f": {summary['training_note']}." if summary["training_note"] else "."),
         "",
         "| forecaster | test MSE (scaled) | test MAE (scaled) | test MSE | test MAE |",
         "|---|---|---|---|---|",

@@ -68,7 +68,7 @@ def train(
     # epoch 0 of the validation curve: the weights training started from (the linear warm start)
     mlflow.log_metric("val_loss", history.start_val_loss, step=0)
     if history.best_epoch == 0:
-        get_run_logger().warning(pipeline.kept_start_note(config))
+        get_run_logger().info(pipeline.kept_start_note(config))
     mlflow.log_metrics(
         {
             "epochs_run": history.epochs_run,

@@ -93,7 +93,7 @@ def test_a_training_that_keeps_its_warm_start_says_so(synthetic_csv, bilstm):
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["best_epoch"] == 0 and "1 epochs (best: 0)" in result.stdout
     kept = "no epoch beat the linear warm start on the validation windows: the linear warm start was kept"
-    assert f"WARNING: {kept} (best epoch 0)" in result.stderr
+    assert f"{kept} (best epoch 0)" in result.stdout and summary["training_note"] == f"{kept} (best epoch 0)"
     assert summary["seasonal_period"] == 24 and summary["patch_len"] == 24
 
 
