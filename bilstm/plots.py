@@ -55,21 +55,22 @@ def forecast_plot(evaluation: Evaluation, target_names: list[str], windows: int 
     return figure
 
 
-def forecast_ahead(history: pd.Series, forecast: pd.Series, lookback: int, lookbacks: int = 3) -> Figure:
-    """The last `lookbacks` x `lookback` steps of a target's history, then its forecast after them.
+def forecast_ahead(history: pd.Series, forecast: pd.Series, lookback: int, horizons: int = 10) -> Figure:
+    """A target's recent history, then its forecast after it: the last `horizons` forecast lengths of
+    history, or the whole input window where it is shorter, so that the forecast stays readable.
 
     Args:
         history: the target's observed values, indexed by time.
         forecast: the forecast of the same target, indexed by the future times.
-        lookback: the model's input window, shaded at the end of the history.
+        lookback: the model's input window, shaded where it is shown.
     """
-    recent = history.iloc[-lookbacks * lookback :]
+    recent = history.iloc[-min(lookback, horizons * len(forecast)) :]
     origin = recent.index[-1]
     figure = Figure(figsize=(10, 4), layout="constrained")
     ax = figure.add_subplot()
-    ax.axvspan(
-        recent.index[-lookback], origin, color="grey", alpha=0.12, label=f"model input ({lookback} steps)"
-    )
+    shown = "" if len(recent) >= lookback else f", the last {len(recent)} shown"
+    start = recent.index[-min(lookback, len(recent))]
+    ax.axvspan(start, origin, color="grey", alpha=0.12, label=f"model input ({lookback} steps{shown})")
     ax.plot(recent.index, recent.to_numpy(), color="black", label=f"history of {history.name}")
     # the forecast line starts at the last observation, so the two lines join
     ahead = pd.concat([recent.iloc[-1:], forecast])

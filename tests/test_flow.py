@@ -109,7 +109,7 @@ def test_a_champion_of_another_job_is_kept_and_the_new_version_registered(
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
     assert second["champion_version"] == "1"
     reason = second["promotion_reason"]
-    assert f"champion v1 of {NAME} forecasts another job ({difference}, this run vs the champion)" in reason
+    assert f"champion v1 of {NAME} forecasts another job (this run vs the champion: {difference})" in reason
     assert "so it stays champion; to give this job a champion of its own, train it under another" in reason
     assert client.get_model_version(NAME, "2").tags["promotion"] == reason
     # said before training too
