@@ -77,9 +77,9 @@ def _other_job(client: MlflowClient, model_name: str, current: str, job: Job) ->
 def _other_job_note(model_name: str, version: str, differences: list[str]) -> str:
     shown = "; ".join(differences[:3]) + (f"; {len(differences) - 3} more" if len(differences) > 3 else "")
     return (
-        f"champion v{version} of {model_name} forecasts another job (this run vs the champion: {shown}), so it"
-        f" stays champion; to give this job a champion of its own, train it under another"
-        f" registry.model_name (--set registry.model_name=NAME)"
+        f"champion v{version} of {model_name} forecasts another job (this run vs the champion: {shown}),"
+        " so it stays champion; to give this job a champion of its own, train it under another"
+        " registry.model_name (--set registry.model_name=NAME)"
     )
 
 
