@@ -156,6 +156,10 @@ def forecast(
     debug: Annotated[bool, typer.Option(help="Show tracebacks")] = False,
 ) -> None:
     """Forecast the steps after the last row of a history with a registered model."""
+    try:
+        importlib.import_module("bilstm.preflight").check_forecast_input(data, output, plot)
+    except (DataValidationError, OutputError) as error:
+        _fail(error, debug, BAD_INPUT)
     parameters = {"model_uri": model, "data": data, "output": output, "plot": plot}
     summary = _run_flow("flows.forecast", "forecast_flow", parameters, debug)
     typer.echo(

@@ -1,6 +1,7 @@
-"""Checks of a job's input before anything heavy starts (Prefect's server, torch, MLflow): the file, its
-columns and timestamps, and the config against the data, so `bilstm train` rejects a bad input in about a
-second. The flow checks the same again, where it runs without the CLI (a deployment, the dashboard).
+"""Checks of a command's input before anything heavy starts (Prefect's server, torch, MLflow), so a bad
+input is rejected in about two seconds: for `bilstm train` the file, its columns and timestamps, and the
+config against the data; for `bilstm forecast` the history file and the output paths (its columns need the
+model). The flows check the same again, where they run without the CLI (a deployment, the dashboard).
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ import warnings
 
 from bilstm.config import PipelineConfig
 from bilstm.cycle import fit_on_train_rows
-from bilstm.data import check_targets_vary, load_series
+from bilstm.data import check_targets_vary, load_series, read_table
 from bilstm.defaults import resolve
+from bilstm.errors import DataValidationError
+from bilstm.output import check_figure_path, check_table_path
 from bilstm.split import split_rows
 
 
@@ -27,3 +30,12 @@ def check_training_input(config: PipelineConfig) -> None:
         train = split.train_rows
         times = series.frame.index[train]
         fit_on_train_rows(series.values[train], times, config.scaler.cycle, series.freq, series.source)
+
+
+def check_forecast_input(data: str | None, output: str, plot: str | None) -> None:
+    """Raise for an output or plot path that cannot be written, or a history file that cannot be read."""
+    check_table_path(output)
+    if plot is not None:
+        check_figure_path(plot)
+    if data is not None and read_table(data).empty:
+        raise DataValidationError(f"{data}: the file has no data rows")

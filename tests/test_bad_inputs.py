@@ -239,28 +239,34 @@ CASES = [
         FORECAST,
     ),
     (
+        "history file missing",
+        "forecast --data {d}/nowhere.csv --output {d}/f10.csv",
+        r"{d}/nowhere\.csv: file not found; pass an existing CSV or Parquet file",
+        None,
+    ),
+    (
         "output folder missing",
         "forecast --data {d}/good.csv --output {d}/no/f6.csv",
         r"{d}/no/f6\.csv: folder {d}/no does not exist; create it or choose another output",
-        FORECAST,
+        None,
     ),
     (
         "output format unsupported",
         "forecast --data {d}/good.csv --output {d}/f7.xlsx",
         r"{d}/f7\.xlsx: unsupported output format; use a \.csv or \.parquet file name",
-        FORECAST,
+        None,
     ),
     (
         "plot folder missing",
         "forecast --data {d}/good.csv --output {d}/f8.csv --plot {d}/no/plot.png",
         r"{d}/no/plot\.png: folder {d}/no does not exist; create it or choose another plot",
-        FORECAST,
+        None,
     ),
     (
         "plot format unsupported",
         "forecast --data {d}/good.csv --output {d}/f9.csv --plot {d}/plot.jpg",
         r"{d}/plot\.jpg: unsupported plot format; use a \.png, \.svg or \.pdf file name",
-        FORECAST,
+        None,
     ),
 ]
 
