@@ -1,4 +1,5 @@
-"""The training flow: ingest -> split and scale -> window -> train -> evaluate -> register -> promote.
+"""The training flow: ingest -> settings left to the data -> the champion's job checked -> split and scale ->
+window -> train -> evaluate -> register -> promote.
 
 One MLflow run per flow run, named after it. The config is a typed pydantic model, so the Prefect UI shows a
 form with every field and its default.
@@ -6,16 +7,19 @@ form with every field and its default.
 
 from __future__ import annotations
 
+import mlflow
 from prefect import flow
 from prefect.runtime import flow_run
 
 from bilstm.config import PipelineConfig
-from bilstm.evaluation import baseline_shortfalls
+from bilstm.defaults import Resolved
+from bilstm.evaluation import Evaluation, baseline_shortfalls
 from bilstm.job import Job
 from bilstm.pipeline import kept_start_note
+from bilstm.training import History
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.evaluation import evaluate
-from tasks.registry import check_champion, promote, register_model
+from tasks.registry import Promotion, check_champion, promote, register_model
 from tasks.report import publish_report
 from tasks.tracking import run_url, start_tracking, tracked_run, use_tracking
 from tasks.training import clear_checkpoint, train
@@ -40,33 +44,47 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         evaluation = evaluate(forecaster, prepared, history)
         version = register_model(forecaster, prepared, job, config.registry.model_name)
         promotion = promote(version, forecaster, evaluation, prepared, job, config.registry.model_name)
-        metrics = evaluation.metrics
-        summary = {
-            "run_id": run.info.run_id,
-            "run_name": run.info.run_name,
-            "run_url": run_url(run),
-            "flow_run_id": str(flow_run.id),
-            "model_name": config.registry.model_name,
-            "model_version": version,
-            "promoted": promotion.promoted,
-            "promotion_reason": promotion.reason,
-            "champion_version": promotion.champion_version,
-            "seasonal_period": settings.period,
-            "lookback": config.window.lookback,
-            "patch_len": config.model.patch_len,
-            "derived_settings": settings.derived,
-            "epochs_run": history.epochs_run,
-            "best_epoch": history.best_epoch,
-            "training_note": kept_start_note(config) if history.best_epoch == 0 else None,
-            "train_seconds": round(history.train_seconds, 3),
-            "train_samples_per_s": round(history.samples_per_s, 1),
-            "warnings": [
-                *settings.warnings,
-                *([champion_warning] if champion_warning else []),
-                *baseline_shortfalls(metrics),
-            ],
-            "metrics": metrics,
-        }
+        summary = _summary(run, config, settings, champion_warning, history, evaluation, version, promotion)
         publish_report(summary, promotion)
         clear_checkpoint(config, series.digest())
     return summary
+
+
+def _summary(
+    run: mlflow.ActiveRun,
+    config: PipelineConfig,
+    settings: Resolved,
+    champion_warning: str | None,
+    history: History,
+    evaluation: Evaluation,
+    version: str,
+    promotion: Promotion,
+) -> dict:
+    """What `bilstm train` prints (and `--json` returns) of the run."""
+    metrics = evaluation.metrics
+    return {
+        "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
+        "run_url": run_url(run),
+        "flow_run_id": str(flow_run.id),
+        "model_name": config.registry.model_name,
+        "model_version": version,
+        "promoted": promotion.promoted,
+        "promotion_reason": promotion.reason,
+        "champion_version": promotion.champion_version,
+        "seasonal_period": settings.period,
+        "lookback": config.window.lookback,
+        "patch_len": config.model.patch_len,
+        "derived_settings": settings.derived,
+        "epochs_run": history.epochs_run,
+        "best_epoch": history.best_epoch,
+        "training_note": kept_start_note(config) if history.best_epoch == 0 else None,
+        "train_seconds": round(history.train_seconds, 3),
+        "train_samples_per_s": round(history.samples_per_s, 1),
+        "warnings": [
+            *settings.warnings,
+            *([champion_warning] if champion_warning else []),
+            *baseline_shortfalls(metrics),
+        ],
+        "metrics": metrics,
+    }

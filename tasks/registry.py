@@ -68,12 +68,6 @@ def champion_job(client: MlflowClient, model_name: str, version: str) -> Job:
     return Job.of(data, spec.time_column, spec.input_columns, spec.target_columns, spec.horizon, spec.freq)
 
 
-def _other_job(client: MlflowClient, model_name: str, current: str, job: Job) -> tuple[str, list[str]] | None:
-    """(champion version, differences) when the champion `current` forecasts another job than `job`."""
-    differences = job.differences(champion_job(client, model_name, current))
-    return (current, differences) if differences else None
-
-
 def _other_job_note(model_name: str, version: str, differences: list[str]) -> str:
     shown = "; ".join(differences[:3]) + (f"; {len(differences) - 3} more" if len(differences) > 3 else "")
     return (
@@ -87,10 +81,14 @@ def _other_job_note(model_name: str, version: str, differences: list[str]) -> st
 def check_champion(job: Job, model_name: str) -> str | None:
     """Warn, before training, when this job cannot replace the model name's champion; returns the warning."""
     current = champion_version(model_name)
-    other = None if current is None else _other_job(MlflowClient(), model_name, current, job)
-    if other is None:
+    if current is None:
         return None
-    note = "This run will register a version but not promote it: " + _other_job_note(model_name, *other)
+    differences = job.differences(champion_job(MlflowClient(), model_name, current))
+    if not differences:
+        return None
+    note = "This run will register a version but not promote it: " + _other_job_note(
+        model_name, current, differences
+    )
     get_run_logger().warning(note)
     return note
 
@@ -145,9 +143,9 @@ def _decide(
     """(promote?, why, the champion's MSE on our windows if it was scored); `current` is the champion."""
     champion_mse = None
     if current not in (None, version):
-        other = _other_job(client, model_name, current, job)
-        if other is not None:
-            return False, _other_job_note(model_name, *other), None
+        differences = job.differences(champion_job(client, model_name, current))
+        if differences:
+            return False, _other_job_note(model_name, current, differences), None
         try:
             champion_mse = _champion_mse(model_name, prepared)
         except IncomparableModelError as error:
