@@ -86,20 +86,20 @@ def _other_file(tiny_config, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("change", "difference"),
+    ("change", "difference", "recorded"),
     [
-        (lambda config, _: tiny(config, **{"window.horizon": 6}), "horizon 6 vs 12"),
-        (_other_file, "data 'other-sensor' vs 'series'"),
+        (lambda config, _: tiny(config, **{"window.horizon": 6}), "horizon 6 vs 12", True),
+        # a champion registered before jobs were recorded: its job comes from its bundle and its run
+        (_other_file, "data 'other-sensor' vs 'series'", False),
     ],
-    ids=["another horizon", "another data set"],
+    ids=["another horizon", "another data set, champion without job tags"],
 )
-@pytest.mark.parametrize("recorded", [True, False], ids=["job tags", "older version without job tags"])
 def test_a_champion_of_another_job_is_kept_and_the_new_version_registered(
     tiny_config, tracking, tmp_path, change, difference, recorded
 ):
     first = train_flow(tiny_config)
     client = MlflowClient(tracking, registry_uri=tracking)
-    if not recorded:  # a champion registered before jobs were recorded: its job comes from its bundle
+    if not recorded:
         for key in [k for k in client.get_model_version(NAME, "1").tags if k.startswith("job.")]:
             client.delete_model_version_tag(NAME, "1", key)
 
