@@ -9,14 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
-from bilstm.metrics import seasonal_period
 from bilstm.split import split_rows
 
 SEASONS = 14  # the default lookback in seasonal periods: two weeks of hourly data, as ETTh1's 336 rows
 AUTO_KEYS = ("window.lookback", "model.patch_len")  # the settings None leaves to the data
 LOOKBACK_SHARE = 0.25  # the most of the train rows the default lookback takes; more than this warns
+
+
+# Seasonal period (in steps) by the base unit of the series frequency.
+_PERIODS = {"D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4}
+
+
+def seasonal_period(freq: str) -> int:
+    """Steps per season: a day for sub-daily data, a week for daily, a year for weekly and coarser."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    base = offset.rule_code.split("-")[0]  # "W-SUN" -> "W"
+    if base in ("min", "s", "ms", "h"):
+        steps = pd.Timedelta(days=1) / pd.Timedelta(offset)
+        return max(1, int(round(steps)))
+    return _PERIODS.get(base, 1)
 
 
 @dataclass

@@ -13,6 +13,7 @@ import pandas as pd
 
 from bilstm import metrics
 from bilstm.bundle import Forecaster
+from bilstm.defaults import seasonal_period
 from bilstm.scaling import Scaler
 from bilstm.split import Split
 
@@ -74,7 +75,7 @@ def evaluate(
     )
     truth = truth.transpose(0, 2, 1)
     # truth -> (N, T, k)
-    period = metrics.seasonal_period(spec.freq)
+    period = seasonal_period(spec.freq)
     scale = metrics.mase_scale(target_values[: split.train_end], period)
     naive = metrics.naive_forecast(target_values, first, windows, spec.horizon)
     seasonal = metrics.seasonal_naive_forecast(target_values, first, windows, spec.horizon, period)

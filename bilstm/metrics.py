@@ -10,19 +10,6 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import mean_absolute_error, mean_squared_error
 
-# Seasonal period (in steps) by the base unit of the series frequency.
-_PERIODS = {"D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4}
-
-
-def seasonal_period(freq: str) -> int:
-    """Steps per season: a day for sub-daily data, a week for daily, a year for weekly and coarser."""
-    offset = pd.tseries.frequencies.to_offset(freq)
-    base = offset.rule_code.split("-")[0]  # "W-SUN" -> "W"
-    if base in ("min", "s", "ms", "h"):
-        steps = pd.Timedelta(days=1) / pd.Timedelta(offset)
-        return max(1, int(round(steps)))
-    return _PERIODS.get(base, 1)
-
 
 def _flat(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).reshape(-1)

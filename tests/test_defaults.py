@@ -7,7 +7,7 @@ import pytest
 
 from bilstm.config import DataConfig, PipelineConfig, with_overrides
 from bilstm.data import load_series
-from bilstm.defaults import resolve
+from bilstm.defaults import resolve, seasonal_period
 from bilstm.split import split_rows
 
 
@@ -81,3 +81,8 @@ def test_an_ettm_file_has_a_day_of_15_minute_steps_as_period(tmp_path):
     resolved = resolve(config, load_series(config.data))
     assert resolved.period == 96
     assert resolved.config.window.lookback == 14 * 96 and resolved.config.model.patch_len == 96
+
+
+@pytest.mark.parametrize(("freq", "period"), [("h", 24), ("15min", 96), ("D", 7), ("W-SUN", 52), ("MS", 12)])
+def test_seasonal_period_follows_the_frequency(freq, period):
+    assert seasonal_period(freq) == period

@@ -46,11 +46,6 @@ def test_seasonal_naive_repeats_the_last_season():
     np.testing.assert_array_equal(seasonal[:, :, 0], [[7, 8, 9, 7, 8], [8, 9, 10, 8, 9]])
 
 
-@pytest.mark.parametrize(("freq", "period"), [("h", 24), ("15min", 96), ("D", 7), ("W-SUN", 52), ("MS", 12)])
-def test_seasonal_period_follows_the_frequency(freq, period):
-    assert metrics.seasonal_period(freq) == period
-
-
 def test_promotion_needs_to_beat_persistence_seasonal_naive_and_the_champion():
     assert promotion_decision(0.03, 0.05, 0.04, None)[0]
     assert promotion_decision(0.03, 0.05, 0.04, 0.035)[0]
