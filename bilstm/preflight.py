@@ -1,5 +1,5 @@
 """Checks of a command's input before anything heavy starts (Prefect's server, torch, MLflow), so a bad
-input is rejected in about two seconds: for `bilstm train` the file, its columns and timestamps, and the
+input is rejected in about a second: for `bilstm train` the file, its columns and timestamps, and the
 config against the data; for `bilstm forecast` the history file and the output paths (its columns need the
 model). The flows check the same again, where they run without the CLI (a deployment, the dashboard).
 """
