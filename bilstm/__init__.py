@@ -1,7 +1,8 @@
-"""bilstm: the core of bilstm-pipeline — data, scaling, windows, the Bi-LSTM, training, metrics, bundle.
+"""bilstm: the core of bilstm-pipeline — data, scaling, windows, the Bi-LSTM, training, metrics, bundle,
+and the command line.
 
-Imports torch, numpy, pandas, scikit-learn and pydantic only; orchestration (Prefect) and tracking (MLflow)
-live in the `tasks` and `flows` packages.
+Imports torch, numpy, pandas, scikit-learn, matplotlib, pydantic, PyYAML and typer; orchestration (Prefect)
+and tracking (MLflow) live in the `tasks` and `flows` packages (the CLI imports them lazily).
 """
 
 __version__ = "0.1.0"

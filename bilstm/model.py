@@ -1,12 +1,12 @@
 """The network: a (bi)directional LSTM/GRU encoder, a pooling read-out and an MLP head (tensors only).
 
-Defaults are the article's architecture (2 bidirectional LSTM layers of 64, head 2*64 -> 20 -> horizon) with
-its flaws fixed: zero initial states, dropout applied, the read-out taken from each direction's final
-hidden state instead of `out[:, -1]`, and no global device. Options that matter on ETT-like data: per-window
-instance normalisation (`last` or `revin`), a linear highway beside the recurrent path (LSTNet), channel
-independence (each channel a univariate series through one shared network, as PatchTST and SegRNN do), and
-segments: the recurrence steps over embedded segments of `patch_len` rows instead of single rows (SegRNN),
-which makes long lookbacks affordable.
+Defaults are the architecture of the blog article this project started from (see DESIGN.md: 2 bidirectional
+LSTM layers of 64, head 2*64 -> 20 -> horizon), with that article's flaws fixed: zero initial states, dropout
+applied, the read-out taken from each direction's final hidden state instead of `out[:, -1]`, and no global
+device. Options that matter on ETT-like data: per-window instance normalisation (`last` or `revin`), a linear
+highway beside the recurrent path (LSTNet), channel independence (each channel a univariate series through one
+shared network, as PatchTST and SegRNN do), and segments: the recurrence steps over embedded segments of
+`patch_len` rows instead of single rows (SegRNN), which makes long lookbacks affordable.
 
 Dimensions: B batch, L lookback, F input features, H hidden size, D directions, T horizon, k targets,
 P patch length, S = L / P segments, C channels.

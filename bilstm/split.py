@@ -18,7 +18,8 @@ ETT_STEPS_PER_HOUR = {"ETTh": 1, "ETTm": 4}
 
 @dataclass(frozen=True)
 class Split:
-    """Row ranges into the series; `*_start` of val/test is the first TARGET row."""
+    """Row ranges into the series: train rows [0, train_end), validation targets [train_end, val_end), test
+    targets [val_end, test_end); the val/test slices start `lookback` rows before their first target."""
 
     train_end: int
     val_end: int

@@ -117,7 +117,7 @@ def fit(
         progress: show a progress bar; None = only when stderr is a terminal.
     """
     # a recurrent step is many small ops: a second thread gains little on an idle machine and, when
-    # another process shares the cores, its barriers wait on a descheduled thread (25x slower measured)
+    # another process shares the cores, its barriers wait on a descheduled thread (README: Speed)
     torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)

@@ -1,4 +1,5 @@
-"""BiLSTMForecaster: output shapes for every option, determinism, and the fixed flaws of the article."""
+"""BiLSTMForecaster: output shapes for every option, determinism, and the fixed flaws of the blog article's
+model (DESIGN.md: random initial states, unused dropout, a one-step backward read-out)."""
 
 import itertools
 
@@ -26,7 +27,7 @@ def test_output_shape_for_every_option(cell, bidirectional, num_layers, pooling,
         pooling=pooling,
         instance_norm=norm,
         hidden_size=8,
-        patch_len=1,  # the article's recurrence over every row
+        patch_len=1,  # a recurrence over every row, as in the blog article's model
     )
     x = torch.randn(B, L, F)
     assert BiLSTMForecaster(config, F, 1, T, L)(x).shape == (B, T)
