@@ -15,11 +15,9 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.conftest import BILSTM, flow_run_states, synthetic_frame
+from tests.helpers import tiny_args
 
-# 3 epochs: enough for the setup run to beat seasonal naive and become champion
-TINY = ["--time-column", "timestamp", "--target", "y", "--lookback", "48", "--horizon", "12",
-        "--epochs", "3", "--set", "model.hidden_size=16", "--set", "model.num_layers=1",
-        "--set", "train.lr=0.005"]  # fmt: skip
+TINY = tiny_args(epochs=3)  # enough for the setup run to beat both baselines and become champion
 FORECAST = "bilstm-forecasts"  # the experiment a failed forecast run lands in
 
 

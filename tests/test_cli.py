@@ -12,25 +12,9 @@ from mlflow import MlflowClient
 from bilstm.config import PipelineConfig
 from bilstm.presets import load_preset, preset_names
 from tests.conftest import BILSTM, synthetic_frame
+from tests.helpers import tiny_args
 
-TINY = [
-    "--time-column",
-    "timestamp",
-    "--target",
-    "y",
-    "--lookback",
-    "48",
-    "--horizon",
-    "12",
-    "--epochs",
-    "2",
-    "--set",
-    "model.hidden_size=16",
-    "--set",
-    "model.num_layers=1",
-    "--set",
-    "train.lr=0.005",
-]
+TINY = tiny_args(epochs=2)
 
 
 def test_train_json_summary_is_the_last_stdout_line(synthetic_csv, tracking, bilstm):

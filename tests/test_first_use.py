@@ -12,7 +12,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.conftest import BILSTM
-from tests.test_bad_inputs import TINY
+from tests.helpers import tiny_args
 
 
 @pytest.mark.slow
@@ -25,7 +25,7 @@ def test_two_trains_started_together_on_a_fresh_machine_both_register_and_the_be
         "BILSTM_HOME": str(tmp_path / "bilstm-home"),
         "BILSTM_MALLOC_TUNING": "0",
     }
-    command = [BILSTM, "train", "--data", synthetic_csv, *TINY, "--json"]
+    command = [BILSTM, "train", "--data", synthetic_csv, *tiny_args(), "--json"]
     runs = [
         subprocess.Popen(
             command + seed, cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE

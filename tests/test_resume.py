@@ -11,10 +11,9 @@ import torch
 from mlflow import MlflowClient
 
 from tests.conftest import BILSTM
+from tests.helpers import tiny_args
 
-LONG = ["--time-column", "timestamp", "--target", "y", "--lookback", "48", "--horizon", "12",
-        "--epochs", "12", "--set", "train.patience=12", "--set", "model.hidden_size=16",
-        "--set", "model.num_layers=1", "--set", "train.lr=0.005", "--json"]  # fmt: skip
+LONG = tiny_args(12, "--set", "train.patience=12", "--json")
 
 
 def epochs_done(home) -> int:

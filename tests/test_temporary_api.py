@@ -17,9 +17,9 @@ import pytest
 
 from bilstm.dashboard import _alive, _descendants
 from tests.conftest import BILSTM
+from tests.helpers import tiny_args
 
-TINY = ["--time-column", "timestamp", "--target", "y", "--lookback", "48", "--horizon", "12",
-        "--set", "model.hidden_size=16", "--set", "model.num_layers=1"]  # fmt: skip
+TINY = tiny_args()  # each test sets its own --epochs
 SERVER_APP = "prefect.server.api.server:create_app"
 
 

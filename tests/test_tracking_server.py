@@ -15,13 +15,12 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.conftest import BILSTM, flow_run_states
+from tests.helpers import tiny_args
 from tests.servers import free_port, start_mlflow_server, stop_group
 
 NAME = "bilstm-forecaster"
 SECRET = "s3cr3t-Pa55"
-TINY = ["--time-column", "timestamp", "--target", "y", "--lookback", "48", "--horizon", "12",
-        "--epochs", "3", "--set", "model.hidden_size=16", "--set", "model.num_layers=1",
-        "--set", "train.lr=0.005", "--json"]  # fmt: skip
+TINY = tiny_args(3, "--json")
 
 
 @pytest.fixture
