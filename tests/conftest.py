@@ -73,6 +73,14 @@ def tiny_config(synthetic_csv) -> PipelineConfig:
     return tiny(**{"data.path": synthetic_csv, "data.time_column": "timestamp", "data.targets": ["y"]})
 
 
+def pytest_collection_modifyitems(items):
+    """A test that needs the Prefect server (directly or through `tracking`, `bilstm`, ...) is `slow`: the
+    fast loop, `pytest -m "not slow"`, runs the core's tests alone."""
+    for item in items:
+        if "prefect_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def prefect_server():
     """One real Prefect API (temporary SQLite database) for the whole session."""

@@ -21,6 +21,8 @@ from bilstm.dashboard import _alive, _descendants
 from tests.conftest import BILSTM, tiny
 from tests.servers import free_port, wait_for
 
+pytestmark = pytest.mark.slow  # starts the Prefect and MLflow servers of `bilstm dashboard`
+
 
 class Running:
     """A `bilstm dashboard` subprocess and what the tests need to talk to it."""

@@ -19,6 +19,8 @@ from bilstm.dashboard import _alive, _descendants
 from tests.conftest import BILSTM
 from tests.helpers import tiny_args
 
+pytestmark = pytest.mark.slow  # starts Prefect's temporary server through `bilstm train`
+
 TINY = tiny_args()  # each test sets its own --epochs
 SERVER_APP = "prefect.server.api.server:create_app"
 

@@ -6,10 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mlflow import MlflowClient
 
 from tests.servers import free_port, stop_group, wait_for
 from tests.test_dashboard import tiny_parameters
+
+pytestmark = pytest.mark.slow  # starts a Prefect server, a work pool and a worker
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
