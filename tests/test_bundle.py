@@ -41,7 +41,10 @@ def test_predict_returns_future_timestamps_at_the_series_frequency(trained):
     assert list(forecast.columns) == ["timestamp", "step", "y"]
     assert (forecast["timestamp"] == expected).all()
     assert forecast["step"].tolist() == list(range(1, 13))
-    assert np.isfinite(forecast["y"]).all()
+    # the forecast from a history equals the last window's forecast over the same rows
+    values = frame[["x", "y"]].to_numpy()
+    last_window = forecaster.forecast_windows(values[-60:])[-1, :, 0]  # lookback 48 + horizon 12 rows
+    np.testing.assert_allclose(forecaster.predict(frame.iloc[:-12])["y"].to_numpy(), last_window, rtol=1e-5)
 
 
 def test_predict_uses_only_the_last_lookback_rows(trained):

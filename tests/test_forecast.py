@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,7 +32,9 @@ def test_forecast_continues_the_series_with_the_champion(champion, synthetic_csv
     assert list(table.columns) == ["timestamp", "step", "y"]
     assert len(table) == 12 == summary["rows"]
     assert (pd.to_datetime(table.timestamp) == expected).all()
-    assert np.isfinite(table.y).all()
+    champion_model = mlflow.pyfunc.load_model("models:/bilstm-forecaster@champion")
+    served = champion_model.predict(pd.read_csv(synthetic_csv, parse_dates=["timestamp"]))
+    np.testing.assert_allclose(table.y.to_numpy(), served["y"].to_numpy(), rtol=1e-6)  # what it serves
 
     client = MlflowClient(tracking, registry_uri=tracking)
     run = client.get_run(summary["run_id"])
