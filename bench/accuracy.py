@@ -6,9 +6,11 @@ set. After every epoch the test MSE is measured too (outside the timed training)
 training until the model first beats persistence. Baselines on the same test windows:
 
 - persistence (repeat the last value) and seasonal naive (repeat the last day), from the evaluation;
-- ridge on the raw 96-step window (one model per channel, penalty picked on the validation windows);
-- ridge on last-value-normalised windows of the preset's lookback (NLinear-like: the linear floor), and,
-  for a preset with `scaler.cycle`, the same on the series with that cycle removed (the floor of that setup).
+- ridge (`bilstm.ridge`, one map shared by the channels, penalty picked on the validation windows) on the raw
+  96-step window;
+- the same on last-value-normalised windows of the preset's lookback (NLinear-like: the linear floor, the
+  highway's warm start), and, for a preset with `scaler.cycle`, on the series with that cycle removed (the
+  floor of that setup).
 
     python bench/accuracy.py                      # every preset, seeds 0 1 2; table + bench/accuracy.json
     python bench/accuracy.py --preset etth1-s24 --seeds 0 --threads 2
@@ -24,13 +26,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import Ridge
+import torch
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import load_series
 from bilstm.defaults import resolve
 from bilstm.presets import load_preset, preset_names
+from bilstm.ridge import fit_ridge
 from bilstm.runtime import reexec_with_tuned_malloc
 from bilstm.windows import numpy_windows
 
@@ -41,18 +44,17 @@ PUBLISHED = {
     "etth1-s96": "NLinear 0.053 (L=336)",
     "etth1-m96": "PatchTST 0.370, SegRNN 0.351",
 }
-ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0)
 
 
 def channel_windows(values: np.ndarray, lookback: int, horizon: int, normalise: bool):
-    """Per-channel (N*C, L) inputs and (N*C, T) targets of (rows, C) values; minus the last input value
-    when `normalise` (the forecast adds it back)."""
+    """Per-channel (N*C, L) inputs and (N*C, T) targets of (rows, C) values, as float64 tensors; minus the
+    last input value when `normalise` (the forecast adds it back)."""
     inputs, targets = numpy_windows(values, lookback, horizon)
     # (N, L, C), (N, T, C) -> (N*C, L), (N*C, T)
     x = inputs.transpose(0, 2, 1).reshape(-1, lookback)
     y = targets.transpose(0, 2, 1).reshape(-1, horizon)
     last = x[:, -1:] if normalise else np.zeros((len(x), 1), dtype=x.dtype)
-    return x - last, y - last
+    return torch.from_numpy(x - last), torch.from_numpy(y - last)
 
 
 def ridge_mse(
@@ -60,7 +62,8 @@ def ridge_mse(
 ) -> float:
     """Test MSE (scaled) of a channel-independent ridge map from the window to the horizon, on the scaled
     values, or with `decycled` on what the network reads (the preset's cycle removed: adding it back to
-    forecast and truth alike leaves every error as it is)."""
+    forecast and truth alike leaves every error as it is). The highway's warm start is this same fit
+    (`bilstm.ridge`: its penalties, picked on the validation windows, and its solver)."""
     split = prepared.split
     scaled = prepared.scaled if decycled else prepared.scaler.transform(prepared.series.values)
     k = len(prepared.series.target_columns)
@@ -68,13 +71,7 @@ def ridge_mse(
     train = channel_windows(targets[: split.train_end], lookback, horizon, normalise)
     val = channel_windows(targets[split.train_end - lookback : split.val_end], lookback, horizon, normalise)
     test = channel_windows(targets[split.val_end - lookback : split.test_end], lookback, horizon, normalise)
-
-    def mse(alpha: float, scored) -> float:
-        model = Ridge(alpha=alpha).fit(*train)
-        return float(np.mean((model.predict(scored[0]) - scored[1]) ** 2))
-
-    best_alpha = min(ALPHAS, key=lambda alpha: mse(alpha, val))
-    return mse(best_alpha, test)
+    return fit_ridge([train], [val]).mse(*test)
 
 
 def train_one(config: PipelineConfig, prepared: pipeline.Prepared) -> dict:

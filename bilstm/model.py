@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from bilstm.config import ModelConfig
+from bilstm.ridge import PENALTIES, fit_ridge
 
 _EPS = 1e-5
-PENALTIES = (1e-3, 1e-2, 1e-1, 1.0)  # ridge penalties the highway's warm start chooses from on validation
 
 
 class BiLSTMForecaster(nn.Module):
@@ -117,8 +117,8 @@ class BiLSTMForecaster(nn.Module):
         penalties: Sequence[float] = PENALTIES,
     ) -> float:
         """Set the linear highway to the ridge regression of the normalised targets on the normalised
-        input windows and silence the head, so training starts from the best linear forecaster and the
-        recurrent path learns what is left (a closed-form warm start; training then moves every weight).
+        input windows (`bilstm.ridge`) and silence the head, so training starts from the best linear
+        forecaster and the recurrent path learns what is left (training then moves every weight).
 
         Args:
             train: (inputs (B, L, F), targets (B, T) or (B, T, k)) batches to fit on.
@@ -130,47 +130,18 @@ class BiLSTMForecaster(nn.Module):
         """
         if self.highway is None:
             raise ValueError("model.highway is off: there is no linear map to fit")
-        lookback, horizon = self.highway.in_features, self.horizon
-        xtx = torch.zeros(lookback, lookback, dtype=torch.float64)
-        xty = torch.zeros(lookback, horizon, dtype=torch.float64)
-        sum_x = torch.zeros(lookback, dtype=torch.float64)
-        sum_y = torch.zeros(horizon, dtype=torch.float64)
-        rows = 0
-        for x, y in (self._linear_problem(*batch) for batch in train):
-            xtx += x.T @ x
-            xty += x.T @ y
-            sum_x += x.sum(0)
-            sum_y += y.sum(0)
-            rows += len(x)
-        mean_x, mean_y = sum_x / rows, sum_y / rows
-        centred_xtx = xtx - rows * torch.outer(mean_x, mean_x)
-        centred_xty = xty - rows * torch.outer(mean_x, mean_y)
-
-        def solve(penalty: float) -> tuple[torch.Tensor, torch.Tensor]:
-            weight = torch.linalg.solve(centred_xtx + penalty * rows * torch.eye(lookback), centred_xty)
-            # weight -> (L, T)
-            return weight, mean_y - mean_x @ weight
-
-        held_out = [self._linear_problem(*batch) for batch in validation]
-        if held_out:
-            x_val = torch.cat([x for x, _ in held_out])
-            y_val = torch.cat([y for _, y in held_out])
-
-            def validation_mse(penalty: float) -> float:
-                weight, bias = solve(penalty)
-                return float(((x_val @ weight + bias - y_val) ** 2).mean())
-
-            penalty = min(penalties, key=validation_mse)
-        else:
-            penalty = penalties[0]
-        weight, bias = solve(penalty)
-        self.highway.weight.copy_(weight.T.float())
-        self.highway.bias.copy_(bias.float())
+        fit = fit_ridge(
+            (self._linear_problem(*batch) for batch in train),
+            (self._linear_problem(*batch) for batch in validation),
+            penalties,
+        )
+        self.highway.weight.copy_(fit.weight.T.float())
+        self.highway.bias.copy_(fit.bias.float())
         # the recurrent path starts silent, so training starts exactly at the linear fit; the zeroed output
         # layer gets gradients from the first step, and the layers below it from the second
         self.head[-1].weight.zero_()
         self.head[-1].bias.zero_()
-        return penalty
+        return fit.penalty
 
     def _linear_problem(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The highway's regression rows: normalised windows x (B*k, L) and normalised targets y (B*k, T)."""

@@ -102,8 +102,12 @@ def fit_forecaster(
     checkpoint: str | None = None,
     progress: bool | None = None,
 ) -> History:
-    """Warm-start the highway (if configured) and train the forecaster's network in place; a run that
-    resumes from `checkpoint` takes its weights from there instead."""
+    """Warm-start the highway (if configured) and train the forecaster's network in place, on
+    `config.train.threads` CPU threads; a run that resumes from `checkpoint` takes its weights from there
+    instead."""
+    # a recurrent step is many small ops: a second thread gains little on an idle machine and, when
+    # another process shares the cores, its barriers wait on a descheduled thread (README: Speed)
+    torch.set_num_threads(config.train.threads)
     model = forecaster.model
     started = time.perf_counter()
     resuming = checkpoint is not None and Path(checkpoint).exists()

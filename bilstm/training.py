@@ -1,8 +1,7 @@
-"""The training loop: `fit(model, train, val, config, on_epoch_end=None, checkpoint=None) -> History`.
-
-Adam on MSE (or Huber), batches sliced from windows already on the device, gradient clipping, early
-stopping on the VALIDATION loss with the best weights restored, bf16 autocast on CUDA, a checkpoint after
-every epoch that a later call resumes from, and a progress bar on a terminal.
+"""The training loop: `fit(model, train, val, config, on_epoch_end=None, checkpoint=None) -> History` runs
+`train_epoch` (Adam on MSE or Huber, batches sliced from windows on the device, gradient clipping, bf16
+autocast on CUDA) epoch after epoch, with early stopping on the VALIDATION loss (`EarlyStopping`, the best
+weights restored), a checkpoint after every epoch that a later call resumes from, and a progress bar.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import torch
 from torch import nn
 
 from bilstm.config import TrainConfig
+from bilstm.early_stopping import EarlyStopping, snapshot
 from bilstm.progress import epoch_progress
 from bilstm.windows import Windows
 
@@ -96,6 +96,33 @@ def evaluate_loss(
     return total / len(windows)
 
 
+def train_epoch(
+    model: nn.Module,
+    train: Windows,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    loss_fn: nn.Module,
+    config: TrainConfig,
+    order: torch.Generator,
+    on_step: Callable[[], None] = lambda: None,
+) -> float:
+    """One pass over the train windows in the order drawn from `order`; returns the mean train loss."""
+    permutation = torch.randperm(len(train), generator=order).to(train.series.device)
+    total = 0.0
+    for start in range(0, len(train), config.batch_size):
+        x, y = train.batch(permutation[start : start + config.batch_size])
+        with _autocast(x.device, config.amp):
+            loss = loss_fn(model(x).float(), y)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        total += loss.item() * len(x)
+        on_step()
+    return total / len(train)
+
+
 def fit(
     model: nn.Module,
     train: Windows,
@@ -106,19 +133,17 @@ def fit(
     progress: bool | None = None,
 ) -> History:
     """Train `model` in place and return its history; the best-validation weights are loaded at the end.
+    Torch's CPU threads are the caller's to set (`config.threads`: `bilstm.pipeline.fit_forecaster`).
 
     Args:
         model: the network, on any device; it is moved to `config.device`.
         train, val: windows of the scaled train and validation rows.
-        config: epochs, batch size, learning rate, loss, clipping, patience, seed, device, threads.
+        config: epochs, batch size, learning rate, loss, clipping, patience, seed, device.
         on_epoch_end: called as `on_epoch_end(epoch, {"train_loss": ..., "val_loss": ..., "lr": ...})`,
             epoch from 1.
         checkpoint: a file written after every epoch; if it exists, training resumes from it.
         progress: show a progress bar; None = only when stderr is a terminal.
     """
-    # a recurrent step is many small ops: a second thread gains little on an idle machine and, when
-    # another process shares the cores, its barriers wait on a descheduled thread (README: Speed)
-    torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     model.to(device)
@@ -128,13 +153,16 @@ def fit(
     scheduler = _scheduler(optimizer, config, steps)
     loss_fn = nn.MSELoss() if config.loss == "mse" else nn.HuberLoss()
     order = torch.Generator().manual_seed(config.seed)
-    history, bad_epochs = History(), 0
+
+    def val_loss() -> float:
+        return evaluate_loss(model, val, loss_fn, config.batch_size * 4, config.amp)
+
     if checkpoint and Path(checkpoint).exists():
-        history, best_state, bad_epochs = _resume(checkpoint, model, optimizer, scheduler, order)
+        history, stopping = _resume(checkpoint, model, optimizer, scheduler, order, config.patience)
     else:
         # the starting weights are a candidate too: a warm start that training cannot beat is kept
-        history.start_val_loss = evaluate_loss(model, val, loss_fn, config.batch_size * 4, config.amp)
-        best_state = _snapshot(model)
+        history = History(start_val_loss=val_loss())
+        stopping = EarlyStopping(config.patience, history.start_val_loss, snapshot(model))
     history.resumed_from_epoch = history.epochs_run
     show = sys.stderr.isatty() if progress is None else progress
     model.train()
@@ -142,47 +170,25 @@ def fit(
         bar.skip_epochs(history.epochs_run)
         while history.epochs_run < config.epochs and not history.stopped_early:
             started = time.perf_counter()
-            permutation = torch.randperm(len(train), generator=order).to(device)
-            total = 0.0
-            for step in range(steps):
-                x, y = train.batch(permutation[step * config.batch_size : (step + 1) * config.batch_size])
-                with _autocast(device, config.amp):
-                    loss = loss_fn(model(x).float(), y)
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                total += loss.item() * len(x)
-                bar.advance()
-            train_loss = total / len(train)
-            val_loss = evaluate_loss(model, val, loss_fn, config.batch_size * 4, config.amp)
+            train_loss = train_epoch(model, train, optimizer, scheduler, loss_fn, config, order, bar.advance)
+            losses = {"train_loss": train_loss, "val_loss": val_loss(), "lr": scheduler.get_last_lr()[0]}
             history.train_seconds += time.perf_counter() - started
             history.samples_seen += len(train)
             history.train_loss.append(train_loss)
-            history.val_loss.append(val_loss)
-            history.learning_rate.append(scheduler.get_last_lr()[0])
+            history.val_loss.append(losses["val_loss"])
+            history.learning_rate.append(losses["lr"])
             epoch = history.epochs_run
-            if val_loss < min([history.start_val_loss, *history.val_loss[:-1]]):
-                history.best_epoch, bad_epochs = epoch, 0
-                best_state = _snapshot(model)
-            else:
-                bad_epochs += 1
-                history.stopped_early = bad_epochs >= config.patience and epoch < config.epochs
-            bar.epoch_done(epoch, train_loss, val_loss)
+            stopping.update(epoch, losses["val_loss"], model)
+            history.best_epoch = stopping.best_epoch
+            history.stopped_early = stopping.should_stop and epoch < config.epochs
+            bar.epoch_done(epoch, train_loss, losses["val_loss"])
             if checkpoint:
-                _save(checkpoint, model, optimizer, scheduler, order, history, best_state, bad_epochs)
+                _save(checkpoint, model, optimizer, scheduler, order, history, stopping)
             if on_epoch_end:
-                on_epoch_end(
-                    epoch, {"train_loss": train_loss, "val_loss": val_loss, "lr": history.learning_rate[-1]}
-                )
-    model.load_state_dict(best_state)
+                on_epoch_end(epoch, losses)
+    model.load_state_dict(stopping.best_state)
     model.eval()
     return history
-
-
-def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
@@ -195,7 +201,7 @@ def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_
     return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
 
 
-def _save(path, model, optimizer, scheduler, order, history, best_state, bad_epochs) -> None:
+def _save(path, model, optimizer, scheduler, order, history: History, stopping: EarlyStopping) -> None:
     """Write the checkpoint atomically (a killed process never leaves a half-written file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,15 +212,15 @@ def _save(path, model, optimizer, scheduler, order, history, best_state, bad_epo
         "order": order.get_state(),
         "torch_rng": torch.get_rng_state(),
         "history": asdict(history),
-        "best_state": best_state,
-        "bad_epochs": bad_epochs,
+        "best_state": stopping.best_state,
+        "bad_epochs": stopping.bad_epochs,
     }
     partial = path.with_suffix(path.suffix + ".partial")
     torch.save(state, partial)
     os.replace(partial, path)
 
 
-def _resume(path, model, optimizer, scheduler, order) -> tuple[History, dict | None, int]:
+def _resume(path, model, optimizer, scheduler, order, patience: int) -> tuple[History, EarlyStopping]:
     state = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
@@ -222,5 +228,9 @@ def _resume(path, model, optimizer, scheduler, order) -> tuple[History, dict | N
     order.set_state(state["order"].cpu())
     torch.set_rng_state(state["torch_rng"].cpu())
     history = History(**state["history"])
+    best_loss = min([history.start_val_loss, *history.val_loss])
+    stopping = EarlyStopping(
+        patience, best_loss, state["best_state"], history.best_epoch, state["bad_epochs"]
+    )
     log.info("resuming training from checkpoint %s after epoch %d", path, history.epochs_run)
-    return history, state["best_state"], state["bad_epochs"]
+    return history, stopping
