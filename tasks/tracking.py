@@ -33,7 +33,8 @@ def tracking_uri() -> str:
 
 
 class TrackingUnavailableError(RuntimeError):
-    """The MLflow tracking server did not answer; the CLI exits with `exit_code`."""
+    """The MLflow tracking server did not answer. Not the input's fault, so no `BadInputError`; the CLI
+    exits with its class's `exit_code` all the same."""
 
     exit_code = 3
 
