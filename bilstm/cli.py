@@ -18,14 +18,14 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from bilstm.config_layers import ConfigError, build_config
-from bilstm.errors import DataValidationError, ForecastInputError, OutputError
+from bilstm.config_layers import build_config
+from bilstm.errors import BadInputError
 from bilstm.presets import preset_names
 from bilstm.runtime import exit_without_teardown, reexec_with_tuned_malloc
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 
-BAD_INPUT = 2
+BAD_INPUT = BadInputError.exit_code
 LINE_LIMIT = 300  # characters of the error line; --debug shows it whole
 # Quiet defaults for an embedded, offline-friendly run; a user's own settings win.
 _ENV_DEFAULTS = {
@@ -136,8 +136,8 @@ def train(
         pipeline_config = build_config(config, options, set_ or [], preset)
         # the data against the config, before Prefect, torch and MLflow start: a bad input fails fast
         importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
-    except (ConfigError, ValidationError, DataValidationError) as error:
-        _fail(error, debug, BAD_INPUT)
+    except (BadInputError, ValidationError) as error:
+        _fail(error, debug, exit_code(error))
     summary = _run_flow("flows.train", "train_flow", {"config": pipeline_config}, debug)
     _print_summary(summary, as_json)
 
@@ -158,8 +158,8 @@ def forecast(
     """Forecast the steps after the last row of a history with a registered model."""
     try:
         importlib.import_module("bilstm.preflight").check_forecast_input(data, output, plot)
-    except (DataValidationError, OutputError) as error:
-        _fail(error, debug, BAD_INPUT)
+    except BadInputError as error:
+        _fail(error, debug, exit_code(error))
     parameters = {"model_uri": model, "data": data, "output": output, "plot": plot}
     summary = _run_flow("flows.forecast", "forecast_flow", parameters, debug)
     typer.echo(
@@ -193,11 +193,13 @@ def dashboard(
     raise typer.Exit(code)
 
 
-def _is_bad_input(error: BaseException) -> bool:
-    """Errors the user fixes by changing the input: data, config, output path, an unknown model."""
-    if isinstance(error, (DataValidationError, ForecastInputError, OutputError, ValidationError)):
-        return True
-    return getattr(error, "error_code", None) in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+def exit_code(error: BaseException) -> int:
+    """The exit code of a failure, by its type: its class's `exit_code` (2 for every `BadInputError`, 3 for
+    an unreachable tracking server), 2 for pydantic's invalid config, 1 for anything else."""
+    if isinstance(error, ValidationError):  # raised where the config is validated: the pydantic boundary
+        return BAD_INPUT
+    code = getattr(type(error), "exit_code", None)
+    return code if isinstance(code, int) and code > 0 else 1
 
 
 def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -> dict:
@@ -217,8 +219,7 @@ def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -
         with api.flow_settings():
             return flow(**parameters)
     except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
-        # an error may carry its own documented code (3: the MLflow tracking server is unreachable)
-        _fail(error, debug, getattr(error, "exit_code", None) or (BAD_INPUT if _is_bad_input(error) else 1))
+        _fail(error, debug, exit_code(error))
 
 
 def _print_summary(summary: dict, as_json: bool) -> None:

@@ -10,10 +10,11 @@ import yaml
 from pydantic import ValidationError
 
 from bilstm.config import PipelineConfig, with_overrides
+from bilstm.errors import BadInputError
 from bilstm.presets import UnknownPresetError, load_preset
 
 
-class ConfigError(ValueError):
+class ConfigError(BadInputError):
     """A config file, a --set or an option cannot be applied."""
 
 

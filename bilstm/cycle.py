@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bilstm.errors import DataValidationError
+from bilstm.errors import BadInputError, DataValidationError
 
 
-class CycleError(ValueError):
+class CycleError(BadInputError):
     """The cycle cannot be fitted or applied; the message says why and how to fix it."""
 
 

@@ -1,14 +1,23 @@
-"""The errors a user fixes by changing the input, in one light module: the CLI maps them to exit code 2
-without importing torch or pandas first (`bilstm --help` and the config checks stay fast)."""
+"""The errors a user fixes by changing the input, in one light module: each derives from `BadInputError`,
+whose class attribute `exit_code` (2) is what the CLI exits with, without importing torch or pandas first
+(`bilstm --help` and the config checks stay fast). Errors that are not the input's fault may carry their own
+`exit_code` the same way (`tasks.tracking.TrackingUnavailableError`: 3); any other error exits 1."""
 
 
-class DataValidationError(ValueError):
+class BadInputError(ValueError):
+    """The input (data, config, model URI, output path) cannot be used; the message says how to fix it."""
+
+    exit_code = 2
+
+
+class DataValidationError(BadInputError):
     """The input data cannot be used as it is; the message says where and how to fix it."""
 
 
-class ForecastInputError(ValueError):
-    """A history handed to `Forecaster.predict` cannot be used; the message says why."""
+class ForecastInputError(BadInputError):
+    """A history handed to `Forecaster.predict`, or the model to forecast with, cannot be used; the message
+    says why."""
 
 
-class OutputError(ValueError):
+class OutputError(BadInputError):
     """The output path cannot be written; the message says why."""

@@ -28,7 +28,8 @@ class Evaluation:
 
 
 class IncomparableModelError(ValueError):
-    """Two forecasters do not forecast the same thing (targets, horizon or columns differ)."""
+    """Two forecasters do not forecast the same thing (targets, horizon or columns differ). Not a
+    `BadInputError`: the promotion gate catches it and keeps the champion; no input of the user's is wrong."""
 
 
 def _score(prefix, truth, pred, reference: Scaler, k: int, scale: np.ndarray) -> dict[str, float]:

@@ -8,7 +8,6 @@ import re
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -18,6 +17,7 @@ from bilstm.bundle import Forecaster, ForecastInputError
 from bilstm.data import Series, load_series
 from bilstm.messages import names
 from bilstm.output import check_figure_path, check_table_path, write_figure, write_table
+from tasks.refusals import refusals_as_bad_input
 from tasks.retries import retry_if_transient
 
 
@@ -37,17 +37,17 @@ def check_outputs(output: str, plot: str | None) -> None:
 )
 def load_forecaster(model_uri: str) -> Forecaster:
     """The forecaster bundle inside a registered pyfunc model (`models:/name@alias`, `models:/name/3`)."""
-    try:
+    with refusals_as_bad_input(lambda message: _unknown_model(model_uri, message)):
         _check_artifacts(model_uri)
         model = mlflow.pyfunc.load_model(model_uri)
-    except MlflowException as error:
-        if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-            raise
-        raise ForecastInputError(
-            f"{model_uri}: {error.message.rstrip('.')}; see the Models page of the MLflow UI for names and"
-            " aliases, or pass --model models:/NAME/VERSION"
-        ) from error
     return model.unwrap_python_model().forecaster
+
+
+def _unknown_model(model_uri: str, message: str) -> ForecastInputError:
+    return ForecastInputError(
+        f"{model_uri}: {message.rstrip('.')}; see the Models page of the MLflow UI for names and aliases, or"
+        " pass --model models:/NAME/VERSION"
+    )
 
 
 def _check_artifacts(model_uri: str) -> None:

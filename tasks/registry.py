@@ -22,6 +22,7 @@ from bilstm.evaluation import Evaluation, IncomparableModelError, promotion_deci
 from bilstm.job import Job
 from bilstm.stamps import as_text
 from tasks.promotion_lock import promotion_lock
+from tasks.refusals import refusals_as_bad_input
 from tasks.retries import retry_if_transient
 
 PYFUNC_MODEL = str(Path(__file__).with_name("pyfunc_model.py"))
@@ -98,24 +99,26 @@ def register_model(forecaster: Forecaster, prepared: pipeline.Prepared, job: Job
     """Log the bundle as a pyfunc model, register a version tagged with its job, alias it `challenger`;
     returns the version."""
     client, run_id = MlflowClient(), mlflow.active_run().info.run_id
-    # a retry after a partial success must not register a second version for this run
-    existing = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
-    if existing:
-        return existing[0].version
-    example = history_example(prepared, forecaster)
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle = forecaster.save(Path(tmp) / "bundle")
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=PYFUNC_MODEL,
-            artifacts={"bundle": str(bundle)},
-            signature=infer_signature(
-                example, as_text(forecaster.predict(example), forecaster.spec.timezone)
-            ),
-            input_example=example,
-            registered_model_name=model_name,
-            pip_requirements=_requirements(),
-        )
+    # MLflow refuses a model name it cannot register (`a/b`, blank): registry.model_name is the user's
+    with refusals_as_bad_input():
+        # a retry after a partial success must not register a second version for this run
+        existing = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
+        if existing:
+            return existing[0].version
+        example = history_example(prepared, forecaster)
+        with tempfile.TemporaryDirectory() as tmp:
+            bundle = forecaster.save(Path(tmp) / "bundle")
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=PYFUNC_MODEL,
+                artifacts={"bundle": str(bundle)},
+                signature=infer_signature(
+                    example, as_text(forecaster.predict(example), forecaster.spec.timezone)
+                ),
+                input_example=example,
+                registered_model_name=model_name,
+                pip_requirements=_requirements(),
+            )
     version = str(info.registered_model_version)
     for key, value in job.to_tags().items():
         client.set_model_version_tag(model_name, version, key, value)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from sqlalchemy.exc import OperationalError
 
-from bilstm.errors import DataValidationError, ForecastInputError, OutputError
+from bilstm.errors import BadInputError
 
 # MLflow error codes of a server or store that is busy or away for a while
 _BUSY_CODES = {
@@ -22,9 +22,7 @@ _BUSY_CODES = {
 }
 # errors the input will repeat, and OS errors that name a path: trying again finds the same path
 _PERMANENT = (
-    DataValidationError,
-    ForecastInputError,
-    OutputError,
+    BadInputError,
     FileNotFoundError,
     PermissionError,
     IsADirectoryError,

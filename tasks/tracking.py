@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from bilstm.config import PipelineConfig, flatten
 from bilstm.defaults import AUTO_KEYS
 from bilstm.file_lock import FileLock
+from tasks.refusals import refusals_as_bad_input
 
 DEFAULT_DB = "mlflow.db"
 
@@ -32,7 +33,8 @@ def tracking_uri() -> str:
 
 
 class TrackingUnavailableError(RuntimeError):
-    """The MLflow tracking server did not answer; the CLI exits with `exit_code`."""
+    """The MLflow tracking server did not answer. Not the input's fault, so no `BadInputError`; the CLI
+    exits with its class's `exit_code` all the same."""
 
     exit_code = 3
 
@@ -89,10 +91,12 @@ def use_tracking(experiment: str) -> str:
         except TrackingUnavailableError as error:
             advice = "start it, or point MLFLOW_TRACKING_URI at a running one"
             raise TrackingUnavailableError(f"{error} after {len(delays) + 1} tries; {advice}") from None
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    with store_creation_lock(uri):  # the first use of a store creates its tables
-        mlflow.set_experiment(experiment)
+    # a URI of no store MLflow knows, a deleted experiment or an overlong name: the user's to fix
+    with refusals_as_bad_input():
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        with store_creation_lock(uri):  # the first use of a store creates its tables
+            mlflow.set_experiment(experiment)
     return uri
 
 

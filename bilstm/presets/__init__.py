@@ -12,8 +12,10 @@ from typing import Any
 
 import yaml
 
+from bilstm.errors import BadInputError
 
-class UnknownPresetError(ValueError):
+
+class UnknownPresetError(BadInputError):
     """No preset of that name ships with the package."""
 
 
