@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 
-from tests.servers import free_port, stop_group, wait_for
+from deployments.processes import free_port, stop_group, wait_for
 from tests.test_dashboard import tiny_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
