@@ -181,13 +181,21 @@ def dashboard(
     state_dir: Annotated[
         Path, typer.Option(help="Where mlflow.db, mlruns/, .prefect/ and .bilstm/ live")
     ] = Path("."),
-    overrides: Annotated[Path | None, typer.Option(hidden=True, help="Test-only schedule overrides")] = None,
+    prefect_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            show_default="deployments/prefect.yaml",
+            help="A prefect.yaml whose deployments to serve",
+        ),
+    ] = None,
 ) -> None:
     """Start the Prefect UI (with the deployments served) and the MLflow UI; Ctrl-C stops both."""
-    from bilstm import dashboard as supervisor
+    from deployments import dashboard as supervisor
 
     try:
-        code = supervisor.run(host, prefect_port, mlflow_port, state_dir, overrides)
+        code = supervisor.run(host, prefect_port, mlflow_port, state_dir, prefect_file)
     except supervisor.DashboardError as error:
         _fail(error, False, 1)
     raise typer.Exit(code)

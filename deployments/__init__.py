@@ -1,1 +1,3 @@
-"""Deployments: `prefect.yaml` (the work-pool route) and `serve` (what `bilstm dashboard` runs)."""
+"""Deployments and the processes that run them: `prefect.yaml` (the work-pool route), `serve` (serves its
+deployments), `dashboard` (the `bilstm dashboard` supervisor of the Prefect and MLflow servers and `serve`)
+and `processes` (ports, health waits, /proc, process-group stops, shared with the tests)."""

@@ -3,7 +3,6 @@ triggered as the UI does, a schedule that fires by itself, a real browser, and n
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -14,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from mlflow import MlflowClient
 
 from bilstm.config import TrainConfig
-from bilstm.dashboard import _alive, _descendants
+from deployments.processes import alive, descendants, free_port, wait_for
+from deployments.serve import PREFECT_YAML
 from tests.conftest import BILSTM, tiny
-from tests.servers import free_port, wait_for
 
 pytestmark = pytest.mark.slow  # starts the Prefect and MLflow servers of `bilstm dashboard`
 
@@ -27,14 +27,13 @@ pytestmark = pytest.mark.slow  # starts the Prefect and MLflow servers of `bilst
 class Running:
     """A `bilstm dashboard` subprocess and what the tests need to talk to it."""
 
-    def __init__(self, state: Path, overrides: dict | None = None) -> None:
+    def __init__(self, state: Path, prefect_file: Path | None = None) -> None:
         self.state, self.prefect_port, self.mlflow_port = state, free_port(), free_port()
         state.mkdir(parents=True, exist_ok=True)
         command = [BILSTM, "dashboard", "--prefect-port", str(self.prefect_port)]
         command += ["--mlflow-port", str(self.mlflow_port), "--state-dir", str(state)]
-        if overrides:
-            (state / "overrides.json").write_text(json.dumps(overrides))
-            command += ["--overrides", str(state / "overrides.json")]
+        if prefect_file:
+            command += ["--prefect-file", str(prefect_file)]
         self.output = open(state / "dashboard.out", "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(command, stdout=self.output, stderr=subprocess.STDOUT)
         wait_for(f"{self.prefect_url}/api/health")
@@ -62,11 +61,11 @@ class Running:
 
     def stop(self) -> list[int]:
         """SIGTERM the dashboard as a user's Ctrl-C would; returns the processes still alive after."""
-        everyone = [self.process.pid, *_descendants(self.process.pid)]
+        everyone = [self.process.pid, *descendants(self.process.pid)]
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=120)
         self.output.close()
-        return [pid for pid in everyone if _alive(pid)]
+        return [pid for pid in everyone if alive(pid)]
 
 
 def tiny_parameters(csv: str) -> dict:
@@ -164,11 +163,19 @@ def render(url: str, screenshot: Path) -> str:
     return dom.stdout
 
 
+def every_20_seconds(history_csv: str, folder: Path) -> Path:
+    """A copy of deployments/prefect.yaml whose nightly retrain runs every 20 s on a tiny config."""
+    spec = yaml.safe_load(PREFECT_YAML.read_text())
+    nightly = next(entry for entry in spec["deployments"] if entry["name"] == "nightly-retrain")
+    nightly |= {"schedules": [{"interval": 20}], "parameters": tiny_parameters(history_csv)}
+    (folder / "prefect.yaml").write_text(yaml.safe_dump(spec))
+    return folder / "prefect.yaml"
+
+
 def test_a_schedule_fires_by_itself_and_stopping_leaves_no_process(tmp_path, history_csv):
     from prefect.client.orchestration import get_client
 
-    overrides = {"nightly-retrain": {"interval": 20, "parameters": tiny_parameters(history_csv)}}
-    running = Running(tmp_path / "state", overrides)
+    running = Running(tmp_path / "state", every_20_seconds(history_csv, tmp_path))
     try:
         nightly = {d.name: d for d in running.deployments()}["nightly-retrain"]
         deadline, completed = time.monotonic() + 300, []

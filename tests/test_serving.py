@@ -11,9 +11,9 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from deployments.processes import free_port, stop_group, wait_for
 from flows.train import train_flow
 from tests.conftest import synthetic_frame
-from tests.servers import free_port, stop_group, wait_for
 
 
 def test_the_champion_serves_forecasts_over_http(tiny_config, tracking, tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bilstm.dashboard import _alive, _descendants
+from deployments.processes import alive, descendants
 from tests.conftest import BILSTM
 from tests.helpers import tiny_args
 
@@ -75,7 +75,7 @@ def test_killing_bilstm_takes_its_temporary_server_down(synthetic_csv, no_api_en
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        while not (servers := set(_descendants(cli.pid)) & set(servers_of(no_api_env["PREFECT_HOME"]))):
+        while not (servers := set(descendants(cli.pid)) & set(servers_of(no_api_env["PREFECT_HOME"]))):
             assert cli.poll() is None, "bilstm ended before its server was seen"
             assert time.monotonic() < deadline, "no temporary server within 120 s"
             time.sleep(0.1)
@@ -84,9 +84,9 @@ def test_killing_bilstm_takes_its_temporary_server_down(synthetic_csv, no_api_en
         cli.wait(timeout=30)
 
         deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in servers) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in servers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(pid) for pid in servers)
+        assert not any(alive(pid) for pid in servers)
     finally:
         with contextlib.suppress(ProcessLookupError):  # whatever is left of the command's process group
             os.killpg(cli.pid, signal.SIGKILL)

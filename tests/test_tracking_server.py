@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from deployments.processes import free_port, stop_group
 from tests.conftest import BILSTM, flow_run_states
 from tests.helpers import tiny_args
-from tests.servers import free_port, start_mlflow_server, stop_group
+from tests.servers import start_mlflow_server
 
 NAME = "bilstm-forecaster"
 SECRET = "s3cr3t-Pa55"

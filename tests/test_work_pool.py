@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.servers import free_port, stop_group, wait_for
+from deployments.processes import free_port, stop_group, wait_for
 from tests.test_dashboard import tiny_parameters
 
 pytestmark = pytest.mark.slow  # starts a Prefect server, a work pool and a worker

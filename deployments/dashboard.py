@@ -8,18 +8,17 @@ Only subprocesses are started here: this module imports neither Prefect nor MLfl
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bilstm.runtime import with_tuned_malloc
+from deployments.processes import stop_group, wait_for
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -34,44 +33,13 @@ def _tool(name: str) -> str:
     return str(sibling) if sibling.exists() else name
 
 
-def _descendants(root: int) -> list[int]:
-    """Every process below `root`, read from /proc (empty where /proc does not exist)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, stack = [], [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting to be reaped counts as gone)."""
-    if not Path("/proc").is_dir():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 @dataclass
 class Dashboard:
     host: str
     prefect_port: int
     mlflow_port: int
     state_dir: Path
-    overrides: Path | None = None
+    prefect_file: Path | None = None  # the deployments to serve; None: the packaged prefect.yaml
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -135,8 +103,8 @@ class Dashboard:
             "BILSTM_HOME": str(state / ".bilstm"),
         }
         command = [sys.executable, "-m", "deployments.serve"]
-        if self.overrides:
-            command += ["--overrides", str(self.overrides.resolve())]
+        if self.prefect_file:
+            command += ["--prefect-file", str(self.prefect_file.resolve())]
         self._spawn("serve", command, serve_env, logs, cwd=state)
 
     def _spawn(self, name: str, command: list[str], env: dict, logs: Path, cwd: Path | None = None) -> None:
@@ -146,53 +114,28 @@ class Dashboard:
         )
 
     def _wait_healthy(self, name: str, url: str, timeout: float, logs: Path) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.children[name].poll() is not None:
-                raise DashboardError(f"the {name} server exited at start-up; see {logs / f'{name}.log'}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise DashboardError(
-            f"the {name} server was not healthy after {timeout:.0f} s; see {logs / f'{name}.log'}"
-        )
+        log = logs / f"{name}.log"
+        try:
+            wait_for(url, timeout, self.children[name])
+        except ChildProcessError:
+            raise DashboardError(f"the {name} server exited at start-up; see {log}") from None
+        except TimeoutError:
+            raise DashboardError(
+                f"the {name} server was not healthy after {timeout:.0f} s; see {log}"
+            ) from None
 
     def stop(self, grace: float = 15) -> None:
         """Stop the children in reverse start order (the deployments first, while the API is still up):
         SIGTERM each one's process group, then SIGKILL whatever of it is left after `grace` seconds."""
         for child in reversed(list(self.children.values())):
-            group = [child.pid, *_descendants(child.pid)]
-            _signal_group(child.pid, signal.SIGTERM)
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and any(_alive(pid) for pid in group):
-                child.poll()
-                time.sleep(0.2)
-            for pid in group:
-                if _alive(pid):
-                    _signal_group(pid, signal.SIGKILL)
-                    _kill(pid)
-            child.wait(timeout=10)
+            stop_group(child, grace, signals=(signal.SIGTERM,))
 
     def first_exited(self) -> str | None:
         return next((name for name, child in self.children.items() if child.poll() is not None), None)
 
 
-def _signal_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(os.getpgid(pid), sig)
-
-
-def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
 def run(
-    host: str, prefect_port: int, mlflow_port: int, state_dir: Path, overrides: Path | None = None
+    host: str, prefect_port: int, mlflow_port: int, state_dir: Path, prefect_file: Path | None = None
 ) -> int:
     """Start everything, print the URLs, and stop everything on Ctrl-C / SIGTERM or if a server dies."""
     if host not in LOOPBACK:
@@ -201,15 +144,15 @@ def run(
             " machine can run flows and read models",
             stacklevel=2,
         )
-    dashboard = Dashboard(host, prefect_port, mlflow_port, state_dir, overrides)
+    dashboard = Dashboard(host, prefect_port, mlflow_port, state_dir, prefect_file)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
         dashboard.start()
-        print(
-            f"Prefect UI: {dashboard.prefect_url}  (deployments: train, nightly-retrain, forecast)",
-            flush=True,
-        )
+        served = "deployments: train, nightly-retrain, forecast"
+        if prefect_file:
+            served = f"deployments of {prefect_file}"
+        print(f"Prefect UI: {dashboard.prefect_url}  ({served})", flush=True)
         print(f"MLflow UI:  {dashboard.mlflow_url}", flush=True)
         print(f"State:      {state_dir.resolve()}  (Ctrl-C stops everything)", flush=True)
         while not stopping:
