@@ -17,12 +17,13 @@ import torch
 from bilstm.bundle import Forecaster, WindowSpec
 from bilstm.config import PipelineConfig
 from bilstm.cycle import Cycle, fit_on_train_rows
-from bilstm.data import Series, check_targets_vary, load_series
+from bilstm.data import Series, load_series
 from bilstm.defaults import resolve
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.model import BiLSTMForecaster
+from bilstm.preflight import checked_split
 from bilstm.scaling import Scaler
-from bilstm.split import Split, split_rows
+from bilstm.split import Split
 from bilstm.training import EpochCallback, History, fit
 from bilstm.windows import Windows, make_windows
 
@@ -42,10 +43,7 @@ class Prepared:
 
 
 def split_and_scale(series: Series, config: PipelineConfig) -> Prepared:
-    window = config.window
-    rows = len(series.frame)
-    split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
-    check_targets_vary(series, split.train_rows)
+    split = checked_split(series, config)
     values = series.values
     scaler = Scaler(config.scaler.kind).fit(values[split.train_rows])
     scaled, cycle = scaler.transform(values), None

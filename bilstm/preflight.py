@@ -10,11 +10,21 @@ import warnings
 
 from bilstm.config import PipelineConfig
 from bilstm.cycle import fit_on_train_rows
-from bilstm.data import check_targets_vary, load_series, read_table
+from bilstm.data import Series, check_targets_vary, load_series, read_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError
 from bilstm.output import check_figure_path, check_table_path
-from bilstm.split import split_rows
+from bilstm.split import Split, split_rows
+
+
+def checked_split(series: Series, config: PipelineConfig) -> Split:
+    """The time split of `series` for a resolved `config`, checked to leave a window in every split and a
+    target that varies over the train rows (what `pipeline.split_and_scale` splits by, too)."""
+    window = config.window
+    rows = len(series.frame)
+    split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
+    check_targets_vary(series, split.train_rows)
+    return split
 
 
 def check_training_input(config: PipelineConfig) -> None:
@@ -23,9 +33,7 @@ def check_training_input(config: PipelineConfig) -> None:
         warnings.simplefilter("ignore")
         series = load_series(config.data)
     config = resolve(config, series).config
-    rows, window = len(series.frame), config.window
-    split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
-    check_targets_vary(series, split.train_rows)
+    split = checked_split(series, config)
     if config.scaler.cycle:
         train = split.train_rows
         times = series.frame.index[train]
