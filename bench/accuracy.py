@@ -1,9 +1,9 @@
 """Accuracy of the shipped presets on ETTh1, 3 seeds each, beside the baselines every model must beat.
 
 Each run goes through the flow's own steps (`bilstm.pipeline`: split and scale on the ETT borders, windows,
-`train_forecaster`, `evaluate_forecaster` on ALL test windows) with the preset's config and `train.seed`
-set. After every epoch the test MSE is measured too (outside the timed training) to report the seconds of
-training until the model first beats persistence. Baselines on the same test windows:
+`new_forecaster` + `fit_forecaster`, `evaluate_forecaster` on ALL test windows) with the preset's config and
+`train.seed` set. After every epoch the test MSE is measured too (outside the timed training) to report the
+seconds of training until the model first beats persistence. Baselines on the same test windows:
 
 - persistence (repeat the last value) and seasonal naive (repeat the last day), from the evaluation;
 - ridge (`bilstm.ridge`, one map shared by the channels, penalty picked on the validation windows) on the raw
@@ -58,7 +58,7 @@ def channel_windows(values: np.ndarray, lookback: int, horizon: int, normalise: 
 
 
 def ridge_mse(
-    prepared: pipeline.Prepared, lookback: int, horizon: int, normalise: bool, decycled: bool = False
+    prepared: pipeline.ScaledSplit, lookback: int, horizon: int, normalise: bool, decycled: bool = False
 ) -> float:
     """Test MSE (scaled) of a channel-independent ridge map from the window to the horizon, on the scaled
     values, or with `decycled` on what the network reads (the preset's cycle removed: adding it back to
@@ -74,7 +74,7 @@ def ridge_mse(
     return fit_ridge([train], [val]).mse(*test)
 
 
-def train_one(config: PipelineConfig, prepared: pipeline.Prepared) -> dict:
+def train_one(config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
     """Train as the flow does; after each epoch, outside the timed part, score the test windows."""
     forecaster = pipeline.new_forecaster(prepared, config)
     clock = {"training": 0.0, "since": time.perf_counter(), "beat_persistence_s": None}
@@ -89,7 +89,9 @@ def train_one(config: PipelineConfig, prepared: pipeline.Prepared) -> dict:
         clock["since"] = time.perf_counter()
 
     windows = pipeline.make_train_windows(prepared, config)
-    history = pipeline.fit_forecaster(forecaster, windows, config, on_epoch_end=score_test, progress=False)
+    training_log = pipeline.fit_forecaster(
+        forecaster, windows, config, on_epoch_end=score_test, progress=False
+    )
     metrics = pipeline.evaluate_forecaster(forecaster, prepared).metrics
     return {
         "seed": config.train.seed,
@@ -97,10 +99,10 @@ def train_one(config: PipelineConfig, prepared: pipeline.Prepared) -> dict:
         "mae": metrics["test_mae_scaled"],
         "persistence": metrics["naive_test_mse_scaled"],
         "seasonal_naive": metrics["seasonal_naive_test_mse_scaled"],
-        "epochs": history.epochs_run,
-        "best_epoch": history.best_epoch,
-        "train_seconds": history.train_seconds,
-        "samples_per_s": history.samples_per_s,
+        "epochs": training_log.epochs_run,
+        "best_epoch": training_log.best_epoch,
+        "train_seconds": training_log.train_seconds,
+        "samples_per_s": training_log.samples_per_s,
         "beat_persistence_s": clock["beat_persistence_s"],
     }
 

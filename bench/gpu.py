@@ -27,16 +27,17 @@ def run(name: str, config: PipelineConfig) -> dict:
     prepared = pipeline.split_and_scale(series, config)
     windows = pipeline.make_train_windows(prepared, config)
     torch.cuda.reset_peak_memory_stats()
-    forecaster, history = pipeline.train_forecaster(prepared, windows, config, progress=False)
+    forecaster = pipeline.new_forecaster(prepared, config)
+    training_log = pipeline.fit_forecaster(forecaster, windows, config, progress=False)
     peak = torch.cuda.max_memory_allocated() / 2**20
     metrics = pipeline.evaluate_forecaster(forecaster, prepared).metrics
     return {
         "config": name,
         "batch": config.train.batch_size,
         "amp": config.train.amp,
-        "epochs": history.epochs_run,
-        "samples_per_s": history.samples_per_s,
-        "epoch_s": history.train_seconds / history.epochs_run,
+        "epochs": training_log.epochs_run,
+        "samples_per_s": training_log.samples_per_s,
+        "epoch_s": training_log.train_seconds / training_log.epochs_run,
         "peak_mib": peak,
         "test_mse": metrics["test_mse_scaled"],
     }

@@ -38,8 +38,9 @@ config = resolve(config, series).config
 prepared = pipeline.split_and_scale(series, config)
 windows = pipeline.make_train_windows(prepared, config)
 started = time.perf_counter()
-_, history = pipeline.train_forecaster(prepared, windows, config, progress=False)
-print(json.dumps({"fit_s": time.perf_counter() - started, "epochs": history.epochs_run}))
+forecaster = pipeline.new_forecaster(prepared, config)
+training_log = pipeline.fit_forecaster(forecaster, windows, config, progress=False)
+print(json.dumps({"fit_s": time.perf_counter() - started, "epochs": training_log.epochs_run}))
 """
 
 

@@ -23,7 +23,7 @@ from bilstm import pipeline
 from bilstm.config import ModelConfig, PipelineConfig, TrainConfig, with_overrides
 from bilstm.data import load_series
 from bilstm.defaults import resolve
-from bilstm.model import BiLSTMForecaster
+from bilstm.model import BiLSTMNet
 from bilstm.runtime import with_tuned_malloc
 from bilstm.training import fit
 from bilstm.windows import make_windows
@@ -50,7 +50,7 @@ def etth1_train_windows():
 def article_model() -> nn.Module:
     """The 2x64 bidirectional LSTM of the article, with the fixes that do not change its cost."""
     config = ModelConfig(instance_norm="none", highway=False, dropout=0.0, patch_len=1)
-    return BiLSTMForecaster(config, 1, 1, HORIZON, LOOKBACK)
+    return BiLSTMNet(config, 1, 1, HORIZON, LOOKBACK)
 
 
 def run_fit(train, epochs: int, batch_size: int) -> float:
@@ -64,8 +64,8 @@ def run_fit(train, epochs: int, batch_size: int) -> float:
         device="cpu",
         threads=torch.get_num_threads(),  # the same threads as the other cases
     )
-    history = fit(article_model(), train, one_window_val, config, progress=False)
-    return history.samples_per_s
+    training_log = fit(article_model(), train, one_window_val, config, progress=False)
+    return training_log.samples_per_s
 
 
 def run_plain(train, epochs: int, batch_size: int) -> float:

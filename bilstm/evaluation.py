@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from bilstm import metrics
-from bilstm.bundle import Forecaster
 from bilstm.defaults import seasonal_period
+from bilstm.forecaster import Forecaster
 from bilstm.scaling import Scaler
 from bilstm.split import Split
 

@@ -25,7 +25,7 @@ from bilstm.ridge import PENALTIES, fit_ridge
 _EPS = 1e-5
 
 
-class BiLSTMForecaster(nn.Module):
+class BiLSTMNet(nn.Module):
     """(B, L, F) inputs whose last `n_targets` features are the targets -> (B, T) or (B, T, k) forecasts."""
 
     def __init__(

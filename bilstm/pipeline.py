@@ -1,8 +1,8 @@
 """The pipeline's steps as plain functions — the Prefect tasks and the benchmarks call these same ones.
 
 ingest (`bilstm.data.load_series`) -> the settings left to the data (`bilstm.defaults.resolve`) ->
-`split_and_scale` -> `make_train_windows` -> `train_forecaster` -> `bilstm.evaluation.evaluate`. `run` chains
-them without any orchestration, for library use.
+`split_and_scale` -> `make_train_windows` -> `new_forecaster` -> `fit_forecaster` -> `evaluate_forecaster`.
+`run` chains them without any orchestration, for library use.
 """
 
 from __future__ import annotations
@@ -14,24 +14,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bilstm.bundle import Forecaster, WindowSpec
 from bilstm.config import PipelineConfig
 from bilstm.cycle import Cycle, fit_on_train_rows
 from bilstm.data import Series, load_series
 from bilstm.defaults import resolve
 from bilstm.evaluation import Evaluation, evaluate
-from bilstm.model import BiLSTMForecaster
+from bilstm.forecaster import Forecaster, WindowSpec
+from bilstm.model import BiLSTMNet
 from bilstm.preflight import checked_split
 from bilstm.scaling import Scaler
 from bilstm.split import Split
-from bilstm.training import EpochCallback, History, fit
+from bilstm.training import EpochCallback, TrainingLog, fit
 from bilstm.windows import Windows, make_windows
 
 _FIT_BATCH = 4096  # windows per batch of the highway's least-squares warm start
 
 
 @dataclass
-class Prepared:
+class ScaledSplit:
     """A series split by time, with a scaler (and a cycle) fitted on its train rows, and what the network
     reads: the scaled values, minus the cycle where one is configured."""
 
@@ -42,7 +42,7 @@ class Prepared:
     cycle: Cycle | None = None
 
 
-def split_and_scale(series: Series, config: PipelineConfig) -> Prepared:
+def split_and_scale(series: Series, config: PipelineConfig) -> ScaledSplit:
     split = checked_split(series, config)
     values = series.values
     scaler = Scaler(config.scaler.kind).fit(values[split.train_rows])
@@ -53,10 +53,10 @@ def split_and_scale(series: Series, config: PipelineConfig) -> Prepared:
             scaled[train], times[train], config.scaler.cycle, series.freq, series.source
         )
         scaled = scaled - cycle.at(times)
-    return Prepared(series, split, scaler, scaled.astype(np.float32), cycle)
+    return ScaledSplit(series, split, scaler, scaled.astype(np.float32), cycle)
 
 
-def make_train_windows(prepared: Prepared, config: PipelineConfig) -> tuple[Windows, Windows]:
+def make_train_windows(prepared: ScaledSplit, config: PipelineConfig) -> tuple[Windows, Windows]:
     """Train and validation windows; no window reads a row past its split."""
     k, window = len(prepared.series.target_columns), config.window
     split = prepared.split
@@ -65,31 +65,23 @@ def make_train_windows(prepared: Prepared, config: PipelineConfig) -> tuple[Wind
     return train, val
 
 
-def build_model(prepared: Prepared, config: PipelineConfig) -> BiLSTMForecaster:
-    series = prepared.series
-    return BiLSTMForecaster(
-        config.model,
-        len(series.input_columns),
-        len(series.target_columns),
-        config.window.horizon,
-        config.window.lookback,
-    )
-
-
-def new_forecaster(prepared: Prepared, config: PipelineConfig) -> Forecaster:
+def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
     """An untrained forecaster: the network with the seed's initial weights, the scaler and the spec."""
     torch.manual_seed(config.train.seed)  # the initial weights too are a function of the seed
-    series = prepared.series
+    series, window = prepared.series, config.window
+    net = BiLSTMNet(
+        config.model, len(series.input_columns), len(series.target_columns), window.horizon, window.lookback
+    )
     spec = WindowSpec(
         time_column=config.data.time_column,
         input_columns=series.input_columns,
         target_columns=series.target_columns,
-        lookback=config.window.lookback,
-        horizon=config.window.horizon,
+        lookback=window.lookback,
+        horizon=window.horizon,
         freq=series.freq,
         timezone=series.timezone,
     )
-    return Forecaster(build_model(prepared, config), prepared.scaler, spec, prepared.cycle)
+    return Forecaster(net, prepared.scaler, spec, prepared.cycle)
 
 
 def fit_forecaster(
@@ -99,7 +91,7 @@ def fit_forecaster(
     on_epoch_end: EpochCallback | None = None,
     checkpoint: str | None = None,
     progress: bool | None = None,
-) -> History:
+) -> TrainingLog:
     """Warm-start the highway (if configured) and train the forecaster's network in place, on
     `config.train.threads` CPU threads; a run that resumes from `checkpoint` takes its weights from there
     instead."""
@@ -113,48 +105,35 @@ def fit_forecaster(
         train, val = windows
         model.fit_highway(_batches(train), _batches(val))
     warm_start_seconds = time.perf_counter() - started
-    history = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
-    history.train_seconds += warm_start_seconds  # part of what training costs
+    training_log = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
+    training_log.train_seconds += warm_start_seconds  # part of what training costs
     model.cpu()
-    return history
+    return training_log
 
 
 def _batches(windows: Windows):
     return (windows.batch(slice(s, s + _FIT_BATCH)) for s in range(0, len(windows), _FIT_BATCH))
 
 
-def train_forecaster(
-    prepared: Prepared,
-    windows: tuple[Windows, Windows],
-    config: PipelineConfig,
-    on_epoch_end: EpochCallback | None = None,
-    checkpoint: str | None = None,
-    progress: bool | None = None,
-) -> tuple[Forecaster, History]:
-    forecaster = new_forecaster(prepared, config)
-    return forecaster, fit_forecaster(forecaster, windows, config, on_epoch_end, checkpoint, progress)
-
-
 def kept_start_note(config: PipelineConfig) -> str:
-    """What it means that no epoch beat the starting weights (`History.best_epoch == 0`)."""
+    """What it means that no epoch beat the starting weights (`TrainingLog.best_epoch == 0`)."""
     warm = config.model.highway and config.model.highway_init == "least_squares"
     start = "the linear warm start" if warm else "the initial weights"
     return f"no epoch beat {start} on the validation windows: {start} was kept (best epoch 0)"
 
 
-def evaluate_forecaster(forecaster: Forecaster, prepared: Prepared) -> Evaluation:
-    """Score on every test window, with the prepared (current) scaler as the reference."""
+def evaluate_forecaster(forecaster: Forecaster, prepared: ScaledSplit) -> Evaluation:
+    """Score on every test window, with the split's (current) scaler as the reference."""
     series = prepared.series
     return evaluate(forecaster, series.frame, prepared.split, prepared.scaler, series.target_columns)
 
 
-def run(config: PipelineConfig, progress: bool | None = None) -> tuple[Forecaster, History, Evaluation]:
+def run(config: PipelineConfig, progress: bool | None = None) -> tuple[Forecaster, TrainingLog, Evaluation]:
     """Ingest, fill in the settings left to the data, split, scale, window, train and evaluate, in one
     process, with nothing tracked."""
     series = load_series(config.data)
     config = resolve(config, series).config
     prepared = split_and_scale(series, config)
-    forecaster, history = train_forecaster(
-        prepared, make_train_windows(prepared, config), config, progress=progress
-    )
-    return forecaster, history, evaluate_forecaster(forecaster, prepared)
+    forecaster = new_forecaster(prepared, config)
+    training_log = fit_forecaster(forecaster, make_train_windows(prepared, config), config, progress=progress)
+    return forecaster, training_log, evaluate_forecaster(forecaster, prepared)

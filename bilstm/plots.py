@@ -12,19 +12,19 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bilstm.evaluation import Evaluation
-from bilstm.training import History
+from bilstm.training import TrainingLog
 
 
-def loss_curve(history: History) -> Figure:
+def loss_curve(training_log: TrainingLog) -> Figure:
     """Train and validation loss per epoch; validation from epoch 0, the weights training started from."""
     figure = Figure(figsize=(7, 4), layout="constrained")
     ax = figure.add_subplot()
-    epochs = range(1, history.epochs_run + 1)
-    ax.plot(epochs, history.train_loss, marker="o", label="train")
-    start = [history.start_val_loss] if np.isfinite(history.start_val_loss) else []
-    val_epochs = range(1 - len(start), history.epochs_run + 1)
-    ax.plot(val_epochs, start + history.val_loss, marker="o", label="validation")
-    best = history.best_epoch
+    epochs = range(1, training_log.epochs_run + 1)
+    ax.plot(epochs, training_log.train_loss, marker="o", label="train")
+    start = [training_log.start_val_loss] if np.isfinite(training_log.start_val_loss) else []
+    val_epochs = range(1 - len(start), training_log.epochs_run + 1)
+    ax.plot(val_epochs, start + training_log.val_loss, marker="o", label="validation")
+    best = training_log.best_epoch
     kept = "starting weights kept (epoch 0)" if best == 0 else f"best (epoch {best})"
     ax.axvline(best, color="grey", linestyle="--", label=kept)
     ax.set(xlabel="epoch", ylabel="loss (scaled)", title="Training and validation loss")

@@ -13,7 +13,7 @@ from bilstm.cycle import fit_on_train_rows
 from bilstm.data import Series, check_targets_vary, load_series, read_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError
-from bilstm.output import check_figure_path, check_table_path
+from bilstm.forecast_files import check_figure_path, check_table_path
 from bilstm.split import Split, split_rows
 
 

@@ -1,5 +1,5 @@
 """Ridge regression in closed form, its penalty chosen on validation rows: the one linear fit behind the
-highway's warm start (`BiLSTMForecaster.fit_highway`) and the benchmarks' linear floor.
+highway's warm start (`BiLSTMNet.fit_highway`) and the benchmarks' linear floor.
 
 Rows x (N, L) -> targets y (N, T), float64, streamed in batches; an intercept; penalties per row.
 """

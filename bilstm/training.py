@@ -1,4 +1,4 @@
-"""The training loop: `fit(model, train, val, config, on_epoch_end=None, checkpoint=None) -> History` runs
+"""The training loop: `fit(model, train, val, config, on_epoch_end=None, checkpoint=None) -> TrainingLog` runs
 `train_epoch` (Adam on MSE or Huber, batches sliced from windows on the device, gradient clipping, bf16
 autocast on CUDA) epoch after epoch, with early stopping on the VALIDATION loss (`EarlyStopping`, the best
 weights restored), a checkpoint after every epoch that a later call resumes from, and a progress bar.
@@ -30,7 +30,7 @@ EpochCallback = Callable[[int, dict[str, float]], None]
 
 
 @dataclass
-class History:
+class TrainingLog:
     """Per-epoch losses (index 0 = epoch 1) and what the run cost."""
 
     train_loss: list[float] = field(default_factory=list)
@@ -131,8 +131,8 @@ def fit(
     on_epoch_end: EpochCallback | None = None,
     checkpoint: str | os.PathLike | None = None,
     progress: bool | None = None,
-) -> History:
-    """Train `model` in place and return its history; the best-validation weights are loaded at the end.
+) -> TrainingLog:
+    """Train `model` in place and return its `TrainingLog`; the best-validation weights are loaded at the end.
     Torch's CPU threads are the caller's to set (`config.threads`: `bilstm.pipeline.fit_forecaster`).
 
     Args:
@@ -158,37 +158,37 @@ def fit(
         return evaluate_loss(model, val, loss_fn, config.batch_size * 4, config.amp)
 
     if checkpoint and Path(checkpoint).exists():
-        history, stopping = _resume(checkpoint, model, optimizer, scheduler, order, config.patience)
+        training_log, stopping = _resume(checkpoint, model, optimizer, scheduler, order, config.patience)
     else:
         # the starting weights are a candidate too: a warm start that training cannot beat is kept
-        history = History(start_val_loss=val_loss())
-        stopping = EarlyStopping(config.patience, history.start_val_loss, snapshot(model))
-    history.resumed_from_epoch = history.epochs_run
+        training_log = TrainingLog(start_val_loss=val_loss())
+        stopping = EarlyStopping(config.patience, training_log.start_val_loss, snapshot(model))
+    training_log.resumed_from_epoch = training_log.epochs_run
     show = sys.stderr.isatty() if progress is None else progress
     model.train()
     with epoch_progress(show, config.epochs, steps) as bar:
-        bar.skip_epochs(history.epochs_run)
-        while history.epochs_run < config.epochs and not history.stopped_early:
+        bar.skip_epochs(training_log.epochs_run)
+        while training_log.epochs_run < config.epochs and not training_log.stopped_early:
             started = time.perf_counter()
             train_loss = train_epoch(model, train, optimizer, scheduler, loss_fn, config, order, bar.advance)
             losses = {"train_loss": train_loss, "val_loss": val_loss(), "lr": scheduler.get_last_lr()[0]}
-            history.train_seconds += time.perf_counter() - started
-            history.samples_seen += len(train)
-            history.train_loss.append(train_loss)
-            history.val_loss.append(losses["val_loss"])
-            history.learning_rate.append(losses["lr"])
-            epoch = history.epochs_run
+            training_log.train_seconds += time.perf_counter() - started
+            training_log.samples_seen += len(train)
+            training_log.train_loss.append(train_loss)
+            training_log.val_loss.append(losses["val_loss"])
+            training_log.learning_rate.append(losses["lr"])
+            epoch = training_log.epochs_run
             stopping.update(epoch, losses["val_loss"], model)
-            history.best_epoch = stopping.best_epoch
-            history.stopped_early = stopping.should_stop and epoch < config.epochs
+            training_log.best_epoch = stopping.best_epoch
+            training_log.stopped_early = stopping.should_stop and epoch < config.epochs
             bar.epoch_done(epoch, train_loss, losses["val_loss"])
             if checkpoint:
-                _save(checkpoint, model, optimizer, scheduler, order, history, stopping)
+                _save(checkpoint, model, optimizer, scheduler, order, training_log, stopping)
             if on_epoch_end:
                 on_epoch_end(epoch, losses)
     model.load_state_dict(stopping.best_state)
     model.eval()
-    return history
+    return training_log
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
@@ -201,7 +201,9 @@ def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_
     return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
 
 
-def _save(path, model, optimizer, scheduler, order, history: History, stopping: EarlyStopping) -> None:
+def _save(
+    path, model, optimizer, scheduler, order, training_log: TrainingLog, stopping: EarlyStopping
+) -> None:
     """Write the checkpoint atomically (a killed process never leaves a half-written file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -211,7 +213,7 @@ def _save(path, model, optimizer, scheduler, order, history: History, stopping: 
         "scheduler": scheduler.state_dict(),
         "order": order.get_state(),
         "torch_rng": torch.get_rng_state(),
-        "history": asdict(history),
+        "history": asdict(training_log),  # the key of checkpoints written before the TrainingLog rename
         "best_state": stopping.best_state,
         "bad_epochs": stopping.bad_epochs,
     }
@@ -220,17 +222,17 @@ def _save(path, model, optimizer, scheduler, order, history: History, stopping: 
     os.replace(partial, path)
 
 
-def _resume(path, model, optimizer, scheduler, order, patience: int) -> tuple[History, EarlyStopping]:
+def _resume(path, model, optimizer, scheduler, order, patience: int) -> tuple[TrainingLog, EarlyStopping]:
     state = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     order.set_state(state["order"].cpu())
     torch.set_rng_state(state["torch_rng"].cpu())
-    history = History(**state["history"])
-    best_loss = min([history.start_val_loss, *history.val_loss])
+    training_log = TrainingLog(**state["history"])
+    best_loss = min([training_log.start_val_loss, *training_log.val_loss])
     stopping = EarlyStopping(
-        patience, best_loss, state["best_state"], history.best_epoch, state["bad_epochs"]
+        patience, best_loss, state["best_state"], training_log.best_epoch, state["bad_epochs"]
     )
-    log.info("resuming training from checkpoint %s after epoch %d", path, history.epochs_run)
-    return history, stopping
+    log.info("resuming training from checkpoint %s after epoch %d", path, training_log.epochs_run)
+    return training_log, stopping

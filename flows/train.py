@@ -16,7 +16,7 @@ from bilstm.defaults import Resolved
 from bilstm.evaluation import Evaluation, baseline_shortfalls
 from bilstm.job import Job
 from bilstm.pipeline import kept_start_note
-from bilstm.training import History
+from bilstm.training import TrainingLog
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.evaluation import evaluate
 from tasks.registry import Promotion, check_champion, promote, register_model
@@ -40,11 +40,13 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         champion_warning = check_champion(job, config.registry.model_name)
         prepared = split_and_scale(series, config)
         windows = make_windows(prepared, config)
-        forecaster, history = train(prepared, windows, config)
-        evaluation = evaluate(forecaster, prepared, history)
+        forecaster, training_log = train(prepared, windows, config)
+        evaluation = evaluate(forecaster, prepared, training_log)
         version = register_model(forecaster, prepared, job, config.registry.model_name)
         promotion = promote(version, forecaster, evaluation, prepared, job, config.registry.model_name)
-        summary = _summary(run, config, settings, champion_warning, history, evaluation, version, promotion)
+        summary = _summary(
+            run, config, settings, champion_warning, training_log, evaluation, version, promotion
+        )
         publish_report(summary, promotion)
         clear_checkpoint(config, series.digest())
     return summary
@@ -55,7 +57,7 @@ def _summary(
     config: PipelineConfig,
     settings: Resolved,
     champion_warning: str | None,
-    history: History,
+    training_log: TrainingLog,
     evaluation: Evaluation,
     version: str,
     promotion: Promotion,
@@ -76,11 +78,11 @@ def _summary(
         "lookback": config.window.lookback,
         "patch_len": config.model.patch_len,
         "derived_settings": settings.derived,
-        "epochs_run": history.epochs_run,
-        "best_epoch": history.best_epoch,
-        "training_note": kept_start_note(config) if history.best_epoch == 0 else None,
-        "train_seconds": round(history.train_seconds, 3),
-        "train_samples_per_s": round(history.samples_per_s, 1),
+        "epochs_run": training_log.epochs_run,
+        "best_epoch": training_log.best_epoch,
+        "training_note": kept_start_note(config) if training_log.best_epoch == 0 else None,
+        "train_seconds": round(training_log.train_seconds, 3),
+        "train_samples_per_s": round(training_log.samples_per_s, 1),
         "warnings": [
             *settings.warnings,
             *([champion_warning] if champion_warning else []),

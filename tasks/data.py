@@ -64,7 +64,7 @@ def fit_settings_to_data(config: PipelineConfig, series: Series) -> defaults.Res
 
 
 @task(cache_policy=NO_CACHE)
-def split_and_scale(series: Series, config: PipelineConfig) -> pipeline.Prepared:
+def split_and_scale(series: Series, config: PipelineConfig) -> pipeline.ScaledSplit:
     """Split by time and fit the scaler on the train rows only."""
     prepared = pipeline.split_and_scale(series, config)
     split = prepared.split
@@ -75,7 +75,7 @@ def split_and_scale(series: Series, config: PipelineConfig) -> pipeline.Prepared
 
 
 @task(cache_policy=NO_CACHE)
-def make_windows(prepared: pipeline.Prepared, config: PipelineConfig) -> tuple[Windows, Windows]:
+def make_windows(prepared: pipeline.ScaledSplit, config: PipelineConfig) -> tuple[Windows, Windows]:
     """Train and validation windows (strided views; nothing is copied per window)."""
     train, val = pipeline.make_train_windows(prepared, config)
     mlflow.log_params({"windows.train": len(train), "windows.val": len(val)})

@@ -10,13 +10,13 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from bilstm import pipeline, plots
-from bilstm.bundle import Forecaster
 from bilstm.evaluation import Evaluation
-from bilstm.training import History
+from bilstm.forecaster import Forecaster
+from bilstm.training import TrainingLog
 
 
 @task(cache_policy=NO_CACHE)
-def evaluate(forecaster: Forecaster, prepared: pipeline.Prepared, history: History) -> Evaluation:
+def evaluate(forecaster: Forecaster, prepared: pipeline.ScaledSplit, training_log: TrainingLog) -> Evaluation:
     """Score every test window; log metrics, `metrics_by_horizon.csv` and the two plots."""
     evaluation = pipeline.evaluate_forecaster(forecaster, prepared)
     mlflow.log_metrics(evaluation.metrics)
@@ -24,6 +24,6 @@ def evaluate(forecaster: Forecaster, prepared: pipeline.Prepared, history: Histo
         table = Path(tmp) / "metrics_by_horizon.csv"
         evaluation.by_horizon.to_csv(table, index=False)
         mlflow.log_artifact(str(table))
-    mlflow.log_figure(plots.loss_curve(history), "plots/loss_curve.png")
+    mlflow.log_figure(plots.loss_curve(training_log), "plots/loss_curve.png")
     mlflow.log_figure(plots.forecast_plot(evaluation, forecaster.spec.target_columns), "plots/forecast.png")
     return evaluation

@@ -13,10 +13,10 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from bilstm import plots
-from bilstm.bundle import Forecaster, ForecastInputError
 from bilstm.data import Series, load_series
+from bilstm.forecast_files import check_figure_path, check_table_path, write_figure, write_table
+from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.messages import names
-from bilstm.output import check_figure_path, check_table_path, write_figure, write_table
 from tasks.refusals import refusals_as_bad_input
 from tasks.retries import retry_if_transient
 

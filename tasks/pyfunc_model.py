@@ -8,7 +8,7 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from bilstm.bundle import Forecaster
+from bilstm.forecaster import Forecaster
 
 
 class ForecasterModel(PythonModel):

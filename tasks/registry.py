@@ -17,8 +17,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from bilstm import pipeline
-from bilstm.bundle import Forecaster
 from bilstm.evaluation import Evaluation, IncomparableModelError, promotion_decision
+from bilstm.forecaster import Forecaster
 from bilstm.job import Job
 from bilstm.stamps import as_text
 from tasks.promotion_lock import promotion_lock
@@ -36,7 +36,7 @@ class Promotion:
     champion_version: str | None  # the champion after this decision
 
 
-def history_example(prepared: pipeline.Prepared, forecaster: Forecaster) -> pd.DataFrame:
+def history_example(prepared: pipeline.ScaledSplit, forecaster: Forecaster) -> pd.DataFrame:
     """The last `lookback` rows of the series: the pyfunc's input example (stamps with offsets as text in
     the data's zone: MLflow's schema takes no zoned datetimes; `Forecaster.predict` reads both)."""
     frame = prepared.series.frame.iloc[-forecaster.spec.lookback :]
@@ -95,7 +95,7 @@ def check_champion(job: Job, model_name: str) -> str | None:
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
-def register_model(forecaster: Forecaster, prepared: pipeline.Prepared, job: Job, model_name: str) -> str:
+def register_model(forecaster: Forecaster, prepared: pipeline.ScaledSplit, job: Job, model_name: str) -> str:
     """Log the bundle as a pyfunc model, register a version tagged with its job, alias it `challenger`;
     returns the version."""
     client, run_id = MlflowClient(), mlflow.active_run().info.run_id
@@ -127,7 +127,7 @@ def register_model(forecaster: Forecaster, prepared: pipeline.Prepared, job: Job
     return version
 
 
-def _champion_mse(model_name: str, prepared: pipeline.Prepared) -> float:
+def _champion_mse(model_name: str, prepared: pipeline.ScaledSplit) -> float:
     """The current champion's scaled test MSE on this run's test windows."""
     model = mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
     evaluation = pipeline.evaluate_forecaster(model.unwrap_python_model().forecaster, prepared)
@@ -140,7 +140,7 @@ def _decide(
     current: str | None,
     version: str,
     evaluation: Evaluation,
-    prepared: pipeline.Prepared,
+    prepared: pipeline.ScaledSplit,
     job: Job,
 ) -> tuple[bool, str, float | None]:
     """(promote?, why, the champion's MSE on our windows if it was scored); `current` is the champion."""
@@ -178,7 +178,7 @@ def promote(
     version: str,
     forecaster: Forecaster,
     evaluation: Evaluation,
-    prepared: pipeline.Prepared,
+    prepared: pipeline.ScaledSplit,
     job: Job,
     model_name: str,
 ) -> Promotion:

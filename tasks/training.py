@@ -16,9 +16,9 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from bilstm import checkpoints, pipeline
-from bilstm.bundle import Forecaster
 from bilstm.config import PipelineConfig
-from bilstm.training import History
+from bilstm.forecaster import Forecaster
+from bilstm.training import TrainingLog
 from bilstm.windows import Windows
 from tasks.retries import retry_if_transient
 from tasks.tracking import log_epoch
@@ -56,28 +56,29 @@ def _claim(path: Path) -> checkpoints.Claim:
 
 @task(retries=1, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def train(
-    prepared: pipeline.Prepared, windows: tuple[Windows, Windows], config: PipelineConfig
-) -> tuple[Forecaster, History]:
+    prepared: pipeline.ScaledSplit, windows: tuple[Windows, Windows], config: PipelineConfig
+) -> tuple[Forecaster, TrainingLog]:
     """Train on the train windows with early stopping on the validation windows."""
     checkpoint = _claim(checkpoint_path(config, prepared.series.digest())).path
     if checkpoint.exists():
         get_run_logger().info("Resuming from checkpoint %s", checkpoint)
-    forecaster, history = pipeline.train_forecaster(prepared, windows, config, log_epoch, str(checkpoint))
-    if history.resumed_from_epoch:
-        get_run_logger().info("Resumed after epoch %d", history.resumed_from_epoch)
+    forecaster = pipeline.new_forecaster(prepared, config)
+    training_log = pipeline.fit_forecaster(forecaster, windows, config, log_epoch, str(checkpoint))
+    if training_log.resumed_from_epoch:
+        get_run_logger().info("Resumed after epoch %d", training_log.resumed_from_epoch)
     # epoch 0 of the validation curve: the weights training started from (the linear warm start)
-    mlflow.log_metric("val_loss", history.start_val_loss, step=0)
-    if history.best_epoch == 0:
+    mlflow.log_metric("val_loss", training_log.start_val_loss, step=0)
+    if training_log.best_epoch == 0:
         get_run_logger().info(pipeline.kept_start_note(config))
     mlflow.log_metrics(
         {
-            "epochs_run": history.epochs_run,
-            "best_epoch": history.best_epoch,
-            "train_seconds": history.train_seconds,
-            "train_samples_per_s": history.samples_per_s,
+            "epochs_run": training_log.epochs_run,
+            "best_epoch": training_log.best_epoch,
+            "train_seconds": training_log.train_seconds,
+            "train_samples_per_s": training_log.samples_per_s,
         }
     )
-    return forecaster, history
+    return forecaster, training_log
 
 
 @task(cache_policy=NO_CACHE)

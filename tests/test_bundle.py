@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bilstm.bundle import Forecaster, ForecastInputError
+from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.pipeline import run
 
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from bilstm import pipeline
-from bilstm.bundle import Forecaster
 from bilstm.cycle import Cycle, CycleError
 from bilstm.data import DataValidationError, load_series
+from bilstm.forecaster import Forecaster
 from tests.conftest import synthetic_frame, tiny
 
 HOURS = pd.date_range("2024-01-01", periods=96, freq="h")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from bilstm.output import write_table
+from bilstm.forecast_files import write_table
 from flows.forecast import FORECAST_EXPERIMENT, forecast_flow
 from flows.train import train_flow
 from tests.conftest import synthetic_frame

@@ -1,4 +1,4 @@
-"""BiLSTMForecaster: output shapes for every option, determinism, and the fixed flaws of the blog article's
+"""BiLSTMNet: output shapes for every option, determinism, and the fixed flaws of the blog article's
 model (DESIGN.md: random initial states, unused dropout, a one-step backward read-out)."""
 
 import itertools
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bilstm.config import ModelConfig
-from bilstm.model import BiLSTMForecaster
+from bilstm.model import BiLSTMNet
 
 B, L, F, T = 4, 24, 3, 6
 
@@ -30,8 +30,8 @@ def test_output_shape_for_every_option(cell, bidirectional, num_layers, pooling,
         patch_len=1,  # a recurrence over every row, as in the blog article's model
     )
     x = torch.randn(B, L, F)
-    assert BiLSTMForecaster(config, F, 1, T, L)(x).shape == (B, T)
-    assert BiLSTMForecaster(config, F, 3, T, L)(x).shape == (B, T, 3)
+    assert BiLSTMNet(config, F, 1, T, L)(x).shape == (B, T)
+    assert BiLSTMNet(config, F, 3, T, L)(x).shape == (B, T, 3)
 
 
 @pytest.mark.parametrize("highway", [True, False])
@@ -41,18 +41,18 @@ def test_same_seed_gives_same_predictions(highway):
     outputs = []
     for _ in range(2):
         torch.manual_seed(7)
-        outputs.append(BiLSTMForecaster(config, F, 1, T, L).eval()(x))
+        outputs.append(BiLSTMNet(config, F, 1, T, L).eval()(x))
     torch.testing.assert_close(outputs[0], outputs[1])
 
 
 def test_eval_mode_has_no_randomness():
-    model = BiLSTMForecaster(ModelConfig(patch_len=24, hidden_size=8, dropout=0.5), F, 1, T, L).eval()
+    model = BiLSTMNet(ModelConfig(patch_len=24, hidden_size=8, dropout=0.5), F, 1, T, L).eval()
     x = torch.randn(B, L, F)
     torch.testing.assert_close(model(x), model(x))
 
 
 def test_dropout_is_applied_in_training_mode():
-    model = BiLSTMForecaster(
+    model = BiLSTMNet(
         ModelConfig(patch_len=24, hidden_size=8, dropout=0.5, highway=False), F, 1, T, L
     ).train()
     x = torch.randn(B, L, F)
@@ -60,17 +60,13 @@ def test_dropout_is_applied_in_training_mode():
 
 
 def test_last_value_normalisation_makes_the_forecast_shift_with_the_level():
-    model = BiLSTMForecaster(
-        ModelConfig(patch_len=24, hidden_size=8, instance_norm="last"), F, 1, T, L
-    ).eval()
+    model = BiLSTMNet(ModelConfig(patch_len=24, hidden_size=8, instance_norm="last"), F, 1, T, L).eval()
     x = torch.randn(B, L, F)
     torch.testing.assert_close(model(x + 100.0), model(x) + 100.0)
 
 
 def test_revin_denormalisation_restores_location_and_scale():
-    model = BiLSTMForecaster(
-        ModelConfig(patch_len=24, hidden_size=8, instance_norm="revin"), F, 1, T, L
-    ).eval()
+    model = BiLSTMNet(ModelConfig(patch_len=24, hidden_size=8, instance_norm="revin"), F, 1, T, L).eval()
     x = torch.randn(B, L, F)
     torch.testing.assert_close(model(3.0 * x + 50.0), 3.0 * model(x) + 50.0, rtol=1e-4, atol=1e-3)
 
@@ -81,7 +77,7 @@ def test_backward_direction_reads_the_whole_window():
     config = ModelConfig(
         hidden_size=8, patch_len=1, num_layers=1, highway=False, instance_norm="none", dropout=0.0
     )
-    model = BiLSTMForecaster(config, F, 1, T, L).eval()
+    model = BiLSTMNet(config, F, 1, T, L).eval()
     pooled = []
 
     def keep_head_input(module, inputs, output):
@@ -98,7 +94,7 @@ def test_backward_direction_reads_the_whole_window():
 
 def test_targets_outside_the_inputs_are_refused():
     with pytest.raises(ValueError, match="n_targets"):
-        BiLSTMForecaster(ModelConfig(patch_len=24), 2, 3, T, L)
+        BiLSTMNet(ModelConfig(patch_len=24), 2, 3, T, L)
 
 
 @pytest.mark.parametrize("patch_len", [1, 4, 8])
@@ -106,16 +102,16 @@ def test_targets_outside_the_inputs_are_refused():
 def test_segments_and_channel_independence_keep_the_output_shape(patch_len, channel_independent):
     config = ModelConfig(hidden_size=8, patch_len=patch_len, channel_independent=channel_independent)
     x = torch.randn(B, L, F)
-    assert BiLSTMForecaster(config, F, F, T, L)(x).shape == (B, T, F)
-    assert BiLSTMForecaster(config, 1, 1, T, L)(x[..., :1]).shape == (B, T)
+    assert BiLSTMNet(config, F, F, T, L)(x).shape == (B, T, F)
+    assert BiLSTMNet(config, 1, 1, T, L)(x[..., :1]).shape == (B, T)
 
 
 @pytest.mark.parametrize("norm", ["none", "last", "revin"])
 def test_channel_independence_equals_one_shared_network_per_channel(norm):
     config = ModelConfig(hidden_size=8, patch_len=4, instance_norm=norm)
     torch.manual_seed(0)
-    joint = BiLSTMForecaster(config.model_copy(update={"channel_independent": True}), F, F, T, L).eval()
-    single = BiLSTMForecaster(config, 1, 1, T, L).eval()
+    joint = BiLSTMNet(config.model_copy(update={"channel_independent": True}), F, F, T, L).eval()
+    single = BiLSTMNet(config, 1, 1, T, L).eval()
     single.load_state_dict(joint.state_dict())  # the same weights: the shared network sees one channel
     x = torch.randn(B, L, F)
     together = joint(x)
@@ -125,7 +121,7 @@ def test_channel_independence_equals_one_shared_network_per_channel(norm):
 
 def test_channel_independent_channels_do_not_see_each_other():
     config = ModelConfig(patch_len=24, hidden_size=8, channel_independent=True)
-    model = BiLSTMForecaster(config, F, F, T, L).eval()
+    model = BiLSTMNet(config, F, F, T, L).eval()
     x = torch.randn(B, L, F)
     changed = x.clone()
     changed[..., 0] += torch.randn(B, L)
@@ -134,14 +130,14 @@ def test_channel_independent_channels_do_not_see_each_other():
 
 def test_revin_round_trip_with_segments_and_channel_independence():
     config = ModelConfig(hidden_size=8, instance_norm="revin", patch_len=4, channel_independent=True)
-    model = BiLSTMForecaster(config, F, F, T, L).eval()
+    model = BiLSTMNet(config, F, F, T, L).eval()
     x = torch.randn(B, L, F)
     torch.testing.assert_close(model(3.0 * x + 50.0), 3.0 * model(x) + 50.0, rtol=1e-4, atol=1e-3)
 
 
 def test_recurrent_path_reads_the_last_whole_segments_of_a_longer_lookback():
     config = ModelConfig(hidden_size=8, patch_len=5, highway=False, instance_norm="none")
-    model = BiLSTMForecaster(config, F, 1, T, L).eval()  # 24 rows: 4 segments of 5, the first 4 rows unread
+    model = BiLSTMNet(config, F, 1, T, L).eval()  # 24 rows: 4 segments of 5, the first 4 rows unread
     x = torch.randn(B, L, F)
     changed_oldest, changed_recent = x.clone(), x.clone()
     changed_oldest[:, :4] += 1.0
@@ -151,17 +147,17 @@ def test_recurrent_path_reads_the_last_whole_segments_of_a_longer_lookback():
 
 
 def test_lookback_shorter_than_a_segment_is_one_segment():
-    model = BiLSTMForecaster(ModelConfig(hidden_size=8, patch_len=48), F, 1, T, L)
+    model = BiLSTMNet(ModelConfig(hidden_size=8, patch_len=48), F, 1, T, L)
     assert (model.patch_len, model.segments) == (L, 1)
     assert model(torch.randn(B, L, F)).shape == (B, T)
 
 
 def test_channel_independence_needs_every_input_to_be_a_target():
     with pytest.raises(ValueError, match="data.setting S or M"):
-        BiLSTMForecaster(ModelConfig(patch_len=24, channel_independent=True), F, 1, T, L)
+        BiLSTMNet(ModelConfig(patch_len=24, channel_independent=True), F, 1, T, L)
 
 
-def linear_only(model: BiLSTMForecaster) -> BiLSTMForecaster:
+def linear_only(model: BiLSTMNet) -> BiLSTMNet:
     """The model with its recurrent path silenced: the output is the highway's linear map alone."""
     with torch.no_grad():
         model.head[-1].weight.zero_()
@@ -176,18 +172,18 @@ def test_highway_warm_start_starts_at_the_best_linear_forecaster(norm, channel_i
         patch_len=24, hidden_size=8, instance_norm=norm, channel_independent=channel_independent
     )
     torch.manual_seed(0)
-    teacher = linear_only(BiLSTMForecaster(config, 2, 2, T, L))
+    teacher = linear_only(BiLSTMNet(config, 2, 2, T, L))
     x = torch.randn(512, L, 2).cumsum(dim=1) + 5.0
     y = teacher(x).detach()
     torch.manual_seed(1)
-    student = BiLSTMForecaster(config, 2, 2, T, L).eval()
+    student = BiLSTMNet(config, 2, 2, T, L).eval()
     assert not torch.allclose(student(x), y, atol=1e-2)
     student.fit_highway([(x[:256], y[:256]), (x[256:], y[256:])], penalties=[1e-9])
     torch.testing.assert_close(student(x), y, atol=1e-3, rtol=1e-3)
 
 
 def test_highway_warm_start_needs_a_highway():
-    model = BiLSTMForecaster(ModelConfig(patch_len=24, hidden_size=8, highway=False), F, 1, T, L)
+    model = BiLSTMNet(ModelConfig(patch_len=24, hidden_size=8, highway=False), F, 1, T, L)
     with pytest.raises(ValueError, match="model.highway is off"):
         model.fit_highway([(torch.randn(B, L, F), torch.randn(B, T))])
 
@@ -196,7 +192,7 @@ def test_highway_warm_start_picks_the_penalty_by_validation_mse():
     """Few noisy windows: a strong penalty generalises better, and only validation can tell."""
     torch.manual_seed(0)
     config = ModelConfig(patch_len=24, hidden_size=8, instance_norm="none")
-    model = BiLSTMForecaster(config, 1, 1, T, L)
+    model = BiLSTMNet(config, 1, 1, T, L)
     x = torch.randn(64, L, 1)
     y = torch.randn(64, T)  # no linear signal: the best map is the (near) zero one
     held_out = (torch.randn(512, L, 1), torch.randn(512, T))

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from bilstm.config import ModelConfig, TrainConfig
-from bilstm.model import BiLSTMForecaster
+from bilstm.model import BiLSTMNet
 from bilstm.training import evaluate_loss, fit
 from bilstm.windows import make_windows
 
@@ -20,17 +20,15 @@ def sine_windows():
 
 def new_model(seed=0):
     torch.manual_seed(seed)
-    return BiLSTMForecaster(
-        ModelConfig(patch_len=24, hidden_size=16, num_layers=1, highway=False), 1, 1, T, L
-    )
+    return BiLSTMNet(ModelConfig(patch_len=24, hidden_size=16, num_layers=1, highway=False), 1, 1, T, L)
 
 
 def test_training_lowers_the_loss_on_a_learnable_series():
     train, val = sine_windows()
-    history = fit(new_model(), train, val, TrainConfig(epochs=5, batch_size=32, lr=5e-3, patience=5))
-    assert history.epochs_run == 5
-    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
-    assert min(history.val_loss) < history.val_loss[0]
+    training_log = fit(new_model(), train, val, TrainConfig(epochs=5, batch_size=32, lr=5e-3, patience=5))
+    assert training_log.epochs_run == 5
+    assert training_log.train_loss[-1] < 0.5 * training_log.train_loss[0]
+    assert min(training_log.val_loss) < training_log.val_loss[0]
 
 
 def test_callback_gets_every_epoch_losses():
@@ -51,14 +49,15 @@ def test_early_stopping_restores_the_best_weights():
     train, val = sine_windows()
     config = TrainConfig(epochs=30, batch_size=64, lr=0.05, patience=1)
     model = new_model()
-    history = fit(model, train, val, config)
-    best = min(history.val_loss)
-    assert history.val_loss[history.best_epoch - 1] == best
+    training_log = fit(model, train, val, config)
+    best = min(training_log.val_loss)
+    assert training_log.val_loss[training_log.best_epoch - 1] == best
     restored = evaluate_loss(model, val, torch.nn.MSELoss(), 256)
     assert abs(restored - best) < 1e-6
     # at this rate the validation loss stops improving soon: training ends `patience` epochs after its best
     assert (
-        history.stopped_early and history.epochs_run == history.best_epoch + config.patience < config.epochs
+        training_log.stopped_early
+        and training_log.epochs_run == training_log.best_epoch + config.patience < config.epochs
     )
 
 
@@ -103,17 +102,17 @@ def test_resume_continues_from_the_saved_epoch(tmp_path, schedule):
 def test_schedule_anneals_the_learning_rate_below_its_peak(schedule):
     train, val = sine_windows()
     config = TrainConfig(epochs=3, batch_size=64, lr=1e-2, schedule=schedule, patience=10)
-    history = fit(new_model(), train, val, config)
-    assert len(history.learning_rate) == 3
-    assert max(history.learning_rate) <= config.lr
-    assert history.learning_rate[-1] < 0.01 * config.lr
+    training_log = fit(new_model(), train, val, config)
+    assert len(training_log.learning_rate) == 3
+    assert max(training_log.learning_rate) <= config.lr
+    assert training_log.learning_rate[-1] < 0.01 * config.lr
 
 
 def test_constant_schedule_keeps_the_learning_rate():
     train, val = sine_windows()
     config = TrainConfig(epochs=2, batch_size=64, lr=3e-3, schedule="constant")
-    history = fit(new_model(), train, val, config)
-    assert history.learning_rate == [3e-3, 3e-3]
+    training_log = fit(new_model(), train, val, config)
+    assert training_log.learning_rate == [3e-3, 3e-3]
 
 
 @pytest.mark.gpu
@@ -122,9 +121,9 @@ def test_training_on_cuda_with_bf16_autocast_lowers_the_loss():
     train, val = sine_windows()
     config = TrainConfig(epochs=5, batch_size=32, lr=5e-3, patience=5, device="cuda", amp=True)
     model = new_model()
-    history = fit(model, train, val, config)
+    training_log = fit(model, train, val, config)
     assert next(model.parameters()).is_cuda
-    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+    assert training_log.train_loss[-1] < 0.5 * training_log.train_loss[0]
 
 
 def test_starting_weights_are_kept_when_no_epoch_beats_them_on_validation():
@@ -133,8 +132,8 @@ def test_starting_weights_are_kept_when_no_epoch_beats_them_on_validation():
     fit(model, train, val, TrainConfig(epochs=6, batch_size=32, lr=5e-3, patience=6))
     trained = {k: v.clone() for k, v in model.state_dict().items()}
     # a learning rate this large can only make the trained weights worse on validation
-    history = fit(model, train, val, TrainConfig(epochs=2, batch_size=32, lr=10.0, patience=6))
-    assert history.best_epoch == 0
-    assert min(history.val_loss) > history.start_val_loss
+    training_log = fit(model, train, val, TrainConfig(epochs=2, batch_size=32, lr=10.0, patience=6))
+    assert training_log.best_epoch == 0
+    assert min(training_log.val_loss) > training_log.start_val_loss
     for name, value in model.state_dict().items():
         torch.testing.assert_close(value, trained[name])

@@ -1,0 +1,189 @@
+"""The forecaster bundle: network weights + model config + scaler JSON + window settings.
+
+Saved as a directory of `forecaster.json` and `weights.pt` (a state dict read back with
+`torch.load(weights_only=True)`): loading it never unpickles code. `Forecaster.predict` turns a history
+DataFrame into a DataFrame of future timestamps and forecasts in original units.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from bilstm.config import DataConfig, ModelConfig
+from bilstm.cycle import Cycle
+from bilstm.errors import ForecastInputError
+from bilstm.model import BiLSTMNet
+from bilstm.scaling import Scaler
+from bilstm.stamps import offsets, to_utc
+from bilstm.training import predict
+from bilstm.windows import numpy_windows
+
+FORMAT_VERSION = 3  # 2 added the cycle, 3 the time zone
+READABLE_VERSIONS = (1, 2, 3)
+
+
+@dataclass
+class WindowSpec:
+    """What the network was trained on: columns (features first, targets last), window, frequency, and the
+    zone of the data's stamps (None: stamps without offsets), where forecast stamps are shown."""
+
+    time_column: str
+    input_columns: list[str]
+    target_columns: list[str]
+    lookback: int
+    horizon: int
+    freq: str
+    timezone: str | None = None  # '+08:00', 'UTC', 'Europe/Berlin'; bundles before format 3 have none
+
+
+@dataclass
+class Forecaster:
+    model: BiLSTMNet
+    scaler: Scaler
+    spec: WindowSpec
+    cycle: Cycle | None = None
+
+    def forecast_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
+        """Forecasts in original units for every window of (rows, C) original values of
+        `spec.input_columns` taken at `times` (needed with a cycle): (rows - L - T + 1, T, k), window i
+        reading rows [i, i + L)."""
+        lookback, horizon, targets = self.spec.lookback, self.spec.horizon, self._targets
+        scaled, cycle = self.scaler.transform(values), None
+        if self.cycle is not None:
+            if times is None:
+                raise ValueError("this forecaster removes a cycle: pass the times of the rows")
+            cycle = self.cycle.at(times)
+            scaled = scaled - cycle
+        inputs, _ = numpy_windows(scaled.astype(np.float32), lookback, horizon)
+        outputs = predict(self.model, inputs).numpy().reshape(len(inputs), horizon, -1)
+        if cycle is not None:
+            _, target_cycle = numpy_windows(cycle[:, targets], lookback, horizon)
+            outputs = outputs + target_cycle  # the cycle at each window's target rows, (N, T, k)
+        return self.scaler.inverse_transform(outputs, targets)
+
+    @property
+    def _targets(self) -> slice:
+        """The target columns among the input columns: the last ones."""
+        return slice(-len(self.spec.target_columns), None)
+
+    def predict(self, history: pd.DataFrame) -> pd.DataFrame:
+        """Forecast the `horizon` steps after the last row of `history`.
+
+        Args:
+            history: at least `lookback` rows with the time column (or a DatetimeIndex) and every
+                input column. For a model trained on stamps with offsets, the stamps may carry any offset
+                (datetimes or ISO text); stamps without one are local times in `spec.timezone`.
+        Returns:
+            DataFrame with the time column (future timestamps, in `spec.timezone` when it is set), `step`
+            (1..T) and one column per target.
+        """
+        times, values = self._history_values(history)
+        lookback = self.spec.lookback
+        future = pd.date_range(times[-1], periods=self.spec.horizon + 1, freq=self.spec.freq)[1:]
+        scaled = self.scaler.transform(values[-lookback:])
+        if self.cycle is not None:
+            scaled = scaled - self.cycle.at(times[-lookback:])
+        output = predict(self.model, scaled.astype(np.float32)[None]).numpy().reshape(self.spec.horizon, -1)
+        if self.cycle is not None:
+            output = output + self.cycle.at(future, self._targets)
+        forecast = self.scaler.inverse_transform(output, self._targets)
+        frame = pd.DataFrame(forecast, columns=self.spec.target_columns)
+        frame.insert(0, "step", np.arange(1, self.spec.horizon + 1))
+        shown = future if self.spec.timezone is None else future.tz_convert(self.spec.timezone)
+        frame.insert(0, self.spec.time_column, shown)
+        return frame
+
+    def _history_values(self, history: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray]:
+        spec = self.spec
+        if spec.time_column in history.columns:
+            stamps = history[spec.time_column]
+        elif isinstance(history.index, pd.DatetimeIndex):
+            stamps = history.index.to_series(index=history.index)
+        else:
+            raise ForecastInputError(f"history has no time column {spec.time_column!r} and no DatetimeIndex")
+        times = self._times(stamps)
+        missing = [c for c in spec.input_columns if c not in history.columns]
+        if missing:
+            raise ForecastInputError(
+                f"history lacks column(s) {', '.join(missing)} that the model was trained on"
+                f" ({', '.join(spec.input_columns)})"
+            )
+        if len(history) < spec.lookback:
+            raise ForecastInputError(
+                f"history has {len(history)} rows; the model needs the last {spec.lookback}"
+            )
+        if times[-spec.lookback :].isna().any():
+            raise ForecastInputError(f"history has unparseable timestamps in {spec.time_column!r}")
+        values = history[spec.input_columns].to_numpy(dtype=np.float64)
+        if not np.isfinite(values[-spec.lookback :]).all():
+            raise ForecastInputError(
+                f"history has NaN or inf in the last {spec.lookback} rows; fill them first"
+            )
+        return times, values
+
+    def _times(self, stamps: pd.Series) -> pd.DatetimeIndex:
+        """The history's stamps on the time line the model was trained on: naive, or UTC."""
+        if self.spec.timezone is not None:
+            return pd.DatetimeIndex(to_utc(stamps, self.spec.timezone))
+        if offsets(stamps).notna().any():
+            raise ForecastInputError(
+                f"history stamps in {self.spec.time_column!r} carry UTC offsets; this model was trained on"
+                " stamps without offsets: pass them as the model was trained (without offsets)"
+            )
+        return pd.DatetimeIndex(pd.to_datetime(stamps, errors="coerce"))
+
+    def data_config(self, path: str | None) -> DataConfig:
+        """How to read a history for this model: its time column, features and targets."""
+        targets = self.spec.target_columns
+        features = [c for c in self.spec.input_columns if c not in targets]
+        # a model trained with setting M has targets == inputs, which setting S reads the same way
+        return DataConfig(
+            path=path,
+            time_column=self.spec.time_column,
+            timezone=self.spec.timezone,
+            targets=targets,
+            features=features,
+            setting="MS" if features else "S",
+        )
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "spec": asdict(self.spec),
+            "model_config": self.model.config.model_dump(),
+            "scaler": self.scaler.to_json(),
+            "cycle": None if self.cycle is None else self.cycle.to_json(),
+        }
+        (directory / "forecaster.json").write_text(json.dumps(meta, indent=2))
+        torch.save({k: v.cpu() for k, v in self.model.state_dict().items()}, directory / "weights.pt")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "cpu") -> Forecaster:
+        directory = Path(directory)
+        meta = json.loads((directory / "forecaster.json").read_text())
+        if meta.get("format_version") not in READABLE_VERSIONS:
+            raise ValueError(
+                f"{directory}: bundle format {meta.get('format_version')} is not one this release reads"
+                f" ({', '.join(map(str, READABLE_VERSIONS))}); install the release that wrote it"
+            )
+        spec = WindowSpec(**meta["spec"])
+        model = BiLSTMNet(
+            ModelConfig(**meta["model_config"]),
+            len(spec.input_columns),
+            len(spec.target_columns),
+            spec.horizon,
+            spec.lookback,
+        )
+        state = torch.load(directory / "weights.pt", map_location=device, weights_only=True)
+        model.load_state_dict(state)
+        cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None
+        return cls(model.to(device).eval(), Scaler.from_json(meta["scaler"]), spec, cycle)
