@@ -1,7 +1,7 @@
 """Training throughput on this machine: the project's `fit` against a plain PyTorch loop of the same model,
-batch and data, and the article's `DataLoader(TensorDataset)` loop. Each case runs in its own process (the
-allocator setting, GLIBC_TUNABLES, is read at process start); the table gives samples/s and the ratio to
-the plain loop, all measured in this one run.
+batch and data, and the `DataLoader(TensorDataset)` loop of the blog article the project started from
+(DESIGN.md). Each case runs in its own process (the allocator setting, GLIBC_TUNABLES, is read at process
+start); the table gives samples/s and the ratio to the plain loop, all measured in this one run.
 
     python bench/throughput.py [--epochs 2] [--batch-size 512] [--threads 1]
 """
@@ -48,7 +48,7 @@ def etth1_train_windows():
 
 
 def article_model() -> nn.Module:
-    """The 2x64 bidirectional LSTM of the article, with the fixes that do not change its cost."""
+    """The 2x64 bidirectional LSTM of the blog article, with the fixes that do not change its cost."""
     config = ModelConfig(instance_norm="none", highway=False, dropout=0.0, patch_len=1)
     return BiLSTMNet(config, 1, 1, HORIZON, LOOKBACK)
 
