@@ -1,6 +1,6 @@
-"""The forecaster bundle: network weights + model config + scaler JSON + window settings.
+"""The forecaster, the product a run registers: the network (`BiLSTMNet`), its scaler and window settings.
 
-Saved as a directory of `forecaster.json` and `weights.pt` (a state dict read back with
+Saved as a bundle, a directory of `forecaster.json` and `weights.pt` (a state dict read back with
 `torch.load(weights_only=True)`): loading it never unpickles code. `Forecaster.predict` turns a history
 DataFrame into a DataFrame of future timestamps and forecasts in original units.
 """
