@@ -3,7 +3,7 @@ runs the real `bilstm` command in one working directory that already holds a reg
 table shows the exit code, the first line of the error (or, for unsorted rows, of the warning) and whether
 the registry (versions and aliases) is unchanged afterwards.
 
-    python bench/bad_inputs.py        # about 6 minutes on 2 cores: every case starts Prefect afresh
+    python bench/bad_inputs.py        # about 2 minutes on 2 cores: each forecast case starts Prefect afresh
 """
 
 from __future__ import annotations
