@@ -9,8 +9,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 # Isolate Prefect before it is imported anywhere: its home, telemetry and the slow-CI start-up timeout.
@@ -20,23 +18,9 @@ os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 from bilstm.config import PipelineConfig, with_overrides  # noqa: E402
+from tests.helpers import synthetic_frame  # noqa: E402
 
 BILSTM = str(Path(sys.executable).parent / "bilstm")
-
-
-def synthetic_frame(rows: int = 1200, seed: int = 0) -> pd.DataFrame:
-    """Hourly series: a daily sine on a random walk plus noise (target `y`), and a related feature `x`."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(rows)
-    walk = np.cumsum(rng.normal(0, 0.3, rows))
-    daily = 3 * np.sin(2 * np.pi * t / 24)
-    return pd.DataFrame(
-        {
-            "timestamp": pd.date_range("2024-01-01", periods=rows, freq="h"),
-            "x": np.cos(2 * np.pi * t / 24) + rng.normal(0, 0.1, rows),
-            "y": 10 + daily + walk + rng.normal(0, 0.1, rows),
-        }
-    )
 
 
 @pytest.fixture(scope="session")

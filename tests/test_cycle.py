@@ -88,7 +88,7 @@ def test_a_cycle_forecaster_forecasts_alike_from_windows_history_and_a_saved_bun
     values, times = frame[["x", "y"]].to_numpy(), pd.DatetimeIndex(frame.timestamp)
     loaded = Forecaster.load(forecaster.save(tmp_path / "bundle"))
 
-    assert loaded.cycle is not None
+    assert loaded.cycle.period == 24 and loaded.cycle.to_json() == forecaster.cycle.to_json()
     pd.testing.assert_frame_equal(loaded.predict(frame), forecaster.predict(frame))
     # the last window's forecast of the rows we have equals predict() from the history just before them
     last_window = forecaster.forecast_windows(values[-60:], times[-60:])[-1, :, 0]

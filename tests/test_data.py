@@ -9,7 +9,7 @@ import pytest
 from bilstm.config import DataConfig
 from bilstm.data import DataValidationError, builtin_path, load_series
 from bilstm.split import split_rows
-from tests.conftest import synthetic_frame
+from tests.helpers import synthetic_frame
 
 
 def write(tmp_path, frame: pd.DataFrame, name="data.csv") -> str:
@@ -106,9 +106,10 @@ def test_missing_value_policies_fill_gaps(tmp_path, policy):
     frame = synthetic_frame(60)
     frame.loc[[5, 6], "y"] = np.nan
     series = load_series(config(write(tmp_path, frame), missing=policy))
-    assert np.isfinite(series.values).all()
-    expected = frame.y[4] if policy == "ffill" else frame.y[4] + (frame.y[7] - frame.y[4]) / 3
-    assert series.frame["y"].iloc[5] == pytest.approx(expected)
+    step = (frame.y[7] - frame.y[4]) / 3
+    filled = [frame.y[4]] * 2 if policy == "ffill" else [frame.y[4] + step, frame.y[4] + 2 * step]
+    expected = frame.y.fillna(pd.Series(filled, index=[5, 6]))  # the other rows as they were
+    np.testing.assert_allclose(series.frame["y"].to_numpy(), expected.to_numpy())
 
 
 def test_ett_borders_for_the_builtin_dataset_and_fractions_elsewhere():
@@ -239,27 +240,53 @@ def test_an_unknown_timezone_is_a_config_error():
 # --- messages ---
 
 
-def test_a_missing_target_column_hints_at_the_target_option(tmp_path):
-    path = write(tmp_path, synthetic_frame(50).drop(columns="y"))
+def _two_sensors(frame: pd.DataFrame, codes=("north", "south")) -> pd.DataFrame:
+    """Two series in one long table, told apart by column `sensor`."""
+    return pd.concat([frame.assign(sensor=code) for code in codes], ignore_index=True)
+
+
+# bad file made from the 50-row synthetic series -> the whole message after its path
+WHOLE_MESSAGES = {
+    "a missing target column hints at the target option": (
+        lambda f: f.drop(columns="y"),
+        "column 'y' not found; available: timestamp, x; choose the target with --target",
+    ),
+    "missing values of every used column are named in one message": (
+        lambda f: f.assign(x=f.x.where(~f.index.isin([2, 3])), y=f.y.where(~f.index.isin(range(10, 21)))),
+        "column 'x' has missing values in rows 3, 4, column 'y' in rows 11, 12, 13 (and 8 more); fill them or"
+        " set data.missing to ffill or interpolate",
+    ),
+    "a long table of several series names the column that tells them apart": (
+        _two_sensors,
+        "column 'timestamp' has duplicate timestamps in rows 1, 2, 3, 4, 5 (and 95 more): this looks like 2"
+        " series in one table, told apart by column 'sensor'; many series in one file are not supported yet:"
+        " filter one series into its own file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", WHOLE_MESSAGES, ids=list(WHOLE_MESSAGES))
+def test_the_message_is_the_path_then_what_is_wrong_and_the_fix(tmp_path, case):
+    make, message = WHOLE_MESSAGES[case]
+    path = write(tmp_path, make(synthetic_frame(50)))
     with pytest.raises(DataValidationError) as error:
         load_series(config(path))
-    assert (
-        str(error.value)
-        == f"{path}: column 'y' not found; available: timestamp, x; choose the target with --target"
-    )
+    assert str(error.value) == f"{path}: {message}"
 
 
-def test_missing_values_of_every_used_column_are_named_in_one_message(tmp_path):
+def test_integer_codes_also_name_the_column_that_tells_series_apart(tmp_path):
+    path = write(tmp_path, _two_sensors(synthetic_frame(50), codes=(7, 9)))
+    with pytest.raises(DataValidationError, match="told apart by column 'sensor'"):
+        load_series(config(path))
+
+
+def test_a_stray_repeated_stamp_in_one_series_is_only_a_duplicate(tmp_path):
     frame = synthetic_frame(50)
-    frame.loc[[2, 3], "x"] = np.nan
-    frame.loc[10:20, "y"] = np.nan
-    path = write(tmp_path, frame)
-    with pytest.raises(DataValidationError) as error:
-        load_series(config(path))
-    assert str(error.value) == (
-        f"{path}: column 'x' has missing values in rows 3, 4, column 'y' in rows 11, 12, 13 (and 8 more);"
-        " fill them or set data.missing to ffill or interpolate"
+    stray = frame.assign(
+        sensor="north", timestamp=frame.timestamp.where(frame.index != 7, frame.timestamp[6])
     )
+    with pytest.raises(DataValidationError, match=r"duplicate timestamps in rows 7, 8$"):
+        load_series(config(write(tmp_path, stray)))
 
 
 def test_messages_cap_long_lists_of_columns_and_rows(tmp_path):
@@ -278,25 +305,3 @@ def test_messages_cap_long_lists_of_columns_and_rows(tmp_path):
     assert len(message) - len(path) < 300
     assert "column 'c0' has missing values in rows 1, 2, 3 (and 47 more), column 'c1' in rows" in message
     assert "(and 7 more columns); fill them" in message
-
-
-def test_a_long_table_of_several_series_names_the_column_that_tells_them_apart(tmp_path):
-    frame = synthetic_frame(50)
-    long = pd.concat([frame.assign(sensor="north"), frame.assign(sensor="south")], ignore_index=True)
-    path = write(tmp_path, long)
-    with pytest.raises(DataValidationError) as error:
-        load_series(config(path))
-    assert str(error.value) == (
-        f"{path}: column 'timestamp' has duplicate timestamps in rows 1, 2, 3, 4, 5 (and 95 more): this looks"
-        " like 2 series in one table, told apart by column 'sensor'; many series in one file are not"
-        " supported yet: filter one series into its own file"
-    )
-    numbered = long.assign(sensor=np.repeat([7, 9], 50))  # integer codes tell them apart too
-    with pytest.raises(DataValidationError, match="told apart by column 'sensor'"):
-        load_series(config(write(tmp_path, numbered, "n.csv")))
-    # a stray repeated stamp in one series is only a duplicate
-    stray = frame.assign(
-        sensor="north", timestamp=frame.timestamp.where(frame.index != 7, frame.timestamp[6])
-    )
-    with pytest.raises(DataValidationError, match=r"duplicate timestamps in rows 7, 8$"):
-        load_series(config(write(tmp_path, stray, "s.csv")))

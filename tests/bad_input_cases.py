@@ -1,0 +1,313 @@
+"""The bad-input catalogue, read by `tests/test_bad_inputs.py` (which asserts every case) and
+`bench/bad_inputs.py` (which prints it as a table): how each bad file is made from the good synthetic series,
+the `bilstm` command that reads it, and the one line it must answer with."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tests.helpers import synthetic_frame, tiny_args
+
+FORECAST = "bilstm-forecasts"  # the experiment a failed forecast run lands in
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input. `args` and `message` write the case folder as `{d}`."""
+
+    name: str
+    args: str  # the `bilstm` command line; a `train` without --config gets `tiny_args()` first
+    message: str  # regex of the one error line (of the warning line where `warns`)
+    experiment: str | None = None  # where the command opens a run that must end FAILED; None: no run
+    warns: bool = False  # documented behaviour, not an error: exit 0 with a warning
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.warns else 2
+
+    def argv(self, folder: Path) -> list[str]:
+        argv = self.args.format(d=folder).split()
+        if argv[0] == "train" and "--config" not in argv:
+            argv[1:1] = tiny_args()  # the tiny job on the synthetic files; the case's options come later, win
+        return argv
+
+    def pattern(self, folder: Path) -> str:
+        return self.message.format(d=re.escape(str(folder)))
+
+
+def _with_gap(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows 301.. shifted 10 hours later: a gap of 11 steps after row 300."""
+    shifted = frame.timestamp.where(frame.index < 300, frame.timestamp + pd.Timedelta(hours=10))
+    return frame.assign(timestamp=shifted)
+
+
+# file name -> how it is made from the good synthetic series (good.csv)
+BAD_FILES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
+    "no_time.csv": lambda f: f.drop(columns="timestamp"),
+    "bad_time.csv": lambda f: f.assign(timestamp=f.timestamp.astype(str).where(f.index != 9, "soon")),
+    "duplicate_time.csv": lambda f: f.assign(timestamp=f.timestamp.where(f.index != 5, f.timestamp[4])),
+    "gap.csv": _with_gap,
+    "nan_target.csv": lambda f: f.assign(y=f.y.where(~f.index.isin([200, 201]))),
+    "inf_feature.csv": lambda f: f.assign(x=f.x.where(f.index != 7, np.inf)),
+    "text_feature.csv": lambda f: f.assign(x=f.x.astype(object).where(f.index != 3, "abc")),
+    "no_target.csv": lambda f: f.drop(columns="y"),
+    "few_rows.csv": lambda f: f.head(60),
+    "constant_target.csv": lambda f: f.assign(y=5.0),
+    "renamed_columns.csv": lambda f: f.rename(columns={"x": "temperature"}),
+    "short_history.csv": lambda f: f.head(20),
+    "nan_two_columns.csv": lambda f: f.assign(
+        x=f.x.where(~f.index.isin([7, 8])), y=f.y.where(f.index != 200)
+    ),
+    "long_table.csv": lambda f: pd.concat([f.assign(sensor="north"), f.assign(sensor="south")]),
+    "offsets_and_none.csv": lambda f: f.assign(
+        timestamp=f.timestamp.dt.tz_localize("UTC").astype(str).where(f.index != 11, str(f.timestamp[11]))
+    ),
+    "unsorted.csv": lambda f: f.iloc[::-1],
+}
+# files that are not a table of the series at all
+RAW_FILES = {
+    "empty.csv": b"timestamp,x,y\n",
+    "binary.csv": bytes(range(256)) * 4,
+    "data.xlsx": b"not a spreadsheet",
+    "broken.yaml": b"train: [epochs: 3\n",
+}
+
+
+def write_files(folder: Path) -> None:
+    """good.csv (the synthetic series), every bad file made from it, and the raw files, in `folder`."""
+    good = synthetic_frame()
+    good.to_csv(folder / "good.csv", index=False)
+    for name, make in BAD_FILES.items():
+        make(good.copy()).to_csv(folder / name, index=False)
+    for name, content in RAW_FILES.items():
+        (folder / name).write_bytes(content)
+
+
+def setup_argv(folder: Path) -> list[str]:
+    """The training that registers the champion every case must leave alone (3 epochs beat both
+    baselines, so it is promoted)."""
+    return ["train", "--data", str(folder / "good.csv"), *tiny_args(epochs=3)]
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The `error: ` lines of a command's stderr, without that prefix."""
+    return [line.removeprefix("error: ") for line in stderr.splitlines() if line.startswith("error: ")]
+
+
+def warning_lines(stderr: str) -> list[str]:
+    """The messages of the Python warnings in a command's stderr."""
+    return [line.split("UserWarning: ", 1)[1] for line in stderr.splitlines() if "UserWarning: " in line]
+
+
+def registry(client) -> list:
+    """(model, aliases, versions) of every registered model of an `MlflowClient`: what a bad input must
+    leave untouched."""
+    return sorted(
+        (
+            model.name,
+            tuple(sorted((alias, str(version)) for alias, version in model.aliases.items())),
+            tuple(sorted(str(v.version) for v in client.search_model_versions(f"name='{model.name}'"))),
+        )
+        for model in client.search_registered_models()
+    )
+
+
+CASES = [
+    Case("missing file", "train --data {d}/nowhere.csv", r"{d}/nowhere\.csv: file not found"),
+    Case("empty file", "train --data {d}/empty.csv", r"{d}/empty\.csv: the file has no data rows"),
+    Case("unreadable file", "train --data {d}/binary.csv", r"{d}/binary\.csv: cannot be read"),
+    Case("unsupported format", "train --data {d}/data.xlsx", r"{d}/data\.xlsx: unsupported format"),
+    Case(
+        "missing time column",
+        "train --data {d}/no_time.csv",
+        r"{d}/no_time\.csv: time column 'timestamp' not found; available: x, y",
+    ),
+    Case(
+        "unparseable timestamps",
+        "train --data {d}/bad_time.csv",
+        r"{d}/bad_time\.csv: column 'timestamp' has unparseable timestamps in row 10 \(e\.g\. 'soon'\)",
+    ),
+    Case(
+        "duplicate timestamps",
+        "train --data {d}/duplicate_time.csv",
+        r"{d}/duplicate_time\.csv: column 'timestamp' has duplicate timestamps in rows 5, 6",
+    ),
+    Case(
+        "irregular gap beyond max_gap",
+        "train --data {d}/gap.csv",
+        r"{d}/gap\.csv: a gap of 0 days 11:00:00 between rows 300 and 301 .* longer than data\.max_gap=3"
+        r" steps of h; fill or resample the missing timestamps, or raise data\.max_gap",
+    ),
+    Case(
+        "NaN in target",
+        "train --data {d}/nan_target.csv",
+        r"{d}/nan_target\.csv: column 'y' has missing values in rows 201, 202; fill them or set data\.",
+    ),
+    Case(
+        "inf in feature",
+        "train --data {d}/inf_feature.csv",
+        r"{d}/inf_feature\.csv: column 'x' has inf in row 8",
+    ),
+    Case(
+        "non-numeric feature",
+        "train --data {d}/text_feature.csv",
+        r"{d}/text_feature\.csv: column 'x' is not numeric \(row 4, e\.g\. 'abc'\)",
+    ),
+    Case(
+        "target column missing",
+        "train --data {d}/no_target.csv",
+        r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x; choose the target with"
+        r" --target$",
+    ),
+    Case(
+        "missing values in two columns",
+        "train --data {d}/nan_two_columns.csv",
+        r"{d}/nan_two_columns\.csv: column 'x' has missing values in rows 8, 9, column 'y' in row 201;"
+        r" fill them",
+    ),
+    Case(
+        "several series in one long table",
+        "train --data {d}/long_table.csv",
+        r"{d}/long_table\.csv: column 'timestamp' has duplicate timestamps in rows 1, 2, 3, 4, 5 \(and 2395"
+        r" more\): this looks like 2 series in one table, told apart by column 'sensor'; many series in one"
+        r" file are not supported yet: filter one series into its own file$",
+    ),
+    Case(
+        "stamps with and without offsets",
+        "train --data {d}/offsets_and_none.csv",
+        r"{d}/offsets_and_none\.csv: column 'timestamp' mixes stamps with a UTC offset \(e\.g\. '2024-01-01"
+        r" 00:00:00\+00:00'\) and stamps without one \(row 12\); write every stamp with its offset, or none$",
+    ),
+    Case(
+        "unknown time zone",
+        "train --data {d}/good.csv --set data.timezone=Europe/Berln",
+        r"invalid config: data\.timezone: unknown time zone 'Europe/Berln'; use an IANA name",
+    ),
+    Case(
+        "too few rows",
+        "train --data {d}/few_rows.csv",
+        r"{d}/few_rows\.csv: too few rows \(60\) for lookback 48 \+ horizon 12",
+    ),
+    Case(
+        "constant target",
+        "train --data {d}/constant_target.csv",
+        r"{d}/constant_target\.csv: target column 'y' is constant \(5\) in the train rows 1-840",
+    ),
+    Case(
+        "lookback 0",
+        "train --data {d}/good.csv --lookback 0",
+        r"window\.lookback: Input should be greater",
+    ),
+    Case(
+        "absurd horizon",
+        "train --data {d}/good.csv --horizon 1000000",
+        r"window\.horizon: Input should be less than or equal to 10000",
+    ),
+    Case(
+        "invalid config value",
+        "train --data {d}/good.csv --set train.lr=-1",
+        r"invalid config: train\.lr: Input should be greater than 0 \(got -1\)",
+    ),
+    Case(
+        "cycle the train rows cannot fill",
+        "train --data {d}/good.csv --set scaler.cycle=5000",
+        r"{d}/good\.csv: scaler\.cycle=5000: the train rows miss phase\(s\) \[\d+, .*\] of the period;"
+        r" use a shorter cycle or more train rows",
+    ),
+    Case(
+        "invalid max_gap",
+        "train --data {d}/good.csv --set data.max_gap=0.5",
+        r"invalid config: data\.max_gap: Input should be greater than or equal to 1",
+    ),
+    Case("unknown config key", "train --set model.size=3", r"unknown config key 'model\.size'"),
+    Case(
+        "unknown preset",
+        "train --preset etth1-s5",
+        r"--preset: unknown preset 'etth1-s5'; available: etth1-m96, etth1-s24, etth1-s96",
+    ),
+    Case(
+        "segment length 0",
+        "train --data {d}/good.csv --set model.patch_len=0",
+        r"invalid config: model\.patch_len: Input should be greater than or equal to 1",
+    ),
+    Case(
+        "channel independence with MS",
+        "train --data {d}/good.csv --set model.channel_independent=true",
+        r"invalid config: model\.channel_independent needs data\.setting S or M: with MS the features are"
+        r" inputs only$",
+    ),
+    Case("missing config file", "train --config {d}/none.yaml", r"--config {d}/none\.yaml: file not found"),
+    Case(
+        "config file not YAML",
+        "train --config {d}/broken.yaml",
+        r"--config {d}/broken\.yaml: not valid YAML or JSON",
+    ),
+    Case(
+        "unknown model alias",
+        "forecast --model models:/bilstm-forecaster@nope --data {d}/good.csv --output {d}/f1.csv",
+        r"models:/bilstm-forecaster@nope: .*nope.*; see the Models page",
+        FORECAST,
+    ),
+    Case(
+        "unknown model name",
+        "forecast --model models:/no-such-model@champion --data {d}/good.csv --output {d}/f2.csv",
+        r"models:/no-such-model@champion: .*no-such-model.*; see the Models page",
+        FORECAST,
+    ),
+    Case(
+        "history lacks a column",
+        "forecast --data {d}/no_target.csv --output {d}/f3.csv",
+        r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x; the model was trained on"
+        r" columns x, y: pass a history with them$",
+        FORECAST,
+    ),
+    Case(
+        "history with other columns",
+        "forecast --data {d}/renamed_columns.csv --output {d}/f4.csv",
+        r"{d}/renamed_columns\.csv: column 'x' not found; available: timestamp, temperature, y",
+        FORECAST,
+    ),
+    Case(
+        "history shorter than lookback",
+        "forecast --data {d}/short_history.csv --output {d}/f5.csv",
+        r"{d}/short_history\.csv: the history has 20 rows; the model needs the last 48: pass a longer",
+        FORECAST,
+    ),
+    Case(
+        "history file missing",
+        "forecast --data {d}/nowhere.csv --output {d}/f10.csv",
+        r"{d}/nowhere\.csv: file not found; pass an existing CSV or Parquet file",
+    ),
+    Case(
+        "output folder missing",
+        "forecast --data {d}/good.csv --output {d}/no/f6.csv",
+        r"{d}/no/f6\.csv: folder {d}/no does not exist; create it or choose another output",
+    ),
+    Case(
+        "output format unsupported",
+        "forecast --data {d}/good.csv --output {d}/f7.xlsx",
+        r"{d}/f7\.xlsx: unsupported output format; use a \.csv or \.parquet file name",
+    ),
+    Case(
+        "plot folder missing",
+        "forecast --data {d}/good.csv --output {d}/f8.csv --plot {d}/no/plot.png",
+        r"{d}/no/plot\.png: folder {d}/no does not exist; create it or choose another plot",
+    ),
+    Case(
+        "plot format unsupported",
+        "forecast --data {d}/good.csv --output {d}/f9.csv --plot {d}/plot.jpg",
+        r"{d}/plot\.jpg: unsupported plot format; use a \.png, \.svg or \.pdf file name",
+    ),
+    Case(
+        "unsorted history (sorted, warns)",
+        "forecast --data {d}/unsorted.csv --output {d}/unsorted-forecast.csv",
+        r"^{d}/unsorted\.csv: timestamps were not sorted; sorted them by 'timestamp'$",
+        warns=True,
+    ),
+]
