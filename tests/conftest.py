@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -17,10 +15,8 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
-from bilstm.config import PipelineConfig, with_overrides  # noqa: E402
-from tests.helpers import synthetic_frame  # noqa: E402
-
-BILSTM = str(Path(sys.executable).parent / "bilstm")
+from bilstm.config import PipelineConfig  # noqa: E402
+from tests.helpers import BILSTM, synthetic_frame, tiny  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -35,21 +31,6 @@ def synthetic_csv(tmp_path) -> str:
     path = tmp_path / "series.csv"
     synthetic_frame().to_csv(path, index=False)
     return str(path)
-
-
-def tiny(config: PipelineConfig | None = None, **overrides) -> PipelineConfig:
-    """The real config, shrunk: 3 epochs of a small network on CPU, short windows."""
-    base = {
-        "window.lookback": 48,
-        "window.horizon": 12,
-        "model.hidden_size": 16,
-        "model.num_layers": 1,
-        "train.epochs": 3,
-        "train.batch_size": 64,
-        "train.lr": 5e-3,
-        "train.device": "cpu",
-    }
-    return with_overrides(config or PipelineConfig(), base | overrides)
 
 
 @pytest.fixture
@@ -102,13 +83,3 @@ def bilstm(tracking, tmp_path):
         )
 
     return run
-
-
-def flow_run_states() -> dict[str, str]:
-    """flow-run id -> state type of the latest flow runs on the test Prefect server."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    with get_client(sync_client=True) as prefect:
-        latest = prefect.read_flow_runs(sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=50)
-    return {str(r.id): r.state.type.value for r in latest}

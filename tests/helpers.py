@@ -1,10 +1,19 @@
 """What several test files and `bench/bad_inputs.py` share: the synthetic series every tiny job trains on,
-and that job as `bilstm train` arguments (the CLI twin of `conftest.tiny`)."""
+that job as a config (`tiny`) and as `bilstm train` arguments (`tiny_args`), the installed `bilstm` command,
+and the states of the test Prefect server's flow runs. Free ports, health waits and process stops are
+`deployments.processes`, shared with the dashboard."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+from bilstm.config import PipelineConfig, with_overrides
+
+BILSTM = str(Path(sys.executable).parent / "bilstm")  # the installed command
 
 
 def synthetic_frame(rows: int = 1200, seed: int = 0) -> pd.DataFrame:
@@ -30,3 +39,28 @@ def tiny_args(epochs: int = 3, *extra: str) -> list[str]:
         "--epochs", str(epochs), "--set", "model.hidden_size=16", "--set", "model.num_layers=1",
         "--set", "train.lr=0.005", *extra,
     ]  # fmt: skip
+
+
+def tiny(config: PipelineConfig | None = None, **overrides) -> PipelineConfig:
+    """The real config, shrunk: 3 epochs of a small network on CPU, short windows."""
+    base = {
+        "window.lookback": 48,
+        "window.horizon": 12,
+        "model.hidden_size": 16,
+        "model.num_layers": 1,
+        "train.epochs": 3,
+        "train.batch_size": 64,
+        "train.lr": 5e-3,
+        "train.device": "cpu",
+    }
+    return with_overrides(config or PipelineConfig(), base | overrides)
+
+
+def flow_run_states() -> dict[str, str]:
+    """flow-run id -> state type of the latest flow runs on the test Prefect server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as prefect:
+        latest = prefect.read_flow_runs(sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=50)
+    return {str(r.id): r.state.type.value for r in latest}

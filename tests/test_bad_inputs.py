@@ -14,8 +14,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.bad_input_cases import CASES, error_lines, registry, setup_argv, warning_lines, write_files
-from tests.conftest import BILSTM, flow_run_states
-from tests.helpers import synthetic_frame
+from tests.helpers import BILSTM, flow_run_states, synthetic_frame
 
 ERRORS = [case for case in CASES if not case.warns]
 [UNSORTED] = [case for case in CASES if case.warns]  # the one documented warning

@@ -14,7 +14,7 @@ from bilstm.pipeline import run
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from tests.conftest import synthetic_frame, tiny
+    from tests.helpers import synthetic_frame, tiny
 
     path = tmp_path_factory.mktemp("data") / "series.csv"
     synthetic_frame().to_csv(path, index=False)

@@ -10,8 +10,7 @@ from mlflow import MlflowClient
 
 from bilstm.config import PipelineConfig
 from bilstm.presets import load_preset, preset_names
-from tests.conftest import BILSTM, synthetic_frame
-from tests.helpers import tiny_args
+from tests.helpers import BILSTM, synthetic_frame, tiny_args
 
 TINY = tiny_args(epochs=2)
 

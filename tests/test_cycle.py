@@ -11,7 +11,7 @@ from bilstm import pipeline
 from bilstm.cycle import Cycle, CycleError
 from bilstm.data import DataValidationError, load_series
 from bilstm.forecaster import Forecaster
-from tests.conftest import synthetic_frame, tiny
+from tests.helpers import synthetic_frame, tiny
 
 HOURS = pd.date_range("2024-01-01", periods=96, freq="h")
 

@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 from bilstm.config import TrainConfig
 from deployments.processes import alive, descendants, free_port, wait_for
 from deployments.serve import PREFECT_YAML
-from tests.conftest import BILSTM, tiny
+from tests.helpers import BILSTM, tiny
 
 pytestmark = pytest.mark.slow  # starts the Prefect and MLflow servers of `bilstm dashboard`
 

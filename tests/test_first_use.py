@@ -11,8 +11,7 @@ import subprocess
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import BILSTM
-from tests.helpers import tiny_args
+from tests.helpers import BILSTM, tiny_args
 
 
 @pytest.mark.slow

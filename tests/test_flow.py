@@ -9,7 +9,7 @@ from prefect.client.orchestration import get_client
 
 from bilstm.pipeline import run as run_pipeline
 from flows.train import train_flow
-from tests.conftest import synthetic_frame, tiny
+from tests.helpers import synthetic_frame, tiny
 
 NAME = "bilstm-forecaster"
 

@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 from bilstm.forecast_files import write_table
 from flows.forecast import FORECAST_EXPERIMENT, forecast_flow
 from flows.train import train_flow
-from tests.conftest import synthetic_frame
+from tests.helpers import synthetic_frame
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 `fixtures/model_logged_at_9ac5429.tar.gz` is a registered model's directory as MLflow stores it, logged by
 commit 9ac5429 (before `bilstm.bundle` became `bilstm.forecaster` and the network `BiLSTMNet`): the tiny job
-on `conftest.synthetic_frame()`, with `history.csv` (the last 48 rows) and `expected.csv` (what that version
+on `helpers.synthetic_frame()`, with `history.csv` (the last 48 rows) and `expected.csv` (what that version
 forecast from them) beside it. Its pyfunc code imports `Forecaster` from `bilstm.bundle`.
 """
 

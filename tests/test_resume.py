@@ -10,8 +10,7 @@ import time
 import torch
 from mlflow import MlflowClient
 
-from tests.conftest import BILSTM
-from tests.helpers import tiny_args
+from tests.helpers import BILSTM, tiny_args
 
 LONG = tiny_args(12, "--set", "train.patience=12", "--json")
 

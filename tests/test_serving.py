@@ -13,7 +13,7 @@ import pandas as pd
 
 from deployments.processes import free_port, stop_group, wait_for
 from flows.train import train_flow
-from tests.conftest import synthetic_frame
+from tests.helpers import synthetic_frame
 
 
 def test_the_champion_serves_forecasts_over_http(tiny_config, tracking, tmp_path):

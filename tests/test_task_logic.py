@@ -15,8 +15,7 @@ from bilstm.errors import BadInputError, ForecastInputError, OutputError
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.forecasting import check_outputs, forecast, read_history
 from tasks.training import clear_checkpoint, train
-from tests.conftest import tiny
-from tests.helpers import synthetic_frame
+from tests.helpers import synthetic_frame, tiny
 
 ROWS, LOOKBACK, HORIZON = 1200, 48, 12  # the synthetic series and `tiny`'s windows
 TRAIN_END, VAL_END = 840, 960  # 70 % and 80 % of the rows: the split for a data set other than ETTh

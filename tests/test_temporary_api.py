@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from deployments.processes import alive, descendants
-from tests.conftest import BILSTM
-from tests.helpers import tiny_args
+from tests.helpers import BILSTM, tiny_args
 
 pytestmark = pytest.mark.slow  # starts Prefect's temporary server through `bilstm train`
 

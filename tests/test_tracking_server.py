@@ -15,8 +15,7 @@ import pytest
 from mlflow import MlflowClient
 
 from deployments.processes import free_port, stop_group
-from tests.conftest import BILSTM, flow_run_states
-from tests.helpers import tiny_args
+from tests.helpers import BILSTM, flow_run_states, tiny_args
 from tests.servers import start_mlflow_server
 
 NAME = "bilstm-forecaster"
