@@ -19,16 +19,9 @@ from mlflow import MlflowClient
 
 # the catalogue lives with the tests; a script run as `python bench/...` sees only bench/ on its path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.bad_input_cases import (  # noqa: E402
-    CASES,
-    error_lines,
-    registry,
-    setup_argv,
-    warning_lines,
-    write_files,
-)
-
-BILSTM = str(Path(sys.executable).parent / "bilstm")
+from tests.bad_input_cases import CASES  # noqa: E402
+from tests.bad_input_files import error_lines, registry, setup_argv, warning_lines, write_files  # noqa: E402
+from tests.helpers import BILSTM  # noqa: E402
 
 
 def main() -> None:

@@ -1,18 +1,14 @@
 """The bad-input catalogue, read by `tests/test_bad_inputs.py` (which asserts every case) and
-`bench/bad_inputs.py` (which prints it as a table): how each bad file is made from the good synthetic series,
-the `bilstm` command that reads it, and the one line it must answer with."""
+`bench/bad_inputs.py` (which prints it as a table): the `bilstm` command that reads each bad input and the
+one line it must answer with. The files themselves are made by `tests/bad_input_files.py`."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from tests.helpers import synthetic_frame, tiny_args
+from tests.helpers import tiny_args
 
 FORECAST = "bilstm-forecasts"  # the experiment a failed forecast run lands in
 
@@ -39,83 +35,6 @@ class Case:
 
     def pattern(self, folder: Path) -> str:
         return self.message.format(d=re.escape(str(folder)))
-
-
-def _with_gap(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows 301.. shifted 10 hours later: a gap of 11 steps after row 300."""
-    shifted = frame.timestamp.where(frame.index < 300, frame.timestamp + pd.Timedelta(hours=10))
-    return frame.assign(timestamp=shifted)
-
-
-# file name -> how it is made from the good synthetic series (good.csv)
-BAD_FILES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
-    "no_time.csv": lambda f: f.drop(columns="timestamp"),
-    "bad_time.csv": lambda f: f.assign(timestamp=f.timestamp.astype(str).where(f.index != 9, "soon")),
-    "duplicate_time.csv": lambda f: f.assign(timestamp=f.timestamp.where(f.index != 5, f.timestamp[4])),
-    "gap.csv": _with_gap,
-    "nan_target.csv": lambda f: f.assign(y=f.y.where(~f.index.isin([200, 201]))),
-    "inf_feature.csv": lambda f: f.assign(x=f.x.where(f.index != 7, np.inf)),
-    "text_feature.csv": lambda f: f.assign(x=f.x.astype(object).where(f.index != 3, "abc")),
-    "no_target.csv": lambda f: f.drop(columns="y"),
-    "few_rows.csv": lambda f: f.head(60),
-    "constant_target.csv": lambda f: f.assign(y=5.0),
-    "renamed_columns.csv": lambda f: f.rename(columns={"x": "temperature"}),
-    "short_history.csv": lambda f: f.head(20),
-    "nan_two_columns.csv": lambda f: f.assign(
-        x=f.x.where(~f.index.isin([7, 8])), y=f.y.where(f.index != 200)
-    ),
-    "long_table.csv": lambda f: pd.concat([f.assign(sensor="north"), f.assign(sensor="south")]),
-    "offsets_and_none.csv": lambda f: f.assign(
-        timestamp=f.timestamp.dt.tz_localize("UTC").astype(str).where(f.index != 11, str(f.timestamp[11]))
-    ),
-    "unsorted.csv": lambda f: f.iloc[::-1],
-}
-# files that are not a table of the series at all
-RAW_FILES = {
-    "empty.csv": b"timestamp,x,y\n",
-    "binary.csv": bytes(range(256)) * 4,
-    "data.xlsx": b"not a spreadsheet",
-    "broken.yaml": b"train: [epochs: 3\n",
-}
-
-
-def write_files(folder: Path) -> None:
-    """good.csv (the synthetic series), every bad file made from it, and the raw files, in `folder`."""
-    good = synthetic_frame()
-    good.to_csv(folder / "good.csv", index=False)
-    for name, make in BAD_FILES.items():
-        make(good.copy()).to_csv(folder / name, index=False)
-    for name, content in RAW_FILES.items():
-        (folder / name).write_bytes(content)
-
-
-def setup_argv(folder: Path) -> list[str]:
-    """The training that registers the champion every case must leave alone (3 epochs beat both
-    baselines, so it is promoted)."""
-    return ["train", "--data", str(folder / "good.csv"), *tiny_args(epochs=3)]
-
-
-def error_lines(stderr: str) -> list[str]:
-    """The `error: ` lines of a command's stderr, without that prefix."""
-    return [line.removeprefix("error: ") for line in stderr.splitlines() if line.startswith("error: ")]
-
-
-def warning_lines(stderr: str) -> list[str]:
-    """The messages of the Python warnings in a command's stderr."""
-    return [line.split("UserWarning: ", 1)[1] for line in stderr.splitlines() if "UserWarning: " in line]
-
-
-def registry(client) -> list:
-    """(model, aliases, versions) of every registered model of an `MlflowClient`: what a bad input must
-    leave untouched."""
-    return sorted(
-        (
-            model.name,
-            tuple(sorted((alias, str(version)) for alias, version in model.aliases.items())),
-            tuple(sorted(str(v.version) for v in client.search_model_versions(f"name='{model.name}'"))),
-        )
-        for model in client.search_registered_models()
-    )
 
 
 CASES = [

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tests.bad_input_cases import CASES, error_lines, registry, setup_argv, warning_lines, write_files
+from tests.bad_input_cases import CASES
+from tests.bad_input_files import error_lines, registry, setup_argv, warning_lines, write_files
 from tests.helpers import BILSTM, flow_run_states, synthetic_frame
 
 ERRORS = [case for case in CASES if not case.warns]
