@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -106,14 +107,14 @@ def test_custom_train_run_from_the_ui_then_forecast(dashboard, history_csv, tmp_
         flow_run = run_deployment("train/train", parameters=tiny_parameters(history_csv), timeout=600)
     assert flow_run.state.is_completed(), flow_run.state
 
-    mlflow = MlflowClient(dashboard.mlflow_url, registry_uri=dashboard.mlflow_url)
-    experiment = mlflow.get_experiment_by_name("bilstm-forecaster")
-    runs = mlflow.search_runs([experiment.experiment_id], f"tags.`prefect.flow_run_id` = '{flow_run.id}'")
+    client = MlflowClient(dashboard.mlflow_url, registry_uri=dashboard.mlflow_url)
+    experiment = client.get_experiment_by_name("bilstm-forecaster")
+    runs = client.search_runs([experiment.experiment_id], f"tags.`prefect.flow_run_id` = '{flow_run.id}'")
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
     assert runs[0].data.params["window.horizon"] == "12" and runs[0].data.params["train.epochs"] == "1"
     # epoch 0 (the starting weights) and the one epoch trained
-    assert sorted(m.step for m in mlflow.get_metric_history(runs[0].info.run_id, "val_loss")) == [0, 1]
-    versions = mlflow.search_model_versions(f"run_id = '{runs[0].info.run_id}'")
+    assert sorted(m.step for m in client.get_metric_history(runs[0].info.run_id, "val_loss")) == [0, 1]
+    versions = client.search_model_versions(f"run_id = '{runs[0].info.run_id}'")
     assert [v.name for v in versions] == ["bilstm-forecaster"]
 
     output = tmp_path / "forecast.csv"
@@ -127,16 +128,32 @@ def test_custom_train_run_from_the_ui_then_forecast(dashboard, history_csv, tmp_
     last = pd.read_csv(history_csv, parse_dates=["timestamp"]).timestamp.iloc[-1]
     assert len(table) == 12
     assert (table.timestamp == pd.date_range(last, periods=13, freq="h")[1:]).all()
-    assert np.isfinite(table.y).all()
+    # what the served flow wrote is what the registered version forecasts from the same history
+    np.testing.assert_allclose(
+        table.y, registered_forecast(dashboard, versions[0].version, history_csv).y, rtol=1e-5
+    )
+
+
+def registered_forecast(dashboard: Running, version: str, history_csv: str) -> pd.DataFrame:
+    """The forecast of a version registered on the dashboard's MLflow server, loaded here in the test."""
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(dashboard.mlflow_url)
+    mlflow.set_registry_uri(dashboard.mlflow_url)
+    try:
+        model = mlflow.pyfunc.load_model(f"models:/bilstm-forecaster/{version}")
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
+    return model.predict(pd.read_csv(history_csv, parse_dates=["timestamp"]))
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (.ci/run installs it)")
 def test_a_real_browser_renders_the_deployments_and_the_run(dashboard, tmp_path):
     """Screenshots go to $BILSTM_SCREENSHOTS (docs/screenshots refreshes the README's) or a tmp dir."""
     screenshots = Path(os.environ.get("BILSTM_SCREENSHOTS", tmp_path))
-    mlflow = MlflowClient(dashboard.mlflow_url, registry_uri=dashboard.mlflow_url)
-    experiment = mlflow.get_experiment_by_name("bilstm-forecaster")
-    run = mlflow.search_runs([experiment.experiment_id], max_results=1)[0]
+    client = MlflowClient(dashboard.mlflow_url, registry_uri=dashboard.mlflow_url)
+    experiment = client.get_experiment_by_name("bilstm-forecaster")
+    run = client.search_runs([experiment.experiment_id], max_results=1)[0]
     screenshots.mkdir(parents=True, exist_ok=True)
     pages = {
         "prefect-deployments": (f"{dashboard.prefect_url}/deployments", ["nightly-retrain", "forecast"]),
