@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bilstm.config import PipelineConfig, with_overrides
+from bilstm.config import DataConfig, PipelineConfig, with_overrides
 
 BILSTM = str(Path(sys.executable).parent / "bilstm")  # the installed command
 
@@ -29,6 +29,21 @@ def synthetic_frame(rows: int = 1200, seed: int = 0) -> pd.DataFrame:
             "y": 10 + daily + walk + rng.normal(0, 0.1, rows),
         }
     )
+
+
+def write_table(tmp_path: Path, frame: pd.DataFrame, name: str = "data.csv") -> str:
+    """`frame` written to `tmp_path / name` as Parquet (by the suffix) or CSV; the path as a string."""
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False)
+    return str(path)
+
+
+def data_config(path: str, **settings) -> DataConfig:
+    """The data settings of a synthetic frame's file: time column `timestamp`, target `y`."""
+    return DataConfig(path=path, time_column="timestamp", targets=["y"], **settings)
 
 
 def tiny_args(epochs: int = 3, *extra: str) -> list[str]:

@@ -1,7 +1,5 @@
 """Ingest and split: validation errors name the file, column and rows; ETT borders; missing-value policy."""
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,20 +7,7 @@ import pytest
 from bilstm.config import DataConfig
 from bilstm.data import DataValidationError, builtin_path, load_series
 from bilstm.split import split_rows
-from tests.helpers import synthetic_frame
-
-
-def write(tmp_path, frame: pd.DataFrame, name="data.csv") -> str:
-    path = tmp_path / name
-    if name.endswith(".parquet"):
-        frame.to_parquet(path)
-    else:
-        frame.to_csv(path, index=False)
-    return str(path)
-
-
-def config(path, **kw) -> DataConfig:
-    return DataConfig(path=path, time_column="timestamp", targets=["y"], **kw)
+from tests.helpers import data_config, synthetic_frame, write_table
 
 
 def test_builtin_dataset_loads_with_ot_target_and_six_features():
@@ -35,17 +20,17 @@ def test_builtin_dataset_loads_with_ot_target_and_six_features():
 
 
 def test_settings_choose_input_and_target_columns(tmp_path):
-    path = write(tmp_path, synthetic_frame(100))
-    assert load_series(config(path, setting="S")).input_columns == ["y"]
-    assert load_series(config(path, setting="MS")).input_columns == ["x", "y"]
-    m = load_series(config(path, setting="M"))
+    path = write_table(tmp_path, synthetic_frame(100))
+    assert load_series(data_config(path, setting="S")).input_columns == ["y"]
+    assert load_series(data_config(path, setting="MS")).input_columns == ["x", "y"]
+    m = load_series(data_config(path, setting="M"))
     assert m.input_columns == m.target_columns == ["x", "y"]
 
 
 def test_parquet_reads_like_csv(tmp_path):
     frame = synthetic_frame(100)
-    csv = load_series(config(write(tmp_path, frame)))
-    parquet = load_series(config(write(tmp_path, frame, "data.parquet")))
+    csv = load_series(data_config(write_table(tmp_path, frame)))
+    parquet = load_series(data_config(write_table(tmp_path, frame, "data.parquet")))
     np.testing.assert_allclose(parquet.values, csv.values)
 
 
@@ -71,32 +56,32 @@ def test_parquet_reads_like_csv(tmp_path):
     ],
 )
 def test_bad_input_names_file_column_and_rows(tmp_path, mutate, message):
-    path = write(tmp_path, mutate(synthetic_frame(50)))
+    path = write_table(tmp_path, mutate(synthetic_frame(50)))
     with pytest.raises(DataValidationError, match=message) as error:
-        load_series(config(path))
+        load_series(data_config(path))
     assert path in str(error.value)
 
 
 def test_missing_file_and_unsupported_format_are_clear(tmp_path):
     with pytest.raises(DataValidationError, match="nowhere.csv: file not found"):
-        load_series(config(str(tmp_path / "nowhere.csv")))
+        load_series(data_config(str(tmp_path / "nowhere.csv")))
     other = tmp_path / "data.xlsx"
     other.write_text("x")
     with pytest.raises(DataValidationError, match="unsupported format"):
-        load_series(config(str(other)))
+        load_series(data_config(str(other)))
 
 
 def test_empty_file_is_refused(tmp_path):
-    path = write(tmp_path, synthetic_frame(5).iloc[:0])
+    path = write_table(tmp_path, synthetic_frame(5).iloc[:0])
     with pytest.raises(DataValidationError, match="no data rows"):
-        load_series(config(path))
+        load_series(data_config(path))
 
 
 def test_unsorted_timestamps_are_sorted_with_a_warning(tmp_path):
     frame = synthetic_frame(60)
-    path = write(tmp_path, frame.iloc[::-1])
+    path = write_table(tmp_path, frame.iloc[::-1])
     with pytest.warns(UserWarning, match="not sorted"):
-        series = load_series(config(path))
+        series = load_series(data_config(path))
     assert series.frame.index.is_monotonic_increasing
     np.testing.assert_allclose(series.frame["y"].to_numpy(), frame["y"].to_numpy())
 
@@ -105,7 +90,7 @@ def test_unsorted_timestamps_are_sorted_with_a_warning(tmp_path):
 def test_missing_value_policies_fill_gaps(tmp_path, policy):
     frame = synthetic_frame(60)
     frame.loc[[5, 6], "y"] = np.nan
-    series = load_series(config(write(tmp_path, frame), missing=policy))
+    series = load_series(data_config(write_table(tmp_path, frame), missing=policy))
     step = (frame.y[7] - frame.y[4]) / 3
     filled = [frame.y[4]] * 2 if policy == "ffill" else [frame.y[4] + step, frame.y[4] + 2 * step]
     expected = frame.y.fillna(pd.Series(filled, index=[5, 6]))  # the other rows as they were
@@ -123,118 +108,6 @@ def test_ett_borders_for_the_builtin_dataset_and_fractions_elsewhere():
 def test_too_few_rows_for_the_windows_is_clear():
     with pytest.raises(DataValidationError, match=r"too few rows \(100\) for lookback 96 \+ horizon 24"):
         split_rows(DataConfig(), "small", 100, lookback=96, horizon=24)
-
-
-def _hours_later(frame: pd.DataFrame, after_row: int, hours: int) -> pd.DataFrame:
-    """`frame` with every timestamp after data row `after_row` (1-based) moved `hours` later."""
-    later = frame.timestamp + pd.Timedelta(hours=hours)
-    return frame.assign(timestamp=frame.timestamp.where(frame.index < after_row, later))
-
-
-def test_a_gap_within_max_gap_loads_with_a_warning(tmp_path):
-    path = write(tmp_path, _hours_later(synthetic_frame(60), 30, 2))  # one step of 3 hours
-    with pytest.warns(UserWarning, match="not evenly spaced; using the most common step h"):
-        series = load_series(config(path))
-    assert series.freq == "h" and len(series.frame) == 60
-
-
-def test_a_gap_beyond_max_gap_names_the_file_rows_and_the_fix(tmp_path):
-    path = write(tmp_path, _hours_later(synthetic_frame(60), 30, 5))  # one step of 6 hours
-    message = (
-        r"a gap of 0 days 06:00:00 between rows 30 and 31 \(2024-01-02 05:00:00 -> 2024-01-02 11:00:00\)"
-        r" is longer than data.max_gap=3 steps of h; fill or resample the missing timestamps, or raise"
-        r" data.max_gap"
-    )
-    with pytest.raises(DataValidationError, match=message) as error:
-        load_series(config(path))
-    assert str(error.value).startswith(path)
-    with pytest.warns(UserWarning, match="not evenly spaced"):  # the tolerance is the user's to raise
-        assert len(load_series(config(path, max_gap=6)).frame) == 60
-
-
-def test_gap_rows_are_the_file_rows_when_the_file_was_unsorted(tmp_path):
-    frame = _hours_later(synthetic_frame(60), 30, 5).iloc[::-1]  # the gap lies between file rows 30 and 31
-    path = write(tmp_path, frame)
-    with pytest.raises(DataValidationError, match="between rows 31 and 30"), pytest.warns(UserWarning):
-        load_series(config(path))
-
-
-# --- timestamps with UTC offsets ---
-
-HOURS = pd.date_range("2024-03-30", periods=60, freq="h", tz="UTC")  # crosses Berlin's spring change
-STAMP_FORMATS = {
-    "naive": (HOURS.tz_convert(None).astype(str), None),
-    "+08:00": (HOURS.tz_convert("+08:00").astype(str), "+08:00"),
-    "Z": (HOURS.strftime("%Y-%m-%dT%H:%M:%SZ"), "UTC"),
-    "Berlin, mixed DST offsets": (HOURS.tz_convert("Europe/Berlin").astype(str), "UTC"),
-}
-
-
-@pytest.mark.parametrize("stamps", STAMP_FORMATS, ids=list(STAMP_FORMATS))
-def test_each_stamp_format_loads_on_a_regular_hourly_grid_with_its_zone(tmp_path, stamps):
-    written, zone = STAMP_FORMATS[stamps]
-    path = write(tmp_path, synthetic_frame(60).assign(timestamp=written))
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        series = load_series(config(path))
-
-    assert series.freq == "h" and series.timezone == zone
-    expected = HOURS.tz_convert(None) if zone is None else HOURS  # offsets: one UTC time line
-    assert (series.frame.index == expected).all()
-    mixed = [str(w.message) for w in caught if "mixes UTC offsets" in str(w.message)]
-    if stamps.startswith("Berlin"):
-        assert mixed == [
-            f"{path}: column 'timestamp' mixes UTC offsets (+01:00, +02:00), as local time with daylight"
-            " saving does; forecast stamps will be in UTC: set data.timezone (e.g. Europe/Berlin) to have"
-            " them in local time"
-        ]
-    else:
-        assert mixed == []
-
-
-def test_mixed_dst_offsets_with_data_timezone_keep_that_zone_without_a_warning(tmp_path):
-    written, _ = STAMP_FORMATS["Berlin, mixed DST offsets"]
-    path = write(tmp_path, synthetic_frame(60).assign(timestamp=written))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message=".*mixes UTC offsets")
-        series = load_series(config(path, timezone="Europe/Berlin"))
-    assert series.timezone == "Europe/Berlin" and (series.frame.index == HOURS).all()
-
-
-def test_naive_stamps_with_data_timezone_are_local_times_and_a_skipped_hour_is_named(tmp_path):
-    local = pd.Series(HOURS.tz_convert("Europe/Berlin").tz_localize(None))
-    path = write(tmp_path, synthetic_frame(60).assign(timestamp=local))
-    series = load_series(config(path, timezone="Europe/Berlin"))
-    assert (series.frame.index == HOURS).all()
-
-    skipped = local.where(local.index != 40, pd.Timestamp("2024-03-31 02:30"))  # no such time in Berlin
-    path = write(tmp_path, synthetic_frame(60).assign(timestamp=skipped), "skipped.csv")
-    message = (
-        r"'timestamp' has local times that Europe/Berlin skips or repeats \(daylight saving\) in row 41"
-        r" \(e\.g\. '2024-03-31 02:30:00'\); write the stamps with their UTC offsets"
-    )
-    with pytest.raises(DataValidationError, match=message):
-        load_series(config(path, timezone="Europe/Berlin"))
-
-
-def test_stamps_mixing_offsets_and_none_name_the_column_and_rows(tmp_path):
-    written = (
-        HOURS.tz_convert("+08:00").astype(str).where(np.arange(60) % 20 != 3, HOURS.astype(str).str[:19])
-    )
-    path = write(tmp_path, synthetic_frame(60).assign(timestamp=written))
-    message = (
-        f"{path}: column 'timestamp' mixes stamps with a UTC offset (e.g. '2024-03-30 08:00:00+08:00') and"
-        " stamps without one (rows 4, 24, 44); write every stamp with its offset, or none"
-    )
-    with pytest.raises(DataValidationError) as error:
-        load_series(config(path))
-    assert str(error.value) == message
-
-
-def test_an_unknown_timezone_is_a_config_error():
-    with pytest.raises(ValueError, match=r"unknown time zone 'Europe/Berln'; use an IANA name"):
-        DataConfig(timezone="Europe/Berln")
 
 
 # --- messages ---
@@ -268,16 +141,16 @@ WHOLE_MESSAGES = {
 @pytest.mark.parametrize("case", WHOLE_MESSAGES, ids=list(WHOLE_MESSAGES))
 def test_the_message_is_the_path_then_what_is_wrong_and_the_fix(tmp_path, case):
     make, message = WHOLE_MESSAGES[case]
-    path = write(tmp_path, make(synthetic_frame(50)))
+    path = write_table(tmp_path, make(synthetic_frame(50)))
     with pytest.raises(DataValidationError) as error:
-        load_series(config(path))
+        load_series(data_config(path))
     assert str(error.value) == f"{path}: {message}"
 
 
 def test_integer_codes_also_name_the_column_that_tells_series_apart(tmp_path):
-    path = write(tmp_path, _two_sensors(synthetic_frame(50), codes=(7, 9)))
+    path = write_table(tmp_path, _two_sensors(synthetic_frame(50), codes=(7, 9)))
     with pytest.raises(DataValidationError, match="told apart by column 'sensor'"):
-        load_series(config(path))
+        load_series(data_config(path))
 
 
 def test_a_stray_repeated_stamp_in_one_series_is_only_a_duplicate(tmp_path):
@@ -286,21 +159,21 @@ def test_a_stray_repeated_stamp_in_one_series_is_only_a_duplicate(tmp_path):
         sensor="north", timestamp=frame.timestamp.where(frame.index != 7, frame.timestamp[6])
     )
     with pytest.raises(DataValidationError, match=r"duplicate timestamps in rows 7, 8$"):
-        load_series(config(write(tmp_path, stray)))
+        load_series(data_config(write_table(tmp_path, stray)))
 
 
 def test_messages_cap_long_lists_of_columns_and_rows(tmp_path):
     frame = synthetic_frame(50).drop(columns="y")
     wide = frame.assign(**{f"sensor_{'reading_' * 6}{i}": 0.0 for i in range(60)})
-    path = write(tmp_path, wide, "w.csv")
+    path = write_table(tmp_path, wide, "w.csv")
     with pytest.raises(DataValidationError) as error:
-        load_series(config(path))
+        load_series(data_config(path))
     message = str(error.value)
     assert len(message) - len(path) < 300 and "(and 58 more); choose the target with --target" in message
 
     many = synthetic_frame(50).assign(**{f"c{i}": np.nan for i in range(10)})
     with pytest.raises(DataValidationError) as error:
-        load_series(config(write(tmp_path, many, "m.csv"), features=[f"c{i}" for i in range(10)]))
+        load_series(data_config(write_table(tmp_path, many, "m.csv"), features=[f"c{i}" for i in range(10)]))
     message = str(error.value)
     assert len(message) - len(path) < 300
     assert "column 'c0' has missing values in rows 1, 2, 3 (and 47 more), column 'c1' in rows" in message
