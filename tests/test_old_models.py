@@ -24,4 +24,6 @@ def test_a_model_logged_before_the_renames_loads_and_forecasts_what_it_did(tmp_p
     forecast = model.predict(pd.read_csv(tmp_path / "history.csv", parse_dates=["timestamp"]))
 
     expected = pd.read_csv(tmp_path / "expected.csv", parse_dates=["timestamp"])
-    pd.testing.assert_frame_equal(forecast, expected, check_dtype=False, rtol=1e-6)
+    # float32 sums in another thread layout differ in the last digits; a model that failed to load its
+    # weights would be off in the first
+    pd.testing.assert_frame_equal(forecast, expected, check_dtype=False, rtol=1e-5, atol=1e-5)
