@@ -6,7 +6,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, TEMPORARILY_UN
 from sqlalchemy.exc import OperationalError
 
 from bilstm.errors import DataValidationError
-from tasks.retries import is_transient
+from tracking.retries import is_transient
 
 
 def raised_while_handling(outer: Exception, inner: Exception) -> Exception:
