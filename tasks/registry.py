@@ -41,7 +41,9 @@ def promote(
 ) -> Promotion:
     """Move `champion` to `version` only if it beats the champion of the same job and both naive baselines
     on the same windows; a champion of another job is never replaced."""
-    promotion = registry.promote_if_better(version, forecaster, evaluation, prepared, job, model_name)
+    promotion = registry.promote_if_better(
+        model_name, version, job=job, evaluation=evaluation, prepared=prepared, forecaster=forecaster
+    )
     outcome = "promoted to champion" if promotion.promoted else "not promoted"
     get_run_logger().info("Version %s %s: %s", version, outcome, promotion.reason)
     return promotion

@@ -134,12 +134,13 @@ def _smoke_test(model_name: str, version: str, forecaster: Forecaster, example: 
 
 
 def promote_if_better(
+    model_name: str,
     version: str,
-    forecaster: Forecaster,
+    *,
+    job: Job,
     evaluation: Evaluation,
     prepared: pipeline.ScaledSplit,
-    job: Job,
-    model_name: str,
+    forecaster: Forecaster,
 ) -> Promotion:
     """Move `champion` to `version` only if the champion forecasts the same job and `version` beats it and
     both naive baselines on the same windows; a champion of another job is never replaced. The decision is
