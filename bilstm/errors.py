@@ -1,7 +1,7 @@
 """The errors a user fixes by changing the input, in one light module: each derives from `BadInputError`,
 whose class attribute `exit_code` (2) is what the CLI exits with, without importing torch or pandas first
 (`bilstm --help` and the config checks stay fast). Errors that are not the input's fault may carry their own
-`exit_code` the same way (`tasks.tracking.TrackingUnavailableError`: 3); any other error exits 1."""
+`exit_code` the same way (`tracking.retries.TrackingUnavailableError`: 3); any other error exits 1."""
 
 
 class BadInputError(ValueError):

@@ -15,7 +15,8 @@ from tasks.forecasting import (
     publish_forecast,
     read_history,
 )
-from tasks.tracking import run_url, tracked_run, use_tracking
+from tracking.runs import run_url, tracked_run
+from tracking.store import use_tracking
 
 FORECAST_EXPERIMENT = "bilstm-forecasts"
 

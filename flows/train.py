@@ -19,10 +19,13 @@ from bilstm.pipeline import kept_start_note
 from bilstm.training import TrainingLog
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.evaluation import evaluate
-from tasks.registry import Promotion, check_champion, promote, register_model
+from tasks.registry import check_champion, promote, register_model
 from tasks.report import publish_report
-from tasks.tracking import run_url, start_tracking, tracked_run, use_tracking
-from tasks.training import clear_checkpoint, train
+from tasks.tracking import start_tracking
+from tasks.training import claim_checkpoint, clear_checkpoint, train
+from tracking.registry import Promotion
+from tracking.runs import run_url, tracked_run
+from tracking.store import use_tracking
 
 # imported lazily by the tasks below, and imported while Prefect's temporary server starts, if it is slower
 PRELOAD = ("torch._dynamo", "mlflow.store.tracking.sqlalchemy_store")
@@ -40,7 +43,8 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         champion_warning = check_champion(job, config.registry.model_name)
         prepared = split_and_scale(series, config)
         windows = make_windows(prepared, config)
-        forecaster, training_log = train(prepared, windows, config)
+        checkpoint = claim_checkpoint(config, series.digest())
+        forecaster, training_log = train(prepared, windows, config, checkpoint)
         evaluation = evaluate(forecaster, prepared, training_log)
         version = register_model(forecaster, prepared, job, config.registry.model_name)
         promotion = promote(version, forecaster, evaluation, prepared, job, config.registry.model_name)
@@ -48,7 +52,7 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
             run, config, settings, champion_warning, training_log, evaluation, version, promotion
         )
         publish_report(summary, promotion)
-        clear_checkpoint(config, series.digest())
+        clear_checkpoint(checkpoint)
     return summary
 
 

@@ -11,15 +11,10 @@ from bilstm.config import DataConfig, PipelineConfig
 from bilstm.data import Series, load_series
 from bilstm.stamps import as_text
 from bilstm.windows import Windows
-from tasks.retries import retry_if_transient
+from tasks.retries import IO_RETRIES
 
 
-@task(
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_if_transient,
-    cache_policy=NO_CACHE,
-)
+@task(**IO_RETRIES)
 def ingest(config: DataConfig) -> Series:
     """Read and validate the data set; log it to MLflow as the run's training input."""
     series = load_series(config)

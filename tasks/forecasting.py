@@ -3,11 +3,8 @@ forecast, write and log the table and its plot."""
 
 from __future__ import annotations
 
-import re
-
 import mlflow
 import pandas as pd
-from mlflow import MlflowClient
 from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -17,8 +14,8 @@ from bilstm.data import Series, load_series
 from bilstm.forecast_files import check_figure_path, check_table_path, write_figure, write_table
 from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.messages import names
-from tasks.refusals import refusals_as_bad_input
-from tasks.retries import retry_if_transient
+from tasks.retries import IO_RETRIES
+from tracking import models
 
 
 @task(cache_policy=NO_CACHE)
@@ -29,45 +26,10 @@ def check_outputs(output: str, plot: str | None) -> None:
         check_figure_path(plot)
 
 
-@task(
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=retry_if_transient,
-    cache_policy=NO_CACHE,
-)
+@task(**IO_RETRIES)
 def load_forecaster(model_uri: str) -> Forecaster:
     """The forecaster bundle inside a registered pyfunc model (`models:/name@alias`, `models:/name/3`)."""
-    with refusals_as_bad_input(lambda message: _unknown_model(model_uri, message)):
-        _check_artifacts(model_uri)
-        model = mlflow.pyfunc.load_model(model_uri)
-    return model.unwrap_python_model().forecaster
-
-
-def _unknown_model(model_uri: str, message: str) -> ForecastInputError:
-    return ForecastInputError(
-        f"{model_uri}: {message.rstrip('.')}; see the Models page of the MLflow UI for names and aliases, or"
-        " pass --model models:/NAME/VERSION"
-    )
-
-
-def _check_artifacts(model_uri: str) -> None:
-    """A registered version whose files are gone (artifact folder or bucket deleted) is refused at once,
-    rather than failing deep inside MLflow's download after every retry."""
-    match = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))", model_uri)
-    if match is None:
-        return
-    name, alias, number = match.groups()
-    client = MlflowClient()
-    if alias:
-        version = client.get_model_version_by_alias(name, alias)
-    else:
-        version = client.get_model_version(name, number)
-    location = client.get_model_version_download_uri(name, version.version)
-    if not mlflow.artifacts.list_artifacts(artifact_uri=location):
-        raise ForecastInputError(
-            f"{model_uri}: the artifacts of version {version.version} are missing ({location} is empty or"
-            " gone); register the model again, or point the alias at a version whose files exist"
-        )
+    return models.load_forecaster(model_uri)
 
 
 @task(cache_policy=NO_CACHE)

@@ -6,7 +6,7 @@ from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.registry import Promotion
+from tracking.registry import Promotion
 
 _ROWS = (("model", ""), ("naive (persistence)", "naive_"), ("seasonal naive", "seasonal_naive_"))
 

@@ -1,7 +1,8 @@
-"""The training task: fit the Bi-LSTM, logging losses per epoch, resuming from a checkpoint on retry.
+"""The training tasks: claim the job's checkpoint, fit the Bi-LSTM logging losses per epoch (resuming from
+the checkpoint on a retry or a re-run), and clear the checkpoint once the run is registered.
 
-The checkpoint is claimed (`bilstm.checkpoints`) from training until the run is registered: a re-run of a
-killed job resumes it, a concurrent run of the same job trains on a private one.
+The claim (`bilstm.checkpoints`) is held from training until registration: a re-run of a killed job resumes
+its checkpoint, a concurrent run of the same job trains on a private one. The flow passes the claim on.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 from pathlib import Path
 
 import mlflow
-from mlflow import MlflowClient
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -21,10 +21,7 @@ from bilstm.forecaster import Forecaster
 from bilstm.training import TrainingLog
 from bilstm.windows import Windows
 from tasks.retries import retry_if_transient
-from tasks.tracking import log_epoch
-
-# job checkpoint -> this process's claim on it, kept from `train` to `clear_checkpoint` (and across retries)
-_claims: dict[Path, checkpoints.Claim] = {}
+from tracking.runs import end_killed_run, log_epoch
 
 
 def checkpoint_path(config: PipelineConfig, data_digest: str) -> Path:
@@ -34,36 +31,35 @@ def checkpoint_path(config: PipelineConfig, data_digest: str) -> Path:
     return home / "checkpoints" / f"{key}.pt"
 
 
-def _claim(path: Path) -> checkpoints.Claim:
-    """This process's claim on the job's checkpoint; marks the MLflow run of a killed owner KILLED."""
-    if path in _claims:  # a retry in this process keeps its checkpoint
-        return _claims[path]
-    run_id, logger = mlflow.active_run().info.run_id, get_run_logger()
-    claim = _claims[path] = checkpoints.claim(path, note=f"pid={os.getpid()} run_id={run_id}")
+@task(retries=1, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
+def claim_checkpoint(config: PipelineConfig, data_digest: str) -> checkpoints.Claim:
+    """This run's claim on the job's checkpoint; the MLflow run of a killed earlier owner is marked KILLED."""
+    path, run_id = checkpoint_path(config, data_digest), mlflow.active_run().info.run_id
+    logger = get_run_logger()
+    # a retry of this task finds the claim it made (the owner is this process) and keeps it
+    claim = checkpoints.claim(path, owner={"run_id": run_id})
     if not claim.shared:
         logger.warning("Checkpoint %s is in use by a concurrent run; training on %s", path, claim.path)
-    previous = dict(item.partition("=")[::2] for item in claim.previous_note.split())
+    previous = claim.previous_owner or {}
     killed = previous.get("run_id")
-    if killed and killed != run_id:
-        client = MlflowClient()
-        if client.get_run(killed).info.status == "RUNNING":
-            # its process died without closing the run (kill -9): it would show as running forever
-            client.set_tag(killed, "resumed_by_run", run_id)
-            client.set_terminated(killed, "KILLED")
-            logger.info("MLflow run %s of a killed process (%s) marked KILLED", killed, previous.get("pid"))
+    if killed and killed != run_id and end_killed_run(killed, resumed_by=run_id):
+        logger.info("MLflow run %s of a killed process (%s) marked KILLED", killed, previous.get("pid"))
     return claim
 
 
 @task(retries=1, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def train(
-    prepared: pipeline.ScaledSplit, windows: tuple[Windows, Windows], config: PipelineConfig
+    prepared: pipeline.ScaledSplit,
+    windows: tuple[Windows, Windows],
+    config: PipelineConfig,
+    claim: checkpoints.Claim,
 ) -> tuple[Forecaster, TrainingLog]:
-    """Train on the train windows with early stopping on the validation windows."""
-    checkpoint = _claim(checkpoint_path(config, prepared.series.digest())).path
-    if checkpoint.exists():
-        get_run_logger().info("Resuming from checkpoint %s", checkpoint)
+    """Train on the train windows with early stopping on the validation windows, checkpointing each epoch
+    to the claimed file (a retry resumes from it)."""
+    if claim.path.exists():
+        get_run_logger().info("Resuming from checkpoint %s", claim.path)
     forecaster = pipeline.new_forecaster(prepared, config)
-    training_log = pipeline.fit_forecaster(forecaster, windows, config, log_epoch, str(checkpoint))
+    training_log = pipeline.fit_forecaster(forecaster, windows, config, log_epoch, str(claim.path))
     if training_log.resumed_from_epoch:
         get_run_logger().info("Resumed after epoch %d", training_log.resumed_from_epoch)
     # epoch 0 of the validation curve: the weights training started from (the linear warm start)
@@ -82,9 +78,6 @@ def train(
 
 
 @task(cache_policy=NO_CACHE)
-def clear_checkpoint(config: PipelineConfig, data_digest: str) -> None:
+def clear_checkpoint(claim: checkpoints.Claim) -> None:
     """Remove the checkpoint once the run is registered, so the next run trains afresh."""
-    path = checkpoint_path(config, data_digest)
-    claim = _claims.pop(path, None)
-    if claim is not None:
-        claim.release(remove=True)
+    claim.release(remove=True)

@@ -15,8 +15,9 @@ from bilstm.config_layers import ConfigError
 from bilstm.cycle import CycleError
 from bilstm.errors import BadInputError, DataValidationError, ForecastInputError, OutputError
 from bilstm.presets import UnknownPresetError
-from tasks.refusals import TrackingInputError, refusals_as_bad_input
-from tasks.tracking import TrackingUnavailableError, use_tracking
+from tracking.refusals import TrackingInputError, refusals_as_bad_input
+from tracking.retries import TrackingUnavailableError
+from tracking.store import use_tracking
 
 USER_FIXABLE = [
     DataValidationError,

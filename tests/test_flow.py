@@ -146,7 +146,7 @@ def test_the_mlflow_dataset_digest_is_the_data_digest_tag(tiny_config, tracking)
 
 
 def test_links_never_carry_the_tracking_password():
-    from tasks.tracking import without_credentials
+    from tracking.store import without_credentials
 
     assert (
         without_credentials("https://alice:s3cret@mlflow.example:5000/x") == "https://mlflow.example:5000/x"

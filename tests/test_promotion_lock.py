@@ -3,7 +3,7 @@
 import pytest
 from mlflow import MlflowClient
 
-from tasks.promotion_lock import SUFFIX, promotion_lock
+from tracking.promotion_lock import SUFFIX, promotion_lock
 
 NAME = "bilstm-forecaster"
 

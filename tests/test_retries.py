@@ -1,4 +1,5 @@
-"""Which failures the I/O tasks retry: the network, a busy store or server; never what the input repeats."""
+"""Which failures are tried again: the network, a busy store or server; never what the input repeats; and
+`retried`, the one loop that tries MLflow calls again outside a Prefect task."""
 
 import pytest
 from mlflow.exceptions import MlflowException
@@ -6,7 +7,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, TEMPORARILY_UN
 from sqlalchemy.exc import OperationalError
 
 from bilstm.errors import DataValidationError
-from tasks.retries import is_transient
+from tracking.retries import is_transient, retried
 
 
 def raised_while_handling(outer: Exception, inner: Exception) -> Exception:
@@ -49,3 +50,41 @@ def test_network_and_busy_store_errors_are_retried(error):
 )
 def test_errors_the_input_repeats_are_not_retried(error):
     assert not is_transient(error)
+
+
+def test_retried_tries_again_after_each_delay_then_raises_the_last_error(caplog):
+    tries = []
+
+    def failing():
+        tries.append(len(tries))
+        raise ConnectionRefusedError(111, f"refused {len(tries)}")
+
+    with pytest.raises(ConnectionRefusedError, match="refused 3"):
+        retried(failing, "store not reached yet", delays=[0, 0])
+    assert len(tries) == 3
+    warnings = [r.getMessage() for r in caplog.records if r.name == "tracking.retries"]
+    assert warnings == ["store not reached yet (ConnectionRefusedError); trying again in 0 s"] * 2
+
+
+def test_retried_gives_up_at_once_on_an_error_the_input_will_repeat():
+    tries = []
+
+    def refused():
+        tries.append(1)
+        raise DataValidationError("data.csv: column y is missing")
+
+    with pytest.raises(DataValidationError):
+        retried(refused, "data not read yet", delays=[0, 0])
+    assert tries == [1]
+
+
+def test_retried_returns_what_the_first_successful_try_returns():
+    answers = iter([TimeoutError("slow"), "ok"])
+
+    def flaky():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert retried(flaky, "server not reached yet", delays=[0, 0]) == "ok"

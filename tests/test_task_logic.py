@@ -14,7 +14,7 @@ from prefect.logging import disable_run_logger
 from bilstm.errors import BadInputError, ForecastInputError, OutputError
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.forecasting import check_outputs, forecast, read_history
-from tasks.training import clear_checkpoint, train
+from tasks.training import claim_checkpoint, clear_checkpoint, train
 from tests.helpers import synthetic_frame, tiny
 
 ROWS, LOOKBACK, HORIZON = 1200, 48, 12  # the synthetic series and `tiny`'s windows
@@ -168,7 +168,7 @@ def test_check_outputs_accepts_writable_paths_and_writes_nothing(tmp_path):
 
 @pytest.fixture(scope="module")
 def forecaster(store, experiment_id):
-    """A forecaster trained for 2 epochs by the data tasks and `train`, as the flow chains them."""
+    """A forecaster trained for 2 epochs by the data and training tasks, as the flow chains them."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BILSTM_HOME", str(store / "bilstm-home"))  # the checkpoint, in the tmp folder
         with mlflow.start_run(experiment_id=experiment_id), disable_run_logger():
@@ -176,8 +176,9 @@ def forecaster(store, experiment_id):
             series = ingest.fn(config.data)
             config = fit_settings_to_data.fn(config, series).config
             prepared = split_and_scale.fn(series, config)
-            trained, _ = train.fn(prepared, make_windows.fn(prepared, config), config)
-            clear_checkpoint.fn(config, series.digest())
+            checkpoint = claim_checkpoint.fn(config, series.digest())
+            trained, _ = train.fn(prepared, make_windows.fn(prepared, config), config, checkpoint)
+            clear_checkpoint.fn(checkpoint)
     return trained
 
 

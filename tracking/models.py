@@ -1,0 +1,92 @@
+"""The forecaster as an MLflow pyfunc model: logged from code (`pyfunc_model.py`) with a signature, an
+input example and pinned requirements, and loaded back from a registered URI (`models:/name@alias`)."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+
+from bilstm import pipeline
+from bilstm.forecaster import Forecaster, ForecastInputError
+from bilstm.stamps import as_text
+from tracking.refusals import refusals_as_bad_input
+
+PYFUNC_MODEL = str(Path(__file__).with_name("pyfunc_model.py"))
+
+
+def history_example(prepared: pipeline.ScaledSplit, forecaster: Forecaster) -> pd.DataFrame:
+    """The last `lookback` rows of the series: the pyfunc's input example (stamps with offsets as text in
+    the data's zone: MLflow's schema takes no zoned datetimes; `Forecaster.predict` reads both)."""
+    frame = prepared.series.frame.iloc[-forecaster.spec.lookback :]
+    return as_text(frame.reset_index(), forecaster.spec.timezone)
+
+
+def _requirements() -> list[str]:
+    return [
+        f"{name}=={metadata.version(name)}" for name in ("torch", "pandas", "numpy", "scikit-learn", "mlflow")
+    ]
+
+
+def log_model(forecaster: Forecaster, example: pd.DataFrame, model_name: str) -> str:
+    """Log the bundle as the active run's `model` and register it under `model_name`; returns the version."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = forecaster.save(Path(tmp) / "bundle")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=PYFUNC_MODEL,
+            artifacts={"bundle": str(bundle)},
+            signature=infer_signature(
+                example, as_text(forecaster.predict(example), forecaster.spec.timezone)
+            ),
+            input_example=example,
+            registered_model_name=model_name,
+            pip_requirements=_requirements(),
+        )
+    return str(info.registered_model_version)
+
+
+def registered_forecaster(model_uri: str) -> Forecaster:
+    """The forecaster bundle inside a registered pyfunc model."""
+    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().forecaster
+
+
+def load_forecaster(model_uri: str) -> Forecaster:
+    """The forecaster of `models:/name@alias` or `models:/name/3`; an unknown name, alias or version, or a
+    version whose files are gone, is refused as a `ForecastInputError`."""
+    with refusals_as_bad_input(lambda message: _unknown_model(model_uri, message)):
+        _check_artifacts(model_uri)
+        return registered_forecaster(model_uri)
+
+
+def _unknown_model(model_uri: str, message: str) -> ForecastInputError:
+    return ForecastInputError(
+        f"{model_uri}: {message.rstrip('.')}; see the Models page of the MLflow UI for names and aliases, or"
+        " pass --model models:/NAME/VERSION"
+    )
+
+
+def _check_artifacts(model_uri: str) -> None:
+    """A registered version whose files are gone (artifact folder or bucket deleted) is refused at once,
+    rather than failing deep inside MLflow's download after every retry."""
+    match = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))", model_uri)
+    if match is None:
+        return
+    name, alias, number = match.groups()
+    client = MlflowClient()
+    if alias:
+        version = client.get_model_version_by_alias(name, alias)
+    else:
+        version = client.get_model_version(name, number)
+    location = client.get_model_version_download_uri(name, version.version)
+    if not mlflow.artifacts.list_artifacts(artifact_uri=location):
+        raise ForecastInputError(
+            f"{model_uri}: the artifacts of version {version.version} are missing ({location} is empty or"
+            " gone); register the model again, or point the alias at a version whose files exist"
+        )

@@ -1,0 +1,164 @@
+"""The model registry: register a run's forecaster as a version aliased `challenger`, and move `champion`
+to it only if the champion forecasts the same job and the version beats it on the same test windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from bilstm import pipeline
+from bilstm.evaluation import Evaluation, IncomparableModelError, promotion_decision
+from bilstm.forecaster import Forecaster
+from bilstm.job import Job
+from tracking.models import history_example, log_model, registered_forecaster
+from tracking.promotion_lock import promotion_lock
+from tracking.refusals import refusals_as_bad_input
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
+
+
+@dataclass
+class Promotion:
+    promoted: bool
+    reason: str
+    champion_version: str | None  # the champion after this decision
+
+
+def champion_version(name: str) -> str | None:
+    try:
+        return str(MlflowClient().get_model_version_by_alias(name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def champion_job(client: MlflowClient, model_name: str, version: str) -> Job:
+    """The job of a registered version: from its tags, or, for a version registered before jobs were
+    recorded, from its bundle's window spec and its run's data set."""
+    model_version = client.get_model_version(model_name, version)
+    job = Job.from_tags(model_version.tags)
+    if job is not None:
+        return job
+    spec = registered_forecaster(f"models:/{model_name}/{version}").spec
+    datasets = client.get_run(model_version.run_id).inputs.dataset_inputs
+    data = datasets[0].dataset.name if datasets else "unknown"
+    return Job.of(data, spec.time_column, spec.input_columns, spec.target_columns, spec.horizon, spec.freq)
+
+
+def _other_job_note(model_name: str, version: str, differences: list[str]) -> str:
+    shown = "; ".join(differences[:3]) + (f"; {len(differences) - 3} more" if len(differences) > 3 else "")
+    return (
+        f"champion v{version} of {model_name} forecasts another job (this run vs the champion: {shown}),"
+        " so it stays champion; to give this job a champion of its own, train it under another"
+        " registry.model_name (--set registry.model_name=NAME)"
+    )
+
+
+def champion_conflict(job: Job, model_name: str) -> str | None:
+    """Why a version of `job` cannot replace the model name's champion (it forecasts another job), if so."""
+    current = champion_version(model_name)
+    if current is None:
+        return None
+    differences = job.differences(champion_job(MlflowClient(), model_name, current))
+    if not differences:
+        return None
+    return "This run will register a version but not promote it: " + _other_job_note(
+        model_name, current, differences
+    )
+
+
+def register(forecaster: Forecaster, prepared: pipeline.ScaledSplit, job: Job, model_name: str) -> str:
+    """Log the bundle as a pyfunc model, register a version tagged with its job, alias it `challenger`;
+    returns the version. Registers once per run: a retry after a partial success finds its version."""
+    client, run_id = MlflowClient(), mlflow.active_run().info.run_id
+    # MLflow refuses a model name it cannot register (`a/b`, blank): registry.model_name is the user's
+    with refusals_as_bad_input():
+        existing = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
+        if existing:
+            return existing[0].version
+        version = log_model(forecaster, history_example(prepared, forecaster), model_name)
+    for key, value in job.to_tags().items():
+        client.set_model_version_tag(model_name, version, key, value)
+    client.set_registered_model_alias(model_name, CHALLENGER, version)
+    mlflow.set_tag("model_version", version)
+    return version
+
+
+def _champion_mse(model_name: str, prepared: pipeline.ScaledSplit) -> float:
+    """The current champion's scaled test MSE on this run's test windows."""
+    champion = registered_forecaster(f"models:/{model_name}@{CHAMPION}")
+    return pipeline.evaluate_forecaster(champion, prepared).metrics["test_mse_scaled"]
+
+
+def _decide(
+    client: MlflowClient,
+    model_name: str,
+    current: str | None,
+    version: str,
+    evaluation: Evaluation,
+    prepared: pipeline.ScaledSplit,
+    job: Job,
+) -> tuple[bool, str, float | None]:
+    """(promote?, why, the champion's MSE on our windows if it was scored); `current` is the champion."""
+    champion_mse = None
+    if current not in (None, version):
+        differences = job.differences(champion_job(client, model_name, current))
+        if differences:
+            return False, _other_job_note(model_name, current, differences), None
+        try:
+            champion_mse = _champion_mse(model_name, prepared)
+        except IncomparableModelError as error:
+            # the same job, but e.g. a lookback longer than this data leaves before its test split
+            return False, f"champion v{current} cannot be scored on this run's test windows ({error})", None
+    metrics = evaluation.metrics
+    promoted, reason = promotion_decision(
+        metrics["test_mse_scaled"],
+        metrics["naive_test_mse_scaled"],
+        metrics["seasonal_naive_test_mse_scaled"],
+        champion_mse,
+    )
+    return promoted, reason, champion_mse
+
+
+def _smoke_test(model_name: str, version: str, forecaster: Forecaster, example: pd.DataFrame) -> None:
+    """Load the registered pyfunc and check it forecasts what the in-memory model does."""
+    served = mlflow.pyfunc.load_model(f"models:/{model_name}/{version}").predict(example)
+    expected = forecaster.predict(example)
+    targets = forecaster.spec.target_columns
+    if not np.allclose(served[targets].to_numpy(), expected[targets].to_numpy(), rtol=1e-5, atol=1e-6):
+        raise RuntimeError(f"registered version {version} forecasts differently from the trained model")
+
+
+def promote_if_better(
+    model_name: str,
+    version: str,
+    *,
+    job: Job,
+    evaluation: Evaluation,
+    prepared: pipeline.ScaledSplit,
+    forecaster: Forecaster,
+) -> Promotion:
+    """Move `champion` to `version` only if the champion forecasts the same job and `version` beats it and
+    both naive baselines on the same windows; a champion of another job is never replaced. The decision is
+    tagged on the version and the active run."""
+    client = MlflowClient()
+    # read-compare-move as one step: a concurrent retrain waits, then compares against our result
+    with promotion_lock(client, model_name, mlflow.active_run().info.run_id):
+        current = champion_version(model_name)
+        promoted, reason, champion_mse = _decide(
+            client, model_name, current, version, evaluation, prepared, job
+        )
+        if promoted:
+            _smoke_test(model_name, version, forecaster, history_example(prepared, forecaster))
+            if current is not None and current != version:
+                client.set_registered_model_alias(model_name, PREVIOUS, current)
+            client.set_registered_model_alias(model_name, CHAMPION, version)
+    if champion_mse is not None:
+        mlflow.log_metric("champion_test_mse_scaled", champion_mse)
+    client.set_model_version_tag(model_name, version, "promotion", reason)
+    mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_reason": reason})
+    return Promotion(promoted, reason, version if promoted else current)

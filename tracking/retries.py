@@ -1,0 +1,94 @@
+"""Which MLflow failures are worth another try, and the one helper that tries again where MLflow is called
+outside a Prefect task: retry what may succeed on a second try (the network, a busy database, a tracking
+server that is restarting), never an error the same input will repeat (bad data, a signature mismatch, a
+model that forecasts differently once registered)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from sqlalchemy.exc import OperationalError
+
+from bilstm.errors import BadInputError
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class TrackingUnavailableError(RuntimeError):
+    """The MLflow tracking server did not answer. Not the input's fault, so no `BadInputError`; the CLI
+    exits with its class's `exit_code` all the same."""
+
+    exit_code = 3
+
+
+# MLflow error codes of a server or store that is busy or away for a while
+_BUSY_CODES = {
+    "TEMPORARILY_UNAVAILABLE",
+    "SERVICE_UNDER_MAINTENANCE",
+    "DEADLINE_EXCEEDED",
+    "RESOURCE_EXHAUSTED",
+    "REQUEST_LIMIT_EXCEEDED",
+    "IO_ERROR",
+    "ABORTED",
+}
+# errors the input will repeat, and OS errors that name a path: trying again finds the same path
+_PERMANENT = (
+    BadInputError,
+    FileNotFoundError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """The error and the errors it was raised from or while handling (MLflow wraps network errors)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def is_transient(error: BaseException) -> bool:
+    """A network or I/O error, a timeout, a busy database or tracking server, anywhere in the chain."""
+    for link in _chain(error):
+        if isinstance(link, _PERMANENT):
+            return False
+        if isinstance(link, (OSError, OperationalError, TrackingUnavailableError)):  # OSError: sockets too
+            return True
+        if getattr(link, "error_code", None) in _BUSY_CODES:
+            return True
+    return False
+
+
+def retry_delays() -> list[float]:
+    """Seconds between the tries to reach a tracking server: `BILSTM_TRACKING_RETRY_DELAYS` (`2,5,10`)."""
+    raw = os.environ.get("BILSTM_TRACKING_RETRY_DELAYS", "2,5,10")
+    return [float(part) for part in raw.split(",") if part.strip()]
+
+
+def retried(
+    action: Callable[[], T],
+    failure: str,
+    retry_if: Callable[[Exception], bool] = is_transient,
+    delays: list[float] | None = None,
+) -> T:
+    """`action()`, tried again after each of `delays` (default `retry_delays()`) while it fails with an
+    error that `retry_if` accepts; the last error is raised. Before each new try it logs a warning,
+    `failure` and the error's type (never its text: MLflow's errors may name a URL with its password)."""
+    delays = retry_delays() if delays is None else delays
+    for delay in delays:
+        try:
+            return action()
+        except Exception as error:
+            if not retry_if(error):
+                raise
+            log.warning("%s (%s); trying again in %g s", failure, type(error).__name__, delay)
+            time.sleep(delay)
+    return action()

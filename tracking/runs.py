@@ -1,0 +1,70 @@
+"""MLflow runs: one opened per flow run and marked FAILED if the flow fails (even while the server is away
+for a while), the run of a killed process marked KILLED, per-epoch losses, and a run's link in the UI."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import mlflow
+from mlflow import MlflowClient
+
+from tracking.retries import retried
+from tracking.store import without_credentials
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def tracked_run(run_name: str | None) -> Iterator[mlflow.ActiveRun]:
+    """`mlflow.start_run` whose run, if the block fails, is marked FAILED even when the tracking server is
+    away for a while (tried again after each of `retry_delays`): a failed run must not show RUNNING."""
+    run = mlflow.start_run(run_name=run_name)
+    try:
+        yield run
+    except BaseException:
+        _end_failed(run.info.run_id)
+        raise
+    mlflow.end_run()
+
+
+def _end_failed(run_id: str) -> None:
+    def mark_failed() -> None:
+        active = mlflow.active_run()
+        if active is not None and active.info.run_id == run_id:
+            mlflow.end_run("FAILED")  # leaves the active-run stack even if the server call fails
+        else:
+            MlflowClient().set_terminated(run_id, "FAILED")
+
+    try:
+        # any error is worth another try here: the server may be back, and the run is otherwise left RUNNING
+        retried(mark_failed, f"MLflow run {run_id} not marked FAILED yet", lambda error: True)
+    except Exception as error:  # noqa: BLE001 - the flow's own error is the one to report
+        log.error("MLflow run %s could not be marked FAILED (%s)", run_id, type(error).__name__)
+
+
+def end_killed_run(run_id: str, resumed_by: str) -> bool:
+    """Mark KILLED the run of a process that died without closing it (kill -9), so it does not show as
+    running forever; tag it with the run that resumed its checkpoint. False if it had ended already."""
+    client = MlflowClient()
+    if client.get_run(run_id).info.status != "RUNNING":
+        return False
+    client.set_tag(run_id, "resumed_by_run", resumed_by)
+    client.set_terminated(run_id, "KILLED")
+    return True
+
+
+def log_epoch(epoch: int, losses: dict[str, float]) -> None:
+    """`on_epoch_end` callback: train_loss, val_loss and the learning rate with step=epoch."""
+    mlflow.log_metrics(losses, step=epoch)
+
+
+def run_url(run: mlflow.ActiveRun | mlflow.entities.Run) -> str:
+    """The run's page in the MLflow UI: the tracking server's own, or `mlflow ui`'s default address."""
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith("http"):
+        uri = os.environ.get("BILSTM_MLFLOW_UI", "http://127.0.0.1:5000")
+    base = without_credentials(uri).rstrip("/")
+    return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"

@@ -1,0 +1,105 @@
+"""Where MLflow keeps its runs: the tracking URI (a SQLite file by default), credentials kept out of it, a
+tracking server reached with retries before a run starts, and the experiment set up."""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.error
+import urllib.request
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import mlflow
+from sqlalchemy.engine import make_url
+
+from bilstm.file_lock import FileLock
+from tracking.refusals import refusals_as_bad_input
+from tracking.retries import TrackingUnavailableError, retried, retry_delays
+
+DEFAULT_DB = "mlflow.db"
+log = logging.getLogger(__name__)
+
+
+def tracking_uri() -> str:
+    """`MLFLOW_TRACKING_URI` if set, else a SQLite file in the working directory (what `mlflow ui` reads)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / DEFAULT_DB}"
+
+
+def without_credentials(url: str) -> str:
+    """`http://user:secret@host:5000/x` -> `http://host:5000/x`: links and logs never carry a password."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+
+
+def credentials_to_env(uri: str) -> str:
+    """Move `user:password@` out of the URI into MLflow's `MLFLOW_TRACKING_USERNAME` / `_PASSWORD`.
+
+    MLflow puts its tracking URI into error messages, printed links and the environment of child
+    processes; without credentials in it, none of those can leak the password.
+    """
+    parts = urlsplit(uri)
+    if parts.username is None and parts.password is None:
+        return uri
+    os.environ["MLFLOW_TRACKING_USERNAME"] = unquote(parts.username or "")
+    os.environ["MLFLOW_TRACKING_PASSWORD"] = unquote(parts.password or "")
+    return without_credentials(uri)
+
+
+def _reach_server(uri: str) -> None:
+    """Ask the server's /health endpoint; any HTTP answer but a gateway error means it is up."""
+    shown = without_credentials(uri)
+    health = shown.rstrip("/") + "/health"
+    try:
+        urllib.request.urlopen(health, timeout=5).close()
+    except urllib.error.HTTPError as error:
+        if error.code in (502, 503, 504):
+            raise TrackingUnavailableError(f"MLflow tracking server {shown} answered {error.code}") from None
+    except OSError as error:
+        reason = getattr(error, "reason", error)
+        log.warning("MLflow tracking server %s unreachable (%s)", shown, reason)
+        raise TrackingUnavailableError(f"MLflow tracking server {shown} is unreachable ({reason})") from None
+
+
+def use_tracking(experiment: str) -> str:
+    """Point MLflow at the tracking store and experiment; returns the URI.
+
+    A tracking server is tried first, with retries and growing delays (`retry_delays`), so a server that
+    is restarting does not fail the run, and one that stays down fails it with its URI (redacted).
+    """
+    uri = credentials_to_env(tracking_uri())
+    # MLflow would print run links with the URI's credentials; our summaries print redacted ones
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    if urlsplit(uri).scheme in ("http", "https"):
+        delays = retry_delays()
+        try:
+            retried(
+                lambda: _reach_server(uri),
+                f"MLflow tracking server {without_credentials(uri)} not reached yet",
+                lambda error: isinstance(error, TrackingUnavailableError),
+                delays,
+            )
+        except TrackingUnavailableError as error:
+            advice = "start it, or point MLFLOW_TRACKING_URI at a running one"
+            raise TrackingUnavailableError(f"{error} after {len(delays) + 1} tries; {advice}") from None
+    # a URI of no store MLflow knows, a deleted experiment or an overlong name: the user's to fix
+    with refusals_as_bad_input():
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        with store_creation_lock(uri):  # the first use of a store creates its tables
+            mlflow.set_experiment(experiment)
+    return uri
+
+
+def store_creation_lock(uri: str) -> AbstractContextManager:
+    """For a SQLite store, a lock file beside the database, so that commands started together do not create
+    and migrate it at the same time (they would fail with `table ... already exists`); a server needs none."""
+    if not uri.startswith("sqlite:"):
+        return nullcontext()
+    database = make_url(uri).database
+    if not database or database == ":memory:" or not Path(database).parent.is_dir():
+        return nullcontext()  # in memory, or a folder that is not there: MLflow says what is wrong
+    return FileLock(f"{database}.lock")
