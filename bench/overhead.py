@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bilstm.runtime import with_tuned_malloc
+from bilstm.malloc_tuning import with_tuned_malloc
 
 LIBRARY_FIT = """
 import json, time
