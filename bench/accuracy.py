@@ -32,9 +32,9 @@ from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import load_series
 from bilstm.defaults import resolve
+from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import load_preset, preset_names
 from bilstm.ridge import fit_ridge
-from bilstm.runtime import reexec_with_tuned_malloc
 from bilstm.windows import numpy_windows
 
 # Published scaled test MSE at this setting and horizon (lookback in brackets), for orientation only:

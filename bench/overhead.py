@@ -1,16 +1,18 @@
 """Flow overhead: wall time of the default `bilstm train` (Prefect + MLflow, registration and the champion
 gate included) against the library's `fit` alone on the same config, same allocator setting.
 
-    python bench/overhead.py        # runs in a temporary directory; prints the table
+    python bench/overhead.py        # runs in a temporary directory (a few minutes); prints the table
 
-Rows: `fit` timed inside a process (the issue's reference); the same as a whole Python script (imports and
-data loading included, what a user runs without the pipeline); `bilstm train` on fresh Prefect and MLflow
-state (a new machine: both databases are created), again on that state, and against a Prefect server that
-is already running (PREFECT_API_URL, as under `bilstm dashboard`; started and stopped here, by its PID).
+Rows: `fit` timed inside a process (the reference: the library's training alone, which the pipeline's extra
+time is measured against); the same as a whole Python script (imports and data loading included, what a
+user runs without the pipeline); `bilstm train` on fresh Prefect and MLflow state (a new machine: both
+databases are created), again on that state, and against a Prefect server that is already running
+(PREFECT_API_URL, as under `bilstm dashboard`; started and stopped here, by its PID).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -24,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bilstm.runtime import with_tuned_malloc
+from bilstm.malloc_tuning import with_tuned_malloc
 
 LIBRARY_FIT = """
 import json, time
@@ -77,6 +79,7 @@ def prefect_server(home: str, env: dict[str, str]) -> Iterator[str]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()  # --help, no options
     env = with_tuned_malloc(dict(os.environ))
     bilstm = str(Path(sys.executable).parent / "bilstm")
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,8 +23,8 @@ from bilstm import pipeline
 from bilstm.config import ModelConfig, PipelineConfig, TrainConfig, with_overrides
 from bilstm.data import load_series
 from bilstm.defaults import resolve
+from bilstm.malloc_tuning import with_tuned_malloc
 from bilstm.model import BiLSTMNet
-from bilstm.runtime import with_tuned_malloc
 from bilstm.training import fit
 from bilstm.windows import make_windows
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
-import os
-import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,20 +17,14 @@ from pydantic import ValidationError
 
 from bilstm.config_layers import build_config
 from bilstm.errors import BadInputError
+from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import preset_names
-from bilstm.runtime import exit_without_teardown, reexec_with_tuned_malloc
+from bilstm.process import apply_env_defaults, quiet_prefect_tracebacks, run_and_exit
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 
 BAD_INPUT = BadInputError.exit_code
 LINE_LIMIT = 300  # characters of the error line; --debug shows it whole
-# Quiet defaults for an embedded, offline-friendly run; a user's own settings win.
-_ENV_DEFAULTS = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # the smoke test's download of two small files
-}
 
 
 @app.callback()
@@ -59,22 +50,6 @@ def _whole_line(error: BaseException) -> str:
             parts.append(f"{field}: {message} (got {e.get('input')!r})" if field else message)
         return "invalid config: " + "; ".join(parts)
     return " ".join(str(error).split())
-
-
-class _NoTracebacks(logging.Filter):
-    """Keep log lines, drop their tracebacks: the CLI's own one-line error says what went wrong."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.exc_info, record.exc_text = None, None
-        return True
-
-
-def _quiet_prefect_tracebacks() -> None:
-    """Drop tracebacks from the flow- and task-run logs (shown again with --debug)."""
-    for name in ("prefect.flow_runs", "prefect.task_runs"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _NoTracebacks) for f in logger.filters):
-            logger.addFilter(_NoTracebacks())
 
 
 def _fail(error: BaseException, debug: bool, code: int) -> None:
@@ -212,14 +187,13 @@ def exit_code(error: BaseException) -> int:
 
 def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -> dict:
     """Import a flow lazily (Prefect and MLflow load only now), run it, map failures to exit codes."""
-    for key, value in _ENV_DEFAULTS.items():
-        os.environ.setdefault(key, value)
+    apply_env_defaults()
     # the temporary Prefect server (where no API is configured) starts while torch and MLflow import
     api = importlib.import_module("flows.temporary_api").start()
     flow_module = importlib.import_module(module)
     flow = getattr(flow_module, name)
     if not debug:
-        _quiet_prefect_tracebacks()
+        quiet_prefect_tracebacks()
     try:
         if api is None:
             return flow(**parameters)
@@ -254,14 +228,5 @@ def _print_summary(summary: dict, as_json: bool) -> None:
 
 
 def main() -> None:
-    """The console entry point: the app, then a quick exit (`bilstm.runtime.exit_without_teardown`)."""
-    try:
-        app()
-    except SystemExit as done:
-        code = done.code
-    else:
-        code = 0
-    if code is not None and not isinstance(code, int):  # sys.exit("message") prints it and exits 1
-        print(code, file=sys.stderr)
-        code = 1
-    exit_without_teardown(code or 0)
+    """The console entry point: the app, then an exit without module teardown (`bilstm.fast_exit`)."""
+    run_and_exit(app)

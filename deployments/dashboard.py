@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bilstm.runtime import with_tuned_malloc
+from bilstm.malloc_tuning import with_tuned_malloc
 from deployments.processes import stop_group, wait_for
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -1,0 +1,83 @@
+"""The deployments that `bilstm dashboard` serves, built from a `prefect.yaml` without a server: every
+schedule kind and key that `prefect deploy` reads, and a clear error for anything else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+
+from deployments.serve import PREFECT_YAML, ScheduleError, runner_deployments
+
+SCHEDULES = [
+    {"cron": "0 8 1-7 * 1", "timezone": "Europe/Berlin", "day_or": False, "slug": "first-monday"},
+    {"interval": 3600, "anchor_date": "2024-01-01T00:30:00Z", "timezone": "UTC", "active": False},
+    {"interval": "PT15M", "parameters": {"output": "quarter.csv"}},
+    {"rrule": "RRULE:FREQ=WEEKLY;BYDAY=MO,FR", "timezone": "America/Chicago"},
+]
+
+
+def write(tmp_path, schedules: list[dict]):
+    spec = {"deployments": [{"name": "every-kind", "entrypoint": "flows/forecast.py:forecast_flow",
+                             "parameters": {"output": "f.csv"}, "schedules": schedules}]}  # fmt: skip
+    path = tmp_path / "prefect.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_the_shipped_file_serves_three_deployments_with_the_nightly_cron():
+    served = {d.name: d for d in runner_deployments(PREFECT_YAML)}
+    assert sorted(served) == ["forecast", "nightly-retrain", "train"]
+    [nightly] = served["nightly-retrain"].schedules
+    assert (nightly.schedule.cron, nightly.schedule.timezone, nightly.active) == ("0 2 * * *", "UTC", True)
+    assert served["train"].schedules == [] and served["forecast"].schedules == []
+
+
+def test_every_schedule_kind_and_key_reaches_the_served_deployment(tmp_path):
+    [deployment] = runner_deployments(write(tmp_path, SCHEDULES))
+    cron, hourly, quarter, weekly = deployment.schedules
+
+    assert (cron.schedule.cron, cron.schedule.timezone, cron.schedule.day_or) == (
+        "0 8 1-7 * 1",
+        "Europe/Berlin",
+        False,
+    )
+    assert cron.slug == "first-monday" and cron.active
+
+    assert hourly.schedule.interval == timedelta(hours=1)
+    assert hourly.schedule.anchor_date == datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
+    assert hourly.active is False
+
+    assert quarter.schedule.interval == timedelta(minutes=15)
+    assert quarter.parameters == {"output": "quarter.csv"}
+
+    assert "RRULE:FREQ=WEEKLY;BYDAY=MO,FR" in weekly.schedule.rrule
+    assert weekly.schedule.timezone == "America/Chicago"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"cron": "0 2 * * *", "every": "night"}, "'every' is not a key of cron schedules"),
+        (
+            {"cron": "0 2 * * *", "anchor_date": "2024-01-01"},
+            "'anchor_date' does not apply to cron schedules",
+        ),
+        ({"interval": 60, "day_or": False}, "'day_or' does not apply to interval schedules"),
+        ({"timezone": "UTC"}, "needs exactly one of cron, interval, rrule (found keys timezone)"),
+        (
+            {"cron": "0 2 * * *", "interval": 60},
+            "needs exactly one of cron, interval, rrule (found cron, interval)",
+        ),
+        ({"interval": "soon"}, "interval: Input should be a valid timedelta"),
+        ({"cron": "0 2 * * *", "timezone": "Mars/Base"}, 'Invalid timezone: "Mars/Base"'),
+        ({"cron": "every night"}, 'Invalid cron string: "every night"'),
+    ],
+)
+def test_a_schedule_it_cannot_serve_is_an_error_naming_file_deployment_and_key(tmp_path, entry, message):
+    path = write(tmp_path, [SCHEDULES[0], entry])
+    with pytest.raises(ScheduleError) as error:
+        runner_deployments(path)
+    assert str(error.value).startswith(f"{path}: deployment 'every-kind': schedules[1]: ")
+    assert message in str(error.value)
