@@ -189,7 +189,7 @@ def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -
     """Import a flow lazily (Prefect and MLflow load only now), run it, map failures to exit codes."""
     apply_env_defaults()
     # the temporary Prefect server (where no API is configured) starts while torch and MLflow import
-    api = importlib.import_module("flows.temporary_api").start()
+    api = importlib.import_module("deployments.temporary_api").start()
     flow_module = importlib.import_module(module)
     flow = getattr(flow_module, name)
     if not debug:

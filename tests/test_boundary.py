@@ -1,6 +1,7 @@
 """The layers import only downwards: the core (`bilstm`) never imports Prefect, MLflow or the app packages
 (cli.py only lazily, inside its commands); the MLflow adapter (`tracking`) never imports Prefect or the
-layers above it; the tasks never import the flows or the deployments."""
+layers above it; the tasks never import the flows or the deployments; the flows never import the
+deployments (the servers and processes that run them)."""
 
 import ast
 import subprocess
@@ -17,6 +18,7 @@ ENTRY_MODULES = ("flows", "tasks", "deployments")  # the app-level packages, imp
 LAYERS = {
     "tracking": {"prefect", "tasks", "flows", "deployments"},
     "tasks": {"flows", "deployments"},
+    "flows": {"deployments"},
 }
 
 

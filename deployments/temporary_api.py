@@ -2,7 +2,7 @@
 `SubprocessASGIServer`, the server of its ephemeral mode, plus what a command around one flow run needs: it
 starts in a background thread while the flow's modules import; commands started together start theirs one
 after another (a lock in PREFECT_HOME), so only one creates or migrates the database; it dies with the
-command (`flows.server_guard`); a server that cannot start is one `TemporaryApiError`.
+command (`deployments.server_guard`); a server that cannot start is one `TemporaryApiError`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
 from bilstm.file_lock import FileLock
-from flows.server_guard import end_children_with_this_process
+from deployments.server_guard import end_children_with_this_process
 
 UVICORN_STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot start: a bad database, or the port taken
 START_LOCK = "temporary-server.lock"  # in PREFECT_HOME: held from a server's launch until it is healthy
