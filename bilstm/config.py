@@ -159,7 +159,7 @@ class IntervalsConfig(_Section):
                 "each level must lie strictly between 0 and 100 (a percentage), e.g. [80, 95];"
                 " [] turns intervals off"
             )
-        if any(b <= a for a, b in zip(levels, levels[1:])):
+        if any(b <= a for a, b in zip(levels, levels[1:], strict=False)):
             raise ValueError("levels must increase without repeats, e.g. [80, 95]; [] turns intervals off")
         return levels
 

@@ -27,7 +27,9 @@ class Evaluation:
     truth: np.ndarray  # (N, T, k) original units
     forecast: np.ndarray  # (N, T, k) original units
     times: pd.DatetimeIndex  # every test target row: window i covers times[i : i + T]
-    bands: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # level: (lo, hi) like forecast
+    bands: dict[float, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict
+    )  # level: (lo, hi) like forecast
 
 
 class IncomparableModelError(ValueError):

@@ -44,10 +44,14 @@ class ConformalIntervals:
             raise ValueError("conformal calibration needs at least one window")
         ranks = [min(math.ceil((n + 1) * level / 100), n) for level in levels]
         # scores[rank - 1] -> (T, k) for each level -> (levels, T, k)
-        quantiles = np.stack([scores[rank - 1] for rank in ranks]) if ranks else np.zeros((0,) + scores.shape[1:])
+        quantiles = (
+            np.stack([scores[rank - 1] for rank in ranks]) if ranks else np.zeros((0,) + scores.shape[1:])
+        )
         return cls(list(levels), quantiles, n)
 
-    def bands(self, point: np.ndarray, unit: np.ndarray | float = 1.0) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    def bands(
+        self, point: np.ndarray, unit: np.ndarray | float = 1.0
+    ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """{level: (lo, hi)} around (..., T, k) `point`; `unit` (k,) turns a scaled half-width into the
         point's units (the scaler's scale per target). Nested: a higher level's band holds a lower one's."""
         point = np.asarray(point, dtype=np.float64)
@@ -58,13 +62,25 @@ class ConformalIntervals:
         return result
 
     def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "levels": self.levels, "n": self.n, "quantiles": self.quantiles.tolist()}
+        return {
+            "method": self.method,
+            "levels": self.levels,
+            "n": self.n,
+            "quantiles": self.quantiles.tolist(),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ConformalIntervals:
         if data["method"] not in METHODS:
-            raise ValueError(f"unknown interval method {data['method']!r}; this release knows {', '.join(METHODS)}")
-        return cls(list(data["levels"]), np.asarray(data["quantiles"], dtype=np.float64), int(data["n"]), data["method"])
+            raise ValueError(
+                f"unknown interval method {data['method']!r}; this release knows {', '.join(METHODS)}"
+            )
+        return cls(
+            list(data["levels"]),
+            np.asarray(data["quantiles"], dtype=np.float64),
+            int(data["n"]),
+            data["method"],
+        )
 
 
 def coverage(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray, axis=None) -> np.ndarray | float:
