@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from bilstm.config import PipelineConfig
 from bilstm.forecaster import Forecaster
 from bilstm.intervals import ConformalIntervals, coverage, interval_scores, msis
-from bilstm.pipeline import run
 
 
 def test_half_width_is_the_rank_ceil_n_plus_1_times_level_of_the_absolute_residuals():
@@ -107,15 +106,9 @@ def test_default_levels_are_80_and_95_and_an_empty_list_is_allowed():
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from tests.helpers import synthetic_frame, tiny
+    from tests.helpers import run_tiny_job
 
-    path = tmp_path_factory.mktemp("data") / "series.csv"
-    synthetic_frame().to_csv(path, index=False)
-    config = tiny(
-        **{"data.path": str(path), "data.time_column": "timestamp", "data.targets": ["y"], "train.epochs": 1}
-    )
-    forecaster, _, evaluation = run(config, progress=False)
-    return forecaster, evaluation, pd.read_csv(path, parse_dates=["timestamp"])
+    return run_tiny_job(tmp_path_factory.mktemp("data"))
 
 
 def test_training_calibrates_intervals_and_scores_them_on_every_test_window(trained):
