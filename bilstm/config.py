@@ -141,6 +141,29 @@ class TrainConfig(_Section):
     )
 
 
+class IntervalsConfig(_Section):
+    levels: list[float] = Field(
+        [80, 95],
+        description="Prediction interval levels in percent, increasing (split conformal on the validation"
+        " windows); [] = no intervals",
+    )
+    method: Literal["split-conformal"] = Field(
+        "split-conformal", description="Calibrator: absolute validation residuals per horizon step and target"
+    )
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_are_increasing_percentages(cls, levels: list[float]) -> list[float]:
+        if not all(0 < level < 100 for level in levels):
+            raise ValueError(
+                "each level must lie strictly between 0 and 100 (a percentage), e.g. [80, 95];"
+                " [] turns intervals off"
+            )
+        if any(b <= a for a, b in zip(levels, levels[1:], strict=False)):
+            raise ValueError("levels must increase without repeats, e.g. [80, 95]; [] turns intervals off")
+        return levels
+
+
 class RegistryConfig(_Section):
     model_name: str = Field("bilstm-forecaster", min_length=1)
     experiment: str = Field("bilstm-forecaster", min_length=1)
@@ -152,6 +175,7 @@ class PipelineConfig(_Section):
     scaler: ScalerConfig = ScalerConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
+    intervals: IntervalsConfig = IntervalsConfig()
     registry: RegistryConfig = RegistryConfig()
 
     @model_validator(mode="after")

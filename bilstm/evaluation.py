@@ -1,12 +1,13 @@
 """Evaluation on every test window: the forecaster and the naive baselines, scaled and original units.
 
+Where the forecaster has intervals, their coverage, width and MSIS per level (`bilstm.intervals`) too.
 Scaled metrics use a REFERENCE scaler (the challenger's, fitted on the current train rows), so a champion
 trained on older data is judged on the same footing as the model it competes with.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import pandas as pd
 from bilstm import metrics
 from bilstm.defaults import seasonal_period
 from bilstm.forecaster import Forecaster
+from bilstm.intervals import interval_scores
 from bilstm.scaling import Scaler
 from bilstm.split import Split
 
@@ -25,6 +27,9 @@ class Evaluation:
     truth: np.ndarray  # (N, T, k) original units
     forecast: np.ndarray  # (N, T, k) original units
     times: pd.DatetimeIndex  # every test target row: window i covers times[i : i + T]
+    bands: dict[float, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict
+    )  # level: (lo, hi) like forecast
 
 
 class IncomparableModelError(ValueError):
@@ -85,7 +90,12 @@ def evaluate(
     scores |= _score("seasonal_naive_", truth, seasonal, reference, k, scale)
     cols = slice(-k, None)
     table = metrics.by_horizon(reference.transform(truth, cols), reference.transform(pred, cols), truth, pred)
-    return Evaluation(scores, table, truth, pred, frame.index[first : split.test_end])
+    bands = forecaster.bands(pred)
+    if bands:
+        interval_metrics, per_step = interval_scores(truth, bands, reference.units(cols), scale)
+        scores |= interval_metrics
+        table = table.assign(**per_step)
+    return Evaluation(scores, table, truth, pred, frame.index[first : split.test_end], bands)
 
 
 def baseline_shortfalls(metrics: dict[str, float]) -> list[str]:

@@ -1,7 +1,8 @@
 """The forecaster, the product a run registers: the network (`BiLSTMNet`), its scaler and window settings.
 
 Saved as a bundle, a directory of `forecaster.json` and `weights.pt` (a state dict read back with
-`torch.load(weights_only=True)`): loading it never unpickles code. `Forecaster.predict` turns a history
+`torch.load(weights_only=True)`): loading it never unpickles code. Its conformal intervals, where calibrated,
+are JSON in `forecaster.json` too. `Forecaster.predict` turns a history
 DataFrame into a DataFrame of future timestamps and forecasts in original units.
 """
 
@@ -18,14 +19,15 @@ import torch
 from bilstm.config import DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
+from bilstm.intervals import ConformalIntervals
 from bilstm.model import BiLSTMNet
 from bilstm.scaling import Scaler
 from bilstm.stamps import offsets, to_utc
 from bilstm.training import predict
 from bilstm.windows import numpy_windows
 
-FORMAT_VERSION = 3  # 2 added the cycle, 3 the time zone
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4  # 2 added the cycle, 3 the time zone, 4 the intervals
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 @dataclass
@@ -48,6 +50,14 @@ class Forecaster:
     scaler: Scaler
     spec: WindowSpec
     cycle: Cycle | None = None
+    intervals: ConformalIntervals | None = None  # None: calibrated without levels, or bundles before format 4
+
+    def bands(self, point: np.ndarray) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+        """{level: (lo, hi)} in original units around (..., T, k) original-unit forecasts; {} without
+        intervals."""
+        if self.intervals is None:
+            return {}
+        return self.intervals.bands(point, self.scaler.units(self._targets))
 
     def forecast_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
         """Forecasts in original units for every window of (rows, C) original values of
@@ -161,6 +171,7 @@ class Forecaster:
             "model_config": self.model.config.model_dump(),
             "scaler": self.scaler.to_json(),
             "cycle": None if self.cycle is None else self.cycle.to_json(),
+            "intervals": None if self.intervals is None else self.intervals.to_json(),
         }
         (directory / "forecaster.json").write_text(json.dumps(meta, indent=2))
         torch.save({k: v.cpu() for k, v in self.model.state_dict().items()}, directory / "weights.pt")
@@ -186,4 +197,5 @@ class Forecaster:
         state = torch.load(directory / "weights.pt", map_location=device, weights_only=True)
         model.load_state_dict(state)
         cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None
-        return cls(model.to(device).eval(), Scaler.from_json(meta["scaler"]), spec, cycle)
+        intervals = ConformalIntervals.from_json(meta["intervals"]) if meta.get("intervals") else None
+        return cls(model.to(device).eval(), Scaler.from_json(meta["scaler"]), spec, cycle, intervals)

@@ -1,7 +1,8 @@
 """The pipeline's steps as plain functions — the Prefect tasks and the benchmarks call these same ones.
 
 ingest (`bilstm.data.load_series`) -> the settings left to the data (`bilstm.defaults.resolve`) ->
-`split_and_scale` -> `make_train_windows` -> `new_forecaster` -> `fit_forecaster` -> `evaluate_forecaster`.
+`split_and_scale` -> `make_train_windows` -> `new_forecaster` -> `fit_forecaster` (which ends with
+`calibrate_intervals`) -> `evaluate_forecaster`.
 `run` chains them without any orchestration, for library use.
 """
 
@@ -20,11 +21,12 @@ from bilstm.data import Series, load_series
 from bilstm.defaults import resolve
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.forecaster import Forecaster, WindowSpec
+from bilstm.intervals import ConformalIntervals
 from bilstm.model import BiLSTMNet
 from bilstm.preflight import checked_split
 from bilstm.scaling import Scaler
 from bilstm.split import Split
-from bilstm.training import EpochCallback, TrainingLog, fit
+from bilstm.training import EpochCallback, TrainingLog, fit, predict
 from bilstm.windows import Windows, make_windows
 
 _FIT_BATCH = 4096  # windows per batch of the highway's least-squares warm start
@@ -94,7 +96,7 @@ def fit_forecaster(
 ) -> TrainingLog:
     """Warm-start the highway (if configured) and train the forecaster's network in place, on
     `config.train.threads` CPU threads; a run that resumes from `checkpoint` takes its weights from there
-    instead."""
+    instead. Then calibrate the forecaster's intervals on the validation windows."""
     # a recurrent step is many small ops: a second thread gains little on an idle machine and, when
     # another process shares the cores, its barriers wait on a descheduled thread (README: Speed)
     torch.set_num_threads(config.train.threads)
@@ -108,7 +110,20 @@ def fit_forecaster(
     training_log = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
     training_log.train_seconds += warm_start_seconds  # part of what training costs
     model.cpu()
+    forecaster.intervals = calibrate_intervals(model, windows[1], config)
     return training_log
+
+
+def calibrate_intervals(model: BiLSTMNet, val: Windows, config: PipelineConfig) -> ConformalIntervals | None:
+    """Split-conformal intervals (`config.intervals`) from the trained network's residuals on the validation
+    windows, which it never trained on; in scaled units (a removed cycle is in truth and forecast alike).
+    None when no levels are configured."""
+    if not config.intervals.levels:
+        return None
+    targets = val.targets.numpy()
+    # outputs (N, T) or (N, T, k) -> (N, T, k)
+    outputs = predict(model, val.inputs).numpy().reshape(targets.shape)
+    return ConformalIntervals.calibrate(targets - outputs, config.intervals.levels)
 
 
 def _batches(windows: Windows):

@@ -35,7 +35,8 @@ def loss_curve(training_log: TrainingLog) -> Figure:
 
 
 def forecast_plot(evaluation: Evaluation, target_names: list[str], windows: int = 4) -> Figure:
-    """The last `windows` non-overlapping test forecasts of the first target against the actual series."""
+    """The last `windows` non-overlapping test forecasts of the first target against the actual series, with
+    their prediction intervals shaded where the forecaster has them."""
     truth, forecast, times = evaluation.truth, evaluation.forecast, evaluation.times
     horizon = truth.shape[1]
     # the actual series: each window's first target, then the rest of the last window
@@ -48,6 +49,14 @@ def forecast_plot(evaluation: Evaluation, target_names: list[str], windows: int 
     for i, start in enumerate(sorted(starts)):
         label = "forecast" if i == 0 else None
         ax.plot(times[start : start + horizon], forecast[start, :, 0], color="tab:orange", label=label)
+        # the widest band first and palest, so the narrower ones show on top of it
+        for j, (level, (lo, hi)) in enumerate(sorted(evaluation.bands.items(), reverse=True)):
+            band = f"{level:g} % interval" if i == 0 else None
+            alpha = 0.15 + 0.15 * j
+            span = times[start : start + horizon]
+            ax.fill_between(
+                span, lo[start, :, 0], hi[start, :, 0], color="tab:orange", alpha=alpha, label=band
+            )
         ax.axvline(times[start], color="grey", alpha=0.2)
     ax.set(title=f"Test forecasts of {target_names[0]} ({horizon} steps each)", ylabel=target_names[0])
     ax.legend()

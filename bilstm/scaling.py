@@ -51,6 +51,10 @@ class Scaler:
         center, scale = self._affine(columns)
         return np.asarray(values, dtype=np.float64) * scale + center
 
+    def units(self, columns: slice | list[int] | None = None) -> np.ndarray:
+        """Original units per scaled unit of `columns`: a scaled difference times this is an original one."""
+        return np.asarray(self._affine(columns)[1], dtype=np.float64)
+
     def _affine(self, columns: slice | list[int] | None) -> tuple[np.ndarray, np.ndarray]:
         """(center, scale) of `columns` such that original = scaled * scale + center."""
         s = self._scaler

@@ -146,6 +146,17 @@ CASES = [
     ),
     Case("unknown config key", "train --set model.size=3", r"unknown config key 'model\.size'"),
     Case(
+        "interval levels not increasing",
+        "train --data {d}/good.csv --set intervals.levels=[95,80]",
+        r"invalid config: intervals\.levels: levels must increase without repeats, e\.g\. \[80, 95\]; \[\]"
+        r" turns intervals off \(got \[95, 80\]\)",
+    ),
+    Case(
+        "interval level of 100",
+        "train --data {d}/good.csv --set intervals.levels=[80,100]",
+        r"invalid config: intervals\.levels: each level must lie strictly between 0 and 100",
+    ),
+    Case(
         "unknown preset",
         "train --preset etth1-s5",
         r"--preset: unknown preset 'etth1-s5'; available: etth1-m96, etth1-s24, etth1-s96",

@@ -1,7 +1,7 @@
 """What several test files and `bench/bad_inputs.py` share: the synthetic series every tiny job trains on,
-that job as a config (`tiny`) and as `bilstm train` arguments (`tiny_args`), the installed `bilstm` command,
-and the states of the test Prefect server's flow runs. Free ports, health waits and process stops are
-`deployments.processes`, shared with the dashboard."""
+that job as a config (`tiny`), as `bilstm train` arguments (`tiny_args`) and run untracked (`run_tiny_job`),
+the installed `bilstm` command, and the states of the test Prefect server's flow runs. Free ports, health
+waits and process stops are `deployments.processes`, shared with the dashboard."""
 
 from __future__ import annotations
 
@@ -29,6 +29,25 @@ def synthetic_frame(rows: int = 1200, seed: int = 0) -> pd.DataFrame:
             "y": 10 + daily + walk + rng.normal(0, 0.1, rows),
         }
     )
+
+
+def run_tiny_job(folder: Path, epochs: int = 1) -> tuple:
+    """The tiny job on `synthetic_frame()` (written to `folder`), untracked: (forecaster, evaluation, the
+    frame as read back)."""
+    from bilstm.pipeline import run  # torch: only for the tests that train
+
+    path = folder / "series.csv"
+    synthetic_frame().to_csv(path, index=False)
+    config = tiny(
+        **{
+            "data.path": str(path),
+            "data.time_column": "timestamp",
+            "data.targets": ["y"],
+            "train.epochs": epochs,
+        }
+    )
+    forecaster, _, evaluation = run(config, progress=False)
+    return forecaster, evaluation, pd.read_csv(path, parse_dates=["timestamp"])
 
 
 def write_table(tmp_path: Path, frame: pd.DataFrame, name: str = "data.csv") -> str:

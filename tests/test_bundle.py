@@ -9,20 +9,14 @@ import pandas as pd
 import pytest
 
 from bilstm.forecaster import Forecaster, ForecastInputError
-from bilstm.pipeline import run
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from tests.helpers import synthetic_frame, tiny
+    from tests.helpers import run_tiny_job
 
-    path = tmp_path_factory.mktemp("data") / "series.csv"
-    synthetic_frame().to_csv(path, index=False)
-    config = tiny(
-        **{"data.path": str(path), "data.time_column": "timestamp", "data.targets": ["y"], "train.epochs": 1}
-    )
-    forecaster, _, _ = run(config, progress=False)
-    return forecaster, pd.read_csv(path, parse_dates=["timestamp"])
+    forecaster, _, frame = run_tiny_job(tmp_path_factory.mktemp("data"))
+    return forecaster, frame
 
 
 def test_save_load_gives_identical_forecasts(trained, tmp_path):

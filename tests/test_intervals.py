@@ -1,0 +1,146 @@
+"""Split-conformal prediction intervals: the corrected quantile, nesting, coverage near nominal, MSIS, JSON
+state, the `intervals.levels` config, and a forecaster bundle with and without a calibration."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from bilstm.config import PipelineConfig
+from bilstm.forecaster import Forecaster
+from bilstm.intervals import ConformalIntervals, coverage, interval_scores, msis
+
+
+def test_half_width_is_the_rank_ceil_n_plus_1_times_level_of_the_absolute_residuals():
+    residuals = -np.arange(1.0, 20.0).reshape(19, 1, 1)  # n = 19, |r| = 1..19; the sign does not matter
+    intervals = ConformalIntervals.calibrate(residuals, [80, 95])
+    # ceil(20 * 0.80) = 16th and ceil(20 * 0.95) = 19th smallest
+    assert intervals.quantiles[:, 0, 0].tolist() == [16.0, 19.0]
+    assert intervals.n == 19 and intervals.method == "split-conformal"
+
+
+def test_too_few_calibration_windows_for_a_level_fall_back_to_the_largest_residual():
+    intervals = ConformalIntervals.calibrate(np.arange(1.0, 10.0).reshape(9, 1, 1), [95])
+    assert intervals.quantiles[0, 0, 0] == 9.0  # rank ceil(10 * 0.95) = 10 > n = 9
+
+
+def test_bands_are_nested_around_the_point_per_step_and_target():
+    rng = np.random.default_rng(0)
+    intervals = ConformalIntervals.calibrate(rng.standard_normal((200, 6, 2)), [50, 80, 95])
+    point = rng.standard_normal((30, 6, 2))
+    bands = intervals.bands(point, unit=np.array([2.0, 0.5]))
+    (lo50, hi50), (lo80, hi80), (lo95, hi95) = bands[50], bands[80], bands[95]
+    assert (lo95 <= lo80).all() and (lo80 <= lo50).all() and (lo50 <= point).all()
+    assert (point <= hi50).all() and (hi50 <= hi80).all() and (hi80 <= hi95).all()
+    # the unit scales each target's half-width
+    np.testing.assert_allclose(hi80 - point, intervals.quantiles[1] * [2.0, 0.5] + 0 * point)
+
+
+def test_coverage_on_fresh_gaussian_residuals_is_nominal_per_level_and_per_step():
+    # each step and target has its own spread: quantiles mixed up across levels, steps or targets would miss
+    rng = np.random.default_rng(12)
+    sigma = np.linspace(0.5, 3.0, 6)[:, None] * np.array([1.0, 4.0])
+    intervals = ConformalIntervals.calibrate(rng.standard_normal((2000, 6, 2)) * sigma, [80, 95])
+    truth = rng.standard_normal((20000, 6, 2)) * sigma
+    bands = intervals.bands(np.zeros_like(truth))
+    # calibration with n = 2000 moves coverage by about 0.01 per cell at most; levels 15 points apart
+    for level, (lo, hi) in bands.items():
+        assert coverage(truth, lo, hi) == pytest.approx(level / 100, abs=0.02)
+        per_step = coverage(truth, lo, hi, axis=(0, 2))
+        np.testing.assert_allclose(per_step, level / 100, atol=0.04)
+
+
+def test_msis_is_width_plus_two_over_alpha_times_the_miss_over_the_seasonal_naive_mae():
+    truth = np.array([0.0, 5.0, -3.0]).reshape(3, 1, 1)
+    lo, hi = np.full_like(truth, -1.0), np.full_like(truth, 1.0)
+    # width 2 each; misses of 4 above and 2 below cost 2 / 0.05 = 40 per unit
+    expected = (2 + (2 + 40 * 4) + (2 + 40 * 2)) / 3 / 2.0
+    assert msis(truth, lo, hi, 95, np.array([2.0])) == pytest.approx(expected)
+
+
+def test_interval_scores_name_each_level_and_give_coverage_per_step():
+    truth = np.zeros((4, 3, 1))
+    bands = {80: (truth - 1, truth + 1), 97.5: (truth - 2, truth + 2)}
+    scores, per_step = interval_scores(truth, bands, reference_unit=np.array([0.5]), scale=np.array([1.0]))
+    assert scores["test_coverage_80"] == 1.0 and scores["test_width_80"] == 2.0
+    assert scores["test_width_97.5_scaled"] == 8.0 and scores["test_msis_97.5"] == 4.0
+    assert list(per_step) == ["coverage_80", "coverage_97.5"] and per_step["coverage_80"].shape == (3,)
+
+
+def test_state_round_trips_through_plain_json():
+    intervals = ConformalIntervals.calibrate(np.random.default_rng(1).standard_normal((50, 4, 3)), [80, 95])
+    text = json.dumps(intervals.to_json(), allow_nan=False)
+    loaded = ConformalIntervals.from_json(json.loads(text))
+    assert (loaded.levels, loaded.n, loaded.method) == ([80, 95], 50, "split-conformal")
+    np.testing.assert_array_equal(loaded.quantiles, intervals.quantiles)
+
+
+def test_state_of_an_unknown_calibrator_is_refused_by_name():
+    state = ConformalIntervals.calibrate(np.ones((5, 1, 1)), [80]).to_json() | {"method": "cqr"}
+    with pytest.raises(ValueError, match="unknown interval method 'cqr'; this release knows split-conformal"):
+        ConformalIntervals.from_json(state)
+
+
+@pytest.mark.parametrize(
+    ("levels", "message"),
+    [
+        ([0, 95], "each level must lie strictly between 0 and 100"),
+        ([80, 100], "each level must lie strictly between 0 and 100"),
+        ([95, 80], "levels must increase without repeats, e.g. \\[80, 95\\]"),
+        ([80, 80], "levels must increase without repeats"),
+    ],
+)
+def test_levels_outside_0_100_or_not_increasing_are_a_config_error_on_intervals_levels(levels, message):
+    with pytest.raises(ValidationError, match=message) as raised:
+        PipelineConfig.model_validate({"intervals": {"levels": levels}})
+    assert raised.value.errors()[0]["loc"] == ("intervals", "levels")
+
+
+def test_default_levels_are_80_and_95_and_an_empty_list_is_allowed():
+    assert PipelineConfig().intervals.levels == [80, 95]
+    assert PipelineConfig.model_validate({"intervals": {"levels": []}}).intervals.levels == []
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from tests.helpers import run_tiny_job
+
+    return run_tiny_job(tmp_path_factory.mktemp("data"))
+
+
+def test_training_calibrates_intervals_and_scores_them_on_every_test_window(trained):
+    forecaster, evaluation, _ = trained
+    assert forecaster.intervals.levels == [80, 95] and forecaster.intervals.quantiles.shape == (2, 12, 1)
+    for name in ("coverage_80", "coverage_95", "width_80", "width_95_scaled", "msis_95"):
+        assert np.isfinite(evaluation.metrics[f"test_{name}"])
+    assert evaluation.metrics["test_coverage_80"] < evaluation.metrics["test_coverage_95"]
+    assert {"coverage_80", "coverage_95"} <= set(evaluation.by_horizon.columns)
+    lo, hi = evaluation.bands[95]
+    assert lo.shape == evaluation.forecast.shape and (lo <= evaluation.forecast).all()
+
+
+def test_a_bundle_keeps_its_calibration(trained, tmp_path):
+    forecaster, evaluation, _ = trained
+    loaded = Forecaster.load(forecaster.save(tmp_path / "bundle"))
+    np.testing.assert_array_equal(loaded.intervals.quantiles, forecaster.intervals.quantiles)
+    for level, (lo, hi) in loaded.bands(evaluation.forecast).items():
+        np.testing.assert_allclose(lo, evaluation.bands[level][0])
+        np.testing.assert_allclose(hi, evaluation.bands[level][1])
+
+
+def test_a_bundle_without_calibration_or_from_before_intervals_loads_and_forecasts(trained, tmp_path):
+    forecaster, _, frame = trained
+    plain = Forecaster.load(dataclasses.replace(forecaster, intervals=None).save(tmp_path / "plain"))
+    assert plain.intervals is None and plain.bands(np.zeros((1, 12, 1))) == {}
+
+    bundle = forecaster.save(tmp_path / "format3")
+    meta = json.loads((bundle / "forecaster.json").read_text())
+    del meta["intervals"]
+    meta["format_version"] = 3
+    (bundle / "forecaster.json").write_text(json.dumps(meta))
+    older = Forecaster.load(bundle)
+    assert older.intervals is None
+    pd.testing.assert_frame_equal(older.predict(frame), forecaster.predict(frame))
