@@ -148,7 +148,7 @@ class IntervalsConfig(_Section):
         " windows); [] = no intervals",
     )
     method: Literal["split-conformal", "scaled-residuals"] = Field(
-        "split-conformal",
+        "scaled-residuals",
         description="Calibrator per horizon step and target: split-conformal (absolute validation residuals,"
         " one band for all windows) or scaled-residuals (residuals over each window's volatility, the mean"
         " absolute first difference of the target over its last seasonal period of inputs)",
