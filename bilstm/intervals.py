@@ -163,7 +163,7 @@ class ScaledResidualIntervals(ConformalIntervals):
 def _raw_volatility(inputs: np.ndarray, window: int, k: int) -> np.ndarray:
     """(..., k): mean |first difference| of the last k columns over the last `window` + 1 rows of (..., L, C)
     inputs."""
-    tail = np.asarray(inputs, dtype=np.float64)[..., -(window + 1) :, -k:]
+    tail = np.asarray(inputs)[..., -(window + 1) :, -k:].astype(np.float64)  # the slice before the copy
     return np.abs(np.diff(tail, axis=-2)).mean(axis=-2)
 
 
