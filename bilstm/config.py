@@ -144,11 +144,14 @@ class TrainConfig(_Section):
 class IntervalsConfig(_Section):
     levels: list[float] = Field(
         [80, 95],
-        description="Prediction interval levels in percent, increasing (split conformal on the validation"
+        description="Prediction interval levels in percent, increasing (conformal, on the validation"
         " windows); [] = no intervals",
     )
-    method: Literal["split-conformal"] = Field(
-        "split-conformal", description="Calibrator: absolute validation residuals per horizon step and target"
+    method: Literal["split-conformal", "scaled-residuals"] = Field(
+        "scaled-residuals",
+        description="Calibrator per horizon step and target: split-conformal (absolute validation residuals,"
+        " one band for all windows) or scaled-residuals (residuals over each window's volatility, the mean"
+        " absolute first difference of the target over its last seasonal period of inputs)",
     )
 
     @field_validator("levels")
@@ -183,6 +186,15 @@ class PipelineConfig(_Section):
         if self.model.channel_independent and self.data.setting == "MS":
             raise ValueError(
                 "model.channel_independent needs data.setting S or M: with MS the features are inputs only"
+            )
+        if (
+            self.intervals.method == "scaled-residuals"
+            and self.intervals.levels
+            and self.window.lookback == 1
+        ):
+            raise ValueError(
+                "intervals.method scaled-residuals needs window.lookback of at least 2 (a first difference);"
+                " use split-conformal or a longer lookback"
             )
         return self
 

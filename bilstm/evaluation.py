@@ -73,7 +73,8 @@ def evaluate(
         raise IncomparableModelError(f"the model needs columns {missing} or more rows before the test split")
     first, k = split.val_end, len(targets)
     rows = slice(first - spec.lookback, split.test_end)
-    pred = forecaster.forecast_windows(frame[spec.input_columns].to_numpy()[rows], frame.index[rows])
+    values, times = frame[spec.input_columns].to_numpy()[rows], frame.index[rows]
+    pred = forecaster.forecast_windows(values, times)
     windows = len(pred)
     target_values = frame[targets].to_numpy(dtype=np.float64)
     truth = np.lib.stride_tricks.sliding_window_view(
@@ -90,7 +91,7 @@ def evaluate(
     scores |= _score("seasonal_naive_", truth, seasonal, reference, k, scale)
     cols = slice(-k, None)
     table = metrics.by_horizon(reference.transform(truth, cols), reference.transform(pred, cols), truth, pred)
-    bands = forecaster.bands(pred)
+    bands = forecaster.bands(pred, forecaster.input_windows(values, times)[:windows])
     if bands:
         interval_metrics, per_step = interval_scores(truth, bands, reference.units(cols), scale)
         scores |= interval_metrics

@@ -52,30 +52,48 @@ class Forecaster:
     cycle: Cycle | None = None
     intervals: ConformalIntervals | None = None  # None: calibrated without levels, or bundles before format 4
 
-    def bands(self, point: np.ndarray) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    def bands(
+        self, point: np.ndarray, inputs: np.ndarray | None = None
+    ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """{level: (lo, hi)} in original units around (..., T, k) original-unit forecasts; {} without
-        intervals."""
+        intervals. `inputs`: the (..., L, C) network inputs of those forecasts (`input_windows`), which a
+        scaled-residuals calibration needs for each window's volatility."""
         if self.intervals is None:
             return {}
-        return self.intervals.bands(point, self.scaler.units(self._targets))
+        return self.intervals.bands(point, self.scaler.units(self._targets), inputs)
+
+    def input_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
+        """What the network reads of every window of (rows, C) original values of `spec.input_columns` at
+        `times` (needed with a cycle): (rows - L + 1, L, C) scaled values, the cycle removed; window i
+        reads rows [i, i + L)."""
+        scaled, _ = self._scaled(values, times)
+        # (N, C, L) -> (N, L, C)
+        return np.lib.stride_tricks.sliding_window_view(scaled, self.spec.lookback, axis=0).transpose(0, 2, 1)
 
     def forecast_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
         """Forecasts in original units for every window of (rows, C) original values of
         `spec.input_columns` taken at `times` (needed with a cycle): (rows - L - T + 1, T, k), window i
         reading rows [i, i + L)."""
         lookback, horizon, targets = self.spec.lookback, self.spec.horizon, self._targets
+        scaled, cycle = self._scaled(values, times)
+        inputs, _ = numpy_windows(scaled, lookback, horizon)
+        outputs = predict(self.model, inputs).numpy().reshape(len(inputs), horizon, -1)
+        if cycle is not None:
+            _, target_cycle = numpy_windows(cycle[:, targets], lookback, horizon)
+            outputs = outputs + target_cycle  # the cycle at each window's target rows, (N, T, k)
+        return self.scaler.inverse_transform(outputs, targets)
+
+    def _scaled(
+        self, values: np.ndarray, times: pd.DatetimeIndex | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(rows, C) float32 network values (scaled, the cycle removed) and the cycle at `times` (or None)."""
         scaled, cycle = self.scaler.transform(values), None
         if self.cycle is not None:
             if times is None:
                 raise ValueError("this forecaster removes a cycle: pass the times of the rows")
             cycle = self.cycle.at(times)
             scaled = scaled - cycle
-        inputs, _ = numpy_windows(scaled.astype(np.float32), lookback, horizon)
-        outputs = predict(self.model, inputs).numpy().reshape(len(inputs), horizon, -1)
-        if cycle is not None:
-            _, target_cycle = numpy_windows(cycle[:, targets], lookback, horizon)
-            outputs = outputs + target_cycle  # the cycle at each window's target rows, (N, T, k)
-        return self.scaler.inverse_transform(outputs, targets)
+        return scaled.astype(np.float32), cycle
 
     @property
     def _targets(self) -> slice:

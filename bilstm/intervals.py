@@ -1,7 +1,16 @@
 """Prediction intervals by split conformal prediction, per horizon step and per target, and their scores.
 
-Calibrated on absolute residuals of windows the network did not train on (the validation windows), in scaled
-units; a forecaster keeps the quantiles as plain JSON in its bundle. Scores: coverage, mean width, MSIS.
+Calibrated on residuals of windows the network did not train on (the validation windows), in scaled units; a
+forecaster keeps the calibration as plain JSON in its bundle. Two calibrators (`intervals.method`):
+
+- `split-conformal` (`ConformalIntervals`): quantiles of the absolute residuals; the same band for every
+  window.
+- `scaled-residuals` (`ScaledResidualIntervals`): quantiles of the absolute residuals divided by each
+  window's volatility, the mean absolute first difference of each target over the last `window` input
+  steps; the band of a window is that quantile times its own volatility, narrow in calm spells and wide in
+  volatile ones.
+
+Scores: coverage, mean width, MSIS.
 """
 
 from __future__ import annotations
@@ -12,12 +21,27 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("split-conformal",)  # the calibrators this release knows; the bundle names the one it used
+FLOOR_SHARE = 0.1  # the least volatility, as a share of the calibration windows' median per target
+_TINY = 1e-8  # the floor where the calibration windows' median volatility is zero (a constant target)
 
 
 def level_name(level: float) -> str:
     """'80' for 80.0, '97.5' for 97.5: the suffix of the metric and column names of a level."""
     return f"{level:g}"
+
+
+def _conformal_quantiles(scores: np.ndarray, levels: list[float]) -> np.ndarray:
+    """(levels, T, k): per level `a`, the ceil((n + 1) * a)-th smallest of the (n, T, k) `scores` per cell
+    (the largest where that rank exceeds n)."""
+    scores = np.sort(scores, axis=0)
+    n = len(scores)
+    if n < 1:
+        raise ValueError("conformal calibration needs at least one window")
+    ranks = [min(math.ceil((n + 1) * level / 100), n) for level in levels]
+    if not ranks:
+        return np.zeros((0,) + scores.shape[1:])
+    # scores[rank - 1] -> (T, k) for each level -> (levels, T, k)
+    return np.stack([scores[rank - 1] for rank in ranks])
 
 
 @dataclass
@@ -31,33 +55,36 @@ class ConformalIntervals:
     """
 
     levels: list[float]  # percent, strictly increasing
-    quantiles: np.ndarray  # (len(levels), T, k) half-widths in scaled units
+    quantiles: (
+        np.ndarray
+    )  # (len(levels), T, k) half-widths in scaled units (volatilities for scaled-residuals)
     n: int  # calibration windows
     method: str = "split-conformal"
 
     @classmethod
     def calibrate(cls, residuals: np.ndarray, levels: list[float]) -> ConformalIntervals:
         """Half-widths from (n, T, k) residuals (truth - forecast) of calibration windows."""
-        scores = np.sort(np.abs(np.asarray(residuals, dtype=np.float64)), axis=0)
-        n = len(scores)
-        if n < 1:
-            raise ValueError("conformal calibration needs at least one window")
-        ranks = [min(math.ceil((n + 1) * level / 100), n) for level in levels]
-        # scores[rank - 1] -> (T, k) for each level -> (levels, T, k)
-        quantiles = (
-            np.stack([scores[rank - 1] for rank in ranks]) if ranks else np.zeros((0,) + scores.shape[1:])
-        )
-        return cls(list(levels), quantiles, n)
+        scores = np.abs(np.asarray(residuals, dtype=np.float64))
+        return cls(list(levels), _conformal_quantiles(scores, levels), len(scores))
+
+    def volatility(self, inputs: np.ndarray | None) -> np.ndarray | float:
+        """What a window's half-widths are multiplied by: 1 here, whatever the inputs."""
+        return 1.0
 
     def bands(
-        self, point: np.ndarray, unit: np.ndarray | float = 1.0
+        self, point: np.ndarray, unit: np.ndarray | float = 1.0, inputs: np.ndarray | None = None
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """{level: (lo, hi)} around (..., T, k) `point`; `unit` (k,) turns a scaled half-width into the
-        point's units (the scaler's scale per target). Nested: a higher level's band holds a lower one's."""
+        point's units (the scaler's scale per target); `inputs` (..., L, C) are the scaled network inputs of
+        the windows forecast, targets last (only `ScaledResidualIntervals` reads them). Nested: a higher
+        level's band holds a lower one's."""
         point = np.asarray(point, dtype=np.float64)
+        scale = np.asarray(self.volatility(inputs), dtype=np.float64)
+        # a volatility per window (..., k) -> (..., 1, k), one for every step
+        scale = scale if scale.ndim == 0 else scale[..., None, :]
         result = {}
         for level, half in zip(self.levels, self.quantiles, strict=True):
-            width = half * np.asarray(unit, dtype=np.float64)
+            width = half * scale * np.asarray(unit, dtype=np.float64)
             result[level] = (point - width, point + width)
         return result
 
@@ -71,16 +98,85 @@ class ConformalIntervals:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ConformalIntervals:
-        if data["method"] not in METHODS:
+        """The calibrator `data["method"]` names, as `to_json` wrote it."""
+        methods = {"split-conformal": ConformalIntervals, "scaled-residuals": ScaledResidualIntervals}
+        if data["method"] not in methods:
             raise ValueError(
-                f"unknown interval method {data['method']!r}; this release knows {', '.join(METHODS)}"
+                f"unknown interval method {data['method']!r}; this release knows {', '.join(methods)}"
             )
+        return methods[data["method"]]._from_json(data)
+
+    @classmethod
+    def _from_json(cls, data: dict[str, Any]) -> ConformalIntervals:
+        return cls(list(data["levels"]), np.asarray(data["quantiles"], dtype=np.float64), int(data["n"]))
+
+
+@dataclass
+class ScaledResidualIntervals(ConformalIntervals):
+    """Bands `point ± quantiles[level] * v`, where v (per target) is the volatility of the window forecast:
+    the mean absolute first difference of the target over its last `window` input steps, at least `floor`.
+
+    The quantiles are split-conformal ones (as `ConformalIntervals`) of |residual| / v of the calibration
+    windows, so coverage holds where a window's errors scale with its recent volatility.
+    """
+
+    method: str = "scaled-residuals"
+    window: int = 1  # input steps whose first differences give the volatility (1 difference needs 2 rows)
+    floor: np.ndarray | None = None  # (k,) the least volatility, scaled units
+
+    @classmethod
+    def calibrate(  # type: ignore[override]
+        cls, residuals: np.ndarray, inputs: np.ndarray, levels: list[float], window: int
+    ) -> ScaledResidualIntervals:
+        """Quantiles of (n, T, k) residuals over the volatility of their (n, L, C) scaled inputs (targets the
+        last k columns) over the last `window` steps, cut to L - 1 where the lookback is shorter."""
+        residuals = np.asarray(residuals, dtype=np.float64)
+        k, lookback = residuals.shape[-1], np.shape(inputs)[-2]
+        if lookback < 2:
+            raise ValueError("scaled-residual intervals need a lookback of at least 2 (one first difference)")
+        window = max(1, min(window, lookback - 1))
+        raw = _raw_volatility(inputs, window, k)
+        floor = np.maximum(FLOOR_SHARE * np.median(raw, axis=0), _TINY)
+        volatility = np.maximum(raw, floor)
+        # |residuals| (n, T, k) / volatility (n, 1, k)
+        scores = np.abs(residuals) / volatility[:, None, :]
         return cls(
-            list(data["levels"]),
-            np.asarray(data["quantiles"], dtype=np.float64),
-            int(data["n"]),
-            data["method"],
+            list(levels), _conformal_quantiles(scores, levels), len(scores), window=window, floor=floor
         )
+
+    def volatility(self, inputs: np.ndarray | None) -> np.ndarray:
+        """(..., k) volatility of (..., L, C) scaled input windows, at least `floor`."""
+        if inputs is None:
+            raise ValueError("scaled-residual intervals need the input windows of the forecasts")
+        return np.maximum(_raw_volatility(inputs, self.window, len(self.floor)), self.floor)
+
+    def to_json(self) -> dict[str, Any]:
+        return super().to_json() | {"window": self.window, "floor": self.floor.tolist()}
+
+    @classmethod
+    def _from_json(cls, data: dict[str, Any]) -> ScaledResidualIntervals:
+        base = ConformalIntervals._from_json(data)
+        floor = np.asarray(data["floor"], dtype=np.float64)
+        return cls(base.levels, base.quantiles, base.n, window=int(data["window"]), floor=floor)
+
+
+def _raw_volatility(inputs: np.ndarray, window: int, k: int) -> np.ndarray:
+    """(..., k): mean |first difference| of the last k columns over the last `window` + 1 rows of (..., L, C)
+    inputs."""
+    tail = np.asarray(inputs)[..., -(window + 1) :, -k:].astype(np.float64)  # the slice before the copy
+    return np.abs(np.diff(tail, axis=-2)).mean(axis=-2)
+
+
+def calibrate(
+    method: str, residuals: np.ndarray, inputs: np.ndarray, levels: list[float], window: int
+) -> ConformalIntervals:
+    """The `method` calibrator (`intervals.method`) on (n, T, k) residuals of (n, L, C) scaled input windows;
+    `window`: the volatility's input steps (scaled-residuals only)."""
+    if method == "scaled-residuals":
+        return ScaledResidualIntervals.calibrate(residuals, inputs, levels, window)
+    if method == "split-conformal":
+        return ConformalIntervals.calibrate(residuals, levels)
+    raise ValueError(f"unknown interval method {method!r}; use split-conformal or scaled-residuals")
 
 
 def coverage(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray, axis=None) -> np.ndarray | float:

@@ -18,10 +18,10 @@ import torch
 from bilstm.config import PipelineConfig
 from bilstm.cycle import Cycle, fit_on_train_rows
 from bilstm.data import Series, load_series
-from bilstm.defaults import resolve
+from bilstm.defaults import resolve, seasonal_period
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.forecaster import Forecaster, WindowSpec
-from bilstm.intervals import ConformalIntervals
+from bilstm.intervals import ConformalIntervals, calibrate
 from bilstm.model import BiLSTMNet
 from bilstm.preflight import checked_split
 from bilstm.scaling import Scaler
@@ -110,20 +110,26 @@ def fit_forecaster(
     training_log = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
     training_log.train_seconds += warm_start_seconds  # part of what training costs
     model.cpu()
-    forecaster.intervals = calibrate_intervals(model, windows[1], config)
+    forecaster.intervals = calibrate_intervals(
+        model, windows[1], config, seasonal_period(forecaster.spec.freq)
+    )
     return training_log
 
 
-def calibrate_intervals(model: BiLSTMNet, val: Windows, config: PipelineConfig) -> ConformalIntervals | None:
-    """Split-conformal intervals (`config.intervals`) from the trained network's residuals on the validation
-    windows, which it never trained on; in scaled units (a removed cycle is in truth and forecast alike).
-    None when no levels are configured."""
+def calibrate_intervals(
+    model: BiLSTMNet, val: Windows, config: PipelineConfig, period: int
+) -> ConformalIntervals | None:
+    """Intervals by `config.intervals.method` from the trained network's residuals on the validation windows,
+    which it never trained on; in scaled units (a removed cycle is in truth and forecast alike). A window's
+    volatility (scaled-residuals) reads its last `period` input steps, the seasonal period. None when no
+    levels are configured."""
     if not config.intervals.levels:
         return None
     targets = val.targets.numpy()
     # outputs (N, T) or (N, T, k) -> (N, T, k)
     outputs = predict(model, val.inputs).numpy().reshape(targets.shape)
-    return ConformalIntervals.calibrate(targets - outputs, config.intervals.levels)
+    method, levels = config.intervals.method, config.intervals.levels
+    return calibrate(method, targets - outputs, val.inputs.numpy(), levels, period)
 
 
 def _batches(windows: Windows):

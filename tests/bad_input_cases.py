@@ -157,6 +157,12 @@ CASES = [
         r"invalid config: intervals\.levels: each level must lie strictly between 0 and 100",
     ),
     Case(
+        "unknown interval method",
+        "train --data {d}/good.csv --set intervals.method=cqr",
+        r"invalid config: intervals\.method: Input should be 'split-conformal' or 'scaled-residuals'"
+        r" \(got 'cqr'\)",
+    ),
+    Case(
         "unknown preset",
         "train --preset etth1-s5",
         r"--preset: unknown preset 'etth1-s5'; available: etth1-m96, etth1-s24, etth1-s96",

@@ -1,5 +1,6 @@
 """Split-conformal prediction intervals: the corrected quantile, nesting, coverage near nominal, MSIS, JSON
-state, the `intervals.levels` config, and a forecaster bundle with and without a calibration."""
+state, the `intervals.levels` config; a trained job's intervals (the default calibrator) and a forecaster
+bundle with and without a calibration. Scaled-residual intervals: `test_scaled_intervals.py`."""
 
 import dataclasses
 import json
@@ -80,7 +81,9 @@ def test_state_round_trips_through_plain_json():
 
 def test_state_of_an_unknown_calibrator_is_refused_by_name():
     state = ConformalIntervals.calibrate(np.ones((5, 1, 1)), [80]).to_json() | {"method": "cqr"}
-    with pytest.raises(ValueError, match="unknown interval method 'cqr'; this release knows split-conformal"):
+    with pytest.raises(
+        ValueError, match="unknown interval method 'cqr'; this release knows split-conformal, sca"
+    ):
         ConformalIntervals.from_json(state)
 
 
@@ -113,7 +116,10 @@ def trained(tmp_path_factory):
 
 def test_training_calibrates_intervals_and_scores_them_on_every_test_window(trained):
     forecaster, evaluation, _ = trained
-    assert forecaster.intervals.levels == [80, 95] and forecaster.intervals.quantiles.shape == (2, 12, 1)
+    intervals = forecaster.intervals
+    assert intervals.levels == [80, 95] and intervals.quantiles.shape == (2, 12, 1)
+    # the default calibrator; its volatility reads one seasonal period of hourly data
+    assert intervals.method == "scaled-residuals" and intervals.window == 24
     for name in ("coverage_80", "coverage_95", "width_80", "width_95_scaled", "msis_95"):
         assert np.isfinite(evaluation.metrics[f"test_{name}"])
     assert evaluation.metrics["test_coverage_80"] < evaluation.metrics["test_coverage_95"]
@@ -123,10 +129,14 @@ def test_training_calibrates_intervals_and_scores_them_on_every_test_window(trai
 
 
 def test_a_bundle_keeps_its_calibration(trained, tmp_path):
-    forecaster, evaluation, _ = trained
+    forecaster, evaluation, frame = trained
     loaded = Forecaster.load(forecaster.save(tmp_path / "bundle"))
     np.testing.assert_array_equal(loaded.intervals.quantiles, forecaster.intervals.quantiles)
-    for level, (lo, hi) in loaded.bands(evaluation.forecast).items():
+    # the test windows' inputs: the lookback before the first test target onwards
+    first = frame.index[frame["timestamp"] == evaluation.times[0]][0]
+    rows = frame.iloc[first - forecaster.spec.lookback :]
+    inputs = loaded.input_windows(rows[loaded.spec.input_columns].to_numpy())[: len(evaluation.forecast)]
+    for level, (lo, hi) in loaded.bands(evaluation.forecast, inputs).items():
         np.testing.assert_allclose(lo, evaluation.bands[level][0])
         np.testing.assert_allclose(hi, evaluation.bands[level][1])
 
