@@ -55,9 +55,8 @@ class ConformalIntervals:
     """
 
     levels: list[float]  # percent, strictly increasing
-    quantiles: (
-        np.ndarray
-    )  # (len(levels), T, k) half-widths in scaled units (volatilities for scaled-residuals)
+    # (len(levels), T, k) half-widths in scaled units (in volatilities for scaled-residuals)
+    quantiles: np.ndarray
     n: int  # calibration windows
     method: str = "split-conformal"
 
