@@ -2,8 +2,8 @@
 
 Saved as a bundle, a directory of `forecaster.json` and `weights.pt` (a state dict read back with
 `torch.load(weights_only=True)`): loading it never unpickles code. Its conformal intervals, where calibrated,
-are JSON in `forecaster.json` too. `Forecaster.predict` turns a history
-DataFrame into a DataFrame of future timestamps and forecasts in original units.
+are JSON in `forecaster.json` too. `Forecaster.predict` turns a history DataFrame into a DataFrame of future
+timestamps and forecasts in original units, with their bands where the forecaster has intervals.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from bilstm.config import DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
-from bilstm.intervals import ConformalIntervals
+from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.model import BiLSTMNet
 from bilstm.scaling import Scaler
 from bilstm.stamps import offsets, to_utc
@@ -109,23 +109,35 @@ class Forecaster:
                 (datetimes or ISO text); stamps without one are local times in `spec.timezone`.
         Returns:
             DataFrame with the time column (future timestamps, in `spec.timezone` when it is set), `step`
-            (1..T) and one column per target.
+            (1..T) and one column per target, each followed, where the forecaster has intervals, by
+            `<target>_lo_<level>` and `<target>_hi_<level>` per level (`<t>_lo_80`, `<t>_hi_80`, `<t>_lo_95`,
+            `<t>_hi_95` by default), nested: lo_95 <= lo_80 <= point <= hi_80 <= hi_95.
         """
         times, values = self._history_values(history)
         lookback = self.spec.lookback
         future = pd.date_range(times[-1], periods=self.spec.horizon + 1, freq=self.spec.freq)[1:]
-        scaled = self.scaler.transform(values[-lookback:])
-        if self.cycle is not None:
-            scaled = scaled - self.cycle.at(times[-lookback:])
-        output = predict(self.model, scaled.astype(np.float32)[None]).numpy().reshape(self.spec.horizon, -1)
+        inputs, _ = self._scaled(values[-lookback:], times[-lookback:])  # (L, C), as the network reads it
+        output = predict(self.model, inputs[None]).numpy().reshape(self.spec.horizon, -1)
         if self.cycle is not None:
             output = output + self.cycle.at(future, self._targets)
         forecast = self.scaler.inverse_transform(output, self._targets)
-        frame = pd.DataFrame(forecast, columns=self.spec.target_columns)
+        frame = self._forecast_frame(forecast, self.bands(forecast, inputs))
         frame.insert(0, "step", np.arange(1, self.spec.horizon + 1))
         shown = future if self.spec.timezone is None else future.tz_convert(self.spec.timezone)
         frame.insert(0, self.spec.time_column, shown)
         return frame
+
+    def _forecast_frame(
+        self, forecast: np.ndarray, bands: dict[float, tuple[np.ndarray, np.ndarray]]
+    ) -> pd.DataFrame:
+        """(T, k) forecasts, a column per target, each followed by `<t>_lo_<l>` and `<t>_hi_<l>` per level."""
+        columns = {}
+        for j, target in enumerate(self.spec.target_columns):
+            columns[target] = forecast[:, j]
+            for level, (lo, hi) in bands.items():
+                columns[f"{target}_lo_{level_name(level)}"] = lo[:, j]
+                columns[f"{target}_hi_{level_name(level)}"] = hi[:, j]
+        return pd.DataFrame(columns)
 
     def _history_values(self, history: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray]:
         spec = self.spec

@@ -29,12 +29,16 @@ def test_forecast_continues_the_series_with_the_champion(champion, synthetic_csv
     table = pd.read_csv(output, parse_dates=["timestamp"]) if suffix == ".csv" else pd.read_parquet(output)
     history = synthetic_frame()
     expected = pd.date_range(history.timestamp.iloc[-1], periods=13, freq="h")[1:]
-    assert list(table.columns) == ["timestamp", "step", "y"]
+    assert list(table.columns) == ["timestamp", "step", "y", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"]
+    nested = table[["y_lo_95", "y_lo_80", "y", "y_hi_80", "y_hi_95"]].to_numpy()
+    assert (np.diff(nested, axis=1) >= 0).all()
     assert len(table) == 12 == summary["rows"]
     assert (pd.to_datetime(table.timestamp) == expected).all()
     champion_model = mlflow.pyfunc.load_model("models:/bilstm-forecaster@champion")
     served = champion_model.predict(pd.read_csv(synthetic_csv, parse_dates=["timestamp"]))
-    np.testing.assert_allclose(table.y.to_numpy(), served["y"].to_numpy(), rtol=1e-6)  # what it serves
+    assert champion_model.metadata.get_output_schema().input_names() == list(table.columns)  # the signature
+    bands = ["y", "y_lo_95", "y_hi_95"]
+    np.testing.assert_allclose(table[bands].to_numpy(), served[bands].to_numpy(), rtol=1e-6)  # what it serves
 
     client = MlflowClient(tracking, registry_uri=tracking)
     run = client.get_run(summary["run_id"])

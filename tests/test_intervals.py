@@ -1,6 +1,7 @@
 """Split-conformal prediction intervals: the corrected quantile, nesting, coverage near nominal, MSIS, JSON
 state, the `intervals.levels` config; a trained job's intervals (the default calibrator) and a forecaster
-bundle with and without a calibration. Scaled-residual intervals: `test_scaled_intervals.py`."""
+bundle with and without a calibration, and the band columns of its forecasts. Scaled-residual intervals:
+`test_scaled_intervals.py`."""
 
 import dataclasses
 import json
@@ -153,4 +154,24 @@ def test_a_bundle_without_calibration_or_from_before_intervals_loads_and_forecas
     (bundle / "forecaster.json").write_text(json.dumps(meta))
     older = Forecaster.load(bundle)
     assert older.intervals is None
-    pd.testing.assert_frame_equal(older.predict(frame), forecaster.predict(frame))
+    # without intervals, the point forecasts alone: no band columns
+    for bare in (plain, older):
+        pd.testing.assert_frame_equal(
+            bare.predict(frame), forecaster.predict(frame)[["timestamp", "step", "y"]]
+        )
+
+
+def test_predict_gives_nested_band_columns_beside_each_target_from_its_input_window(trained):
+    forecaster, _, frame = trained
+    forecast = forecaster.predict(frame)
+    assert list(forecast.columns) == ["timestamp", "step", "y", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"]
+    nested = ["y_lo_95", "y_lo_80", "y", "y_hi_80", "y_hi_95"]
+    assert (forecast[nested].diff(axis=1).iloc[:, 1:] >= 0).all().all()
+    assert (forecast["y_hi_95"] > forecast["y_lo_95"]).all()
+    # the bands of the last window, its inputs as the network reads them
+    lookback = forecaster.spec.lookback
+    rows = frame.iloc[-lookback:]
+    inputs = forecaster.input_windows(rows[["x", "y"]].to_numpy(), pd.DatetimeIndex(rows["timestamp"]))
+    bands = forecaster.bands(forecast[["y"]].to_numpy()[None], inputs)
+    np.testing.assert_allclose(forecast["y_lo_80"], bands[80][0][0, :, 0], rtol=1e-6)
+    np.testing.assert_allclose(forecast["y_hi_95"], bands[95][1][0, :, 0], rtol=1e-6)

@@ -1,8 +1,9 @@
 """The MLflow pyfunc face of a forecaster bundle, logged as a model from code (no pickled objects).
 
 Input: a history DataFrame (time column + the trained input columns, at least `lookback` rows).
-Output: the next `horizon` timestamps, `step`, and one forecast column per target, in original units.
-"""
+Output: the next `horizon` timestamps, `step`, and one forecast column per target, in original units, each
+followed by its band columns (`<t>_lo_80`, `<t>_hi_80`, `<t>_lo_95`, `<t>_hi_95`) where the bundle has
+intervals."""
 
 import mlflow
 import pandas as pd
