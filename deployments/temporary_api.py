@@ -102,8 +102,14 @@ class TemporaryApi:
         )
 
     def _give_up(self, message: str) -> None:
-        self.server.stop()  # also ends Prefect's start-up loop in the thread
-        self._thread.join(10)
+        # Stopping ends Prefect's start-up loop in the thread (it finds no process), unless the loop was
+        # relaunching a server that exited meanwhile: stop again until the thread has ended, so no server is
+        # left for Prefect's exit handler to stop (and log) after this error
+        deadline = time.monotonic() + 10
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            self.server.stop()
+            self._thread.join(0.2)
+        self.server.stop()
         raise TemporaryApiError(message)
 
 
