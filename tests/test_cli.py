@@ -103,7 +103,9 @@ def test_several_targets_train_register_and_forecast_with_a_cycle(synthetic_csv,
     forecast = bilstm("forecast", "--data", synthetic_csv, "--output", str(output))
     assert forecast.returncode == 0, forecast.stderr[-3000:]
     frame = pd.read_csv(output)
-    assert list(frame.columns) == ["timestamp", "step", "x", "y"] and len(frame) == 12
+    bands = lambda t: [f"{t}_lo_80", f"{t}_hi_80", f"{t}_lo_95", f"{t}_hi_95"]  # noqa: E731
+    assert list(frame.columns) == ["timestamp", "step", "x", *bands("x"), "y", *bands("y")]
+    assert len(frame) == 12
 
 
 def test_config_file_and_set_overrides_compose(tmp_path):
