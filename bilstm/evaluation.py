@@ -27,9 +27,8 @@ class Evaluation:
     truth: np.ndarray  # (N, T, k) original units
     forecast: np.ndarray  # (N, T, k) original units
     times: pd.DatetimeIndex  # every test target row: window i covers times[i : i + T]
-    bands: dict[float, tuple[np.ndarray, np.ndarray]] = field(
-        default_factory=dict
-    )  # level: (lo, hi) like forecast
+    # level: (lo, hi), each like forecast; empty without intervals
+    bands: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 class IncomparableModelError(ValueError):
@@ -91,8 +90,9 @@ def evaluate(
     scores |= _score("seasonal_naive_", truth, seasonal, reference, k, scale)
     cols = slice(-k, None)
     table = metrics.by_horizon(reference.transform(truth, cols), reference.transform(pred, cols), truth, pred)
-    bands = forecaster.bands(pred, forecaster.input_windows(values, times)[:windows])
-    if bands:
+    bands = {}
+    if forecaster.intervals is not None:  # only then are the windows' network inputs needed
+        bands = forecaster.bands(pred, forecaster.input_windows(values, times)[:windows])
         interval_metrics, per_step = interval_scores(truth, bands, reference.units(cols), scale)
         scores |= interval_metrics
         table = table.assign(**per_step)
