@@ -64,40 +64,37 @@ def _columns(value: str | None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()] if value else None
 
 
-@app.command()
-def train(
-    data: Annotated[
-        str | None, typer.Option(help="CSV/Parquet path or fsspec URI [default: built-in ETTh1]")
-    ] = None,
-    target: Annotated[
-        str | None, typer.Option(help="Target column(s), comma-separated [default: OT]")
-    ] = None,
-    features: Annotated[
-        str | None, typer.Option(help="Feature columns, comma-separated [default: all others]")
-    ] = None,
-    time_column: Annotated[str | None, typer.Option(help="Timestamp column [default: date]")] = None,
-    lookback: Annotated[
-        int | None, typer.Option(help="Input window length [default: from the data: 336 for hourly]")
-    ] = None,
-    horizon: Annotated[int | None, typer.Option(help="Steps to forecast [default: 24]")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Maximum epochs")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Training batch size")] = None,
-    preset: Annotated[
-        str | None, typer.Option(help=f"Shipped configuration: {', '.join(preset_names())}")
-    ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML or JSON config file")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="dotted.key=value, repeatable")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the run summary as JSON (last line)")
-    ] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks")] = False,
-) -> None:
-    """Train, evaluate and register a forecaster with the training flow.
+# the options that say what to train, shared by `train` and `backtest`
+DataOption = Annotated[
+    str | None, typer.Option("--data", help="CSV/Parquet path or fsspec URI [default: built-in ETTh1]")
+]
+TargetOption = Annotated[
+    str | None, typer.Option("--target", help="Target column(s), comma-separated [default: OT]")
+]
+FeaturesOption = Annotated[
+    str | None, typer.Option("--features", help="Feature columns, comma-separated [default: all others]")
+]
+TimeColumnOption = Annotated[
+    str | None, typer.Option("--time-column", help="Timestamp column [default: date]")
+]
+LookbackOption = Annotated[
+    int | None,
+    typer.Option("--lookback", help="Input window length [default: from the data: 336 for hourly]"),
+]
+HorizonOption = Annotated[int | None, typer.Option("--horizon", help="Steps to forecast [default: 24]")]
+EpochsOption = Annotated[int | None, typer.Option("--epochs", help="Maximum epochs")]
+BatchSizeOption = Annotated[int | None, typer.Option("--batch-size", help="Training batch size")]
+PresetOption = Annotated[
+    str | None, typer.Option("--preset", help=f"Shipped configuration: {', '.join(preset_names())}")
+]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML or JSON config file")]
+SetOption = Annotated[list[str] | None, typer.Option("--set", help="dotted.key=value, repeatable")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks")]
 
-    Settings apply in this order, later ones winning: defaults, --preset, --config, the options, --set.
-    """
-    reexec_with_tuned_malloc()
-    options = {
+
+def _options(data, target, features, time_column, lookback, horizon, epochs, batch_size) -> dict[str, Any]:
+    """The config keys the shared options set (None: not given)."""
+    return {
         "data.path": data,
         "data.targets": _columns(target),
         "data.features": _columns(features),
@@ -107,6 +104,32 @@ def train(
         "train.epochs": epochs,
         "train.batch_size": batch_size,
     }
+
+
+@app.command()
+def train(
+    data: DataOption = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    time_column: TimeColumnOption = None,
+    lookback: LookbackOption = None,
+    horizon: HorizonOption = None,
+    epochs: EpochsOption = None,
+    batch_size: BatchSizeOption = None,
+    preset: PresetOption = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the run summary as JSON (last line)")
+    ] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Train, evaluate and register a forecaster with the training flow.
+
+    Settings apply in this order, later ones winning: defaults, --preset, --config, the options, --set.
+    """
+    reexec_with_tuned_malloc()
+    options = _options(data, target, features, time_column, lookback, horizon, epochs, batch_size)
     try:
         pipeline_config = build_config(config, options, set_ or [], preset)
         # the data against the config, before Prefect, torch and MLflow start: a bad input fails fast
@@ -115,6 +138,61 @@ def train(
         _fail(error, debug, exit_code(error))
     summary = _run_flow("flows.train", "train_flow", {"config": pipeline_config}, debug)
     _print_summary(summary, as_json)
+
+
+@app.command()
+def backtest(
+    data: DataOption = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    time_column: TimeColumnOption = None,
+    lookback: LookbackOption = None,
+    horizon: HorizonOption = None,
+    epochs: EpochsOption = None,
+    batch_size: BatchSizeOption = None,
+    preset: PresetOption = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    folds: Annotated[int, typer.Option(help="Rolling origins, newest last")] = 4,
+    step: Annotated[
+        int | None, typer.Option(help="Rows between origins [default: the test split's size]")
+    ] = None,
+    refit: Annotated[
+        str, typer.Option(help="every: a model per fold; once: the first fold's, rolled forward; K: every K")
+    ] = "every",
+    workers: Annotated[
+        int, typer.Option(help="Dask worker processes for the folds; 1 runs them here, one after another")
+    ] = 1,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(help="An existing Dask scheduler (tcp://host:8786) instead of a local cluster"),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the backtest summary as JSON (last line)")
+    ] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Backtest a config over rolling origins: a model trained and scored per fold, tracked in MLflow, with
+    nothing registered.
+
+    Settings apply as for `bilstm train`; the folds run in parallel on a Dask cluster with --workers N.
+    """
+    reexec_with_tuned_malloc()
+    options = _options(data, target, features, time_column, lookback, horizon, epochs, batch_size)
+    folds_module = importlib.import_module("bilstm.folds")
+    try:
+        pipeline_config = build_config(config, options, set_ or [], preset)
+        backtest_options = folds_module.BacktestOptions.checked(
+            folds=folds, step=step, refit=refit, workers=workers, dask_address=dask_address
+        )
+        preflight = importlib.import_module("bilstm.preflight")
+        preflight.check_training_input(pipeline_config)
+        folds_module.check_backtest_input(pipeline_config, backtest_options)
+    except (BadInputError, ValidationError) as error:
+        _fail(error, debug, exit_code(error))
+    parameters = {"config": pipeline_config, "backtest": backtest_options}
+    summary = _run_flow("flows.backtest", "backtest_flow", parameters, debug)
+    _print_backtest(summary, as_json)
 
 
 @app.command()
@@ -223,6 +301,27 @@ def _print_summary(summary: dict, as_json: bool) -> None:
     )
     for warning in summary["warnings"]:
         typer.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
+    if as_json:
+        typer.echo(json.dumps(summary, default=str))
+
+
+def _print_backtest(summary: dict, as_json: bool) -> None:
+    metrics = summary["metrics"]
+    lines = [
+        f"fold {row['fold']}  {row['test_start']} .. {row['test_end']}  test MSE (scaled)"
+        f" {row['test_mse_scaled']:.4f} | persistence {row['naive_test_mse_scaled']:.4f}"
+        f" | seasonal naive {row['seasonal_naive_test_mse_scaled']:.4f}"
+        + (f" | coverage 95 % {row['coverage_95']:.3f}" if "coverage_95" in row else "")
+        for row in summary["folds"]
+    ]
+    mean, spread = metrics["mean_test_mse_scaled"], metrics["std_test_mse_scaled"]
+    lines += [
+        f"mean over {len(summary['folds'])} folds: test MSE (scaled) {mean:.4f} ± {spread:.4f}"
+        f" | persistence {metrics['mean_naive_test_mse_scaled']:.4f}"
+        f" | seasonal naive {metrics['mean_seasonal_naive_test_mse_scaled']:.4f}",
+        f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
+    ]
+    typer.echo("\n".join(lines))
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

@@ -44,8 +44,10 @@ class ScaledSplit:
     cycle: Cycle | None = None
 
 
-def split_and_scale(series: Series, config: PipelineConfig) -> ScaledSplit:
-    split = checked_split(series, config)
+def split_and_scale(series: Series, config: PipelineConfig, split: Split | None = None) -> ScaledSplit:
+    """Split by `config` (or by a given `split`: a backtest's fold), fit the scaler and the cycle on the
+    train rows, and scale every row with them."""
+    split = split or checked_split(series, config)
     values = series.values
     scaler = Scaler(config.scaler.kind).fit(values[split.train_rows])
     scaled, cycle = scaler.transform(values), None

@@ -96,3 +96,24 @@ def forecast_ahead(history: pd.Series, forecast: pd.Series, lookback: int, horiz
     ax.legend(loc="best")
     ax.grid(alpha=0.3)
     return figure
+
+
+def backtest_plot(folds: pd.DataFrame) -> Figure:
+    """The model's scaled test MSE per backtest fold beside persistence and seasonal naive on the same
+    windows, with the model's mean over the folds dashed."""
+    figure = Figure(figsize=(8, 4), layout="constrained")
+    ax = figure.add_subplot()
+    labels = [f"{row.fold}\n{row.test_start[:10]}" for row in folds.itertuples()]
+    for column, label, style in (
+        ("test_mse_scaled", "model", dict(marker="o", color="tab:orange", linewidth=2)),
+        ("naive_test_mse_scaled", "persistence", dict(marker="s", color="grey")),
+        ("seasonal_naive_test_mse_scaled", "seasonal naive", dict(marker="^", color="tab:blue")),
+    ):
+        ax.plot(labels, folds[column], label=label, **style)
+    mean = folds["test_mse_scaled"].mean()
+    ax.axhline(mean, color="tab:orange", linestyle="--", alpha=0.6, label=f"model mean {mean:.4f}")
+    ax.set(xlabel="fold (first test day)", ylabel="test MSE (scaled)", title="Backtest: test MSE per fold")
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return figure

@@ -1,0 +1,103 @@
+"""One backtest fold trained or scored by the training flow's own steps, and the folds' table and summary.
+
+`bilstm.folds` says where each fold's rows lie and which fold's model scores it; here a fold that retrains
+is split, scaled, windowed, trained (early stopping on its validation block) and calibrated on its own rows,
+and every fold is scored on its test windows in units scaled by its own train rows.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bilstm import pipeline
+from bilstm.config import PipelineConfig
+from bilstm.data import Series
+from bilstm.evaluation import Evaluation
+from bilstm.folds import Fold
+from bilstm.forecaster import Forecaster
+from bilstm.training import TrainingLog
+
+# the metrics of a fold, in `--json` and in backtest/folds.csv
+FOLD_METRICS = (
+    "test_mse_scaled",
+    "naive_test_mse_scaled",
+    "seasonal_naive_test_mse_scaled",
+    "test_mae_scaled",
+)
+
+
+@dataclass
+class FoldOutcome:
+    """What a fold returns: the model it trained (None where it reused another fold's), its training log
+    (likewise) and its evaluation."""
+
+    fold: Fold
+    forecaster: Forecaster | None
+    training_log: TrainingLog | None
+    evaluation: Evaluation
+
+
+def run_fold(
+    series: Series, config: PipelineConfig, fold: Fold, trained: Forecaster | None = None
+) -> FoldOutcome:
+    """Train the fold's model (or take `trained`, another fold's, where the fold does not retrain) and
+    score it on the fold's test windows."""
+    if fold.retrains:
+        forecaster, training_log = train_fold(series, config, fold)
+        return FoldOutcome(fold, forecaster, training_log, score_fold(forecaster, series, config, fold))
+    if trained is None:
+        raise ValueError(f"fold {fold.index} reuses fold {fold.trained_by}'s model, which was not given")
+    return FoldOutcome(fold, None, None, score_fold(trained, series, config, fold))
+
+
+def train_fold(series: Series, config: PipelineConfig, fold: Fold) -> tuple[Forecaster, TrainingLog]:
+    """Scale on the fold's train rows, train on its train windows with early stopping on its validation
+    windows, calibrate its intervals there: the single split's steps on the fold's rows."""
+    prepared = pipeline.split_and_scale(series, config, fold.split)
+    forecaster = pipeline.new_forecaster(prepared, config)
+    training_log = pipeline.fit_forecaster(
+        forecaster, pipeline.make_train_windows(prepared, config), config, progress=False
+    )
+    return forecaster, training_log
+
+
+def score_fold(forecaster: Forecaster, series: Series, config: PipelineConfig, fold: Fold) -> Evaluation:
+    """Every test window of the fold, scored in units scaled by the fold's own train rows (the reference
+    whichever fold's model forecasts), beside persistence and seasonal naive on the same windows."""
+    prepared = pipeline.split_and_scale(series, config, fold.split)
+    return pipeline.evaluate_forecaster(forecaster, prepared)
+
+
+def fold_row(fold: Fold, series: Series, evaluation: Evaluation) -> dict:
+    """A fold's line of the table: its test span, the metrics and the coverage of each interval level."""
+    times = series.frame.index
+    row = {
+        "fold": fold.index,
+        "trained_by": fold.trained_by,
+        "train_rows": fold.split.train_end,
+        "test_start": str(times[fold.split.val_end]),
+        "test_end": str(times[fold.split.test_end - 1]),
+        "windows": len(evaluation.forecast),
+    }
+    row |= {name: evaluation.metrics[name] for name in FOLD_METRICS}
+    row |= {
+        name.removeprefix("test_"): value
+        for name, value in evaluation.metrics.items()
+        if name.startswith("test_coverage_")
+    }
+    return row
+
+
+def summarise(rows: list[dict]) -> dict[str, float]:
+    """Mean of every metric over the folds, and the spread (sample standard deviation; 0 for one fold) of
+    the model's scaled MSE."""
+    table = pd.DataFrame(rows)
+    names = [c for c in table.columns if c in FOLD_METRICS or c.startswith("coverage_")]
+    summary = {f"mean_{name}": float(table[name].mean()) for name in names}
+    mse = table["test_mse_scaled"].tolist()
+    summary["std_test_mse_scaled"] = statistics.stdev(mse) if len(mse) > 1 else 0.0
+    return {k: v for k, v in summary.items() if not math.isnan(v)}

@@ -1,0 +1,133 @@
+"""Rolling-origin backtest folds: the options (how many folds, how far apart, how often to retrain, where
+they run), where each fold's train, validation and test rows lie, and which fold's model scores which fold.
+
+Fold k of N (newest last) tests on the `horizon`-ahead windows whose targets lie in its own test block;
+its validation block lies just before, its train rows are everything before that (an expanding window).
+The blocks have the sizes of the config's single split; origins lie `step` rows apart (default: the test
+size, so the test blocks do not overlap) and the newest test block ends at the last row. Each fold is a
+`Split` like the single split's, so a fold is split, scaled, windowed, trained and evaluated by the very
+functions the training flow uses: nothing from its test rows reaches its scaler, warm start or early stopping.
+
+Light (no torch), so the CLI checks the options against the data before anything heavy starts.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from bilstm.config import PipelineConfig
+from bilstm.data import Series, check_targets_vary, load_series
+from bilstm.defaults import resolve
+from bilstm.errors import BadInputError
+from bilstm.preflight import checked_split
+from bilstm.split import Split
+
+
+class BacktestError(BadInputError):
+    """The backtest's own settings cannot be used with this data (too many folds, a step too long)."""
+
+
+class BacktestOptions(BaseModel):
+    """How to backtest: the number of folds, the rows between origins, how often to retrain, and where the
+    folds run. Typed, so the Prefect form of the `backtest` deployment shows each with its default."""
+
+    folds: int = Field(4, ge=1, description="Rolling origins, newest last")
+    step: int | None = Field(
+        None, ge=1, description="Rows between origins [default: the test split's size, no overlap]"
+    )
+    refit: str = Field(
+        "every",
+        description="every: a model per fold; once: train on the first fold and roll it forward;"
+        " K: retrain every K folds",
+    )
+    workers: int = Field(1, ge=1, description="Dask worker processes for the folds; 1 runs them here")
+    dask_address: str | None = Field(
+        None, description="An existing Dask scheduler (tcp://host:8786) instead of a local cluster"
+    )
+
+    @field_validator("refit")
+    @classmethod
+    def _known_refit(cls, value: str) -> str:
+        if value in ("every", "once") or (re.fullmatch(r"\d+", value) and int(value) >= 1):
+            return value
+        raise ValueError("must be 'every', 'once' or a whole number K >= 1 (retrain every K folds)")
+
+    @classmethod
+    def checked(cls, **options) -> BacktestOptions:
+        """The options, or a `BacktestError` naming the command-line option that is wrong."""
+        try:
+            return cls(**options)
+        except ValidationError as error:
+            problems = [
+                f"--{str(e['loc'][0]).replace('_', '-')} {e['input']!r}: "
+                + e["msg"].removeprefix("Value error, ")
+                for e in error.errors()
+            ]
+            raise BacktestError("; ".join(problems)) from None
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the folds run on a Dask cluster (more than one worker, or a scheduler given)."""
+        return self.workers > 1 or self.dask_address is not None
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One rolling origin: its index (0 = oldest), its rows, and the fold whose model forecasts its test
+    windows (itself where it retrains)."""
+
+    index: int
+    split: Split
+    trained_by: int
+
+    @property
+    def retrains(self) -> bool:
+        return self.trained_by == self.index
+
+
+def trained_by(refit: str, folds: int) -> list[int]:
+    """For each fold, the fold whose model it uses: `every` -> itself, `once` -> fold 0, K -> the latest
+    fold at a multiple of K (Darts' `retrain=K`, NeuralForecast's `refit=K`)."""
+    every = {"every": 1, "once": folds}.get(refit) or int(refit)
+    return [k - k % every for k in range(folds)]
+
+
+def plan_folds(series: Series, config: PipelineConfig, options: BacktestOptions) -> list[Fold]:
+    """The folds over the newest rows of `series` for a resolved `config`, checked to leave every fold's
+    train rows at least one window and a target that varies."""
+    base = checked_split(series, config)
+    rows, window = len(series.frame), config.window
+    val_size, test_size = base.val_end - base.train_end, base.test_end - base.val_end
+    step = options.step or test_size
+    # fold 0's train rows must hold one window: rows - (N - 1) * step - test - val >= lookback + horizon
+    room = rows - test_size - val_size - window.lookback - window.horizon
+    fit = room // step + 1 if room >= 0 else 0
+    if options.folds > fit:
+        raise BacktestError(
+            f"{series.source}: {options.folds} folds do not fit in {rows} rows (test blocks of {test_size}"
+            f" rows, validation blocks of {val_size}, origins {step} rows apart, and the first fold's train"
+            f" rows at least lookback + horizon = {window.lookback + window.horizon}): "
+            + (f"at most {fit} fit; use --folds {fit}" if fit else "none fits; use more data")
+            + (" or a shorter --step" if step > 1 else "")
+        )
+    folds = []
+    for k, by in enumerate(trained_by(options.refit, options.folds)):
+        test_end = rows - (options.folds - 1 - k) * step
+        val_end = test_end - test_size
+        split = Split(val_end - val_size, val_end, test_end, window.lookback)
+        check_targets_vary(series, split.train_rows)
+        folds.append(Fold(k, split, by))
+    return folds
+
+
+def check_backtest_input(config: PipelineConfig, options: BacktestOptions) -> None:
+    """Raise `BacktestError` (or `DataValidationError`) for folds that do not fit the data, before the flow
+    starts: the same planning the flow does, on the data as the CLI reads it."""
+    with warnings.catch_warnings():  # the flow's own run of the same steps shows them
+        warnings.simplefilter("ignore")
+        series = load_series(config.data)
+    plan_folds(series, resolve(config, series).config, options)

@@ -1,0 +1,106 @@
+"""The backtest's tasks: plan the folds, run one fold (on whichever worker the task runner picks, with no
+MLflow in it), and record the folds: a child run each, the table, plot and summary on the parent run, and
+a Prefect table artifact."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from bilstm import backtest
+from bilstm.config import PipelineConfig
+from bilstm.data import Series
+from bilstm.errors import BadInputError
+from bilstm.folds import BacktestOptions, Fold, plan_folds
+from bilstm.forecaster import Forecaster
+from tracking import backtests
+
+
+class FoldsFailedError(RuntimeError):
+    """One or more folds failed; the message names each with its error. The others' child runs stay."""
+
+
+@task(cache_policy=NO_CACHE)
+def plan_backtest(series: Series, config: PipelineConfig, options: BacktestOptions) -> list[Fold]:
+    """The folds over the newest rows; logged as `backtest.*` params, one line each in the flow's log."""
+    folds = plan_folds(series, config, options)
+    mlflow.log_params({f"backtest.{k}": v for k, v in options.model_dump().items()})
+    times, logger = series.frame.index, get_run_logger()
+    for fold in folds:
+        split = fold.split
+        model = "trains its model" if fold.retrains else f"uses fold {fold.trained_by}'s model"
+        logger.info(
+            "Fold %d: train rows 1-%d, validation to %s, test %s .. %s; %s",
+            fold.index,
+            split.train_end,
+            times[split.val_end - 1],
+            times[split.val_end],
+            times[split.test_end - 1],
+            model,
+        )
+    return folds
+
+
+@task(cache_policy=NO_CACHE, task_run_name="fold-{fold.index}")
+def run_fold(
+    series: Series, config: PipelineConfig, fold: Fold, trained: Forecaster | None = None
+) -> backtest.FoldOutcome:
+    """Train (or take `trained`) and score one fold."""
+    return backtest.run_fold(series, config, fold, trained)
+
+
+@task(cache_policy=NO_CACHE)
+def record_folds(
+    parent: mlflow.ActiveRun,
+    series: Series,
+    outcomes: list[backtest.FoldOutcome | BaseException],
+    folds: list[Fold],
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """A child run per fold (FAILED for a fold that failed), then, if every fold succeeded, the table, plot
+    and summary on the parent run and as Prefect artifacts; else `FoldsFailedError` naming the folds (a
+    fold's bad input stays a `BadInputError`)."""
+    failed = []
+    for fold, outcome in zip(folds, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            backtests.log_failed_fold(parent, fold, f"{type(outcome).__name__}: {outcome}")
+            failed.append((fold, outcome))
+        else:
+            backtests.log_fold(parent, fold, outcome.evaluation, outcome.training_log)
+    if failed:
+        lines = "; ".join(f"fold {fold.index} failed: {' '.join(str(e).split())}" for fold, e in failed)
+        kind = BadInputError if all(isinstance(e, BadInputError) for _, e in failed) else FoldsFailedError
+        raise kind(lines)
+    table = pd.DataFrame([backtest.fold_row(o.fold, series, o.evaluation) for o in outcomes])
+    summary = backtest.summarise(table.to_dict("records"))
+    backtests.log_summary(table, summary)
+    create_table_artifact(
+        key="backtest-folds",
+        table=table.round(4).to_dict("records"),
+        description="Test metrics per fold (scaled by each fold's train rows), beside the baselines",
+    )
+    return table, summary
+
+
+@task(cache_policy=NO_CACHE)
+def publish_backtest_report(summary: dict) -> None:
+    """A markdown artifact: the means over the folds beside the baselines, the spread, the MLflow link."""
+    metrics = summary["metrics"]
+    lines = [
+        f"# Backtest `{summary['run_name']}`: {len(summary['folds'])} folds",
+        "",
+        "| forecaster | mean test MSE (scaled) |",
+        "|---|---|",
+        f"| model | {metrics['mean_test_mse_scaled']:.4f} ± {metrics['std_test_mse_scaled']:.4f} |",
+        f"| persistence | {metrics['mean_naive_test_mse_scaled']:.4f} |",
+        f"| seasonal naive | {metrics['mean_seasonal_naive_test_mse_scaled']:.4f} |",
+        "",
+    ]
+    coverage = [k for k in metrics if k.startswith("mean_coverage_")]
+    if coverage:
+        shown = ", ".join(f"{k.removeprefix('mean_coverage_')} %: {metrics[k]:.3f}" for k in coverage)
+        lines += [f"Mean interval coverage: {shown}.", ""]
+    lines.append(f"{summary['wall_seconds']:.1f} s. [MLflow run]({summary['run_url']})")
+    create_markdown_artifact(key="backtest-report", markdown="\n".join(lines))
