@@ -1,4 +1,5 @@
-"""Prefect artifacts that summarise a training run: metrics beside the baselines, promotion, MLflow link."""
+"""Prefect artifacts that summarise a training run: metrics beside the baselines, the prediction intervals'
+test coverage and width where the forecaster has them, promotion, MLflow link."""
 
 from __future__ import annotations
 
@@ -32,12 +33,27 @@ def summary_markdown(summary: dict, promotion: Promotion) -> str:
     for label, prefix in _ROWS:
         values = [metrics[f"{prefix}test_{name}"] for name in ("mse_scaled", "mae_scaled", "mse", "mae")]
         lines.append(f"| {label} | " + " | ".join(f"{v:.4f}" for v in values) + " |")
+    lines += _interval_lines(metrics)
     lines += [
         "",
         f"{summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s "
         f"({summary['train_samples_per_s']:.0f} samples/s). [MLflow run]({summary['run_url']})",
     ]
     return "\n".join(lines)
+
+
+def _interval_lines(metrics: dict) -> list[str]:
+    """Test coverage and mean width per interval level; nothing for a forecaster without intervals."""
+    # the levels are read from the metrics, where evaluation names them (`test_coverage_80`, ...)
+    keys = [key for key in metrics if key.startswith("test_coverage_")]
+    if not keys:
+        return []
+    lines = ["", "| interval | test coverage | mean width | mean width (scaled) |", "|---|---|---|---|"]
+    for level in sorted((key.removeprefix("test_coverage_") for key in keys), key=float):
+        coverage = metrics[f"test_coverage_{level}"]
+        widths = metrics[f"test_width_{level}"], metrics[f"test_width_{level}_scaled"]
+        lines.append(f"| {level} % | {coverage:.3f} | {widths[0]:.4f} | {widths[1]:.4f} |")
+    return lines
 
 
 @task(cache_policy=NO_CACHE)

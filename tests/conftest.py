@@ -83,3 +83,17 @@ def bilstm(tracking, tmp_path):
         )
 
     return run
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A SQLite MLflow store in a tmp dir as MLFLOW_TRACKING_URI, without a Prefect server; MLflow's global
+    URIs restored after. Returns the tracking URI."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    yield uri
+    mlflow.set_tracking_uri(before[0])
+    mlflow.set_registry_uri(before[1])

@@ -78,16 +78,6 @@ def test_an_mlflow_refusal_becomes_bad_input_with_its_message_and_other_errors_p
     assert caught.value is busy
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    """A SQLite MLflow store in a tmp dir as MLFLOW_TRACKING_URI; MLflow's global URIs restored after."""
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    yield
-    mlflow.set_tracking_uri(before[0])
-    mlflow.set_registry_uri(before[1])
-
-
 def test_a_deleted_experiment_is_bad_input_with_mlflows_message(store):
     use_tracking("gone")
     mlflow.delete_experiment(mlflow.get_experiment_by_name("gone").experiment_id)

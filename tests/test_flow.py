@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
 from bilstm.pipeline import run as run_pipeline
 from flows.train import train_flow
@@ -59,6 +60,30 @@ def test_train_flow_tracks_registers_and_promotes(tiny_config, tracking):
         assert flow_run.state.is_completed()
         keys = {a.key for a in prefect.read_artifacts() if a.flow_run_id == flow_run.id}
     assert {"train-report", "mlflow-run"} <= keys
+    # the report shows each level's test coverage and mean width beside the MSE table
+    report = _report(summary["flow_run_id"])
+    assert "| test MSE (scaled) |" in report
+    for level in ("80", "95"):
+        coverage, width = (summary["metrics"][f"test_{name}_{level}"] for name in ("coverage", "width"))
+        assert f"| {level} % | {coverage:.3f} | {width:.4f} |" in report
+
+
+def _report(flow_run_id: str) -> str:
+    """The markdown of a flow run's `train-report` artifact, read back from the Prefect API."""
+    this_report = ArtifactFilter(
+        key=ArtifactFilterKey(any_=["train-report"]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
+    )
+    with get_client(sync_client=True) as prefect:
+        [report] = prefect.read_artifacts(artifact_filter=this_report)
+    return report.data
+
+
+def test_the_report_of_a_forecaster_without_intervals_says_nothing_about_intervals(tiny_config, tracking):
+    summary = train_flow(tiny(tiny_config, **{"intervals.levels": [], "train.epochs": 1}))
+
+    report = _report(summary["flow_run_id"])
+    assert "| test MSE (scaled) |" in report
+    assert "interval" not in report and "coverage" not in report
 
 
 def test_a_worse_model_does_not_move_the_champion(tiny_config, tracking):

@@ -1,4 +1,5 @@
-"""`mlflow models serve` of the champion answers POST /invocations with a forecast (real server, by PID)."""
+"""`mlflow models serve` of the champion answers POST /invocations with a forecast and its bands
+(real server, by PID)."""
 
 import json
 import os
@@ -16,7 +17,7 @@ from flows.train import train_flow
 from tests.helpers import synthetic_frame
 
 
-def test_the_champion_serves_forecasts_over_http(tiny_config, tracking, tmp_path):
+def test_the_champion_serves_forecasts_with_their_bands_over_http(tiny_config, tracking, tmp_path):
     train_flow(tiny_config)
     port = free_port()
     venv_bin = str(Path(sys.executable).parent)
@@ -47,3 +48,9 @@ def test_the_champion_serves_forecasts_over_http(tiny_config, tracking, tmp_path
     assert served["step"].tolist() == list(range(1, 13))
     assert (pd.to_datetime(served["timestamp"]) == expected["timestamp"].to_numpy()).all()
     np.testing.assert_allclose(served["y"], expected["y"], rtol=1e-5)
+    # the bands come over HTTP too, beside the target, nested around the point forecast
+    bands = ["y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"]
+    assert served.columns.tolist() == ["timestamp", "step", "y", *bands] == expected.columns.tolist()
+    np.testing.assert_allclose(served[bands], expected[bands], rtol=1e-5)
+    nested = served[["y_lo_95", "y_lo_80", "y", "y_hi_80", "y_hi_95"]].to_numpy()
+    assert (np.diff(nested, axis=1) >= 0).all()

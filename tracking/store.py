@@ -1,5 +1,6 @@
 """Where MLflow keeps its runs: the tracking URI (a SQLite file by default), credentials kept out of it, a
-tracking server reached with retries before a run starts, and the experiment set up."""
+tracking server reached with retries before a run starts, and the experiment set up (marked as a
+model-training experiment, so that MLflow's UI opens it on its runs table rather than its GenAI view)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Experiment
 from sqlalchemy.engine import make_url
 
 from bilstm.file_lock import FileLock
@@ -19,6 +22,10 @@ from tracking.refusals import refusals_as_bad_input
 from tracking.retries import TrackingUnavailableError, retried, retry_delays
 
 DEFAULT_DB = "mlflow.db"
+# MLflow's experiment kind, which its UI reads to pick the view an experiment opens in (MLflow 3 has no Python
+# constant for it); "custom_model_development" is what the UI's kind selector writes for "Machine learning"
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
 log = logging.getLogger(__name__)
 
 
@@ -90,8 +97,17 @@ def use_tracking(experiment: str) -> str:
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         with store_creation_lock(uri):  # the first use of a store creates its tables
-            mlflow.set_experiment(experiment)
+            mark_as_model_training(mlflow.set_experiment(experiment))
     return uri
+
+
+def mark_as_model_training(experiment: Experiment) -> None:
+    """Tag the experiment as model training if it has no kind yet, whether this project or MLflow created it.
+
+    A kind already there is left alone: someone chose it (in the UI's selector, or a tag of their own).
+    """
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
 
 
 def store_creation_lock(uri: str) -> AbstractContextManager:
