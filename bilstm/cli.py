@@ -188,6 +188,8 @@ def backtest(
         preflight = importlib.import_module("bilstm.preflight")
         preflight.check_training_input(pipeline_config)
         folds_module.check_backtest_input(pipeline_config, backtest_options)
+        if dask_address:
+            folds_module.check_scheduler(dask_address)
     except (BadInputError, ValidationError) as error:
         _fail(error, debug, exit_code(error))
     parameters = {"config": pipeline_config, "backtest": backtest_options}

@@ -14,8 +14,10 @@ Light (no torch), so the CLI checks the options against the data before anything
 from __future__ import annotations
 
 import re
+import socket
 import warnings
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -131,3 +133,30 @@ def check_backtest_input(config: PipelineConfig, options: BacktestOptions) -> No
         warnings.simplefilter("ignore")
         series = load_series(config.data)
     plan_folds(series, resolve(config, series).config, options)
+
+
+def unreachable_scheduler(address: str, reason: str) -> BacktestError:
+    """The error for a Dask scheduler that does not answer at `address`."""
+    return BacktestError(
+        f"--dask-address {address}: no Dask scheduler answered ({' '.join(reason.split())}); start one"
+        " with `dask scheduler` (and workers with `dask worker ADDRESS`), or leave --dask-address out to"
+        " run a local cluster"
+    )
+
+
+def check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Raise `BacktestError` unless something listens at the scheduler's tcp:// or tls:// address (whether
+    it is a Dask scheduler, the flow finds out)."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+        raise BacktestError(
+            f"--dask-address {address}: expected tcp://HOST:PORT or tls://HOST:PORT, e.g. tcp://10.0.0.5:8786"
+        )
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as error:
+        raise unreachable_scheduler(address, str(error)) from None

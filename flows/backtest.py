@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 
 import mlflow
 from prefect import flow
@@ -21,7 +21,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
-from bilstm.folds import BacktestError, BacktestOptions, Fold
+from bilstm.folds import BacktestOptions, Fold, check_scheduler, unreachable_scheduler
 from tasks.backtest import plan_backtest, publish_backtest_report, record_folds, run_fold
 from tasks.data import fit_settings_to_data, ingest
 from tasks.tracking import start_tracking
@@ -81,25 +81,22 @@ def run_folds(
 ) -> list[FoldOutcome | BaseException]:
     """Run every fold on `fold_runner(options)`: first the folds that train, all at once, then those that
     reuse an earlier fold's model, once it is trained. A fold's outcome or its error, in fold order."""
+    if options.dask_address:  # a refused connection fails at once, not after the client's timeout
+        check_scheduler(options.dask_address)
     runner = fold_runner(options)  # first: importing distributed sets its loggers' levels
-    with ExitStack() as stack:
-        stack.enter_context(_quiet_dask())
-        try:
-            stack.enter_context(runner)
-        except OSError as error:  # no scheduler at the address (distributed raises OSError / TimeoutError)
-            raise BacktestError(
-                f"--dask-address {options.dask_address}: no Dask scheduler answered within"
-                f" {SCHEDULER_TIMEOUT} ({' '.join(str(error).split())}); start one with `dask scheduler`"
-                " (and workers with `dask worker ADDRESS`), or leave --dask-address out to run a local"
-                " cluster"
-            ) from None
+    with _quiet_dask(), runner:
         outcomes: dict[int, FoldOutcome | BaseException] = {}
 
         def submit(fold: Fold, trained=None) -> PrefectFuture:
             parameters = {"series": series, "config": config, "fold": fold, "trained": trained}
             return runner.submit(run_fold, parameters)
 
-        training = {fold.index: submit(fold) for fold in folds if fold.retrains}
+        try:  # the first submission connects to the cluster
+            training = {fold.index: submit(fold) for fold in folds if fold.retrains}
+        except OSError as error:  # distributed's OSError / TimeoutError: no scheduler at the address
+            if options.dask_address is None:
+                raise
+            raise unreachable_scheduler(options.dask_address, str(error)) from None
         outcomes |= {index: _outcome(future) for index, future in training.items()}
         scoring = {}
         for fold in (f for f in folds if not f.retrains):
