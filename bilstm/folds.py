@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bilstm.config import PipelineConfig
+from bilstm.cycle import fit_on_train_rows
 from bilstm.data import Series, check_targets_vary, load_series
 from bilstm.defaults import resolve
 from bilstm.errors import BadInputError
@@ -128,11 +129,17 @@ def plan_folds(series: Series, config: PipelineConfig, options: BacktestOptions)
 
 def check_backtest_input(config: PipelineConfig, options: BacktestOptions) -> None:
     """Raise `BacktestError` (or `DataValidationError`) for folds that do not fit the data, before the flow
-    starts: the same planning the flow does, on the data as the CLI reads it."""
+    starts: the same planning the flow does, and the cycle (`scaler.cycle`) on each fold's train rows,
+    which the flow fits only in the fold."""
     with warnings.catch_warnings():  # the flow's own run of the same steps shows them
         warnings.simplefilter("ignore")
         series = load_series(config.data)
-    plan_folds(series, resolve(config, series).config, options)
+    config = resolve(config, series).config
+    for fold in plan_folds(series, config, options):
+        if config.scaler.cycle:
+            train = fold.split.train_rows
+            values, times = series.values[train], series.frame.index[train]
+            fit_on_train_rows(values, times, config.scaler.cycle, series.freq, series.source)
 
 
 def unreachable_scheduler(address: str, reason: str) -> BacktestError:

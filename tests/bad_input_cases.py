@@ -18,7 +18,7 @@ class Case:
     """One bad input. `args` and `message` write the case folder as `{d}`."""
 
     name: str
-    args: str  # the `bilstm` command line; a `train` without --config gets `tiny_args()` first
+    args: str  # the `bilstm` command line; a `train` or `backtest` without --config gets `tiny_args()` first
     message: str  # regex of the one error line (of the warning line where `warns`)
     experiment: str | None = None  # where the command opens a run that must end FAILED; None: no run
     warns: bool = False  # documented behaviour, not an error: exit 0 with a warning
@@ -29,7 +29,7 @@ class Case:
 
     def argv(self, folder: Path) -> list[str]:
         argv = self.args.format(d=folder).split()
-        if argv[0] == "train" and "--config" not in argv:
+        if argv[0] in ("train", "backtest") and "--config" not in argv:
             argv[1:1] = tiny_args()  # the tiny job on the synthetic files; the case's options come later, win
         return argv
 
@@ -239,6 +239,26 @@ CASES = [
         "plot format unsupported",
         "forecast --data {d}/good.csv --output {d}/f9.csv --plot {d}/plot.jpg",
         r"{d}/plot\.jpg: unsupported plot format; use a \.png, \.svg or \.pdf file name",
+    ),
+    Case(
+        "backtest without folds",
+        "backtest --data {d}/good.csv --folds 0",
+        r"--folds 0: .*greater than or equal to 1",
+    ),
+    Case(
+        "backtest with more folds than fit",
+        "backtest --data {d}/good.csv --folds 50",
+        r"{d}/good\.csv: 50 folds do not fit in 1200 rows .*: at most \d+ fit; use --folds \d+",
+    ),
+    Case(
+        "backtest with an unknown refit",
+        "backtest --data {d}/good.csv --refit sometimes",
+        r"--refit 'sometimes': must be 'every', 'once' or a whole number K >= 1",
+    ),
+    Case(
+        "backtest on an unreachable Dask scheduler",
+        "backtest --data {d}/good.csv --dask-address tcp://127.0.0.1:9",
+        r"--dask-address tcp://127\.0\.0\.1:9: no Dask scheduler answered .*; start one with `dask",
     ),
     Case(
         "unsorted history (sorted, warns)",

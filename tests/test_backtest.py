@@ -1,0 +1,151 @@
+"""Backtest folds without orchestration: where the folds lie, which model scores which fold, the refusals,
+and that nothing of a fold's test rows reaches its scaler, its model or its early stopping."""
+
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+import torch
+
+from bilstm import backtest
+from bilstm.config import with_overrides
+from bilstm.data import load_series
+from bilstm.defaults import resolve
+from bilstm.errors import DataValidationError
+from bilstm.folds import (
+    BacktestError,
+    BacktestOptions,
+    check_backtest_input,
+    check_scheduler,
+    plan_folds,
+    trained_by,
+)
+from bilstm.preflight import checked_split
+
+
+@pytest.fixture
+def series_and_config(tiny_config):
+    series = load_series(tiny_config.data)
+    return series, resolve(tiny_config, series).config
+
+
+def test_folds_end_at_the_last_row_with_the_single_splits_block_sizes_newest_last(series_and_config):
+    series, config = series_and_config
+    single = checked_split(series, config)
+    folds = plan_folds(series, config, BacktestOptions(folds=3, step=100))
+
+    assert [f.index for f in folds] == [0, 1, 2]
+    assert folds[-1].split.test_end == len(series.frame)
+    for fold in folds:
+        split = fold.split
+        assert split.test_end - split.val_end == single.test_end - single.val_end
+        assert split.val_end - split.train_end == single.val_end - single.train_end
+        assert split.lookback == config.window.lookback
+    assert [f.split.test_end for f in folds] == [1000, 1100, 1200]
+
+
+def test_default_step_is_the_test_size_so_test_blocks_do_not_overlap(series_and_config):
+    series, config = series_and_config
+    folds = plan_folds(series, config, BacktestOptions(folds=2))
+    older, newer = (f.split for f in folds)
+    assert older.test_end == newer.val_end
+
+
+@pytest.mark.parametrize(
+    "refit, expected",
+    [("every", [0, 1, 2, 3, 4]), ("once", [0, 0, 0, 0, 0]), ("2", [0, 0, 2, 2, 4]), ("3", [0, 0, 0, 3, 3])],
+)
+def test_refit_maps_each_fold_to_the_fold_whose_model_it_uses(refit, expected):
+    assert trained_by(refit, 5) == expected
+
+
+def test_more_folds_than_the_data_holds_are_refused_saying_how_many_fit(series_and_config):
+    series, config = series_and_config
+    # 1200 rows, test 240, validation 120, first train >= 48 + 12: (1200 - 240 - 120 - 60) // 240 + 1 = 4
+    plan_folds(series, config, BacktestOptions(folds=4))
+    with pytest.raises(
+        BacktestError, match=r"5 folds do not fit in 1200 rows .*: at most 4 fit; use --folds 4"
+    ):
+        plan_folds(series, config, BacktestOptions(folds=5))
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"folds": 0}, r"--folds 0: .*greater than or equal to 1"),
+        ({"refit": "sometimes"}, r"--refit 'sometimes': must be 'every', 'once' or a whole number K >= 1"),
+        ({"refit": "0"}, r"--refit '0'"),
+        ({"step": 0}, r"--step 0"),
+        ({"workers": 0}, r"--workers 0"),
+    ],
+)
+def test_bad_backtest_options_are_bad_input_naming_the_option(options, message):
+    with pytest.raises(BacktestError, match=message):
+        BacktestOptions.checked(**options)
+
+
+def test_a_cycle_the_first_folds_train_rows_cannot_fill_is_refused_before_the_flow(tiny_config):
+    # 700 hourly phases: the single split's 840 train rows hold them, fold 0's 640 do not
+    config = with_overrides(tiny_config, {"scaler.cycle": 700})
+    check_backtest_input(config, BacktestOptions(folds=1))
+    with pytest.raises(DataValidationError, match=r"series\.csv: "):
+        check_backtest_input(config, BacktestOptions(folds=3, step=100))
+
+
+def test_an_address_where_nothing_listens_is_refused_at_once():
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(BacktestError, match=rf"--dask-address tcp://127.0.0.1:{port}: no Dask scheduler"):
+        check_scheduler(f"tcp://127.0.0.1:{port}")
+    with pytest.raises(BacktestError, match="expected tcp://HOST:PORT"):
+        check_scheduler("ucx://somewhere:1")
+
+
+def test_changing_a_folds_test_rows_changes_neither_its_scaler_nor_its_model(series_and_config):
+    series, config = series_and_config
+    [fold, _] = plan_folds(series, config, BacktestOptions(folds=2, step=100))
+    before, before_log = backtest.train_fold(series, config, fold)
+
+    test_rows = slice(fold.split.val_end, fold.split.test_end)
+    series.frame.iloc[test_rows, -1] += 1000.0  # the target of every test row of this fold
+    after, after_log = backtest.train_fold(series, config, fold)
+
+    assert after.scaler.to_json() == before.scaler.to_json()
+    for name, weights in before.model.state_dict().items():
+        torch.testing.assert_close(after.model.state_dict()[name], weights)
+    assert after_log.val_loss == before_log.val_loss  # early stopping saw the same validation losses
+    assert after.intervals.to_json() == before.intervals.to_json()
+    # the test rows did change: the fold's score sees them
+    scored_before = backtest.score_fold(before, load_series(config.data), config, fold)
+    scored_after = backtest.score_fold(after, series, config, fold)
+    assert scored_after.metrics["test_mse_scaled"] > 100 * scored_before.metrics["test_mse_scaled"]
+
+
+def test_a_fold_that_does_not_retrain_is_scored_with_the_given_model_on_its_own_windows(series_and_config):
+    series, config = series_and_config
+    first, second = plan_folds(series, config, BacktestOptions(folds=2, step=100, refit="once"))
+    trained = backtest.run_fold(series, config, first)
+    rolled = backtest.run_fold(series, config, second, trained.forecaster)
+
+    assert rolled.forecaster is None and rolled.training_log is None
+    expected = backtest.score_fold(trained.forecaster, series, config, second)
+    assert rolled.evaluation.metrics == expected.metrics
+    assert rolled.evaluation.times[0] == series.frame.index[second.split.val_end]
+    with pytest.raises(ValueError, match="reuses fold 0's model"):
+        backtest.run_fold(series, config, second)
+
+
+def test_the_summary_is_the_mean_over_folds_and_the_spread_of_the_models_mse():
+    rows = [
+        {"test_mse_scaled": 1.0, "naive_test_mse_scaled": 2.0, "coverage_95": 0.9},
+        {"test_mse_scaled": 3.0, "naive_test_mse_scaled": 4.0, "coverage_95": 1.0},
+    ]
+    summary = backtest.summarise(rows)
+    assert summary["mean_test_mse_scaled"] == 2.0
+    assert summary["mean_naive_test_mse_scaled"] == 3.0
+    assert summary["mean_coverage_95"] == pytest.approx(0.95)
+    assert summary["std_test_mse_scaled"] == pytest.approx(np.std([1.0, 3.0], ddof=1))
+    assert backtest.summarise(rows[:1])["std_test_mse_scaled"] == 0.0
