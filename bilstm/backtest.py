@@ -8,8 +8,10 @@ and every fold is scored on its test windows in units scaled by its own train ro
 from __future__ import annotations
 
 import math
+import os
+import socket
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -33,12 +35,13 @@ FOLD_METRICS = (
 @dataclass
 class FoldOutcome:
     """What a fold returns: the model it trained (None where it reused another fold's), its training log
-    (likewise) and its evaluation."""
+    (likewise), its evaluation, and the process that ran it (host:pid)."""
 
     fold: Fold
     forecaster: Forecaster | None
     training_log: TrainingLog | None
     evaluation: Evaluation
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 def run_fold(
@@ -72,9 +75,10 @@ def score_fold(forecaster: Forecaster, series: Series, config: PipelineConfig, f
     return pipeline.evaluate_forecaster(forecaster, prepared)
 
 
-def fold_row(fold: Fold, series: Series, evaluation: Evaluation) -> dict:
-    """A fold's line of the table: its test span, the metrics and the coverage of each interval level."""
-    times = series.frame.index
+def fold_row(outcome: FoldOutcome, series: Series) -> dict:
+    """A fold's line of the table: its test span, the metrics, the coverage of each interval level, and
+    the process that ran it."""
+    fold, evaluation, times = outcome.fold, outcome.evaluation, series.frame.index
     row = {
         "fold": fold.index,
         "trained_by": fold.trained_by,
@@ -89,7 +93,7 @@ def fold_row(fold: Fold, series: Series, evaluation: Evaluation) -> dict:
         for name, value in evaluation.metrics.items()
         if name.startswith("test_coverage_")
     }
-    return row
+    return row | {"worker": outcome.worker}
 
 
 def summarise(rows: list[dict]) -> dict[str, float]:

@@ -22,7 +22,13 @@ from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
 from bilstm.folds import BacktestOptions, Fold, check_scheduler, unreachable_scheduler
-from tasks.backtest import plan_backtest, publish_backtest_report, record_folds, run_fold
+from tasks.backtest import (
+    ReusedModelFailedError,
+    plan_backtest,
+    publish_backtest_report,
+    record_folds,
+    run_fold,
+)
 from tasks.data import fit_settings_to_data, ingest
 from tasks.tracking import start_tracking
 from tracking.runs import run_url, tracked_run
@@ -102,7 +108,8 @@ def run_folds(
         for fold in (f for f in folds if not f.retrains):
             trainer = outcomes[fold.trained_by]
             if isinstance(trainer, BaseException):
-                outcomes[fold.index] = RuntimeError(f"it reuses fold {fold.trained_by}'s model, which failed")
+                reason = f"it reuses fold {fold.trained_by}'s model, which failed"
+                outcomes[fold.index] = ReusedModelFailedError(reason)
             else:
                 scoring[fold.index] = submit(fold, trainer.forecaster)
         outcomes |= {index: _outcome(future) for index, future in scoring.items()}

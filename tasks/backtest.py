@@ -23,6 +23,10 @@ class FoldsFailedError(RuntimeError):
     """One or more folds failed; the message names each with its error. The others' child runs stay."""
 
 
+class ReusedModelFailedError(RuntimeError):
+    """A fold that reuses another fold's model cannot run: that fold failed."""
+
+
 @task(cache_policy=NO_CACHE)
 def plan_backtest(series: Series, config: PipelineConfig, options: BacktestOptions) -> list[Fold]:
     """The folds over the newest rows; logged as `backtest.*` params, one line each in the flow's log."""
@@ -61,19 +65,20 @@ def record_folds(
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """A child run per fold (FAILED for a fold that failed), then, if every fold succeeded, the table, plot
     and summary on the parent run and as Prefect artifacts; else `FoldsFailedError` naming the folds (a
-    fold's bad input stays a `BadInputError`)."""
+    folds' bad input stays a `BadInputError`)."""
     failed = []
     for fold, outcome in zip(folds, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             backtests.log_failed_fold(parent, fold, f"{type(outcome).__name__}: {outcome}")
             failed.append((fold, outcome))
         else:
-            backtests.log_fold(parent, fold, outcome.evaluation, outcome.training_log)
+            backtests.log_fold(parent, outcome)
     if failed:
         lines = "; ".join(f"fold {fold.index} failed: {' '.join(str(e).split())}" for fold, e in failed)
-        kind = BadInputError if all(isinstance(e, BadInputError) for _, e in failed) else FoldsFailedError
+        causes = [error for _, error in failed if not isinstance(error, ReusedModelFailedError)]
+        kind = BadInputError if all(isinstance(e, BadInputError) for e in causes) else FoldsFailedError
         raise kind(lines)
-    table = pd.DataFrame([backtest.fold_row(o.fold, series, o.evaluation) for o in outcomes])
+    table = pd.DataFrame([backtest.fold_row(outcome, series) for outcome in outcomes])
     summary = backtest.summarise(table.to_dict("records"))
     backtests.log_summary(table, summary)
     create_table_artifact(

@@ -18,9 +18,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
 from bilstm import plots
-from bilstm.evaluation import Evaluation
+from bilstm.backtest import FoldOutcome
 from bilstm.folds import Fold
-from bilstm.training import TrainingLog
 
 _PARENT_TAG = "mlflow.parentRunId"
 
@@ -44,13 +43,13 @@ def _child_run(parent: mlflow.ActiveRun, fold: Fold) -> str:
     return run.info.run_id
 
 
-def log_fold(
-    parent: mlflow.ActiveRun, fold: Fold, evaluation: Evaluation, training_log: TrainingLog | None
-) -> str:
+def log_fold(parent: mlflow.ActiveRun, outcome: FoldOutcome) -> str:
     """The fold's child run, FINISHED: its test metrics, the per-epoch losses and their plot where the fold
-    trained a model, and `metrics_by_horizon.csv`. Returns the run's id."""
+    trained a model, `metrics_by_horizon.csv`, and the worker that ran it as a tag. Returns the run's id."""
     client = MlflowClient()
-    run_id = _child_run(parent, fold)
+    evaluation, training_log = outcome.evaluation, outcome.training_log
+    run_id = _child_run(parent, outcome.fold)
+    client.set_tag(run_id, "backtest.worker", outcome.worker)
     now = int(time.time() * 1000)  # one timestamp for the lot; steps carry the epochs
     metrics = [Metric(k, float(v), now, 0) for k, v in evaluation.metrics.items()]
     if training_log is not None:
