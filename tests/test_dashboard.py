@@ -83,9 +83,9 @@ def dashboard(tmp_path_factory):
     running.stop()
 
 
-def test_three_deployments_are_served_with_a_per_field_form(dashboard):
+def test_four_deployments_are_served_with_a_per_field_form(dashboard):
     deployments = {d.name: d for d in dashboard.deployments()}
-    assert set(deployments) == {"train", "nightly-retrain", "forecast"}
+    assert set(deployments) == {"train", "nightly-retrain", "forecast", "backtest"}
     train_schema = deployments["train"].parameter_openapi_schema
     fields = train_schema["definitions"]["TrainConfig"]["properties"]
     assert fields["epochs"]["minimum"] == 1 and fields["epochs"]["default"] == TrainConfig().epochs
@@ -95,6 +95,12 @@ def test_three_deployments_are_served_with_a_per_field_form(dashboard):
         "output",
         "plot",
     }
+    backtest = deployments["backtest"].parameter_openapi_schema
+    assert set(backtest["properties"]) == {"config", "backtest"}
+    options = backtest["definitions"]["BacktestOptions"]["properties"]
+    assert set(options) == {"folds", "step", "refit", "workers", "dask_address"}
+    assert options["folds"]["minimum"] == 1 and options["folds"]["default"] == 4
+    assert deployments["backtest"].schedules == []
     schedules = deployments["nightly-retrain"].schedules
     assert [s.schedule.cron for s in schedules] == ["0 2 * * *"] and schedules[0].active
 

@@ -26,12 +26,12 @@ def write(tmp_path, schedules: list[dict]):
     return path
 
 
-def test_the_shipped_file_serves_three_deployments_with_the_nightly_cron():
+def test_the_shipped_file_serves_four_deployments_with_the_nightly_cron():
     served = {d.name: d for d in runner_deployments(PREFECT_YAML)}
-    assert sorted(served) == ["forecast", "nightly-retrain", "train"]
+    assert sorted(served) == ["backtest", "forecast", "nightly-retrain", "train"]
     [nightly] = served["nightly-retrain"].schedules
     assert (nightly.schedule.cron, nightly.schedule.timezone, nightly.active) == ("0 2 * * *", "UTC", True)
-    assert served["train"].schedules == [] and served["forecast"].schedules == []
+    assert [served[name].schedules for name in ("train", "forecast", "backtest")] == [[], [], []]
 
 
 def test_every_schedule_kind_and_key_reaches_the_served_deployment(tmp_path):

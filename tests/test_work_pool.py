@@ -68,7 +68,7 @@ def test_deploy_and_a_process_worker_run_the_train_deployment(tmp_path, history_
             if worker is not None:
                 stop_group(worker)
             stop_group(server)
-    assert names == {"train", "nightly-retrain", "forecast"} and pools == {"local-process"}
+    assert names == {"train", "nightly-retrain", "forecast", "backtest"} and pools == {"local-process"}
     assert run.state.is_completed(), (tmp_path / "worker.log").read_text()[-3000:]
     runs = MlflowClient(tracking, registry_uri=tracking).search_runs(
         [
