@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import mlflow
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
@@ -130,7 +130,18 @@ def _quiet_dask() -> Iterator[None]:
 
 
 def _outcome(future: PrefectFuture) -> FoldOutcome | BaseException:
+    """The fold's outcome, with a line in the flow's log saying how it did (the folds' progress)."""
     try:
-        return future.result()
+        outcome = future.result()
     except Exception as error:  # noqa: BLE001 - a fold's failure is recorded, the others go on
         return error
+    metrics = outcome.evaluation.metrics
+    get_run_logger().info(
+        "Fold %d done on %s: test MSE (scaled) %.4f, persistence %.4f, seasonal naive %.4f",
+        outcome.fold.index,
+        outcome.worker,
+        metrics["test_mse_scaled"],
+        metrics["naive_test_mse_scaled"],
+        metrics["seasonal_naive_test_mse_scaled"],
+    )
+    return outcome
