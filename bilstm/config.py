@@ -170,6 +170,19 @@ class IntervalsConfig(_Section):
 class RegistryConfig(_Section):
     model_name: str = Field("bilstm-forecaster", min_length=1)
     experiment: str = Field("bilstm-forecaster", min_length=1)
+    gate: Literal["single", "backtest"] = Field(
+        "single",
+        description="What the champion gate compares: single (the test split) or backtest (the mean over"
+        " gate_folds rolling folds, each trained anew: gate_folds more trainings per run)",
+    )
+    gate_folds: int = Field(4, ge=1, description="Folds of the backtest gate")
+    coverage_tolerance: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Backtest gate: the widest interval level's mean coverage must lie within this of"
+        " nominal (0.95 +- 0.05 by default)",
+    )
 
 
 class PipelineConfig(_Section):

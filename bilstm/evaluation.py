@@ -113,17 +113,25 @@ def baseline_shortfalls(metrics: dict[str, float]) -> list[str]:
 
 
 def promotion_decision(
-    challenger_mse: float, naive_mse: float, seasonal_naive_mse: float, champion_mse: float | None
+    challenger_mse: float,
+    naive_mse: float,
+    seasonal_naive_mse: float,
+    champion_mse: float | None,
+    measure: str = "test MSE",
+    coverage_miss: str | None = None,
 ) -> tuple[bool, str]:
     """Promote only a model that beats persistence, seasonal naive AND the current champion, all scored on
-    the same test windows."""
+    the same windows (`measure` names the score: the test MSE, or a mean over backtest folds), and whose
+    intervals are not off nominal (`coverage_miss` says how they are)."""
     for baseline, mse in (("persistence", naive_mse), ("seasonal naive", seasonal_naive_mse)):
         if not challenger_mse < mse:
-            return False, f"test MSE {challenger_mse:.4f} does not beat {baseline} {mse:.4f}"
+            return False, f"{measure} {challenger_mse:.4f} does not beat {baseline} {mse:.4f}"
     if champion_mse is not None and not challenger_mse < champion_mse:
-        return False, f"test MSE {challenger_mse:.4f} does not beat the champion's {champion_mse:.4f}"
+        return False, f"{measure} {challenger_mse:.4f} does not beat the champion's {champion_mse:.4f}"
+    if coverage_miss is not None:
+        return False, coverage_miss
     against = "no champion yet" if champion_mse is None else f"champion {champion_mse:.4f}"
     return True, (
-        f"test MSE {challenger_mse:.4f} beats persistence {naive_mse:.4f}, seasonal naive"
+        f"{measure} {challenger_mse:.4f} beats persistence {naive_mse:.4f}, seasonal naive"
         f" {seasonal_naive_mse:.4f} and {against}"
     )

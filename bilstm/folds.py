@@ -99,9 +99,11 @@ def trained_by(refit: str, folds: int) -> list[int]:
     return [k - k % every for k in range(folds)]
 
 
-def plan_folds(series: Series, config: PipelineConfig, options: BacktestOptions) -> list[Fold]:
+def plan_folds(
+    series: Series, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
+) -> list[Fold]:
     """The folds over the newest rows of `series` for a resolved `config`, checked to leave every fold's
-    train rows at least one window and a target that varies."""
+    train rows at least one window and a target that varies; a refusal names `folds_option`."""
     base = checked_split(series, config)
     rows, window = len(series.frame), config.window
     val_size, test_size = base.val_end - base.train_end, base.test_end - base.val_end
@@ -114,7 +116,7 @@ def plan_folds(series: Series, config: PipelineConfig, options: BacktestOptions)
             f"{series.source}: {options.folds} folds do not fit in {rows} rows (test blocks of {test_size}"
             f" rows, validation blocks of {val_size}, origins {step} rows apart, and the first fold's train"
             f" rows at least lookback + horizon = {window.lookback + window.horizon}): "
-            + (f"at most {fit} fit; use --folds {fit}" if fit else "none fits; use more data")
+            + (f"at most {fit} fit; use {folds_option} {fit}" if fit else "none fits; use more data")
             + (" or a shorter --step" if step > 1 else "")
         )
     folds = []
@@ -127,7 +129,9 @@ def plan_folds(series: Series, config: PipelineConfig, options: BacktestOptions)
     return folds
 
 
-def check_backtest_input(config: PipelineConfig, options: BacktestOptions) -> None:
+def check_backtest_input(
+    config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
+) -> None:
     """Raise `BacktestError` (or `DataValidationError`) for folds that do not fit the data, before the flow
     starts: the same planning the flow does, and the cycle (`scaler.cycle`) on each fold's train rows,
     which the flow fits only in the fold."""
@@ -135,7 +139,7 @@ def check_backtest_input(config: PipelineConfig, options: BacktestOptions) -> No
         warnings.simplefilter("ignore")
         series = load_series(config.data)
     config = resolve(config, series).config
-    for fold in plan_folds(series, config, options):
+    for fold in plan_folds(series, config, options, folds_option):
         if config.scaler.cycle:
             train = fold.split.train_rows
             values, times = series.values[train], series.frame.index[train]

@@ -1,5 +1,6 @@
 """The training flow: ingest -> settings left to the data -> the champion's job checked -> split and scale ->
-window -> train -> evaluate -> register -> promote.
+window -> train -> evaluate -> (the backtest gate's folds, with `registry.gate: backtest`) -> register ->
+promote.
 
 One MLflow run per flow run, named after it. The config is a typed pydantic model, so the Prefect UI shows a
 form with every field and its default.
@@ -11,12 +12,17 @@ import mlflow
 from prefect import flow
 from prefect.runtime import flow_run
 
+from bilstm import gate
 from bilstm.config import PipelineConfig
+from bilstm.data import Series
 from bilstm.defaults import Resolved
 from bilstm.evaluation import Evaluation, baseline_shortfalls
+from bilstm.folds import BacktestOptions
 from bilstm.job import Job
 from bilstm.pipeline import kept_start_note
 from bilstm.training import TrainingLog
+from flows.backtest import run_folds
+from tasks.backtest import plan_backtest, record_folds
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.evaluation import evaluate
 from tasks.registry import check_champion, promote, register_model
@@ -46,14 +52,26 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         checkpoint = claim_checkpoint(config, series.digest())
         forecaster, training_log = train(prepared, windows, config, checkpoint)
         evaluation = evaluate(forecaster, prepared, training_log)
+        evidence = gate.single_split(evaluation, prepared)
+        if config.registry.gate == "backtest":
+            evidence = _backtest_evidence(run, series, config)
         version = register_model(forecaster, prepared, job, config.registry.model_name)
-        promotion = promote(version, forecaster, evaluation, prepared, job, config.registry.model_name)
+        promotion = promote(version, forecaster, evidence, prepared, job, config.registry.model_name)
         summary = _summary(
             run, config, settings, champion_warning, training_log, evaluation, version, promotion
         )
         publish_report(summary, promotion)
         clear_checkpoint(checkpoint)
     return summary
+
+
+def _backtest_evidence(run: mlflow.ActiveRun, series: Series, config: PipelineConfig) -> gate.GateEvidence:
+    """The backtest gate's evidence: the config trained anew on `registry.gate_folds` rolling folds, here
+    one after another, each fold's run nested under this one (as `bilstm backtest` does), and the means."""
+    options = BacktestOptions(folds=config.registry.gate_folds)
+    folds = plan_backtest(series, config, options, "registry.gate_folds")
+    _, means = record_folds(run, series, run_folds(series, config, folds, options), folds)
+    return gate.over_folds(means, folds, series, config)
 
 
 def _summary(

@@ -28,9 +28,11 @@ class ReusedModelFailedError(RuntimeError):
 
 
 @task(cache_policy=NO_CACHE)
-def plan_backtest(series: Series, config: PipelineConfig, options: BacktestOptions) -> list[Fold]:
+def plan_backtest(
+    series: Series, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
+) -> list[Fold]:
     """The folds over the newest rows; logged as `backtest.*` params, one line each in the flow's log."""
-    folds = plan_folds(series, config, options)
+    folds = plan_folds(series, config, options, folds_option)
     mlflow.log_params({f"backtest.{k}": v for k, v in options.model_dump().items()})
     times, logger = series.frame.index, get_run_logger()
     for fold in folds:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 
 from bilstm import pipeline
-from bilstm.evaluation import Evaluation
 from bilstm.forecaster import Forecaster
+from bilstm.gate import GateEvidence
 from bilstm.job import Job
 from tasks.retries import IO_RETRIES
 from tracking import registry
@@ -34,15 +34,16 @@ def register_model(forecaster: Forecaster, prepared: pipeline.ScaledSplit, job: 
 def promote(
     version: str,
     forecaster: Forecaster,
-    evaluation: Evaluation,
+    evidence: GateEvidence,
     prepared: pipeline.ScaledSplit,
     job: Job,
     model_name: str,
 ) -> Promotion:
     """Move `champion` to `version` only if it beats the champion of the same job and both naive baselines
-    on the same windows; a champion of another job is never replaced."""
+    on the same windows (the evidence's: the test split or backtest folds); a champion of another job is
+    never replaced."""
     promotion = registry.promote_if_better(
-        model_name, version, job=job, evaluation=evaluation, prepared=prepared, forecaster=forecaster
+        model_name, version, job=job, evidence=evidence, prepared=prepared, forecaster=forecaster
     )
     outcome = "promoted to champion" if promotion.promoted else "not promoted"
     get_run_logger().info("Version %s %s: %s", version, outcome, promotion.reason)

@@ -56,3 +56,12 @@ def test_promotion_needs_to_beat_persistence_seasonal_naive_and_the_champion():
     # the daily case a user hit: better than seasonal naive, worse than persistence
     promoted, reason = promotion_decision(0.4621, 0.4537, 0.6, None)
     assert not promoted and reason == "test MSE 0.4621 does not beat persistence 0.4537"
+
+
+def test_promotion_names_its_measure_and_refuses_intervals_off_nominal():
+    promoted, reason = promotion_decision(0.03, 0.05, 0.04, 0.035, "mean MSE over 4 backtest folds")
+    assert promoted and reason.startswith("mean MSE over 4 backtest folds 0.0300 beats persistence")
+    miss = "mean 95 % interval coverage over the folds 0.850 is not within 0.05 of 0.95"
+    assert promotion_decision(0.03, 0.05, 0.04, 0.035, "mean MSE", miss) == (False, miss)
+    # a worse MSE is the first reason given, whatever the coverage
+    assert "does not beat the champion's" in promotion_decision(0.04, 0.05, 0.045, 0.035, "mean MSE", miss)[1]

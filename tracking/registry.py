@@ -12,8 +12,9 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from bilstm import pipeline
-from bilstm.evaluation import Evaluation, IncomparableModelError, promotion_decision
+from bilstm.evaluation import IncomparableModelError, promotion_decision
 from bilstm.forecaster import Forecaster
+from bilstm.gate import GateEvidence
 from bilstm.job import Job
 from tracking.models import history_example, log_model, registered_forecaster
 from tracking.promotion_lock import promotion_lock
@@ -88,19 +89,12 @@ def register(forecaster: Forecaster, prepared: pipeline.ScaledSplit, job: Job, m
     return version
 
 
-def _champion_mse(model_name: str, prepared: pipeline.ScaledSplit) -> float:
-    """The current champion's scaled test MSE on this run's test windows."""
-    champion = registered_forecaster(f"models:/{model_name}@{CHAMPION}")
-    return pipeline.evaluate_forecaster(champion, prepared).metrics["test_mse_scaled"]
-
-
 def _decide(
     client: MlflowClient,
     model_name: str,
     current: str | None,
     version: str,
-    evaluation: Evaluation,
-    prepared: pipeline.ScaledSplit,
+    evidence: GateEvidence,
     job: Job,
 ) -> tuple[bool, str, float | None]:
     """(promote?, why, the champion's MSE on our windows if it was scored); `current` is the champion."""
@@ -110,16 +104,17 @@ def _decide(
         if differences:
             return False, _other_job_note(model_name, current, differences), None
         try:
-            champion_mse = _champion_mse(model_name, prepared)
+            champion_mse = evidence.score(registered_forecaster(f"models:/{model_name}@{CHAMPION}"))
         except IncomparableModelError as error:
             # the same job, but e.g. a lookback longer than this data leaves before its test split
             return False, f"champion v{current} cannot be scored on this run's test windows ({error})", None
-    metrics = evaluation.metrics
     promoted, reason = promotion_decision(
-        metrics["test_mse_scaled"],
-        metrics["naive_test_mse_scaled"],
-        metrics["seasonal_naive_test_mse_scaled"],
+        evidence.mse,
+        evidence.naive_mse,
+        evidence.seasonal_naive_mse,
         champion_mse,
+        evidence.measure,
+        evidence.coverage_miss,
     )
     return promoted, reason, champion_mse
 
@@ -138,26 +133,24 @@ def promote_if_better(
     version: str,
     *,
     job: Job,
-    evaluation: Evaluation,
+    evidence: GateEvidence,
     prepared: pipeline.ScaledSplit,
     forecaster: Forecaster,
 ) -> Promotion:
     """Move `champion` to `version` only if the champion forecasts the same job and `version` beats it and
-    both naive baselines on the same windows; a champion of another job is never replaced. The decision is
-    tagged on the version and the active run."""
+    both naive baselines on the same windows (those of `evidence`: the test split, or backtest folds); a
+    champion of another job is never replaced. The decision is tagged on the version and the active run."""
     client = MlflowClient()
     # read-compare-move as one step: a concurrent retrain waits, then compares against our result
     with promotion_lock(client, model_name, mlflow.active_run().info.run_id):
         current = champion_version(model_name)
-        promoted, reason, champion_mse = _decide(
-            client, model_name, current, version, evaluation, prepared, job
-        )
+        promoted, reason, champion_mse = _decide(client, model_name, current, version, evidence, job)
         if promoted:
             _smoke_test(model_name, version, forecaster, history_example(prepared, forecaster))
             if current is not None and current != version:
                 client.set_registered_model_alias(model_name, PREVIOUS, current)
             client.set_registered_model_alias(model_name, CHAMPION, version)
-    if champion_mse is not None:
+    if champion_mse is not None:  # on the gate's windows: the test split's, or the mean over the folds
         mlflow.log_metric("champion_test_mse_scaled", champion_mse)
     client.set_model_version_tag(model_name, version, "promotion", reason)
     mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_reason": reason})
