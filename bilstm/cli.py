@@ -328,6 +328,8 @@ def _print_backtest(summary: dict, as_json: bool) -> None:
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
     typer.echo("\n".join(lines))
+    for warning in summary["warnings"]:
+        typer.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

@@ -21,6 +21,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
+from bilstm.evaluation import baseline_shortfalls
 from bilstm.folds import BacktestOptions, Fold, check_scheduler, unreachable_scheduler
 from tasks.backtest import (
     ReusedModelFailedError,
@@ -63,6 +64,10 @@ def backtest_flow(
             "flow_run_id": str(flow_run.id),
             "folds": table.to_dict("records"),
             "metrics": metrics,
+            "warnings": [
+                line.replace("test MSE", "mean test MSE over the folds")
+                for line in baseline_shortfalls({k.removeprefix("mean_"): v for k, v in metrics.items()})
+            ],
             "wall_seconds": round(time.perf_counter() - started, 3),
         }
         publish_backtest_report(summary)

@@ -45,6 +45,7 @@ def test_backtest_on_two_dask_workers_tracks_a_parent_run_with_a_nested_run_per_
     metrics = summary["metrics"]
     assert metrics["mean_test_mse_scaled"] == pytest.approx(sum(f["test_mse_scaled"] for f in folds) / 3)
     assert metrics["mean_test_mse_scaled"] < metrics["mean_naive_test_mse_scaled"]
+    assert summary["warnings"] == [] and "WARNING" not in result.stderr
 
     client = MlflowClient(tracking)
     runs = {run.info.run_id: run for run in _runs(client)}
