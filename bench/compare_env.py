@@ -31,7 +31,9 @@ def venv_python() -> Path:
 
 
 def _tail(text: str, lines: int = 3) -> str:
-    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+    """The last lines that say something: pip's and the libraries' warnings come before the error."""
+    said = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("WARNING")]
+    return " | ".join(said[-lines:])
 
 
 def _importable(module: str) -> bool:
@@ -65,11 +67,6 @@ def ensure(libraries: list[str]) -> dict[str, str | None]:
             ok = done.returncode == 0 and _importable(library)
             status[library] = None if ok else f"install failed: {_tail(done.stderr or done.stdout)}"
     return status
-
-
-def version(library: str) -> str:
-    code = f"import importlib.metadata as m; print(m.version({library!r}))"
-    return subprocess.run([str(venv_python()), "-c", code], capture_output=True, text=True).stdout.strip()
 
 
 @dataclass

@@ -93,8 +93,12 @@ def run_fold(payload: dict, fold: dict, work_dir: str) -> dict:
     predict_seconds = time.perf_counter() - started
     # (N, T, q): one value per quantile (median first column when there are none)
     stacked = np.stack([f.values() for f in forecasts])
-    result = {"fold": fold["fold"], "epochs_run": epochs_run, "fit_seconds": fit_seconds}
-    result["predict_seconds"] = predict_seconds
+    result = {
+        "fold": fold["fold"],
+        "epochs_run": epochs_run,
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+    }
     if levels:
         q = len(levels)
         result["forecast"] = rounded(stacked[:, :, q])
