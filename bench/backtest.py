@@ -1,10 +1,13 @@
 """Rolling-origin backtests on ETTh1: the project's Bi-LSTM beside Darts (`BlockRNNModel` LSTM through
 `historical_forecasts`) and NeuralForecast (`LSTM` through `cross_validation`), refit per fold, on the same
-folds and windows (`bench/folds.py`), with persistence and seasonal naive. The libraries run in their own
-venv and processes (`bench/compare_env.py`); the table gives scaled test MSE per fold, the mean, and seconds.
+folds and windows (`bilstm.folds`; `bench/folds.py` hands them to the libraries), with persistence and
+seasonal naive, and the `bilstm backtest` command's wall time at 1 and 2 workers. The libraries run in
+their own venv and processes (`bench/compare_env.py`); the table gives scaled test MSE per fold, the mean,
+and seconds.
 
     python bench/backtest.py                                     # default config and etth1-s96, 4 folds
     python bench/backtest.py --folds 2 --epochs 1 --presets default --only ours   # a smoke run
+    python bench/backtest.py --presets default --only command --repeats 3   # the command at 1 and 2 workers
 """
 
 from __future__ import annotations
@@ -12,93 +15,115 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import compare_env
 import numpy as np
-from folds import Fold, baseline_mses, rolling_folds, runner_payload, scaled_split, scaled_truth
+from folds import baseline_mses, runner_payload, scaled_truth
 
-from bilstm import pipeline
+from bilstm import backtest
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series, load_series
 from bilstm.defaults import resolve
-from bilstm.intervals import level_name
+from bilstm.folds import BacktestOptions, Fold, plan_folds
 from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import load_preset, preset_names
-from bilstm.split import Split
 
 LIBRARIES = {"darts": "darts_forecasts.py", "neuralforecast": "neuralforecast_forecasts.py"}
 NAMES = {"ours": "bilstm", "darts": "darts BlockRNN LSTM", "neuralforecast": "neuralforecast LSTM"}
 
 
 def project_backtest(series: Series, config: PipelineConfig, folds: list[Fold]) -> dict:
-    """The project's folds, in-process through `bilstm.pipeline` with one `Split` per fold (train, then
-    evaluate on every test window). `bilstm backtest --json` gives the same fold rows once it lands; then
-    this function becomes a call of that command."""
+    """The project's folds in-process, one after another, through `bilstm.backtest.run_fold`: what each
+    fold task of `bilstm backtest` runs (train, then score every test window)."""
     rows, started = [], time.perf_counter()
     for fold in folds:
         fold_started = time.perf_counter()
-        split = Split(fold.train_end, fold.val_end, fold.test_end, config.window.lookback)
-        prepared = scaled_split(series, config, split)
-        forecaster = pipeline.new_forecaster(prepared, config)
-        windows = pipeline.make_train_windows(prepared, config)
-        training_log = pipeline.fit_forecaster(forecaster, windows, config, progress=False)
-        metrics = pipeline.evaluate_forecaster(forecaster, prepared).metrics
-        row = {
-            "fold": fold.fold,
-            "test_start": fold.val_end,
-            "test_end": fold.test_end,
-            "test_mse_scaled": metrics["test_mse_scaled"],
-            "naive_test_mse_scaled": metrics["naive_test_mse_scaled"],
-            "seasonal_naive_test_mse_scaled": metrics["seasonal_naive_test_mse_scaled"],
-            "epochs_run": training_log.epochs_run,
+        outcome = backtest.run_fold(series, config, fold)
+        row = backtest.fold_row(outcome, series) | {
+            "epochs_run": outcome.training_log.epochs_run,
             "seconds": time.perf_counter() - fold_started,
         }
-        for level in config.intervals.levels:
-            row[f"coverage_{level_name(level)}"] = metrics[f"test_coverage_{level_name(level)}"]
         rows.append(row)
-        print(f"  bilstm fold {fold.fold}: test MSE {row['test_mse_scaled']:.4f}", flush=True)
+        print(f"  bilstm fold {fold.index}: test MSE {row['test_mse_scaled']:.4f}", flush=True)
     return {"folds": rows, "wall_seconds": time.perf_counter() - started}
+
+
+def command_wall_seconds(
+    name: str, folds_n: int, epochs: int | None, workers: list[int], repeats: int
+) -> dict:
+    """`bilstm backtest --folds N --workers W --json` as a user runs it (a fresh directory, the temporary
+    Prefect server, MLflow, the Dask cluster where W > 1), the worker counts alternating, `repeats` times
+    each: the command's wall seconds and the flow's own (`wall_seconds`), and the mean MSE of each run."""
+    command = [str(Path(sys.executable).with_name("bilstm")), "backtest", "--folds", str(folds_n), "--json"]
+    command += [] if name == "default" else ["--preset", name]
+    command += [] if epochs is None else ["--epochs", str(epochs)]
+    runs = {w: [] for w in workers}
+    for _ in range(repeats):
+        for w in workers:
+            with tempfile.TemporaryDirectory() as home:
+                env = dict(os.environ, PREFECT_HOME=f"{home}/.prefect")
+                env.pop("PREFECT_API_URL", None)
+                started = time.perf_counter()
+                done = subprocess.run(
+                    [*command, "--workers", str(w)], cwd=home, env=env, capture_output=True, text=True
+                )
+                seconds = time.perf_counter() - started
+            if done.returncode != 0:
+                raise RuntimeError(f"bilstm backtest --workers {w} failed: {done.stderr[-2000:]}")
+            summary = json.loads(done.stdout.strip().splitlines()[-1])
+            mean = summary["metrics"]["mean_test_mse_scaled"]
+            runs[w].append({"command_s": seconds, "flow_s": summary["wall_seconds"], "mean_mse": mean})
+            print(f"  bilstm backtest --workers {w}: {seconds:.1f} s (flow {summary['wall_seconds']:.1f} s)")
+    return {str(w): r for w, r in runs.items()}
 
 
 def library_backtest(library: str, series: Series, config: PipelineConfig, folds: list[Fold]) -> dict:
     """One library's folds in its own process; its forecasts scored here against the same scaled truth."""
-    result = compare_env.run(LIBRARIES[library], runner_payload(series, config, folds))
+    result = compare_env.run(LIBRARIES[library], runner_payload(series, config, [f.split for f in folds]))
     if result.output is None:
         print(f"  {library} failed: {result.error}", flush=True)
         return {"error": result.error, "wall_seconds": result.wall_seconds}
     rows = []
     for fold, answer in zip(folds, result.output["folds"], strict=True):
         forecast = np.asarray(answer["forecast"])
-        truth = scaled_truth(series, fold, config.window.horizon)
+        truth = scaled_truth(series, fold.split, config.window.horizon)
         if forecast.shape != truth.shape:
-            raise RuntimeError(f"{library} fold {fold.fold}: {forecast.shape} forecasts for {truth.shape}")
+            raise RuntimeError(f"{library} fold {fold.index}: {forecast.shape} forecasts for {truth.shape}")
         seconds = answer.get("fit_predict_seconds") or answer["fit_seconds"] + answer["predict_seconds"]
         mse = float(np.mean((forecast - truth) ** 2))
-        rows.append({"fold": fold.fold, "test_mse_scaled": mse, "seconds": seconds})
+        rows.append({"fold": fold.index, "test_mse_scaled": mse, "seconds": seconds})
         rows[-1] |= {key: answer[key] for key in ("epochs_run", "steps", "steps_per_epoch") if key in answer}
-        print(f"  {library} fold {fold.fold}: test MSE {mse:.4f}", flush=True)
+        print(f"  {library} fold {fold.index}: test MSE {mse:.4f}", flush=True)
     return {"folds": rows, "wall_seconds": result.wall_seconds, "version": result.output["version"]}
 
 
-def bench_config(name: str, folds_n: int, epochs: int | None, only: list[str], available: set[str]) -> dict:
+def bench_config(
+    name: str, folds_n: int, epochs: int | None, only: list[str], available: set[str], timing: dict
+) -> dict:
     config = PipelineConfig() if name == "default" else PipelineConfig.model_validate(load_preset(name))
     if epochs is not None:
         config = with_overrides(config, {"train.epochs": epochs})
     series = load_series(config.data)
     config = resolve(config, series).config
-    folds = rolling_folds(series, config, folds_n)
-    print(f"{name}: folds {[(f.train_end, f.val_end, f.test_end) for f in folds]}", flush=True)
+    folds = plan_folds(series, config, BacktestOptions(folds=folds_n))
+    spans = [(f.split.train_end, f.split.val_end, f.split.test_end) for f in folds]
+    print(f"{name}: folds (train end, validation end, test end) {spans}", flush=True)
     models = {}
     for key in only:
         if key == "ours":
             models[key] = project_backtest(series, config, folds)
         elif key in available:
             models[key] = library_backtest(key, series, config, folds)
-    baselines = [baseline_mses(series, fold, config.window.horizon) for fold in folds]
+    if "command" in only:
+        models["command"] = {"workers": command_wall_seconds(name, folds_n, epochs, **timing)}
+    baselines = [baseline_mses(series, fold.split, config.window.horizon) for fold in folds]
     for key, label in (("naive", "persistence"), ("seasonal_naive", "seasonal naive")):
         models[label] = {"folds": [{"test_mse_scaled": b[f"{key}_test_mse_scaled"]} for b in baselines]}
     return {
@@ -108,9 +133,41 @@ def bench_config(name: str, folds_n: int, epochs: int | None, only: list[str], a
         "horizon": config.window.horizon,
         "epochs": config.train.epochs,
         "batch_size": config.train.batch_size,
-        "folds": [vars(fold) for fold in folds],
+        "folds": [
+            {
+                "fold": f.index,
+                "train_end": f.split.train_end,
+                "val_end": f.split.val_end,
+                "test_end": f.split.test_end,
+            }
+            for f in folds
+        ],  # fmt: skip
         "models": models,
     }
+
+
+def print_workers_table(rows: list[dict]) -> None:
+    """`bilstm backtest` at each worker count: every run's seconds, the means, and the ratio to 1 worker."""
+    print(
+        f"{'config':<11}{'workers':>8}{'command s (each run)':>24}{'mean':>8}{'flow s':>8}{'x 1 worker':>12}"
+    )
+    for row in rows:
+        timings = row["models"].get("command", {}).get("workers")
+        if not timings:
+            continue
+        means = {w: statistics.mean(r["command_s"] for r in runs) for w, runs in timings.items()}
+        for workers, runs in timings.items():
+            each = " ".join(f"{r['command_s']:.1f}" for r in runs)
+            flow = statistics.mean(r["flow_s"] for r in runs)
+            ratio = means[workers] / means[min(timings, key=int)]
+            print(
+                f"{row['config']:<11}{workers:>8}{each:>24}{means[workers]:>8.1f}{flow:>8.1f}{ratio:>11.2f}x"
+            )
+    print(
+        "command s: `bilstm backtest --folds N --workers W --json` in a fresh directory, start-up to exit"
+        " (the temporary Prefect server, MLflow, the local Dask cluster for W > 1); flow s: the flow's own"
+        " wall_seconds. The worker counts alternate, so load on the shared machine hits both alike."
+    )
 
 
 def print_table(rows: list[dict]) -> None:
@@ -123,6 +180,8 @@ def print_table(rows: list[dict]) -> None:
         ours = row["models"].get("ours", {}).get("folds")
         ours_s = sum(f["seconds"] for f in ours) if ours else None
         for key, model in row["models"].items():
+            if key == "command":
+                continue
             label = f"{row['config']:<11}{NAMES.get(key, key):<22}"
             if "error" in model:
                 print(f"{label}failed: {model['error'][:120]}")
@@ -157,22 +216,32 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--epochs", type=int, help="for every model; default: each config's own")
     parser.add_argument("--presets", nargs="+", default=["default", "etth1-s96"], help="default or presets")
-    parser.add_argument("--only", choices=["ours", *LIBRARIES], action="append", help="default: all")
+    parser.add_argument(
+        "--only",
+        choices=["ours", "command", *LIBRARIES],
+        action="append",
+        help="default: all; command: `bilstm backtest` timed at each --workers count",
+    )
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="for the command's timing")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of the command per worker count")
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("backtest.json"))
     args = parser.parse_args()
     unknown = set(args.presets) - {"default", *preset_names()}
     if unknown:
         parser.error(f"unknown presets {sorted(unknown)}; choose default or {', '.join(preset_names())}")
     reexec_with_tuned_malloc()
-    only = args.only or ["ours", *LIBRARIES]
+    only = args.only or ["ours", "command", *LIBRARIES]
     wanted = [library for library in LIBRARIES if library in only]
     status = compare_env.ensure(wanted) if wanted else {}
     for library, error in status.items():
         if error:
             print(f"{library}: not run, {error}", flush=True)
     available = {library for library, error in status.items() if error is None}
-    rows = [bench_config(name, args.folds, args.epochs, only, available) for name in args.presets]
-    print_table(rows)
+    timing = {"workers": args.workers, "repeats": args.repeats}
+    rows = [bench_config(name, args.folds, args.epochs, only, available, timing) for name in args.presets]
+    if any(key != "command" for key in only):
+        print_table(rows)
+    print_workers_table(rows)
     summary = {
         "date": datetime.date.today().isoformat(),
         "command": "python bench/backtest.py " + " ".join(sys.argv[1:]),

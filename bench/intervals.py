@@ -19,7 +19,7 @@ from pathlib import Path
 
 import compare_env
 import numpy as np
-from folds import Fold, runner_payload
+from folds import runner_payload
 
 from bilstm import metrics, pipeline
 from bilstm.config import PipelineConfig, with_overrides
@@ -56,7 +56,7 @@ def ours(config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
 def darts(series: Series, config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
     """Darts' conformal model on the same test windows, its bands scored here as the project's are."""
     split, levels, horizon = prepared.split, config.intervals.levels, config.window.horizon
-    payload = runner_payload(series, config, [Fold(0, split.train_end, split.val_end, split.test_end)])
+    payload = runner_payload(series, config, [split])
     result = compare_env.run("darts_forecasts.py", payload | {"levels": levels})
     if result.output is None:
         print(f"  darts failed: {result.error}", flush=True)

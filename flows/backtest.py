@@ -23,14 +23,9 @@ from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
 from bilstm.evaluation import baseline_shortfalls
 from bilstm.folds import BacktestOptions, Fold, check_scheduler, unreachable_scheduler
-from tasks.backtest import (
-    ReusedModelFailedError,
-    plan_backtest,
-    publish_backtest_report,
-    record_folds,
-    run_fold,
-)
+from tasks.backtest import ReusedModelFailedError, plan_backtest, publish_backtest_report, record_folds
 from tasks.data import fit_settings_to_data, ingest
+from tasks.fold import run_fold
 from tasks.tracking import start_tracking
 from tracking.runs import run_url, tracked_run
 from tracking.store import use_tracking

@@ -1,6 +1,5 @@
-"""The backtest's tasks: plan the folds, run one fold (on whichever worker the task runner picks, with no
-MLflow in it), and record the folds: a child run each, the table, plot and summary on the parent run, and
-a Prefect table artifact."""
+"""The backtest's tasks in the flow's process: plan the folds, and record them: a child run each, the table,
+plot and summary on the parent run, and Prefect artifacts. The folds themselves run in `tasks.fold`."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from bilstm.config import PipelineConfig
 from bilstm.data import Series
 from bilstm.errors import BadInputError
 from bilstm.folds import BacktestOptions, Fold, plan_folds
-from bilstm.forecaster import Forecaster
 from tracking import backtests
 
 
@@ -48,14 +46,6 @@ def plan_backtest(
             model,
         )
     return folds
-
-
-@task(cache_policy=NO_CACHE, task_run_name="fold-{fold.index}")
-def run_fold(
-    series: Series, config: PipelineConfig, fold: Fold, trained: Forecaster | None = None
-) -> backtest.FoldOutcome:
-    """Train (or take `trained`) and score one fold."""
-    return backtest.run_fold(series, config, fold, trained)
 
 
 @task(cache_policy=NO_CACHE)
