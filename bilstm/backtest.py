@@ -11,6 +11,7 @@ import math
 import os
 import socket
 import statistics
+import time
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -35,12 +36,13 @@ FOLD_METRICS = (
 @dataclass
 class FoldOutcome:
     """What a fold returns: the model it trained (None where it reused another fold's), its training log
-    (likewise), its evaluation, and the process that ran it (host:pid)."""
+    (likewise), its evaluation, its wall seconds, and the process that ran it (host:pid)."""
 
     fold: Fold
     forecaster: Forecaster | None
     training_log: TrainingLog | None
     evaluation: Evaluation
+    seconds: float
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
@@ -49,12 +51,15 @@ def run_fold(
 ) -> FoldOutcome:
     """Train the fold's model (or take `trained`, another fold's, where the fold does not retrain) and
     score it on the fold's test windows."""
+    started = time.perf_counter()
     if fold.retrains:
         forecaster, training_log = train_fold(series, config, fold)
-        return FoldOutcome(fold, forecaster, training_log, score_fold(forecaster, series, config, fold))
+        evaluation = score_fold(forecaster, series, config, fold)
+        return FoldOutcome(fold, forecaster, training_log, evaluation, time.perf_counter() - started)
     if trained is None:
         raise ValueError(f"fold {fold.index} reuses fold {fold.trained_by}'s model, which was not given")
-    return FoldOutcome(fold, None, None, score_fold(trained, series, config, fold))
+    evaluation = score_fold(trained, series, config, fold)
+    return FoldOutcome(fold, None, None, evaluation, time.perf_counter() - started)
 
 
 def train_fold(series: Series, config: PipelineConfig, fold: Fold) -> tuple[Forecaster, TrainingLog]:
@@ -93,7 +98,7 @@ def fold_row(outcome: FoldOutcome, series: Series) -> dict:
         for name, value in evaluation.metrics.items()
         if name.startswith("test_coverage_")
     }
-    return row | {"worker": outcome.worker}
+    return row | {"seconds": round(outcome.seconds, 3), "worker": outcome.worker}
 
 
 def summarise(rows: list[dict]) -> dict[str, float]:

@@ -7,22 +7,19 @@ origins. One MLflow run per flow run (tagged `bilstm.kind=backtest`), its folds'
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import mlflow
 from prefect import flow, get_run_logger
-from prefect.futures import PrefectFuture
+from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
 from bilstm.evaluation import baseline_shortfalls
-from bilstm.folds import BacktestOptions, Fold, check_scheduler, unreachable_scheduler
+from bilstm.folds import BacktestOptions, Fold, unreachable_scheduler
+from flows.fold_workers import FoldWorkers
 from tasks.backtest import ReusedModelFailedError, plan_backtest, publish_backtest_report, record_folds
 from tasks.data import fit_settings_to_data, ingest
 from tasks.fold import run_fold
@@ -31,7 +28,6 @@ from tracking.runs import run_url, tracked_run
 from tracking.store import use_tracking
 
 PRELOAD = ("torch._dynamo", "mlflow.store.tracking.sqlalchemy_store")
-SCHEDULER_TIMEOUT = "10s"  # for an existing Dask scheduler to answer
 
 
 @flow(name="backtest", log_prints=True)
@@ -42,7 +38,7 @@ def backtest_flow(
     """Backtest a config over rolling origins: train and score it on each fold, track each in MLflow."""
     started = time.perf_counter()
     use_tracking(config.registry.experiment)
-    with tracked_run(flow_run.name) as run:
+    with tracked_run(flow_run.name) as run, FoldWorkers(backtest) as workers:
         mlflow.set_tag("bilstm.kind", "backtest")
         start_tracking(config)
         series = ingest(config.data)
@@ -50,7 +46,7 @@ def backtest_flow(
         folds = plan_backtest(series, config, backtest)
         if backtest.parallel:  # one torch thread per single-threaded worker process: they share the cores
             config = with_overrides(config, {"train.threads": 1})
-        outcomes = run_folds(series, config, folds, backtest)
+        outcomes = run_folds(series, config, folds, workers)
         table, metrics = record_folds(run, series, outcomes, folds)
         summary = {
             "run_id": run.info.run_id,
@@ -69,41 +65,31 @@ def backtest_flow(
     return summary
 
 
-def fold_runner(options: BacktestOptions) -> TaskRunner:
-    """Where the folds run: here, one after another, for one worker; else a Dask cluster through
-    prefect-dask, the scheduler at `dask_address` or a local cluster of single-threaded worker processes."""
-    if not options.parallel:
-        return ThreadPoolTaskRunner(max_workers=1)
-    from prefect_dask import DaskTaskRunner  # dask starts only where it is used
-
-    if options.dask_address:
-        return DaskTaskRunner(address=options.dask_address, client_kwargs={"timeout": SCHEDULER_TIMEOUT})
-    cluster = {"n_workers": options.workers, "threads_per_worker": 1, "processes": True}
-    return DaskTaskRunner(cluster_kwargs=cluster | {"dashboard_address": None})
-
-
 def run_folds(
-    series: Series, config: PipelineConfig, folds: list[Fold], options: BacktestOptions
+    series: Series, config: PipelineConfig, folds: list[Fold], workers: FoldWorkers
 ) -> list[FoldOutcome | BaseException]:
-    """Run every fold on `fold_runner(options)`: first the folds that train, all at once, then those that
-    reuse an earlier fold's model, once it is trained. A fold's outcome or its error, in fold order."""
-    if options.dask_address:  # a refused connection fails at once, not after the client's timeout
-        check_scheduler(options.dask_address)
-    runner = fold_runner(options)  # first: importing distributed sets its loggers' levels
-    with _quiet_dask(), runner:
+    """Run every fold on `workers`: first the folds that train, all at once, then those that reuse an
+    earlier fold's model, once it is trained; then close a local cluster in the background. A fold's
+    outcome or its error, in fold order."""
+    address = workers.options.dask_address
+    runner = workers.runner()
+    with runner:
         outcomes: dict[int, FoldOutcome | BaseException] = {}
 
         def submit(fold: Fold, trained=None) -> PrefectFuture:
             parameters = {"series": series, "config": config, "fold": fold, "trained": trained}
             return runner.submit(run_fold, parameters)
 
+        # the newest folds have the most train rows and take longest: submitted first, they start first,
+        # and the shorter folds fill in beside them
+        newest_first = sorted((f for f in folds if f.retrains), key=lambda f: f.split.train_end, reverse=True)
         try:  # the first submission connects to the cluster
-            training = {fold.index: submit(fold) for fold in folds if fold.retrains}
+            training = {fold.index: submit(fold) for fold in newest_first}
         except OSError as error:  # distributed's OSError / TimeoutError: no scheduler at the address
-            if options.dask_address is None:
+            if address is None:
                 raise
-            raise unreachable_scheduler(options.dask_address, str(error)) from None
-        outcomes |= {index: _outcome(future) for index, future in training.items()}
+            raise unreachable_scheduler(address, str(error)) from None
+        outcomes |= _as_completed(training)
         scoring = {}
         for fold in (f for f in folds if not f.retrains):
             trainer = outcomes[fold.trained_by]
@@ -112,21 +98,15 @@ def run_folds(
                 outcomes[fold.index] = ReusedModelFailedError(reason)
             else:
                 scoring[fold.index] = submit(fold, trainer.forecaster)
-        outcomes |= {index: _outcome(future) for index, future in scoring.items()}
+        outcomes |= _as_completed(scoring)
+    workers.close()
     return [outcomes[fold.index] for fold in folds]
 
 
-@contextmanager
-def _quiet_dask() -> Iterator[None]:
-    """Dask's loggers at ERROR while the folds run: a local cluster's start-up and shutdown lines (and the
-    traceback of a worker closing) would bury the folds' own; a fold's failure is reported by its task."""
-    logger = logging.getLogger("distributed")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+def _as_completed(futures: dict[int, PrefectFuture]) -> dict[int, FoldOutcome | BaseException]:
+    """Each fold's outcome (or error) by fold index, taken as the folds finish."""
+    index = {future: fold for fold, future in futures.items()}
+    return {index[future]: _outcome(future) for future in as_completed(list(futures.values()))}
 
 
 def _outcome(future: PrefectFuture) -> FoldOutcome | BaseException:

@@ -22,6 +22,7 @@ from bilstm.job import Job
 from bilstm.pipeline import kept_start_note
 from bilstm.training import TrainingLog
 from flows.backtest import run_folds
+from flows.fold_workers import FoldWorkers
 from tasks.backtest import plan_backtest, record_folds
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.evaluation import evaluate
@@ -70,7 +71,9 @@ def _backtest_evidence(run: mlflow.ActiveRun, series: Series, config: PipelineCo
     one after another, each fold's run nested under this one (as `bilstm backtest` does), and the means."""
     options = BacktestOptions(folds=config.registry.gate_folds)
     folds = plan_backtest(series, config, options, "registry.gate_folds")
-    _, means = record_folds(run, series, run_folds(series, config, folds, options), folds)
+    with FoldWorkers(options) as workers:
+        outcomes = run_folds(series, config, folds, workers)
+    _, means = record_folds(run, series, outcomes, folds)
     return gate.over_folds(means, folds, series, config)
 
 

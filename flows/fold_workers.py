@@ -1,0 +1,91 @@
+"""Where a backtest's folds run, as a Prefect task runner: in the flow's process one after another (one
+worker, no Dask at all), on a local Dask cluster of single-threaded worker processes (prefect-dask's
+`DaskTaskRunner` over `distributed.LocalCluster`), or on a running Dask scheduler (`dask_address`).
+
+A local cluster starts in a background thread as soon as the flow starts, its workers importing the fold
+task (torch, Prefect and the core) while the flow reads the data and plans the folds; it closes in the
+background too, while the flow records the folds. Both would otherwise sit on the flow's critical path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from bilstm.folds import BacktestOptions, check_scheduler
+
+SCHEDULER_TIMEOUT = "10s"  # for an existing Dask scheduler to answer
+FOLD_TASK_MODULE = "tasks.fold"  # what a local worker imports as it starts
+
+
+class FoldWorkers:
+    """The folds' workers for `options`, as a context manager around the flow's work: a local cluster
+    starts on entering and is closed, at the latest, on leaving; Dask's own log lines are kept to errors
+    meanwhile (a local cluster's start-up and shutdown lines, and the traceback of a worker closing, would
+    bury the folds' own; a fold's failure is reported by its task)."""
+
+    def __init__(self, options: BacktestOptions):
+        self.options = options
+        self._cluster = None
+        self._error: BaseException | None = None
+        self._starting: threading.Thread | None = None
+        self._closing: threading.Thread | None = None
+        self._log_level: int | None = None
+
+    def __enter__(self) -> FoldWorkers:
+        if self.options.parallel:
+            import distributed  # before quieting: importing it sets its loggers' levels
+
+            logger = logging.getLogger("distributed")
+            self._log_level = logger.level
+            logger.setLevel(logging.ERROR)
+            if self.options.dask_address is None:
+                self._starting = threading.Thread(target=self._start, args=(distributed,), daemon=True)
+                self._starting.start()
+        return self
+
+    def _start(self, distributed) -> None:
+        try:
+            self._cluster = distributed.LocalCluster(
+                n_workers=self.options.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                preload=[FOLD_TASK_MODULE],
+            )
+        except BaseException as error:  # noqa: BLE001 - raised in the flow's thread by `runner`
+            self._error = error
+
+    def runner(self) -> TaskRunner:
+        """A task runner for the folds, not yet entered: the local cluster's (waiting for it to be up), the
+        scheduler's at `dask_address` (checked to listen first: a refused connection fails at once), or a
+        single thread here."""
+        if not self.options.parallel:
+            return ThreadPoolTaskRunner(max_workers=1)
+        from prefect_dask import DaskTaskRunner
+
+        if self.options.dask_address:
+            check_scheduler(self.options.dask_address)
+            timeout = {"timeout": SCHEDULER_TIMEOUT}
+            return DaskTaskRunner(address=self.options.dask_address, client_kwargs=timeout)
+        self._starting.join()
+        if self._error is not None:
+            raise self._error
+        return DaskTaskRunner(cluster=self._cluster)
+
+    def close(self) -> None:
+        """Close the local cluster in the background; leaving the context waits for it."""
+        if self._starting is not None and self._closing is None:
+            self._starting.join()
+            if self._cluster is not None:
+                self._closing = threading.Thread(target=self._cluster.close, daemon=True)
+                self._closing.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+        if self._closing is not None:
+            self._closing.join()
+        if self._log_level is not None:
+            logging.getLogger("distributed").setLevel(self._log_level)
