@@ -17,7 +17,9 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from bilstm.folds import BacktestOptions, check_scheduler
 
 SCHEDULER_TIMEOUT = "10s"  # for an existing Dask scheduler to answer
-FOLD_TASK_MODULE = "tasks.fold"  # what a local worker imports as it starts
+# what a local worker imports as it starts: the fold task (torch, Prefect, the core) and what torch imports
+# only at the first optimiser step
+WORKER_PRELOAD = ["tasks.fold", "torch._dynamo"]
 
 
 class FoldWorkers:
@@ -53,7 +55,7 @@ class FoldWorkers:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
-                preload=[FOLD_TASK_MODULE],
+                preload=WORKER_PRELOAD,
             )
         except BaseException as error:  # noqa: BLE001 - raised in the flow's thread by `runner`
             self._error = error
