@@ -1,11 +1,14 @@
 """The backtest flow on the real engines: `bilstm backtest` with its folds on a real two-worker Dask
-cluster, a real Prefect server and a real SQLite MLflow store; a fold that fails; a scheduler that is not
-there."""
+cluster, a real Prefect server and a real SQLite MLflow store; the folds on a running `dask scheduler` and
+`dask worker`; a fold that fails; a scheduler that is not there."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,6 +18,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from bilstm.errors import BadInputError
 from bilstm.folds import BacktestOptions
+from deployments.processes import free_port, stop_group
 from flows.backtest import backtest_flow
 from tests.helpers import synthetic_frame, tiny, tiny_args, write_table
 
@@ -113,3 +117,45 @@ def test_an_unreachable_scheduler_fails_the_parent_run_and_registers_nothing(tin
     [parent] = _runs(client)
     assert parent.info.status == "FAILED"
     assert client.search_registered_models() == []
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A real `dask scheduler` and one `dask worker` (no nanny: the worker is the process started here) on
+    free loopback ports, as the README's --dask-address route starts them; both stopped by their PIDs."""
+    from distributed import Client
+
+    bin_dir = Path(sys.executable).parent
+    address = f"tcp://127.0.0.1:{free_port()}"
+    scheduler_command = [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--no-dashboard"]
+    scheduler_command += ["--port", address.rsplit(":", 1)[1]]
+    worker_command = [str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--no-nanny"]
+    worker_command += ["--no-dashboard", "--preload", "tasks.fold"]
+    started = []
+    with open(tmp_path / "dask.log", "a") as log:
+        for command in (scheduler_command, worker_command):
+            # the worker retries its connection until the scheduler listens
+            started.append(
+                subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            )
+    try:
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=120)
+        yield address, started[1].pid
+    finally:
+        for process in reversed(started):
+            stop_group(process)
+
+
+def test_backtest_runs_its_folds_on_a_running_dask_scheduler_given_by_address(
+    tiny_config, tracking, dask_cluster
+):
+    address, worker_pid = dask_cluster
+    options = BacktestOptions(folds=2, step=100, dask_address=address)
+
+    summary = backtest_flow(tiny(tiny_config, **{"train.epochs": 1}), options)
+
+    assert [fold["worker"].rsplit(":", 1)[1] for fold in summary["folds"]] == [str(worker_pid)] * 2
+    client = MlflowClient(tracking)
+    children = [run for run in _runs(client) if "mlflow.parentRunId" in run.data.tags]
+    assert sorted(run.info.status for run in children) == ["FINISHED", "FINISHED"]
