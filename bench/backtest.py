@@ -13,7 +13,6 @@ and seconds.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import statistics
@@ -242,14 +241,7 @@ def main() -> None:
     if any(key != "command" for key in only):
         print_table(rows)
     print_workers_table(rows)
-    summary = {
-        "date": datetime.date.today().isoformat(),
-        "command": "python bench/backtest.py " + " ".join(sys.argv[1:]),
-        "library_status": status,
-        "rows": rows,
-    }
-    args.json.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"written to {args.json}")
+    compare_env.save_results(args.json, "backtest.py", status, rows)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ The venv lives in `$BILSTM_COMPARE_VENV`, else `~/.cache/bilstm-bench/compare-ve
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -95,3 +96,16 @@ def run(script: str, payload: dict, timeout: float | None = None) -> RunResult:
     if done.returncode != 0 or not lines:
         return RunResult(None, wall, f"exit {done.returncode}: {_tail(done.stderr, 5)}")
     return RunResult(json.loads(lines[-1]), wall)
+
+
+def save_results(path: Path, script: str, status: dict[str, str | None], rows: list[dict]) -> None:
+    """A comparison benchmark's results as JSON beside it: the date, the command line, which libraries ran
+    (or why not) and the table's rows."""
+    summary = {
+        "date": datetime.date.today().isoformat(),
+        "command": f"python bench/{script} " + " ".join(sys.argv[1:]),
+        "library_status": status,
+        "rows": rows,
+    }
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"written to {path}")

@@ -11,9 +11,6 @@ venv and process (`bench/compare_env.py`); if it does not install, the table say
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import sys
 import time
 from pathlib import Path
 
@@ -169,14 +166,7 @@ def main() -> None:
         print(f"darts: not run, {status['darts']}", flush=True)
     rows = [bench_config(name, args.epochs, models, status.get("darts") is None) for name in args.presets]
     print_tables(rows)
-    summary = {
-        "date": datetime.date.today().isoformat(),
-        "command": "python bench/intervals.py " + " ".join(sys.argv[1:]),
-        "library_status": status,
-        "rows": rows,
-    }
-    args.json.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"written to {args.json}")
+    compare_env.save_results(args.json, "intervals.py", status, rows)
 
 
 if __name__ == "__main__":
