@@ -117,7 +117,7 @@ def plan_folds(
             f" rows, validation blocks of {val_size}, origins {step} rows apart, and the first fold's train"
             f" rows at least lookback + horizon = {window.lookback + window.horizon}): "
             + (f"at most {fit} fit; use {folds_option} {fit}" if fit else "none fits; use more data")
-            + (" or a shorter --step" if step > 1 else "")
+            + (" or a shorter --step" if step > 1 and folds_option == "--folds" else "")
         )
     folds = []
     for k, by in enumerate(trained_by(options.refit, options.folds)):

@@ -149,3 +149,10 @@ def test_the_summary_is_the_mean_over_folds_and_the_spread_of_the_models_mse():
     assert summary["mean_coverage_95"] == pytest.approx(0.95)
     assert summary["std_test_mse_scaled"] == pytest.approx(np.std([1.0, 3.0], ddof=1))
     assert backtest.summarise(rows[:1])["std_test_mse_scaled"] == 0.0
+
+
+def test_the_gates_refusal_names_registry_gate_folds_and_no_command_line_option(series_and_config):
+    series, config = series_and_config
+    with pytest.raises(BacktestError) as refusal:
+        plan_folds(series, config, BacktestOptions(folds=9), "registry.gate_folds")
+    assert str(refusal.value).endswith("at most 4 fit; use registry.gate_folds 4")
