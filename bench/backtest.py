@@ -240,7 +240,8 @@ def main() -> None:
     rows = [bench_config(name, args.folds, args.epochs, only, available, timing) for name in args.presets]
     if any(key != "command" for key in only):
         print_table(rows)
-    print_workers_table(rows)
+    if "command" in only:
+        print_workers_table(rows)
     compare_env.save_results(args.json, "backtest.py", status, rows)
 
 
