@@ -80,16 +80,27 @@ def run_folds(
             parameters = {"series": series, "config": config, "fold": fold, "trained": trained}
             return runner.submit(run_fold, parameters)
 
-        # the newest folds have the most train rows and take longest: submitted first, they start first,
-        # and the shorter folds fill in beside them
-        newest_first = sorted((f for f in folds if f.retrains), key=lambda f: f.split.train_end, reverse=True)
+        # the newest folds have the most train rows and take longest: they start first, and each worker
+        # that frees takes the largest fold left (a worker count's worth in flight: Dask would hand the
+        # queued folds to workers in no particular order)
+        waiting = sorted((f for f in folds if f.retrains), key=lambda f: f.split.train_end, reverse=True)
+        in_flight: dict[PrefectFuture, int] = {}
+
+        def fill() -> None:
+            while waiting and (workers.slots is None or len(in_flight) < workers.slots):
+                fold = waiting.pop(0)
+                in_flight[submit(fold)] = fold.index
+
         try:  # the first submission connects to the cluster
-            training = {fold.index: submit(fold) for fold in newest_first}
+            fill()
         except OSError as error:  # distributed's OSError / TimeoutError: no scheduler at the address
             if address is None:
                 raise
             raise unreachable_scheduler(address, str(error)) from None
-        outcomes |= _as_completed(training)
+        while in_flight:
+            done = next(as_completed(list(in_flight)))
+            outcomes |= _as_completed({in_flight.pop(done): done})
+            fill()
         scoring = {}
         for fold in (f for f in folds if not f.retrains):
             trainer = outcomes[fold.trained_by]

@@ -60,6 +60,11 @@ class FoldWorkers:
         except BaseException as error:  # noqa: BLE001 - raised in the flow's thread by `runner`
             self._error = error
 
+    @property
+    def slots(self) -> int | None:
+        """How many folds run at once: the worker count, or None on a scheduler whose workers are its own."""
+        return None if self.options.dask_address else self.options.workers
+
     def runner(self) -> TaskRunner:
         """A task runner for the folds, not yet entered: the local cluster's (waiting for it to be up), the
         scheduler's at `dask_address` (checked to listen first: a refused connection fails at once), or a
