@@ -50,22 +50,24 @@ def run_fold(
     series: Series, config: PipelineConfig, fold: Fold, trained: Forecaster | None = None
 ) -> FoldOutcome:
     """Train the fold's model (or take `trained`, another fold's, where the fold does not retrain) and
-    score it on the fold's test windows."""
-    started = time.perf_counter()
-    if fold.retrains:
-        forecaster, training_log = train_fold(series, config, fold)
-        evaluation = score_fold(forecaster, series, config, fold)
-        return FoldOutcome(fold, forecaster, training_log, evaluation, time.perf_counter() - started)
-    if trained is None:
+    score it on the fold's test windows; the fold's rows are split and scaled once for both."""
+    if not fold.retrains and trained is None:
         raise ValueError(f"fold {fold.index} reuses fold {fold.trained_by}'s model, which was not given")
-    evaluation = score_fold(trained, series, config, fold)
-    return FoldOutcome(fold, None, None, evaluation, time.perf_counter() - started)
+    started = time.perf_counter()
+    prepared = pipeline.split_and_scale(series, config, fold.split)
+    forecaster, training_log = _fit(prepared, config) if fold.retrains else (trained, None)
+    evaluation = pipeline.evaluate_forecaster(forecaster, prepared)
+    kept = forecaster if fold.retrains else None  # a reused model travels back once, from its own fold
+    return FoldOutcome(fold, kept, training_log, evaluation, time.perf_counter() - started)
 
 
 def train_fold(series: Series, config: PipelineConfig, fold: Fold) -> tuple[Forecaster, TrainingLog]:
     """Scale on the fold's train rows, train on its train windows with early stopping on its validation
     windows, calibrate its intervals there: the single split's steps on the fold's rows."""
-    prepared = pipeline.split_and_scale(series, config, fold.split)
+    return _fit(pipeline.split_and_scale(series, config, fold.split), config)
+
+
+def _fit(prepared: pipeline.ScaledSplit, config: PipelineConfig) -> tuple[Forecaster, TrainingLog]:
     forecaster = pipeline.new_forecaster(prepared, config)
     training_log = pipeline.fit_forecaster(
         forecaster, pipeline.make_train_windows(prepared, config), config, progress=False

@@ -133,11 +133,11 @@ def train(
     try:
         pipeline_config = build_config(config, options, set_ or [], preset)
         # the data against the config, before Prefect, torch and MLflow start: a bad input fails fast
-        importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
+        series, resolved = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
         if pipeline_config.registry.gate == "backtest":
             folds_module = importlib.import_module("bilstm.folds")
             gate_folds = folds_module.BacktestOptions(folds=pipeline_config.registry.gate_folds)
-            folds_module.check_backtest_input(pipeline_config, gate_folds, "registry.gate_folds")
+            folds_module.check_backtest_input(series, resolved, gate_folds, "registry.gate_folds")
     except (BadInputError, ValidationError) as error:
         _fail(error, debug, exit_code(error))
     summary = _run_flow("flows.train", "train_flow", {"config": pipeline_config}, debug)
@@ -189,9 +189,8 @@ def backtest(
         backtest_options = folds_module.BacktestOptions.checked(
             folds=folds, step=step, refit=refit, workers=workers, dask_address=dask_address
         )
-        preflight = importlib.import_module("bilstm.preflight")
-        preflight.check_training_input(pipeline_config)
-        folds_module.check_backtest_input(pipeline_config, backtest_options)
+        series, resolved = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
+        folds_module.check_backtest_input(series, resolved, backtest_options)
         if dask_address:
             folds_module.check_scheduler(dask_address)
     except (BadInputError, ValidationError) as error:

@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import re
 import socket
-import warnings
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bilstm.config import PipelineConfig
-from bilstm.cycle import fit_on_train_rows
-from bilstm.data import Series, check_targets_vary, load_series
-from bilstm.defaults import resolve
+from bilstm.data import Series, check_targets_vary
 from bilstm.errors import BadInputError
-from bilstm.preflight import checked_split
+from bilstm.preflight import check_cycle, checked_split
 from bilstm.split import Split
 
 
@@ -130,20 +127,14 @@ def plan_folds(
 
 
 def check_backtest_input(
-    config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
+    series: Series, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
 ) -> None:
-    """Raise `BacktestError` (or `DataValidationError`) for folds that do not fit the data, before the flow
-    starts: the same planning the flow does, and the cycle (`scaler.cycle`) on each fold's train rows,
-    which the flow fits only in the fold."""
-    with warnings.catch_warnings():  # the flow's own run of the same steps shows them
-        warnings.simplefilter("ignore")
-        series = load_series(config.data)
-    config = resolve(config, series).config
+    """Raise `BacktestError` (or `DataValidationError`) for folds that do not fit `series` (as
+    `preflight.check_training_input` read it, with its resolved `config`), before the flow starts: the same
+    planning the flow does, and the cycle (`scaler.cycle`) on each fold's train rows, which the flow fits
+    only in the fold."""
     for fold in plan_folds(series, config, options, folds_option):
-        if config.scaler.cycle:
-            train = fold.split.train_rows
-            values, times = series.values[train], series.frame.index[train]
-            fit_on_train_rows(values, times, config.scaler.cycle, series.freq, series.source)
+        check_cycle(series, config, fold.split)
 
 
 def unreachable_scheduler(address: str, reason: str) -> BacktestError:

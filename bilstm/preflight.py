@@ -27,13 +27,19 @@ def checked_split(series: Series, config: PipelineConfig) -> Split:
     return split
 
 
-def check_training_input(config: PipelineConfig) -> None:
-    """Raise `DataValidationError` for what the training flow would reject after starting up."""
+def check_training_input(config: PipelineConfig) -> tuple[Series, PipelineConfig]:
+    """Raise `DataValidationError` for what the training flow would reject after starting up; else the
+    series as read and the config with the settings left to the data filled in, for further checks."""
     with warnings.catch_warnings():  # the flow's own run of the same steps shows them
         warnings.simplefilter("ignore")
         series = load_series(config.data)
     config = resolve(config, series).config
-    split = checked_split(series, config)
+    check_cycle(series, config, checked_split(series, config))
+    return series, config
+
+
+def check_cycle(series: Series, config: PipelineConfig, split: Split) -> None:
+    """Raise `DataValidationError` where `scaler.cycle` cannot be fitted on the split's train rows."""
     if config.scaler.cycle:
         train = split.train_rows
         times = series.frame.index[train]

@@ -99,7 +99,7 @@ def run_folds(
             raise unreachable_scheduler(address, str(error)) from None
         while in_flight:
             done = next(as_completed(list(in_flight)))
-            outcomes |= _as_completed({in_flight.pop(done): done})
+            outcomes[in_flight.pop(done)] = _outcome(done)
             fill()
         scoring = {}
         for fold in (f for f in folds if not f.retrains):

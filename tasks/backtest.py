@@ -56,7 +56,7 @@ def record_folds(
     folds: list[Fold],
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """A child run per fold (FAILED for a fold that failed), then, if every fold succeeded, the table, plot
-    and summary on the parent run and as Prefect artifacts; else `FoldsFailedError` naming the folds (a
+    and summary on the parent run and as Prefect artifacts; else `FoldsFailedError` naming the folds (the
     folds' bad input stays a `BadInputError`)."""
     failed = []
     for fold, outcome in zip(folds, outcomes, strict=True):

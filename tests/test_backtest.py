@@ -22,7 +22,7 @@ from bilstm.folds import (
     plan_folds,
     trained_by,
 )
-from bilstm.preflight import checked_split
+from bilstm.preflight import check_training_input, checked_split
 
 
 @pytest.fixture
@@ -89,9 +89,10 @@ def test_bad_backtest_options_are_bad_input_naming_the_option(options, message):
 def test_a_cycle_the_first_folds_train_rows_cannot_fill_is_refused_before_the_flow(tiny_config):
     # 700 hourly phases: the single split's 840 train rows hold them, fold 0's 640 do not
     config = with_overrides(tiny_config, {"scaler.cycle": 700})
-    check_backtest_input(config, BacktestOptions(folds=1))
+    series, resolved = check_training_input(config)
+    check_backtest_input(series, resolved, BacktestOptions(folds=1))
     with pytest.raises(DataValidationError, match=r"series\.csv: "):
-        check_backtest_input(config, BacktestOptions(folds=3, step=100))
+        check_backtest_input(series, resolved, BacktestOptions(folds=3, step=100))
 
 
 def test_an_address_where_nothing_listens_is_refused_at_once():
