@@ -48,7 +48,10 @@ class Running:
 
         return temporary_settings({PREFECT_API_URL: f"{self.prefect_url}/api"})
 
-    def deployments(self, expected: int = 3, timeout: float = 120) -> list:
+    def deployments(self, expected: int | None = None, timeout: float = 120) -> list:
+        """The served deployments, once `expected` of them (default: as many as the shipped prefect.yaml
+        holds, which every dashboard here serves a copy of) are registered."""
+        expected = expected or len(yaml.safe_load(PREFECT_YAML.read_text())["deployments"])
         from prefect.client.orchestration import get_client
 
         deadline = time.monotonic() + timeout
