@@ -85,7 +85,7 @@ def score_fold(forecaster: Forecaster, series: Series, config: PipelineConfig, f
 def fold_row(outcome: FoldOutcome, series: Series) -> dict:
     """A fold's line of the table: its test span, the metrics, the coverage of each interval level, and
     the process that ran it."""
-    fold, evaluation, times = outcome.fold, outcome.evaluation, series.frame.index
+    fold, evaluation, times = outcome.fold, outcome.evaluation, series.shown_times
     row = {
         "fold": fold.index,
         "trained_by": fold.trained_by,

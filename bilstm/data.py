@@ -40,6 +40,12 @@ class Series:
         """(rows, len(input_columns)) float64 in original units."""
         return self.frame[self.input_columns].to_numpy(dtype=np.float64)
 
+    @property
+    def shown_times(self) -> pd.DatetimeIndex:
+        """The rows' stamps as the data's own are shown: in `timezone` where it is set (the index is UTC)."""
+        index = self.frame.index
+        return index if self.timezone is None else index.tz_convert(self.timezone)
+
     def digest(self) -> str:
         """Short content hash of the used columns and timestamps."""
         hashed = pd.util.hash_pandas_object(self.frame[self.input_columns], index=True).to_numpy()

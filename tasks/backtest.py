@@ -32,7 +32,7 @@ def plan_backtest(
     """The folds over the newest rows; logged as `backtest.*` params, one line each in the flow's log."""
     folds = plan_folds(series, config, options, folds_option)
     mlflow.log_params({f"backtest.{k}": v for k, v in options.model_dump().items()})
-    times, logger = series.frame.index, get_run_logger()
+    times, logger = series.shown_times, get_run_logger()
     for fold in folds:
         split = fold.split
         model = "trains its model" if fold.retrains else f"uses fold {fold.trained_by}'s model"

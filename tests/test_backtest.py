@@ -23,6 +23,7 @@ from bilstm.folds import (
     trained_by,
 )
 from bilstm.preflight import check_training_input, checked_split
+from tests.helpers import synthetic_frame, tiny, write_table
 
 
 @pytest.fixture
@@ -157,3 +158,17 @@ def test_the_gates_refusal_names_registry_gate_folds_and_no_command_line_option(
     with pytest.raises(BacktestError) as refusal:
         plan_folds(series, config, BacktestOptions(folds=9), "registry.gate_folds")
     assert str(refusal.value).endswith("at most 4 fit; use registry.gate_folds 4")
+
+
+def test_the_fold_table_shows_test_spans_in_the_datas_own_offset(tmp_path, tiny_config):
+    frame = synthetic_frame()
+    frame["timestamp"] = frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S+05:30")
+    config = tiny(tiny_config, **{"data.path": write_table(tmp_path, frame), "train.epochs": 1})
+    series = load_series(config.data)
+    config = resolve(config, series).config
+    [fold] = plan_folds(series, config, BacktestOptions(folds=1))
+
+    row = backtest.fold_row(backtest.run_fold(series, config, fold), series)
+
+    assert row["test_start"] == frame["timestamp"][fold.split.val_end].replace("T", " ")
+    assert row["test_end"].endswith("+05:30")
