@@ -17,6 +17,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from bilstm.malloc_tuning import with_tuned_malloc
 from deployments.processes import stop_group, wait_for
 
@@ -134,6 +136,12 @@ class Dashboard:
         return next((name for name, child in self.children.items() if child.poll() is not None), None)
 
 
+def _shipped() -> list[str]:
+    """The names of the packaged prefect.yaml's deployments, which the dashboard serves by default."""
+    spec = yaml.safe_load(Path(__file__).with_name("prefect.yaml").read_text())
+    return [entry["name"] for entry in spec["deployments"]]
+
+
 def run(
     host: str, prefect_port: int, mlflow_port: int, state_dir: Path, prefect_file: Path | None = None
 ) -> int:
@@ -149,9 +157,7 @@ def run(
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
         dashboard.start()
-        served = "deployments: train, nightly-retrain, forecast"
-        if prefect_file:
-            served = f"deployments of {prefect_file}"
+        served = f"deployments of {prefect_file}" if prefect_file else "deployments: " + ", ".join(_shipped())
         print(f"Prefect UI: {dashboard.prefect_url}  ({served})", flush=True)
         print(f"MLflow UI:  {dashboard.mlflow_url}", flush=True)
         print(f"State:      {state_dir.resolve()}  (Ctrl-C stops everything)", flush=True)

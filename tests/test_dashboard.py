@@ -89,6 +89,8 @@ def dashboard(tmp_path_factory):
 def test_four_deployments_are_served_with_a_per_field_form(dashboard):
     deployments = {d.name: d for d in dashboard.deployments()}
     assert set(deployments) == {"train", "nightly-retrain", "forecast", "backtest"}
+    printed = (dashboard.state / "dashboard.out").read_text()
+    assert "(deployments: train, nightly-retrain, forecast, backtest)" in printed
     train_schema = deployments["train"].parameter_openapi_schema
     fields = train_schema["definitions"]["TrainConfig"]["properties"]
     assert fields["epochs"]["minimum"] == 1 and fields["epochs"]["default"] == TrainConfig().epochs
