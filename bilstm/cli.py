@@ -236,6 +236,30 @@ def forecast(
 
 
 @app.command()
+def monitor(
+    data: Annotated[
+        str, typer.Option(help="The newest actuals: CSV/Parquet path or URI, the model's columns")
+    ],
+    model: Annotated[str, typer.Option(help="Registered model URI")] = "models:/bilstm-forecaster@champion",
+    window: Annotated[
+        int | None,
+        typer.Option(min=1, help="Rows to monitor, the newest [default: a week of steps for hourly data]"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (last line)")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Score a registered model on the newest actuals against what it promised at registration, check its
+    inputs for drift, and emit bilstm.model.degraded or bilstm.model.healthy. Exits 0 either way."""
+    try:
+        importlib.import_module("bilstm.preflight").check_monitor_input(data, window)
+    except BadInputError as error:
+        _fail(error, debug, exit_code(error))
+    parameters = {"model_uri": model, "data": data, "window": window}
+    summary = _run_flow("flows.monitor", "monitor_flow", parameters, debug)
+    _print_monitor(summary, as_json)
+
+
+@app.command()
 def dashboard(
     host: Annotated[str, typer.Option(help="Interface to bind; anything but loopback warns")] = "127.0.0.1",
     prefect_port: Annotated[int, typer.Option(help="Prefect UI and API port")] = 4200,
@@ -343,6 +367,34 @@ def _print_backtest(summary: dict, as_json: bool) -> None:
     typer.echo("\n".join(lines))
     for warning in summary["warnings"]:
         typer.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
+    if as_json:
+        typer.echo(json.dumps(summary, default=str))
+
+
+def _print_monitor(summary: dict, as_json: bool) -> None:
+    verdict = "DEGRADED" if summary["degraded"] else "healthy"
+    lines = [
+        f"{summary['model_name']} v{summary['model_version']} {verdict}: realised MSE (scaled)"
+        f" {summary['realised_mse_scaled']:.4f} | promised {summary['expected_mse_scaled']:.4f}"
+        f" | threshold {summary['threshold_mse_scaled']:.4f}"
+        f" | persistence {summary['persistence_mse_scaled']:.4f}",
+        f"{summary['windows']} windows ({summary['source']}), targets {summary['first_target']}"
+        f" .. {summary['last_target']}",
+    ]
+    if summary["coverage_95"] is not None:
+        promised = summary["expected_coverage_95"]
+        lines.append(
+            f"coverage 95 % {summary['coverage_95']:.3f}"
+            + ("" if promised is None else f" (promised {promised:.3f})")
+        )
+    if summary["drift"]:
+        limits = summary["drift_thresholds"]
+        shown = ", ".join(f"{c} {v:.2f}/{limits[c]:.2f}" for c, v in summary["drift"].items())
+        lines.append(f"drift (PSI/threshold): {shown}")
+    lines.append(f"event {summary['event']}. MLflow run {summary['run_id']}: {summary['run_url']}")
+    typer.echo("\n".join(lines))
+    for reason in summary["reasons"]:
+        typer.secho(f"DEGRADED: {reason}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

@@ -21,3 +21,8 @@ class ForecastInputError(BadInputError):
 
 class OutputError(BadInputError):
     """The output path cannot be written; the message says why."""
+
+
+class MonitorInputError(BadInputError):
+    """The monitor cannot score the model on the data it was given (window, rows, promise); the message
+    says why and how to fix it."""

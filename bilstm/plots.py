@@ -1,5 +1,5 @@
 """Figures: a training run's loss curve and test forecasts against the actual values; a forecast after the
-recent history.
+recent history; a monitored model's realised error against its band.
 
 Built on `matplotlib.figure.Figure` directly (no pyplot, no GUI backend), so nothing ever blocks a pipeline.
 """
@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bilstm.evaluation import Evaluation
+from bilstm.promise import Band
 from bilstm.training import TrainingLog
 
 
@@ -115,5 +116,28 @@ def backtest_plot(folds: pd.DataFrame) -> Figure:
     ax.set(xlabel="fold (first test day)", ylabel="test MSE (scaled)", title="Backtest: test MSE per fold")
     ax.set_ylim(bottom=0)
     ax.legend()
+    ax.grid(alpha=0.3)
+    return figure
+
+
+def monitor_plot(
+    times: pd.DatetimeIndex, errors: np.ndarray, persistence: np.ndarray, band: Band, degraded: bool
+) -> Figure:
+    """The scaled MSE of each monitored window over time (by its first target) beside persistence's, with
+    the band the model promised for their mean (shaded), the threshold, and their realised mean."""
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    ax = figure.add_subplot()
+    ax.plot(times, persistence, color="grey", alpha=0.5, linewidth=1, label="persistence, per window")
+    ax.plot(times, errors, color="tab:orange", marker=".", linewidth=1, label="model, per window")
+    if np.isfinite(band.low):  # a model registered before promises has a threshold only
+        ax.axhspan(band.low, band.high, color="tab:green", alpha=0.15, label="promised mean (1st-99th pct)")
+    ax.axhline(band.expected, color="tab:green", linestyle=":", label=f"promised {band.expected:.4f}")
+    ax.axhline(band.threshold, color="tab:red", linestyle="--", label=f"threshold {band.threshold:.4f}")
+    realised = float(errors.mean())
+    ax.axhline(realised, color="black", label=f"realised mean {realised:.4f}")
+    verdict = "degraded" if degraded else "healthy"
+    ax.set(ylabel="MSE (scaled)", title=f"Realised error of the monitored windows: {verdict}")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize="small", ncol=2)
     ax.grid(alpha=0.3)
     return figure

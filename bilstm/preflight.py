@@ -1,7 +1,8 @@
 """Checks of a command's input before anything heavy starts (Prefect's server, torch, MLflow), so a bad
 input is rejected in about a second: for `bilstm train` the file, its columns and timestamps, and the
 config against the data; for `bilstm forecast` the history file and the output paths (its columns need the
-model). The flows check the same again, where they run without the CLI (a deployment, the dashboard).
+model); for `bilstm monitor` the data file and the window against its rows. The flows check the same again,
+where they run without the CLI (a deployment, the dashboard).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import warnings
 
 from bilstm.config import PipelineConfig
 from bilstm.cycle import fit_on_train_rows
-from bilstm.data import Series, check_targets_vary, load_series, read_table
+from bilstm.data import Series, builtin_path, check_targets_vary, load_series, read_table
 from bilstm.defaults import resolve
-from bilstm.errors import DataValidationError
+from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.forecast_files import check_figure_path, check_table_path
 from bilstm.split import Split, split_rows
 
@@ -53,3 +54,21 @@ def check_forecast_input(data: str | None, output: str, plot: str | None) -> Non
         check_figure_path(plot)
     if data is not None and read_table(data).empty:
         raise DataValidationError(f"{data}: the file has no data rows")
+
+
+def check_window(window: int, rows: int, source: str) -> None:
+    """Raise `MonitorInputError` for a monitored window longer than the data."""
+    if window > rows:
+        raise MonitorInputError(
+            f"--window {window}: larger than the {rows} rows of {source}; pass --window {rows} or less"
+        )
+
+
+def check_monitor_input(data: str | None, window: int | None) -> None:
+    """Raise for a data file that cannot be read or has no rows, or a window longer than its rows."""
+    source = data or builtin_path()
+    table = read_table(source)
+    if table.empty:
+        raise DataValidationError(f"{source}: the file has no data rows")
+    if window is not None:
+        check_window(window, len(table), source)

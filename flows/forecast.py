@@ -1,5 +1,6 @@
 """The batch-forecast flow: check the output paths -> load the champion -> read the latest history ->
-forecast -> write and log the table and the plot."""
+forecast -> write and log the table and the plot -> record what was forecast, by which model version, for
+the monitor (`tracking.forecasts`)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from tasks.forecasting import (
     plot_forecast,
     publish_forecast,
     read_history,
+    record_forecast,
 )
+from tracking.forecasts import FORECAST_EXPERIMENT
 from tracking.runs import run_url, tracked_run
 from tracking.store import use_tracking
-
-FORECAST_EXPERIMENT = "bilstm-forecasts"
 
 
 @flow(name="forecast")
@@ -41,6 +42,7 @@ def forecast_flow(
         table = forecast(forecaster, history)
         path = publish_forecast(table, output)
         plot_path = plot_forecast(forecaster, history, table, plot)
+        record_forecast(forecaster, history, table, model_uri)
     return {
         "run_id": run.info.run_id,
         "run_url": run_url(run),

@@ -25,7 +25,7 @@ from flows.backtest import run_folds
 from flows.fold_workers import FoldWorkers
 from tasks.backtest import plan_backtest, record_folds
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
-from tasks.evaluation import evaluate
+from tasks.evaluation import evaluate, record_promise
 from tasks.registry import check_champion, promote, register_model
 from tasks.report import publish_report
 from tasks.tracking import start_tracking
@@ -53,6 +53,7 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         checkpoint = claim_checkpoint(config, series.digest())
         forecaster, training_log = train(prepared, windows, config, checkpoint)
         evaluation = evaluate(forecaster, prepared, training_log)
+        record_promise(evaluation, prepared)
         evidence = gate.single_split(evaluation, prepared)
         if config.registry.gate == "backtest":
             evidence = _backtest_evidence(run, series, config)

@@ -1,4 +1,5 @@
-"""The evaluation task: test metrics beside the baselines, per-horizon table and plots, logged to MLflow."""
+"""The evaluation tasks: test metrics beside the baselines, per-horizon table and plots, logged to MLflow;
+and what the model promises the monitor, from the same test windows."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import pipeline, plots
 from bilstm.evaluation import Evaluation
 from bilstm.forecaster import Forecaster
+from bilstm.promise import promise_of
 from bilstm.training import TrainingLog
+from tracking.monitoring import log_promise
 
 
 @task(cache_policy=NO_CACHE)
@@ -27,3 +30,11 @@ def evaluate(forecaster: Forecaster, prepared: pipeline.ScaledSplit, training_lo
     mlflow.log_figure(plots.loss_curve(training_log), "plots/loss_curve.png")
     mlflow.log_figure(plots.forecast_plot(evaluation, forecaster.spec.target_columns), "plots/forecast.png")
     return evaluation
+
+
+@task(cache_policy=NO_CACHE)
+def record_promise(evaluation: Evaluation, prepared: pipeline.ScaledSplit) -> None:
+    """Log what the monitor holds the model to: each test window's scaled MSE and 95 % interval misses
+    (`monitoring/test_windows.csv`), and its train and held-out rows' bins for drift
+    (`monitoring/drift_reference.json`)."""
+    log_promise(promise_of(evaluation, prepared))

@@ -1,5 +1,5 @@
 """Batch-forecast tasks: check the output paths, load a registered forecaster, read the latest history,
-forecast, write and log the table and its plot."""
+forecast, write and log the table and its plot, and record what was forecast for the monitor."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from bilstm import plots
+from bilstm import plots, recorded
 from bilstm.data import Series, load_series
 from bilstm.forecast_files import check_figure_path, check_table_path, write_figure, write_table
 from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.messages import names
 from tasks.retries import IO_RETRIES
-from tracking import models
+from tracking import forecasts, models
 
 
 @task(cache_policy=NO_CACHE)
@@ -75,3 +75,15 @@ def plot_forecast(
     )
     mlflow.log_figure(figure, "plots/forecast.png")
     return None if plot is None else str(write_figure(figure, plot).resolve())
+
+
+@task(**IO_RETRIES)
+def record_forecast(forecaster: Forecaster, history: Series, table: pd.DataFrame, model_uri: str) -> str:
+    """Log what was forecast, by which registered version, from which issue time, as
+    `forecast/forecast.csv` and tags on the run (`bilstm.kind=forecast`, `bilstm.model.name`, ...), where
+    the monitor finds it; returns the issue time."""
+    name, version, _ = models.registered_version(model_uri) or ("", "", "")  # a run's model has no version
+    issue_time = str(history.shown_times[-1])
+    record = recorded.record(table, forecaster.spec, (name, version), issue_time, history.name)
+    forecasts.log_recorded_forecast(record, model_uri)
+    return issue_time

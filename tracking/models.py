@@ -19,6 +19,7 @@ from bilstm.stamps import as_text
 from tracking.refusals import refusals_as_bad_input
 
 PYFUNC_MODEL = str(Path(__file__).with_name("pyfunc_model.py"))
+_MODEL_URI = re.compile(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))")  # models:/name@alias or models:/name/3
 
 
 def history_example(prepared: pipeline.ScaledSplit, forecaster: Forecaster) -> pd.DataFrame:
@@ -65,6 +66,35 @@ def load_forecaster(model_uri: str) -> Forecaster:
         return registered_forecaster(model_uri)
 
 
+def registered_version(model_uri: str) -> tuple[str, str, str] | None:
+    """(name, version, run id) of `models:/name@alias` or `models:/name/3`; None for another kind of URI (a
+    run's model: no registered name). An unknown name, alias or version is refused as a
+    `ForecastInputError` (a name without a `champion` says so)."""
+    match = _MODEL_URI.fullmatch(model_uri)
+    if match is None:
+        return None
+    name, alias, number = match.groups()
+    client = MlflowClient()
+    with refusals_as_bad_input(lambda message: _unknown_model(model_uri, message)):
+        client.get_registered_model(name)
+    with refusals_as_bad_input(lambda message: _unknown_version(model_uri, name, alias, message)):
+        version = (
+            client.get_model_version_by_alias(name, alias)
+            if alias
+            else client.get_model_version(name, number)
+        )
+    return name, str(version.version), version.run_id
+
+
+def _unknown_version(model_uri: str, name: str, alias: str | None, message: str) -> ForecastInputError:
+    if alias == "champion":
+        return ForecastInputError(
+            f"{model_uri}: {name} has no champion yet (no version has the alias 'champion'); train one with"
+            f" `bilstm train --set registry.model_name={name}`, or pass --model models:/{name}/VERSION"
+        )
+    return _unknown_model(model_uri, message)
+
+
 def _unknown_model(model_uri: str, message: str) -> ForecastInputError:
     return ForecastInputError(
         f"{model_uri}: {message.rstrip('.')}; see the Models page of the MLflow UI for names and aliases, or"
@@ -75,7 +105,7 @@ def _unknown_model(model_uri: str, message: str) -> ForecastInputError:
 def _check_artifacts(model_uri: str) -> None:
     """A registered version whose files are gone (artifact folder or bucket deleted) is refused at once,
     rather than failing deep inside MLflow's download after every retry."""
-    match = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))", model_uri)
+    match = _MODEL_URI.fullmatch(model_uri)
     if match is None:
         return
     name, alias, number = match.groups()

@@ -1,0 +1,242 @@
+"""The monitor's tasks: find the registered version and its promise, read the actuals, find the recorded
+forecasts whose targets arrived, score and judge (`bilstm.monitor`), record the monitoring run, publish a
+report and emit the verdict as a Prefect event."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
+
+from bilstm import monitor, plots
+from bilstm.data import Series, load_series
+from bilstm.errors import MonitorInputError
+from bilstm.forecaster import Forecaster
+from bilstm.messages import names
+from bilstm.promise import FALLBACK_FACTOR, Promise
+from bilstm.recorded import stamps
+from tasks.retries import IO_RETRIES
+from tracking import forecasts, models, monitoring
+
+DEGRADED, HEALTHY = "bilstm.model.degraded", "bilstm.model.healthy"
+
+
+@task(**IO_RETRIES)
+def find_version(model_uri: str) -> tuple[str, str, str]:
+    """(name, version, training run id) of a registered model URI; other URIs are refused."""
+    found = models.registered_version(model_uri)
+    if found is None:
+        raise MonitorInputError(
+            f"--model {model_uri}: not a registered model; pass models:/NAME@ALIAS or models:/NAME/VERSION"
+        )
+    return found
+
+
+@task(**IO_RETRIES)
+def load_promise(run_id: str, model_uri: str) -> tuple[Promise | None, float]:
+    """What the version's training run promised, and its test MSE; a version registered before promises
+    were recorded gets a fallback band (logged as a warning)."""
+    promise, test_mse = monitoring.load_promise(run_id, model_uri)
+    if promise is None:
+        get_run_logger().warning(
+            "%s was registered before per-window test errors were recorded: its threshold is %s x its test"
+            " MSE, and neither coverage nor drift is checked; retrain it for the full check",
+            model_uri,
+            FALLBACK_FACTOR,
+        )
+    return promise, test_mse
+
+
+@task(cache_policy=NO_CACHE)
+def read_actuals(forecaster: Forecaster, data: str | None) -> Series:
+    """The newest actuals, validated, with the columns the model reads."""
+    fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass data with them"
+    return load_series(forecaster.data_config(data), missing_column_fix=fix)
+
+
+@task(cache_policy=NO_CACHE)
+def plan_stretch(series: Series, forecaster: Forecaster, promise: Promise | None, window: int | None) -> int:
+    """The first row of the monitored stretch: `window` rows (checked), or the default window, cut to the
+    data and to the stretch the promise covers."""
+    spec = forecaster.spec
+    if window is None:
+        window = min(monitor.default_window(series.freq, spec.horizon), len(series.frame))
+        if promise is not None:
+            window = min(window, len(promise.mse) + spec.horizon - 1)
+    first_row = monitor.first_target_row(len(series.frame), forecaster, window, series.source)
+    times = series.shown_times
+    get_run_logger().info(
+        "Monitoring %d rows: targets %s .. %s", len(times) - first_row, times[first_row], times[-1]
+    )
+    return first_row
+
+
+@task(**IO_RETRIES)
+def find_recorded_forecasts(
+    name: str, version: str, forecaster: Forecaster, series: Series, first_row: int
+) -> pd.DataFrame | None:
+    """The recorded forecasts of the version issued late enough for their targets to lie in the stretch."""
+    runs = forecasts.forecast_runs(name, version)
+    if not runs:
+        return None
+    issued = stamps(pd.Series(list(runs.values())), forecaster.spec)
+    recent = [
+        run_id for run_id, time in zip(runs, issued, strict=True) if time >= series.frame.index[first_row - 1]
+    ]
+    return forecasts.read_records(recent)
+
+
+@task(cache_policy=NO_CACHE)
+def score(
+    forecaster: Forecaster, series: Series, recorded: pd.DataFrame | None, first_row: int
+) -> monitor.Scores:
+    """The recorded forecasts whose targets arrived, if any; else rolling origins over the stretch."""
+    scores = None
+    if recorded is not None:
+        scores = monitor.recorded_scores(forecaster, series.frame, recorded, first_row)
+    if scores is None:
+        scores = monitor.rolling_scores(forecaster, series.frame, first_row)
+    get_run_logger().info("Scored %d windows (%s)", len(scores.mse), scores.source)
+    return scores
+
+
+@task(cache_policy=NO_CACHE)
+def judge(
+    scores: monitor.Scores, promise: Promise | None, test_mse: float, series: Series, first_row: int
+) -> monitor.Verdict:
+    """Realised against promised, and the stretch's inputs against the train rows."""
+    rows = series.frame.iloc[first_row:][series.input_columns]
+    verdict = monitor.judge(scores, promise, test_mse, rows)
+    for reason in verdict.reasons:
+        get_run_logger().warning("Degraded: %s", reason)
+    return verdict
+
+
+def windows_table(scores: monitor.Scores, series: Series) -> pd.DataFrame:
+    """A row per monitored window: its first target (in the data's zone) and its errors."""
+    first_targets = series.shown_times[scores.rows].astype(str)
+    table = pd.DataFrame(
+        {"first_target": first_targets, "mse_scaled": scores.mse, "persistence_mse_scaled": scores.naive_mse}
+    )
+    return table if scores.miss is None else table.assign(miss_95=scores.miss)
+
+
+@task(**IO_RETRIES)
+def record_monitoring(
+    summary: dict, scores: monitor.Scores, verdict: monitor.Verdict, series: Series
+) -> None:
+    """The monitoring run: figures, verdict, windows, drift table and the plot of the error over time."""
+    drift = pd.DataFrame(
+        {
+            "column": list(verdict.drift),
+            "psi": list(verdict.drift.values()),
+            "threshold": [verdict.drift_thresholds[c] for c in verdict.drift],
+        }
+    )
+    drift["drifted"] = drift["psi"] > drift["threshold"]
+    figure = plots.monitor_plot(
+        series.frame.index[scores.rows], scores.mse, scores.naive_mse, verdict.error_band, verdict.degraded
+    )
+    monitoring.log_monitoring(summary, windows_table(scores, series), drift, figure)
+
+
+@task(cache_policy=NO_CACHE)
+def emit_verdict(summary: dict) -> str | None:
+    """`bilstm.model.degraded` or `bilstm.model.healthy` about the registered model and version, with the
+    summary as payload; the event's name, or None where Prefect emits no events."""
+    name, model, version = (
+        DEGRADED if summary["degraded"] else HEALTHY,
+        summary["model_name"],
+        summary["model_version"],
+    )
+    resource = {
+        "prefect.resource.id": f"bilstm.registered-model.{model}",
+        "prefect.resource.name": model,
+        "bilstm.model.name": model,
+        "bilstm.model.version": version,
+    }
+    payload = {key: value for key, value in summary.items() if key != "event"}
+    event = emit_event(event=name, resource=resource, payload=payload)
+    return None if event is None else name
+
+
+def finite(value: float | None) -> float | None:
+    """JSON has no NaN: a figure that does not exist (a fallback band's percentiles) is null."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_monitor_report(summary: dict) -> None:
+    """A markdown artifact: the verdict, realised against promised, coverage and drift, the MLflow link."""
+    verdict = "**degraded**" if summary["degraded"] else "healthy"
+    lines = [
+        f"# Monitor: {summary['model_name']} v{summary['model_version']} is {verdict}",
+        "",
+        *[f"- {reason}" for reason in summary["reasons"]],
+        "",
+        f"{summary['windows']} windows ({summary['source']}), targets {summary['first_target']}"
+        f" .. {summary['last_target']}.",
+        "",
+        "| | MSE (scaled) |",
+        "|---|---|",
+        f"| realised | {summary['realised_mse_scaled']:.4f} |",
+        f"| promised (test windows) | {summary['expected_mse_scaled']:.4f} |",
+        f"| threshold | {summary['threshold_mse_scaled']:.4f} |",
+        f"| persistence, same windows | {summary['persistence_mse_scaled']:.4f} |",
+        "",
+    ]
+    if summary["coverage_95"] is not None:
+        promised = summary["expected_coverage_95"]
+        shown = "" if promised is None else f" (promised {promised:.3f})"
+        lines += [f"95 % interval coverage {summary['coverage_95']:.3f}{shown}.", ""]
+    if summary["drift"]:
+        lines += ["| input | PSI | threshold |", "|---|---|---|"]
+        lines += [
+            f"| {column} | {value:.2f} | {summary['drift_thresholds'][column]:.2f} |"
+            for column, value in summary["drift"].items()
+        ]
+        lines.append("")
+    lines.append(f"[MLflow run]({summary['run_url']})")
+    create_markdown_artifact(key="monitor-report", markdown="\n".join(lines))
+
+
+def summary_of(
+    run: tuple[str, str],
+    version: tuple[str, str, str],
+    scores: monitor.Scores,
+    verdict: monitor.Verdict,
+    series: Series,
+    horizon: int,
+) -> dict:
+    """What `bilstm monitor` prints (and `--json` returns), the event's payload: `run` is the monitoring
+    run's (id, link); `event` is filled in once emitted."""
+    band, miss_band = verdict.error_band, verdict.coverage_band
+    times = series.shown_times.astype(str)
+    return {
+        "model_name": version[0],
+        "model_version": version[1],
+        "realised_mse_scaled": verdict.realised_mse,
+        "expected_mse_scaled": band.expected,
+        "threshold_mse_scaled": band.threshold,
+        "persistence_mse_scaled": verdict.persistence_mse,
+        "coverage_95": verdict.coverage_95,
+        "drift": verdict.drift,
+        "degraded": verdict.degraded,
+        "event": None,
+        "run_id": run[0],
+        "run_url": run[1],
+        "reasons": verdict.reasons,
+        "source": scores.source,
+        "windows": len(scores.mse),
+        "first_target": times[scores.rows[0]],
+        "last_target": times[scores.rows[-1] + horizon - 1],
+        "band_low_mse_scaled": finite(band.low),
+        "band_high_mse_scaled": finite(band.high),
+        "test_false_alarm_rate": finite(band.test_false_alarm_rate),
+        "expected_coverage_95": None if miss_band is None else 1 - miss_band.expected,
+        "drift_thresholds": verdict.drift_thresholds,
+    }
