@@ -20,7 +20,14 @@ from mlflow import MlflowClient
 # the catalogue lives with the tests; a script run as `python bench/...` sees only bench/ on its path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.bad_input_cases import CASES  # noqa: E402
-from tests.bad_input_files import error_lines, registry, setup_argv, warning_lines, write_files  # noqa: E402
+from tests.bad_input_files import (  # noqa: E402
+    error_lines,
+    register_without_champion,
+    registry,
+    setup_argv,
+    warning_lines,
+    write_files,
+)
 from tests.helpers import BILSTM  # noqa: E402
 
 
@@ -36,6 +43,7 @@ def main() -> None:
         assert any("champion" in dict(aliases) for _, aliases, _ in registry(client)), (
             "the setup run was not promoted"
         )
+        register_without_champion(client)
         rows = []
         for case in CASES:
             before = registry(client)

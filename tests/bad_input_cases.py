@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.helpers import tiny_args
 
 FORECAST = "bilstm-forecasts"  # the experiment a failed forecast run lands in
+MONITOR = "bilstm-monitoring"  # and a failed monitor run
 
 
 @dataclass(frozen=True)
@@ -265,5 +266,31 @@ CASES = [
         "forecast --data {d}/unsorted.csv --output {d}/unsorted-forecast.csv",
         r"^{d}/unsorted\.csv: timestamps were not sorted; sorted them by 'timestamp'$",
         warns=True,
+    ),
+    Case(
+        "monitor data without the model's columns",
+        "monitor --data {d}/no_target.csv",
+        r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x; the model was trained on columns"
+        r" x, y: pass data with them$",
+        MONITOR,
+    ),
+    Case(
+        "monitor data shorter than lookback + horizon",
+        "monitor --data {d}/short_history.csv",
+        r"{d}/short_history\.csv: 20 rows; the model needs lookback 48 \+ horizon 12 = 60 rows to score one"
+        r" window: pass a longer history$",
+        MONITOR,
+    ),
+    Case(
+        "monitor a model without a champion",
+        "monitor --model models:/bilstm-no-champion@champion --data {d}/good.csv",
+        r"models:/bilstm-no-champion@champion: bilstm-no-champion has no champion yet \(no version has the"
+        r" alias 'champion'\); train one with `bilstm train --set registry\.model_name=bilstm-no-champion`",
+        MONITOR,
+    ),
+    Case(
+        "monitor window larger than the data",
+        "monitor --data {d}/good.csv --window 5000",
+        r"--window 5000: larger than the 1200 rows of {d}/good\.csv; pass --window 1200 or less$",
     ),
 ]

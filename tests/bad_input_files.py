@@ -67,6 +67,15 @@ def setup_argv(folder: Path) -> list[str]:
     return ["train", "--data", str(folder / "good.csv"), *tiny_args(epochs=3)]
 
 
+MODEL_WITHOUT_CHAMPION = "bilstm-no-champion"
+
+
+def register_without_champion(client) -> None:
+    """A registered model that has no champion (nor any version), for the monitor's case: with an
+    `MlflowClient` of the catalogue's store, after the setup training."""
+    client.create_registered_model(MODEL_WITHOUT_CHAMPION)
+
+
 def error_lines(stderr: str) -> list[str]:
     """The `error: ` lines of a command's stderr, without that prefix."""
     return [line.removeprefix("error: ") for line in stderr.splitlines() if line.startswith("error: ")]

@@ -14,7 +14,14 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.bad_input_cases import CASES
-from tests.bad_input_files import error_lines, registry, setup_argv, warning_lines, write_files
+from tests.bad_input_files import (
+    error_lines,
+    register_without_champion,
+    registry,
+    setup_argv,
+    warning_lines,
+    write_files,
+)
 from tests.helpers import BILSTM, flow_run_states, synthetic_frame
 
 ERRORS = [case for case in CASES if not case.warns]
@@ -54,6 +61,7 @@ def store(tmp_path_factory, prefect_server):
     assert setup.returncode == 0, setup.stderr[-3000:]
     client = MlflowClient(uri, registry_uri=uri)
     assert "champion" in client.get_registered_model("bilstm-forecaster").aliases
+    register_without_champion(client)
     return folder, run, client
 
 

@@ -86,11 +86,18 @@ def dashboard(tmp_path_factory):
     running.stop()
 
 
-def test_four_deployments_are_served_with_a_per_field_form(dashboard):
+def test_the_shipped_deployments_are_served_with_a_per_field_form(dashboard):
     deployments = {d.name: d for d in dashboard.deployments()}
-    assert set(deployments) == {"train", "nightly-retrain", "forecast", "backtest"}
+    shipped = [entry["name"] for entry in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]]
+    assert set(deployments) == set(shipped) >= {"train", "nightly-retrain", "forecast", "backtest", "monitor"}
     printed = (dashboard.state / "dashboard.out").read_text()
-    assert "(deployments: train, nightly-retrain, forecast, backtest)" in printed
+    assert f"(deployments: {', '.join(shipped)})" in printed
+    assert set(deployments["monitor"].parameter_openapi_schema["properties"]) == {
+        "model_uri",
+        "data",
+        "window",
+    }
+    assert [s.active for s in deployments["monitor"].schedules] == [False]  # on with one edit
     train_schema = deployments["train"].parameter_openapi_schema
     fields = train_schema["definitions"]["TrainConfig"]["properties"]
     assert fields["epochs"]["minimum"] == 1 and fields["epochs"]["default"] == TrainConfig().epochs

@@ -26,12 +26,20 @@ def write(tmp_path, schedules: list[dict]):
     return path
 
 
-def test_the_shipped_file_serves_four_deployments_with_the_nightly_cron():
+def test_the_shipped_file_serves_its_deployments_with_the_nightly_cron_and_the_hourly_monitor_off():
     served = {d.name: d for d in runner_deployments(PREFECT_YAML)}
-    assert sorted(served) == ["backtest", "forecast", "nightly-retrain", "train"]
+    shipped = [entry["name"] for entry in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]]
+    assert sorted(served) == sorted(shipped)
+    assert {"backtest", "forecast", "monitor", "nightly-retrain", "train"} <= served.keys()
     [nightly] = served["nightly-retrain"].schedules
     assert (nightly.schedule.cron, nightly.schedule.timezone, nightly.active) == ("0 2 * * *", "UTC", True)
     assert [served[name].schedules for name in ("train", "forecast", "backtest")] == [[], [], []]
+    [hourly] = served["monitor"].schedules
+    assert (hourly.schedule.interval, hourly.schedule.timezone, hourly.active) == (
+        timedelta(hours=1),
+        "UTC",
+        False,
+    )
 
 
 def test_every_schedule_kind_and_key_reaches_the_served_deployment(tmp_path):

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from mlflow import MlflowClient
 
 from deployments.processes import free_port, stop_group, wait_for
+from deployments.serve import PREFECT_YAML
 from tests.test_dashboard import tiny_parameters
 
 pytestmark = pytest.mark.slow  # starts a Prefect server, a work pool and a worker
@@ -68,7 +70,8 @@ def test_deploy_and_a_process_worker_run_the_train_deployment(tmp_path, history_
             if worker is not None:
                 stop_group(worker)
             stop_group(server)
-    assert names == {"train", "nightly-retrain", "forecast", "backtest"} and pools == {"local-process"}
+    shipped = {entry["name"] for entry in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]}
+    assert names == shipped and pools == {"local-process"}
     assert run.state.is_completed(), (tmp_path / "worker.log").read_text()[-3000:]
     runs = MlflowClient(tracking, registry_uri=tracking).search_runs(
         [
