@@ -139,20 +139,42 @@ class Verdict:
         return bool(self.reasons)
 
 
-def judge(scores: Scores, promise: Promise | None, test_mse: float, rows: pd.DataFrame) -> Verdict:
+@dataclass
+class Limits:
+    """What a stretch of windows at given offsets, over a given number of rows, is held to."""
+
+    error_band: Band
+    miss_band: Band | None  # None without a promised 95 % interval
+    drift_thresholds: dict[str, float]  # {} without a drift reference
+
+
+def limits(promise: Promise | None, test_mse: float, offsets: np.ndarray, rows: int) -> Limits:
+    """The bands of windows at `offsets` and the drift thresholds of `rows` rows; without a `promise` (a
+    model registered before promises were recorded) the error band falls back on `test_mse` alone."""
+    if promise is None:
+        return Limits(fallback_band(test_mse), None, {})
+    miss_band = None if promise.miss is None else band(promise.miss, offsets)
+    thresholds = {} if promise.drift is None else promise.drift.thresholds(rows)
+    return Limits(band(promise.mse, offsets), miss_band, thresholds)
+
+
+def judge(
+    scores: Scores,
+    promise: Promise | None,
+    test_mse: float,
+    rows: pd.DataFrame,
+    held_to: Limits | None = None,
+) -> Verdict:
     """The verdict on `scores`: degraded when the realised mean error is above the band's threshold, the
     share of targets outside the 95 % interval above its own, or any input column's PSI over `rows` (the
-    monitored rows of the input columns) above its threshold. Without a `promise` (a model registered before
-    promises were recorded) the error band falls back on `test_mse` and nothing else is checked."""
+    monitored rows of the input columns) above its threshold. `held_to`: the `limits` of these offsets and
+    rows, where they are known already (a benchmark judging many stretches of one length)."""
+    held_to = held_to or limits(promise, test_mse, scores.offsets, len(rows))
+    error_band, thresholds = held_to.error_band, held_to.drift_thresholds
     realised = float(scores.mse.mean())
-    error_band = band(promise.mse, scores.offsets) if promise else fallback_band(test_mse)
     coverage_95 = None if scores.miss is None else 1 - float(scores.miss.mean())
-    miss_band = None
-    if promise is not None and promise.miss is not None and scores.miss is not None:
-        miss_band = band(promise.miss, scores.offsets)
-    drift, thresholds = {}, {}
-    if promise is not None and promise.drift is not None:
-        drift, thresholds = promise.drift.psi(rows), promise.drift.thresholds(len(rows))
+    miss_band = held_to.miss_band if scores.miss is not None else None
+    drift = promise.drift.psi(rows) if thresholds else {}
     reasons = []
     if realised > error_band.threshold:
         reasons.append(
