@@ -8,8 +8,8 @@ is set beside every stretch of the test windows at the same offsets; the mean er
 what the model promised for such a stretch. The band is the 1st to 99th percentile of those means, and the
 realised mean error is too high above `TOLERANCE` times the 99th percentile (the threshold). The same rule
 holds the share of targets outside the 95 % interval (1 - coverage) to its promise. The tolerance is there
-because a test period of a few months does not show every season: on ETTh1, weeks after the test period
-were up to 1.17x the highest weekly error of the test period (README: Monitoring).
+because a test period of a few months does not show every season: on ETTh1, a week after the test period
+reached 1.17x the 99th percentile of the test period's weekly means (README: Monitoring).
 """
 
 from __future__ import annotations
