@@ -13,7 +13,6 @@ import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from bilstm.drift import DriftReference
 from bilstm.errors import MonitorInputError
@@ -42,13 +41,11 @@ def load_promise(run_id: str, model_uri: str) -> tuple[Promise | None, float]:
             f"{model_uri}: its training run {run_id} has no test_mse_scaled metric, so there is nothing to"
             " hold its realised error to; monitor a model registered by `bilstm train`"
         )
+    recorded = {artifact.path for artifact in MlflowClient().list_artifacts(run_id, "monitoring")}
+    if WINDOWS_PATH not in recorded:  # registered before promises were recorded
+        return None, test_mse
     with tempfile.TemporaryDirectory() as tmp:
-        try:
-            windows = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=WINDOWS_PATH, dst_path=tmp
-            )
-        except (MlflowException, OSError):  # registered before promises were recorded
-            return None, test_mse
+        windows = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=WINDOWS_PATH, dst_path=tmp)
         drift = mlflow.artifacts.load_dict(f"runs:/{run_id}/{DRIFT_PATH}")
         return Promise.from_frame(pd.read_csv(windows), DriftReference.from_json(drift)), test_mse
 
