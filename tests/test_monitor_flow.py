@@ -104,6 +104,7 @@ def test_the_champion_is_healthy_on_its_data_and_degraded_on_a_drifted_copy_each
         assert event.resource["bilstm.model.version"] == "1"
         assert event.payload["degraded"] is summary["degraded"]
         assert event.payload["realised_mse_scaled"] == pytest.approx(summary["realised_mse_scaled"])
+        assert f"prefect.flow-run.{summary['flow_run_id']}" in {related.id for related in event.related}
 
         run = client.get_run(summary["run_id"])
         assert client.get_experiment(run.info.experiment_id).name == MONITOR_EXPERIMENT
