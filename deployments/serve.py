@@ -2,7 +2,8 @@
 
 `bilstm dashboard` runs this beside a Prefect server. It reads the same YAML that `prefect deploy` reads, so
 the served and the work-pool deployments never drift apart: every schedule kind and key that `prefect deploy`
-reads, and a clear error for any other; `--prefect-file` serves another such file.
+reads, the event triggers (each one an automation that runs its deployment), and a clear error for any other
+key; `--prefect-file` serves another such file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 from prefect import Flow, serve
 from prefect.client.schemas.actions import DeploymentScheduleCreate
 from prefect.deployments.runner import RunnerDeployment
+from prefect.events import DeploymentTriggerTypes
 from prefect.schedules import Schedule
 from pydantic import TypeAdapter, ValidationError
 
@@ -32,6 +34,10 @@ VALUE_TYPES = {"cron": str, "rrule": str, "interval": timedelta, "anchor_date": 
 
 class ScheduleError(ValueError):
     """A schedule of `prefect.yaml` that this entry cannot serve as written; the message says where."""
+
+
+class TriggerError(ValueError):
+    """A trigger of `prefect.yaml` that this entry cannot serve as written; the message says where."""
 
 
 def load_flow(entrypoint: str) -> Flow:
@@ -84,6 +90,31 @@ def schedule(entry: dict, where: str = "schedule") -> DeploymentScheduleCreate:
         raise ScheduleError(f"{where}: {error}") from None
 
 
+def trigger(entry: dict, where: str = "trigger") -> DeploymentTriggerTypes:
+    """One item of a deployment's `triggers:`, read as `prefect deploy` reads it (an event, metric, compound
+    or sequence trigger with the run's `parameters`, which may be Jinja templates over the `event`).
+
+    Raises:
+        TriggerError: a bad value, or a key that the trigger's type does not have: Prefect would ignore it,
+            and a misspelt `within` would silently drop a cool-down. The message starts with `where`.
+    """
+    try:
+        parsed = TypeAdapter(DeploymentTriggerTypes).validate_python(entry)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(map(str, first["loc"][1:]))  # the first item is the trigger's type
+        raise TriggerError(
+            f"{where}: {field + ': ' if field else ''}{first['msg'].removeprefix('Value error, ')}"
+        ) from None
+    known = type(parsed).model_fields
+    for key in entry:
+        if key not in known:
+            raise TriggerError(
+                f"{where}: {key!r} is not a key of {parsed.type} triggers (they take {', '.join(known)})"
+            )
+    return parsed
+
+
 def runner_deployments(prefect_file: Path = PREFECT_YAML) -> list[RunnerDeployment]:
     spec = yaml.safe_load(prefect_file.read_text())
     return [
@@ -96,6 +127,10 @@ def runner_deployments(prefect_file: Path = PREFECT_YAML) -> list[RunnerDeployme
                 for i, item in enumerate(entry.get("schedules") or [])
             ],
             parameters=entry.get("parameters") or {},
+            triggers=[
+                trigger(item, f"{prefect_file}: deployment {entry['name']!r}: triggers[{i}]")
+                for i, item in enumerate(entry.get("triggers") or [])
+            ],
         )
         for entry in spec["deployments"]
     ]

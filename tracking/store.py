@@ -71,8 +71,8 @@ def _reach_server(uri: str) -> None:
         raise TrackingUnavailableError(f"MLflow tracking server {shown} is unreachable ({reason})") from None
 
 
-def use_tracking(experiment: str) -> str:
-    """Point MLflow at the tracking store and experiment; returns the URI.
+def use_tracking(experiment: str | None) -> str:
+    """Point MLflow at the tracking store and experiment (None: the store alone); returns the URI.
 
     A tracking server is tried first, with retries and growing delays (`retry_delays`), so a server that
     is restarting does not fail the run, and one that stays down fails it with its URI (redacted).
@@ -96,8 +96,9 @@ def use_tracking(experiment: str) -> str:
     with refusals_as_bad_input():
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
-        with store_creation_lock(uri):  # the first use of a store creates its tables
-            mark_as_model_training(mlflow.set_experiment(experiment))
+        if experiment is not None:
+            with store_creation_lock(uri):  # the first use of a store creates its tables
+                mark_as_model_training(mlflow.set_experiment(experiment))
     return uri
 
 
