@@ -1,15 +1,21 @@
 """What several test files and `bench/bad_inputs.py` share: the synthetic series every tiny job trains on,
 that job as a config (`tiny`), as `bilstm train` arguments (`tiny_args`) and run untracked (`run_tiny_job`),
-the installed `bilstm` command, and the states of the test Prefect server's flow runs. Free ports, health
+the installed `bilstm` command, the states of the test Prefect server's flow runs, and the retrain trigger's
+side (the monitor's events emitted, the automation checked, the triggered runs awaited). Free ports, health
 waits and process stops are `deployments.processes`, shared with the dashboard."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from bilstm.config import DataConfig, PipelineConfig, with_overrides
 
@@ -98,3 +104,65 @@ def flow_run_states() -> dict[str, str]:
     with get_client(sync_client=True) as prefect:
         latest = prefect.read_flow_runs(sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=50)
     return {str(r.id): r.state.type.value for r in latest}
+
+
+# emits `(event, model name, version)` items as the monitor flow does (the issue-13 event contract: the
+# registered model as the resource, the monitor's figures as the payload), then drains Prefect's event queue
+_EMIT = """
+import json, sys
+from prefect.events import emit_event
+
+for name, model, version in json.loads(sys.argv[1]):
+    # emit_event logs a malformed event (a label that is not a string) and returns None
+    assert emit_event(
+        name,
+        resource={"prefect.resource.id": f"bilstm.registered-model.{model}", "prefect.resource.name": model,
+                  "bilstm.model.name": model, "bilstm.model.version": version},
+        payload={"model_name": model, "model_version": version, "realised_mse_scaled": 0.9,
+                 "expected_mse_scaled": 0.3, "threshold_mse_scaled": 0.5, "persistence_mse_scaled": 0.6,
+                 "coverage_95": 0.7, "drift": {"y": 0.4}, "degraded": name == "bilstm.model.degraded",
+                 "run_id": "monitoring-run-of-the-test"},
+    ), name
+"""
+
+
+def emit_model_events(api_url: str, events: list[tuple[str, str, str]]) -> None:
+    """Emit `(event, model name, version)` events to the Prefect API at `api_url` from another process, as
+    a monitor flow run would, one right after the other."""
+    env = dict(os.environ, PREFECT_API_URL=api_url)
+    subprocess.run([sys.executable, "-c", _EMIT, json.dumps(events)], env=env, check=True, timeout=120)
+
+
+def assert_shipped_trigger(client, deployment_id):
+    """The deployment's automation on the Prefect server is the trigger of the shipped prefect.yaml's
+    `retrain-on-degradation`, its parameters' templates intact, running that deployment; returns it."""
+    from deployments.serve import PREFECT_YAML
+
+    spec = yaml.safe_load(PREFECT_YAML.read_text())
+    [shipped] = next(e for e in spec["deployments"] if e["name"] == "retrain-on-degradation")["triggers"]
+    [automation] = client.read_resource_related_automations(f"prefect.deployment.{deployment_id}")
+    trigger, [action] = automation.trigger, automation.actions
+    assert automation.enabled and trigger.expect == set(shipped["expect"])
+    assert trigger.match.model_dump() == shipped["match"]
+    assert (trigger.posture.value, trigger.threshold) == (shipped["posture"], shipped["threshold"])
+    assert trigger.within.total_seconds() == shipped["within"]
+    assert action.type == "run-deployment" and action.deployment_id == deployment_id
+    assert action.parameters == shipped["parameters"]
+    return automation
+
+
+def runs_once_one_ends(api_url: str, deployment_id, timeout: float = 300, settle: float = 3) -> list:
+    """The flow runs of a deployment, on the Prefect API at `api_url`, once one of them is final and `settle`
+    seconds more have passed (the time for a run that should not be there to show)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    deadline = time.monotonic() + timeout
+    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = [r for r in client.read_flow_runs() if r.deployment_id == deployment_id]
+            if any(r.state and r.state.is_final() for r in runs):
+                time.sleep(settle)
+                return [r for r in client.read_flow_runs() if r.deployment_id == deployment_id]
+            time.sleep(1)
+    raise TimeoutError(f"no run of deployment {deployment_id} ended within {timeout:.0f} s")

@@ -20,7 +20,7 @@ from mlflow import MlflowClient
 from bilstm.config import TrainConfig
 from deployments.processes import alive, descendants, free_port, wait_for
 from deployments.serve import PREFECT_YAML
-from tests.helpers import BILSTM, tiny
+from tests.helpers import BILSTM, assert_shipped_trigger, emit_model_events, runs_once_one_ends, tiny
 
 pytestmark = pytest.mark.slow  # starts the Prefect and MLflow servers of `bilstm dashboard`
 
@@ -89,7 +89,9 @@ def dashboard(tmp_path_factory):
 def test_the_shipped_deployments_are_served_with_a_per_field_form(dashboard):
     deployments = {d.name: d for d in dashboard.deployments()}
     shipped = [entry["name"] for entry in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]]
-    assert set(deployments) == set(shipped) >= {"train", "nightly-retrain", "forecast", "backtest", "monitor"}
+    assert set(deployments) == set(shipped)
+    names = {"train", "nightly-retrain", "forecast", "backtest", "monitor", "retrain-on-degradation"}
+    assert names <= set(shipped)
     printed = (dashboard.state / "dashboard.out").read_text()
     assert f"(deployments: {', '.join(shipped)})" in printed
     assert set(deployments["monitor"].parameter_openapi_schema["properties"]) == {
@@ -115,14 +117,26 @@ def test_the_shipped_deployments_are_served_with_a_per_field_form(dashboard):
     assert deployments["backtest"].schedules == []
     schedules = deployments["nightly-retrain"].schedules
     assert [s.schedule.cron for s in schedules] == ["0 2 * * *"] and schedules[0].active
+    retrain = deployments["retrain-on-degradation"].parameter_openapi_schema["properties"]
+    assert set(retrain) == {"model_name", "reason"}
+    assert retrain["model_name"]["default"] == "bilstm-forecaster"
 
 
-def test_custom_train_run_from_the_ui_then_forecast(dashboard, history_csv, tmp_path):
+@pytest.fixture(scope="module")
+def ui_train_run(dashboard, history_csv):
+    """A run of `train` with the tiny config, started as the UI's custom run starts one; its version is the
+    first of `bilstm-forecaster` on this dashboard, so it becomes the champion."""
     from prefect.deployments import run_deployment
 
     dashboard.deployments()
     with dashboard.settings():
-        flow_run = run_deployment("train/train", parameters=tiny_parameters(history_csv), timeout=600)
+        return run_deployment("train/train", parameters=tiny_parameters(history_csv), timeout=600)
+
+
+def test_custom_train_run_from_the_ui_then_forecast(dashboard, ui_train_run, history_csv, tmp_path):
+    from prefect.deployments import run_deployment
+
+    flow_run = ui_train_run
     assert flow_run.state.is_completed(), flow_run.state
 
     client = MlflowClient(dashboard.mlflow_url, registry_uri=dashboard.mlflow_url)
@@ -150,6 +164,64 @@ def test_custom_train_run_from_the_ui_then_forecast(dashboard, history_csv, tmp_
     np.testing.assert_allclose(
         table.y, registered_forecast(dashboard, versions[0].version, history_csv).y, rtol=1e-5
     )
+
+
+def test_a_degraded_monitor_run_retrains_the_champion_once_through_the_gate(
+    dashboard, ui_train_run, history_csv, tmp_path
+):
+    """The loop on the dashboard's servers: the `monitor` deployment, on a copy of the champion's data whose
+    last 600 target values drifted (x1.8 + 5), emits `bilstm.model.degraded`; the trigger of
+    `retrain-on-degradation` starts one retrain with the champion's config, whose train subflow registers a
+    version and makes the champion decision. A burst after it within the cool-down (the same event twice
+    more, a healthy one, a degraded one of another model) starts nothing more."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.events.filters import EventFilter, EventResourceFilter
+
+    retrain = {d.name: d for d in dashboard.deployments()}["retrain-on-degradation"]
+    with dashboard.settings(), get_client(sync_client=True) as prefect:
+        automation = assert_shipped_trigger(prefect, retrain.id)
+    assert ui_train_run.state.is_completed(), ui_train_run.state
+    client = MlflowClient(dashboard.mlflow_url, registry_uri=dashboard.mlflow_url)
+    champion = str(client.get_model_version_by_alias("bilstm-forecaster", "champion").version)
+
+    frame = pd.read_csv(history_csv)
+    drifted = frame.assign(y=frame.y.where(frame.index < len(frame) - 600, frame.y * 1.8 + 5))
+    drifted.to_csv(tmp_path / "drifted.csv", index=False)
+    with dashboard.settings():
+        monitor = run_deployment("monitor/monitor", parameters={"data": str(tmp_path / "drifted.csv")})
+    assert monitor.state.is_completed(), monitor.state
+    monitoring = client.get_experiment_by_name("bilstm-monitoring").experiment_id
+    [verdict] = client.search_runs([monitoring], f"tags.`prefect.flow_run_id` = '{monitor.id}'")
+    assert verdict.data.tags["bilstm.monitor.degraded"] == "true"
+    degraded, healthy = (f"bilstm.model.{word}" for word in ("degraded", "healthy"))
+    burst = [(name, "bilstm-forecaster", champion) for name in (degraded, degraded, healthy)]
+    emit_model_events(f"{dashboard.prefect_url}/api", [*burst, (degraded, "another-model", "1")])
+
+    [run] = runs_once_one_ends(f"{dashboard.prefect_url}/api", retrain.id, settle=5)
+    assert run.state.is_completed(), run.state
+    assert run.created_by.type == "AUTOMATION"
+    assert run.parameters["model_name"] == "bilstm-forecaster"
+    reason = run.parameters["reason"]
+    assert reason.startswith(f"bilstm.model.degraded of v{champion} (event ")
+    assert reason.endswith(f"monitoring run {verdict.info.run_id})")  # the monitor's event, not the burst's
+
+    experiment = client.get_experiment_by_name("bilstm-forecaster")
+    [retrained] = client.search_runs([experiment.experiment_id], f"tags.`retrain.of_version` = '{champion}'")
+    tags = retrained.data.tags
+    assert retrained.info.status == "FINISHED" and tags["retrain.reason"] == reason
+    assert tags["promoted"] in ("true", "false") and tags["promotion_reason"]
+    [version] = client.search_model_versions(f"run_id = '{retrained.info.run_id}'")
+    assert version.tags["promotion"] == tags["promotion_reason"]
+    assert retrained.data.params["train.epochs"] == "1"  # the champion's config, not the defaults (10)
+    with dashboard.settings(), get_client(sync_client=True) as prefect:
+        train_run = prefect.read_flow_run(tags["prefect.flow_run_id"])
+        assert prefect.read_task_run(train_run.parent_task_run_id).flow_run_id == run.id  # its subflow
+        # what the UI's Events page lists for the automation: it fired once, and ran the deployment
+        about = EventFilter(resource=EventResourceFilter(id=[f"prefect.automation.{automation.id}"]))
+        fired = [event.event for event in prefect.read_events(filter=about, limit=50).events]
+    assert train_run.state.is_completed()
+    assert fired.count("prefect.automation.triggered") == 1 and "prefect.automation.action.executed" in fired
 
 
 def registered_forecast(dashboard: Running, version: str, history_csv: str) -> pd.DataFrame:

@@ -31,6 +31,9 @@ def test_train_flow_tracks_registers_and_promotes(tiny_config, tracking):
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     artifacts |= {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert {"metrics_by_horizon.csv", "plots/loss_curve.png", "plots/forecast.png"} <= artifacts
+    # the config whole, what a retrain of this job reads back
+    recorded = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/config.json")
+    assert recorded == tiny_config.model_dump(mode="json")
     assert run.data.tags["prefect.flow_run_id"] == summary["flow_run_id"]
     assert run.inputs.dataset_inputs[0].dataset.name == "series"
     assert run.inputs.dataset_inputs[0].dataset.digest == run.data.tags["data.digest"]

@@ -1,5 +1,7 @@
-"""The work-pool route for teams: `prefect deploy --prefect-file deployments/prefect.yaml --all` and a
-process worker run the `train` deployment against a real `prefect server` (started and stopped by PID)."""
+"""The work-pool route for teams: `prefect deploy --prefect-file deployments/prefect.yaml --all` creates the
+deployments and the retrain trigger's automation (as the dashboard does), and a process worker runs the
+`train` deployment, against a real `prefect server` (started and stopped by PID). The triggered retrain
+itself runs in tests/test_dashboard.py: the automation and its run-deployment action are the same."""
 
 import os
 import subprocess
@@ -12,6 +14,7 @@ from mlflow import MlflowClient
 
 from deployments.processes import free_port, stop_group, wait_for
 from deployments.serve import PREFECT_YAML
+from tests.helpers import assert_shipped_trigger
 from tests.test_dashboard import tiny_parameters
 
 pytestmark = pytest.mark.slow  # starts a Prefect server, a work pool and a worker
@@ -20,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def test_deploy_and_a_process_worker_run_the_train_deployment(tmp_path, history_csv):
+def test_deploy_creates_the_retrain_trigger_and_a_process_worker_runs_train(tmp_path, history_csv):
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -65,6 +68,8 @@ def test_deploy_and_a_process_worker_run_the_train_deployment(tmp_path, history_
                 with get_client(sync_client=True) as client:
                     names = {d.name for d in client.read_deployments()}
                     pools = {d.work_pool_name for d in client.read_deployments()}
+                    retrain = client.read_deployment_by_name("retrain/retrain-on-degradation")
+                    assert_shipped_trigger(client, retrain.id)
                 run = run_deployment("train/train", parameters=tiny_parameters(history_csv), timeout=600)
         finally:
             if worker is not None:
