@@ -46,18 +46,19 @@ def test_the_champions_config_is_read_whole_or_from_an_older_runs_params(store, 
     mlflow.set_tracking_uri(store)
     mlflow.set_registry_uri(store)
     client = MlflowClient()
+    experiment = client.create_experiment("records")  # not the active one an earlier test left set
     with pytest.raises(NothingToRetrainError, match=f"registered model '{NAME}' has no champion to retrain"):
         champion_config(NAME)
 
     older = tiny(**ODD, **{"data.path": str(tmp_path / "old.csv")})
-    with mlflow.start_run() as run:  # before configs were kept whole: params only
+    with mlflow.start_run(experiment_id=experiment) as run:  # before configs were kept whole: params only
         mlflow.log_params(flatten(older))
     version = champion_run(client, run.info.run_id)
     assert champion_config(NAME) == (version, older)
 
     monkeypatch.chdir(tmp_path)
     newer = tiny(**ODD, **{"data.path": "new.csv"})
-    with mlflow.start_run() as run:
+    with mlflow.start_run(experiment_id=experiment) as run:
         record_config(newer)
     version = champion_run(client, run.info.run_id)
     monkeypatch.chdir(tmp_path.parent)  # the retrain runs elsewhere, and reads the same file
