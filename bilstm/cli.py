@@ -279,7 +279,8 @@ def dashboard(
 
 ModelNameOption = Annotated[str, typer.Option("--model", help="Registered model name")]
 ByOption = Annotated[
-    str | None, typer.Option("--by", help="Who makes the move, for the history [default: your user name]")
+    str | None,
+    typer.Option("--by", help="Who makes the move, for the history", show_default="your user name"),
 ]
 
 

@@ -1,24 +1,30 @@
 """Manual approval of a challenger (`registry.approval: manual`): the flow run pauses with a typed form, a
 Prefect `RunInput` whose description shows the challenger against the champion. A person answers it in the
 Prefect UI (the paused run's Resume button) or through Prefect's API (`resume_flow_run(id, run_input=...)`).
-Without an answer within the timeout the run goes on, and nothing is promoted."""
+Without an answer within the timeout the run resumes itself without one, and nothing is promoted."""
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from datetime import datetime, timedelta, timezone
 
 from prefect import get_run_logger, pause_flow_run
 from prefect.client.orchestration import get_client
-from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from prefect.states import Running
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from bilstm.gate import GateEvidence
 from tracking.approvals import Decision
 from tracking.champion_history import utc_now
 from tracking.registry import Verdict
+
+# Prefect fails a run whose pause outlives the pause's own timeout, but a run nobody decided on trained well
+# and has its outcome (not promoted) to record: the run resumes itself at the approval deadline, and
+# Prefect's pause timeout comes this much later, for a resume that was held up
+PREFECT_PAUSE_GRACE_S = 120
 
 
 class ApprovalForm(RunInput):
@@ -73,11 +79,18 @@ def ask_for_approval(
         shown_deadline,
         flow_run.ui_url or f"flow run {flow_run.id} in the Prefect UI",
     )
+    in_this_context = contextvars.copy_context().run  # the flow's Prefect settings (its API) for the timer
+    deadline_resume = threading.Timer(timeout_s, in_this_context, args=(_resume_unanswered, flow_run.id))
+    deadline_resume.daemon = True
+    deadline_resume.start()
     try:
-        answer = pause_flow_run(wait_for_input=form, timeout=timeout_s, poll_interval=_poll_s(timeout_s))
-    except FlowPauseTimeout:
-        _go_on_unapproved()
+        answer = pause_flow_run(
+            wait_for_input=form, timeout=timeout_s + PREFECT_PAUSE_GRACE_S, poll_interval=_poll_s(timeout_s)
+        )
+    except ValidationError:  # resumed without an answer (Prefect's API refuses one without a reviewer)
         return Decision("timed-out", None, utc_now())
+    finally:
+        deadline_resume.cancel()
     decision = "approved" if answer.approve else "rejected"
     return Decision(decision, answer.reviewer, utc_now(), answer.comment)
 
@@ -87,10 +100,10 @@ def _poll_s(timeout_s: int) -> int:
     return max(1, min(10, timeout_s // 60))
 
 
-def _go_on_unapproved() -> None:
-    """Leave the Paused state after the timeout: Prefect would fail the run (the pause expired), but the
-    training succeeded and its outcome, not promoted, is still to be recorded. A Resume pressed from now on
-    is refused, as the run is no longer paused."""
+def _resume_unanswered(flow_run_id: str) -> None:
+    """At the approval deadline, move the still paused run on without an answer. A Resume pressed from then
+    on is refused, as the run is no longer paused."""
     note = "no decision within registry.approval_timeout: going on without promoting"
     with get_client(sync_client=True) as client:
-        client.set_flow_run_state(flow_run.id, Running(message=note), force=True)
+        if client.read_flow_run(flow_run_id).state.is_paused():
+            client.set_flow_run_state(flow_run_id, Running(message=note))

@@ -161,9 +161,11 @@ def test_without_a_decision_within_the_timeout_nothing_is_promoted(tiny_config, 
     assert "champion" not in client.get_registered_model(NAME).aliases
     assert client.get_model_version(NAME, "1").tags["bilstm.approval.decision"] == "timed-out"
     assert client.get_run(summary["run_id"]).info.status == "FINISHED"
-    # the training succeeded: the run completes, and an answer that comes too late changes nothing
+    # the training succeeded: the run resumed itself and completed (Prefect would fail an expired pause),
+    # and an answer that comes too late changes nothing
     with get_client(sync_client=True) as prefect:
         assert prefect.read_flow_run(summary["flow_run_id"]).state.is_completed()
+    assert "PAUSED" in states(summary["flow_run_id"]) and "FAILED" not in states(summary["flow_run_id"])
     with pytest.raises(NotPausedError):
         resume_flow_run(summary["flow_run_id"], run_input={"approve": True, "reviewer": "late"})
 
