@@ -150,16 +150,6 @@ def train(
     _print_summary(summary, as_json)
 
 
-def _check_approval_reachable() -> None:
-    """Manual approval waits for a person in a Prefect UI: a command's temporary server has none."""
-    if not importlib.import_module("deployments.temporary_api").configured_api():
-        raise BadInputError(
-            "registry.approval=manual needs a Prefect server whose UI a person opens to approve: set"
-            " PREFECT_API_URL (`bilstm dashboard` serves one at http://127.0.0.1:4200/api) or run the train"
-            " deployment from the dashboard"
-        )
-
-
 @app.command()
 def backtest(
     data: DataOption = None,
@@ -345,6 +335,16 @@ def _user() -> str:
         return getpass.getuser()
     except OSError:  # no user name in the environment or the password database (some containers)
         return "unknown"
+
+
+def _check_approval_reachable() -> None:
+    """Manual approval waits for a person in a Prefect UI: a command's temporary server has none."""
+    if not importlib.import_module("deployments.temporary_api").configured_api():
+        raise BadInputError(
+            "registry.approval=manual needs a Prefect server whose UI a person opens to approve: set"
+            " PREFECT_API_URL (`bilstm dashboard` serves one at http://127.0.0.1:4200/api) or run the train"
+            " deployment from the dashboard"
+        )
 
 
 def exit_code(error: BaseException) -> int:
