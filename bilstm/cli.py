@@ -6,10 +6,12 @@ free of them. Bad input exits 2 with one line saying what is wrong and how to fi
 
 from __future__ import annotations
 
+import getpass
 import importlib
 import json
 import traceback
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -140,6 +142,8 @@ def train(
             folds_module = importlib.import_module("bilstm.folds")
             gate_folds = folds_module.BacktestOptions(folds=pipeline_config.registry.gate_folds)
             folds_module.check_backtest_input(series, resolved, gate_folds, "registry.gate_folds")
+        if pipeline_config.registry.approval == "manual":
+            _check_approval_reachable()
     except (BadInputError, ValidationError) as error:
         _fail(error, debug, exit_code(error))
     summary = _run_flow("flows.train", "train_flow", {"config": pipeline_config}, debug)
@@ -285,6 +289,86 @@ def dashboard(
     except supervisor.DashboardError as error:
         _fail(error, False, 1)
     raise typer.Exit(code)
+
+
+ModelNameOption = Annotated[str, typer.Option("--model", help="Registered model name")]
+ByOption = Annotated[
+    str | None,
+    typer.Option("--by", help="Who makes the move, for the history", show_default="your user name"),
+]
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Option("--version", help="The version to make champion")],
+    model: ModelNameOption = "bilstm-forecaster",
+    by: ByOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the move as JSON (last line)")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Make a registered version the champion; the champion before it becomes previous-champion.
+
+    Under the promotion lock, recorded in the champion's history (tags on the registered model).
+    """
+    move = _move_champion("promote_version", debug, model_name=model, version=version, by=by)
+    if move.at is None:
+        typer.echo(f"{model} v{version} is the champion already; nothing changed")
+    else:
+        was = "no champion before"
+        if move.replaced_version:
+            was = f"was v{move.replaced_version}, now previous-champion"
+        typer.echo(f"{model} v{version} is the champion ({was}), by {move.by} at {move.at}")
+    if as_json:
+        typer.echo(json.dumps(asdict(move)))
+
+
+@app.command()
+def rollback(
+    model: ModelNameOption = "bilstm-forecaster",
+    by: ByOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the move as JSON (last line)")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Make the previous-champion the champion again.
+
+    Under the promotion lock, recorded in the champion's history; the new previous-champion is the version
+    the restored one replaced, so a second rollback goes one step further back.
+    """
+    move = _move_champion("rollback", debug, model_name=model, by=by)
+    previous = f"v{move.previous_champion_version}" if move.previous_champion_version else "none"
+    typer.echo(
+        f"{model} rolled back from v{move.replaced_version} to v{move.champion_version}"
+        f" (previous-champion: {previous}), by {move.by} at {move.at}"
+    )
+    if as_json:
+        typer.echo(json.dumps(asdict(move)))
+
+
+def _move_champion(action: str, debug: bool, by: str | None, **arguments: str) -> Any:
+    """Run a move of `tracking.champion_moves` (MLflow loads only now); failures become exit codes."""
+    apply_env_defaults()
+    moves = importlib.import_module("tracking.champion_moves")
+    try:
+        return getattr(moves, action)(by=by or _user(), **arguments)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
+        _fail(error, debug, exit_code(error))
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except OSError:  # no user name in the environment or the password database (some containers)
+        return "unknown"
+
+
+def _check_approval_reachable() -> None:
+    """Manual approval waits for a person in a Prefect UI: a command's temporary server has none."""
+    if not importlib.import_module("deployments.temporary_api").configured_api():
+        raise BadInputError(
+            "registry.approval=manual needs a Prefect server whose UI a person opens to approve: set"
+            " PREFECT_API_URL (`bilstm dashboard` serves one at http://127.0.0.1:4200/api) or run the train"
+            " deployment from the dashboard"
+        )
 
 
 def exit_code(error: BaseException) -> int:

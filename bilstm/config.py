@@ -183,6 +183,16 @@ class RegistryConfig(_Section):
         description="Backtest gate: the widest interval level's mean coverage must lie within this of"
         " nominal (0.95 +- 0.05 by default)",
     )
+    approval: Literal["auto", "manual"] = Field(
+        "auto",
+        description="auto: a version that wins the gate becomes champion; manual: the flow run pauses for a"
+        " person to approve or reject it in the Prefect UI (its Resume form) first",
+    )
+    approval_timeout: int = Field(
+        86_400,
+        ge=1,
+        description="Seconds a paused run waits for the decision (manual approval); then nothing is promoted",
+    )
 
 
 class PipelineConfig(_Section):

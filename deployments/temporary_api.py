@@ -118,6 +118,11 @@ def _taken(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def configured_api() -> bool:
+    """Whether a Prefect API is configured (PREFECT_API_URL, in the environment or the Prefect profile)."""
+    return bool(get_current_settings().api.url)
+
+
 def start() -> TemporaryApi | None:
     """Start the temporary API unless a Prefect API is configured or ephemeral mode is off."""
     settings = get_current_settings()

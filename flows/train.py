@@ -1,6 +1,6 @@
 """The training flow: ingest -> settings left to the data -> the champion's job checked -> split and scale ->
 window -> train -> evaluate -> (the backtest gate's folds, with `registry.gate: backtest`) -> register ->
-promote.
+promote (with `registry.approval: manual`, a version that wins the gate waits for a person's approval first).
 
 One MLflow run per flow run, named after it. The config is a typed pydantic model, so the Prefect UI shows a
 form with every field and its default.
@@ -8,25 +8,36 @@ form with every field and its default.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import mlflow
 from prefect import flow
 from prefect.runtime import flow_run
 
 from bilstm import gate
-from bilstm.config import PipelineConfig
+from bilstm.config import PipelineConfig, RegistryConfig
 from bilstm.data import Series
 from bilstm.defaults import Resolved
 from bilstm.evaluation import Evaluation, baseline_shortfalls
 from bilstm.folds import BacktestOptions
+from bilstm.forecaster import Forecaster
 from bilstm.job import Job
-from bilstm.pipeline import kept_start_note
+from bilstm.pipeline import ScaledSplit, kept_start_note
 from bilstm.training import TrainingLog
+from flows.approval import ask_for_approval
 from flows.backtest import run_folds
 from flows.fold_workers import FoldWorkers
 from tasks.backtest import plan_backtest, record_folds
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.evaluation import evaluate, record_promise
-from tasks.registry import check_champion, promote, register_model
+from tasks.registry import (
+    check_champion,
+    judge_challenger,
+    keep_champion,
+    promote,
+    record_decision,
+    register_model,
+)
 from tasks.report import publish_report
 from tasks.tracking import start_tracking
 from tasks.training import claim_checkpoint, clear_checkpoint, train
@@ -58,7 +69,11 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         if config.registry.gate == "backtest":
             evidence = _backtest_evidence(run, series, config)
         version = register_model(forecaster, prepared, job, config.registry.model_name)
-        promotion = promote(version, forecaster, evidence, prepared, job, config.registry.model_name)
+        registry = config.registry
+        if registry.approval == "manual":
+            promotion = _promote_once_approved(run, version, forecaster, evidence, prepared, job, registry)
+        else:
+            promotion = promote(version, forecaster, evidence, prepared, job, registry.model_name)
         summary = _summary(
             run, config, settings, champion_warning, training_log, evaluation, version, promotion
         )
@@ -76,6 +91,35 @@ def _backtest_evidence(run: mlflow.ActiveRun, series: Series, config: PipelineCo
         outcomes = run_folds(series, config, folds, workers)
     _, means = record_folds(run, series, outcomes, folds)
     return gate.over_folds(means, folds, series, config)
+
+
+def _promote_once_approved(
+    run: mlflow.ActiveRun,
+    version: str,
+    forecaster: Forecaster,
+    evidence: gate.GateEvidence,
+    prepared: ScaledSplit,
+    job: Job,
+    registry: RegistryConfig,
+) -> Promotion:
+    """Manual approval: a version that wins the gate waits for a person's decision, with no lock held; once
+    approved, it is promoted if it still wins, against the champion of that moment, under the lock."""
+    model_name = registry.model_name
+    verdict = judge_challenger(version, evidence, job, model_name)
+    if not verdict.promote:
+        return keep_champion(model_name, version, verdict.reason)
+    timeout_s = registry.approval_timeout
+    decision = ask_for_approval(model_name, version, verdict, evidence, run_url(run), timeout_s)
+    record_decision(model_name, version, decision)
+    if decision.decision == "timed-out":
+        advice = f"promote it later with `bilstm promote --model {model_name} --version {version}`"
+        waited = f"{timeout_s} s (registry.approval_timeout)"
+        return keep_champion(model_name, version, f"no decision within {waited}; {advice}", decision)
+    if not decision.approved:
+        return keep_champion(model_name, version, decision.said(), decision)
+    return promote(
+        version, forecaster, evidence, prepared, job, model_name, approval=decision, judged=verdict
+    )
 
 
 def _summary(
@@ -100,6 +144,7 @@ def _summary(
         "promoted": promotion.promoted,
         "promotion_reason": promotion.reason,
         "champion_version": promotion.champion_version,
+        "approval": None if promotion.approval is None else asdict(promotion.approval),
         "seasonal_period": settings.period,
         "lookback": config.window.lookback,
         "patch_len": config.model.patch_len,

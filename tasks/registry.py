@@ -1,5 +1,6 @@
 """Registry tasks: warn early when the champion forecasts another job, register the trained forecaster,
-and gate the champion alias (the MLflow side is `tracking.registry`)."""
+and gate the champion alias, with a person's decision in between under manual approval (the MLflow side is
+`tracking.registry` and `tracking.approvals`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from bilstm.gate import GateEvidence
 from bilstm.job import Job
 from tasks.retries import IO_RETRIES
 from tracking import registry
-from tracking.registry import Promotion
+from tracking.approvals import Decision, tag_decision
+from tracking.registry import Promotion, Verdict
 
 
 @task(**IO_RETRIES)
@@ -38,13 +40,42 @@ def promote(
     prepared: pipeline.ScaledSplit,
     job: Job,
     model_name: str,
+    approval: Decision | None = None,
+    judged: Verdict | None = None,
 ) -> Promotion:
     """Move `champion` to `version` only if it beats the champion of the same job and both naive baselines
     on the same windows (the evidence's: the test split or backtest folds); a champion of another job is
-    never replaced."""
+    never replaced. Under manual approval: once approved, against the champion of this moment."""
     promotion = registry.promote_if_better(
-        model_name, version, job=job, evidence=evidence, prepared=prepared, forecaster=forecaster
+        model_name,
+        version,
+        job=job,
+        evidence=evidence,
+        prepared=prepared,
+        forecaster=forecaster,
+        approval=approval,
+        judged=judged,
     )
     outcome = "promoted to champion" if promotion.promoted else "not promoted"
     get_run_logger().info("Version %s %s: %s", version, outcome, promotion.reason)
     return promotion
+
+
+@task(**IO_RETRIES)
+def judge_challenger(version: str, evidence: GateEvidence, job: Job, model_name: str) -> Verdict:
+    """The gate's verdict on `version` against the champion, moving nothing: what a person is asked."""
+    return registry.judge(model_name, version, job=job, evidence=evidence)
+
+
+@task(**IO_RETRIES)
+def record_decision(model_name: str, version: str, decision: Decision) -> None:
+    """Tag a person's decision (or its absence) on the model version."""
+    tag_decision(model_name, version, decision)
+
+
+@task(**IO_RETRIES)
+def keep_champion(model_name: str, version: str, reason: str, decision: Decision | None = None) -> Promotion:
+    """Record that `version` is not promoted (it lost the gate, was rejected, or nobody decided in time)."""
+    registry.record_outcome(model_name, version, False, reason)
+    get_run_logger().info("Version %s not promoted: %s", version, reason)
+    return Promotion(False, reason, registry.champion_version(model_name), decision)

@@ -293,4 +293,20 @@ CASES = [
         "monitor --data {d}/good.csv --window 5000",
         r"--window 5000: larger than the 1200 rows of {d}/good\.csv; pass --window 1200 or less$",
     ),
+    Case(
+        "promote of a missing version",
+        "promote --model bilstm-forecaster --version 99",
+        r"--version 99: bilstm-forecaster has no such version; its versions: 1$",
+    ),
+    Case(
+        "rollback without a previous champion",
+        "rollback --model bilstm-forecaster",
+        r"--model bilstm-forecaster: no previous-champion to roll back to; make a version champion with"
+        r" `bilstm promote --model bilstm-forecaster --version N`$",
+    ),
+    Case(
+        "promote in an unknown model",
+        "promote --model no-such-model --version 1",
+        r"--model no-such-model: no such registered model; registered models: bilstm-forecaster$",
+    ),
 ]

@@ -1,5 +1,6 @@
 """The model registry: register a run's forecaster as a version aliased `challenger`, and move `champion`
-to it only if the champion forecasts the same job and the version beats it on the same test windows."""
+to it only if the champion forecasts the same job and the version beats it on the same test windows (under
+manual approval, once a person approved it: `judge` is the gate's verdict they are shown)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from bilstm.evaluation import IncomparableModelError, promotion_decision
 from bilstm.forecaster import Forecaster
 from bilstm.gate import GateEvidence
 from bilstm.job import Job
+from tracking.approvals import Decision
+from tracking.champion_history import CHALLENGER, CHAMPION, PREVIOUS, record_move
 from tracking.models import history_example, log_model, registered_forecaster
 from tracking.promotion_lock import promotion_lock
 from tracking.refusals import refusals_as_bad_input
-
-CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
 
 
 @dataclass
@@ -28,6 +29,17 @@ class Promotion:
     promoted: bool
     reason: str
     champion_version: str | None  # the champion after this decision
+    approval: Decision | None = None  # a person's decision, under manual approval
+
+
+@dataclass
+class Verdict:
+    """The gate's decision on a version before anything moves: what a person approves or rejects."""
+
+    promote: bool
+    reason: str
+    champion_version: str | None  # the champion it was judged against
+    champion_mse: float | None  # that champion's MSE on the gate's windows, if it was scored
 
 
 def champion_version(name: str) -> str | None:
@@ -128,6 +140,16 @@ def _smoke_test(model_name: str, version: str, forecaster: Forecaster, example: 
         raise RuntimeError(f"registered version {version} forecasts differently from the trained model")
 
 
+def judge(model_name: str, version: str, *, job: Job, evidence: GateEvidence) -> Verdict:
+    """The gate's decision on `version`, moving nothing (so without the promotion lock, which must not be
+    held while a person decides); `promote_if_better` decides again under the lock."""
+    current = champion_version(model_name)
+    promote, reason, champion_mse = _decide(MlflowClient(), model_name, current, version, evidence, job)
+    if champion_mse is not None:
+        mlflow.log_metric("champion_test_mse_scaled", champion_mse)
+    return Verdict(promote, reason, current, champion_mse)
+
+
 def promote_if_better(
     model_name: str,
     version: str,
@@ -136,22 +158,42 @@ def promote_if_better(
     evidence: GateEvidence,
     prepared: pipeline.ScaledSplit,
     forecaster: Forecaster,
+    approval: Decision | None = None,
+    judged: Verdict | None = None,
 ) -> Promotion:
     """Move `champion` to `version` only if the champion forecasts the same job and `version` beats it and
     both naive baselines on the same windows (those of `evidence`: the test split, or backtest folds); a
-    champion of another job is never replaced. The decision is tagged on the version and the active run."""
+    champion of another job is never replaced. Under manual approval, `approval` is the person's yes and
+    `judged` the verdict they saw: it stands if the champion is still the one judged against, and the
+    gate decides again against a champion that changed while they decided. The decision is tagged on the
+    version and the active run; a move of the alias is appended to the champion's history."""
     client = MlflowClient()
     # read-compare-move as one step: a concurrent retrain waits, then compares against our result
     with promotion_lock(client, model_name, mlflow.active_run().info.run_id):
         current = champion_version(model_name)
-        promoted, reason, champion_mse = _decide(client, model_name, current, version, evidence, job)
+        if judged is not None and judged.champion_version == current:  # the same models: the same scores
+            promoted, reason, champion_mse = judged.promote, judged.reason, judged.champion_mse
+        else:
+            promoted, reason, champion_mse = _decide(client, model_name, current, version, evidence, job)
         if promoted:
             _smoke_test(model_name, version, forecaster, history_example(prepared, forecaster))
             if current is not None and current != version:
                 client.set_registered_model_alias(model_name, PREVIOUS, current)
             client.set_registered_model_alias(model_name, CHAMPION, version)
+            if current != version:  # not when a retried task finds its own promotion done
+                by, action = (approval.by, "approval") if approval else ("gate", "gate")
+                record_move(client, model_name, action, version, current, by)
     if champion_mse is not None:  # on the gate's windows: the test split's, or the mean over the folds
         mlflow.log_metric("champion_test_mse_scaled", champion_mse)
-    client.set_model_version_tag(model_name, version, "promotion", reason)
+    if approval is not None and promoted:
+        reason = f"{approval.said()}; {reason}"
+    elif approval is not None:  # judged a win, so the champion is another one now
+        reason = f"{approval.said()}, but the champion changed while waiting (now v{current}): {reason}"
+    record_outcome(model_name, version, promoted, reason)
+    return Promotion(promoted, reason, version if promoted else current, approval)
+
+
+def record_outcome(model_name: str, version: str, promoted: bool, reason: str) -> None:
+    """Tag the gate's outcome on the version (`promotion`) and on the active run."""
+    MlflowClient().set_model_version_tag(model_name, version, "promotion", reason)
     mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_reason": reason})
-    return Promotion(promoted, reason, version if promoted else current)
