@@ -76,7 +76,7 @@ class Reviewer:
             new = [run for key, run in paused_runs().items() if key not in self.already_paused]
             if new:
                 return new[0]
-            time.sleep(0.2)
+            time.sleep(0.5)
         raise TimeoutError("no flow run paused")
 
     def done(self) -> "Reviewer":
@@ -198,6 +198,7 @@ def test_an_approval_stands_only_against_the_champion_it_was_given_for(tiny_conf
 def test_manual_approval_without_a_lasting_prefect_server_is_refused_before_training(synthetic_csv, tmp_path):
     """A command's temporary Prefect server has no UI, so nobody could answer the form."""
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    env["BILSTM_MALLOC_TUNING"] = "0"  # no re-exec with tuned malloc: half the start-up
     argv = [BILSTM, "train", "--data", synthetic_csv, *tiny_args(1), "--set", "registry.approval=manual"]
     result = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
 

@@ -1,6 +1,7 @@
 """`bilstm promote` and `bilstm rollback` as functions, on a real MLflow SQLite store with versions registered
 directly (no training): the previous champion becomes `previous-champion`, every move is kept in the
-registered model's history tags, a rollback walks one step back at a time, and bad input moves nothing."""
+registered model's history tags, a rollback walks one step back at a time, and a version of another job is
+refused. (The bad-input catalogue runs the commands' other refusals.)"""
 
 import json
 
@@ -41,12 +42,6 @@ def name(client, request) -> str:
 
 def aliases(client: MlflowClient, name: str) -> dict[str, str]:
     return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
-
-
-def run_ids(client: MlflowClient) -> set[str]:
-    return {
-        run.info.run_id for run in client.search_runs([e.experiment_id for e in client.search_experiments()])
-    }
 
 
 def test_a_promoted_version_replaces_the_champion_which_becomes_previous_champion(client, name):
@@ -105,40 +100,6 @@ def test_rollbacks_walk_back_one_champion_at_a_time_and_keep_the_history(client,
         ("rollback", "2", "3"),
         ("rollback", "1", "2"),
     ]
-
-
-BAD_MOVES = {
-    "missing version": (
-        lambda name: promote_version(name, "7", by="ops"),
-        "--version 7: {name} has no such version; its versions: 1, 2, 3$",
-    ),
-    "unknown model (promote)": (
-        lambda name: promote_version("nope", "1", by="ops"),
-        "--model nope: no such registered model; registered models: .*{name}",
-    ),
-    "unknown model (rollback)": (
-        lambda name: rollback("nope", by="ops"),
-        "--model nope: no such registered model",
-    ),
-    "nothing to roll back to": (
-        lambda name: rollback(name, by="ops"),
-        "--model {name}: no previous-champion to roll back to; make a version champion with `bilstm promote",
-    ),
-}
-
-
-@pytest.mark.parametrize("case", BAD_MOVES)
-def test_bad_input_moves_nothing_and_opens_no_run(client, name, case):
-    move, message = BAD_MOVES[case]
-    promote_version(name, "1", by="ops")
-    before = aliases(client, name), client.get_registered_model(name).tags
-    runs_before = run_ids(client)
-
-    with pytest.raises(RegistryInputError, match=message.format(name=name)):
-        move(name)
-
-    assert (aliases(client, name), client.get_registered_model(name).tags) == before
-    assert run_ids(client) == runs_before
 
 
 def test_a_version_of_another_job_cannot_replace_the_champion(client, name):
