@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Experiment
+from mlflow.exceptions import MlflowException
 from sqlalchemy.engine import make_url
 
 from bilstm.file_lock import FileLock
@@ -106,9 +107,17 @@ def mark_as_model_training(experiment: Experiment) -> None:
     """Tag the experiment as model training if it has no kind yet, whether this project or MLflow created it.
 
     A kind already there is left alone: someone chose it (in the UI's selector, or a tag of their own).
+    Two commands that start together on a new experiment both tag it; a store on SQLite refuses the second
+    (a unique key), which is fine once the tag is there.
     """
-    if EXPERIMENT_KIND_TAG not in experiment.tags:
-        MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
+    if EXPERIMENT_KIND_TAG in experiment.tags:
+        return
+    client = MlflowClient()
+    try:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
+    except MlflowException:
+        if EXPERIMENT_KIND_TAG not in client.get_experiment(experiment.experiment_id).tags:
+            raise
 
 
 def store_creation_lock(uri: str) -> AbstractContextManager:
