@@ -10,9 +10,7 @@ import getpass
 import importlib
 import json
 import traceback
-from collections.abc import Callable
 from dataclasses import asdict
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -202,9 +200,7 @@ def backtest(
     except (BadInputError, ValidationError) as error:
         _fail(error, debug, exit_code(error))
     parameters = {"config": pipeline_config, "backtest": backtest_options}
-    summary = _run_flow(
-        "flows.backtest", "backtest_flow", parameters, debug, early=partial(_start_workers, backtest_options)
-    )
+    summary = _run_flow("flows.backtest", "backtest_flow", parameters, debug)
     _print_backtest(summary, as_json)
 
 
@@ -380,21 +376,11 @@ def exit_code(error: BaseException) -> int:
     return code if isinstance(code, int) and code > 0 else 1
 
 
-def _start_workers(options) -> None:
-    """A backtest's local Dask cluster, started ahead of its flow (`flows.fold_workers.start_early`)."""
-    importlib.import_module("flows.fold_workers").start_early(options)
-
-
-def _run_flow(
-    module: str, name: str, parameters: dict[str, Any], debug: bool, early: Callable[[], None] | None = None
-) -> dict:
-    """Import a flow lazily (Prefect and MLflow load only now), run it, map failures to exit codes. `early`
-    starts what the flow will need and can start before the Prefect server is up (a local cluster)."""
+def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -> dict:
+    """Import a flow lazily (Prefect and MLflow load only now), run it, map failures to exit codes."""
     apply_env_defaults()
     # the temporary Prefect server (where no API is configured) starts while torch and MLflow import
     api = importlib.import_module("deployments.temporary_api").start()
-    if early is not None:
-        early()
     flow_module = importlib.import_module(module)
     flow = getattr(flow_module, name)
     if not debug:

@@ -1,7 +1,6 @@
 """The backtest flow on the real engines: `bilstm backtest` with its folds on a real two-worker Dask
 cluster, a real Prefect server and a real SQLite MLflow store; the folds on a running `dask scheduler` and
-`dask worker`; a fold that fails; a scheduler that is not there; a local cluster started ahead of a flow
-that never came."""
+`dask worker`; a fold that fails; a scheduler that is not there."""
 
 from __future__ import annotations
 
@@ -160,24 +159,3 @@ def test_backtest_runs_its_folds_on_a_running_dask_scheduler_given_by_address(
     client = MlflowClient(tracking)
     children = [run for run in _runs(client) if "mlflow.parentRunId" in run.data.tags]
     assert sorted(run.info.status for run in children) == ["FINISHED", "FINISHED"]
-
-
-EARLY_CLUSTER_SCRIPT = """
-import sys
-from bilstm.folds import BacktestOptions
-from flows import fold_workers
-
-cluster = fold_workers.start_early(BacktestOptions(workers=2)).result()
-print(" ".join(str(nanny.pid) for nanny in cluster.workers.values()), flush=True)
-sys.exit(0)
-"""
-
-
-def test_a_cluster_started_ahead_of_a_flow_that_never_takes_it_is_closed_as_the_process_exits():
-    result = subprocess.run(
-        [sys.executable, "-c", EARLY_CLUSTER_SCRIPT], capture_output=True, text=True, timeout=180
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    pids = [int(pid) for pid in result.stdout.split()]
-    assert len(pids) == 2
-    assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
