@@ -238,18 +238,40 @@ def registered_forecast(dashboard: Running, version: str, history_csv: str) -> p
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (.ci/run installs it)")
-def test_a_real_browser_renders_the_deployments_and_the_run(dashboard, tmp_path):
-    """Screenshots go to $BILSTM_SCREENSHOTS (docs/screenshots refreshes the README's) or a tmp dir."""
+def test_a_real_browser_renders_the_deployments_the_runs_and_the_retrain_loop(dashboard, tmp_path):
+    """The README's walkthrough pages, from the runs of the tests above: the deployments, a training run in
+    MLflow, and the loop (the monitor's degraded event, the automation, the retrain it started, the
+    monitoring run). Screenshots go to $BILSTM_SCREENSHOTS (docs/screenshots refreshes the README's) or a
+    tmp dir."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
     screenshots = Path(os.environ.get("BILSTM_SCREENSHOTS", tmp_path))
     client = MlflowClient(dashboard.mlflow_url, registry_uri=dashboard.mlflow_url)
     experiment = client.get_experiment_by_name("bilstm-forecaster")
     run = client.search_runs([experiment.experiment_id], max_results=1)[0]
+    monitoring = client.get_experiment_by_name("bilstm-monitoring")
+    [degraded] = client.search_runs([monitoring.experiment_id], "tags.`bilstm.monitor.degraded` = 'true'")
+    retrain = DeploymentFilter(name=DeploymentFilterName(any_=["retrain-on-degradation"]))
+    with dashboard.settings(), get_client(sync_client=True) as prefect:
+        [retrain_run] = prefect.read_flow_runs(deployment_filter=retrain)
     screenshots.mkdir(parents=True, exist_ok=True)
+    mlflow_runs = f"{dashboard.mlflow_url}/#/experiments"
     pages = {
-        "prefect-deployments": (f"{dashboard.prefect_url}/deployments", ["nightly-retrain", "forecast"]),
+        "prefect-deployments": (f"{dashboard.prefect_url}/deployments", ["nightly-retrain", "monitor"]),
         "mlflow-run": (
-            f"{dashboard.mlflow_url}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}",
+            f"{mlflow_runs}/{experiment.experiment_id}/runs/{run.info.run_id}",
             ["val_loss", "test_mse_scaled", "seasonal_naive_test_mse_scaled"],
+        ),
+        "prefect-events": (f"{dashboard.prefect_url}/events", ["bilstm.model.degraded"]),
+        "prefect-automations": (f"{dashboard.prefect_url}/automations", ["retrain-on-degradation"]),
+        "prefect-retrain-run": (
+            f"{dashboard.prefect_url}/runs/flow-run/{retrain_run.id}",
+            [retrain_run.name, "Completed"],
+        ),
+        "mlflow-monitoring-run": (
+            f"{mlflow_runs}/{monitoring.experiment_id}/runs/{degraded.info.run_id}",
+            ["realised_mse_scaled", "threshold_mse_scaled"],
         ),
     }
     for name, (url, expected) in pages.items():
