@@ -13,8 +13,8 @@ from bilstm import m4
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
-# R's AirPassengers (monthly, 1949-1960) and its `decompose(AirPassengers, type = "multiplicative")$figure`,
-# the function M4's "Benchmarks and Evaluation.R" calls for Naive2's indices
+# R's AirPassengers (monthly, 1949-1960), its `acf` and its `decompose(AirPassengers, type =
+# "multiplicative")$figure`: the functions M4's "Benchmarks and Evaluation.R" calls for Naive2
 AIR_PASSENGERS = np.array(
     [
         [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118],
@@ -32,6 +32,7 @@ AIR_PASSENGERS = np.array(
     ],
     dtype=float,
 ).ravel()
+R_ACF = [0.948, 0.876, 0.807, 0.753, 0.714, 0.682, 0.663, 0.656, 0.671, 0.703, 0.743, 0.760]  # lags 1-12
 R_DECOMPOSE_FIGURE = [
     0.9102304, 0.8836253, 1.0073663, 0.9759060, 0.9813780, 1.1127758,
     1.2265555, 1.2199110, 1.0604919, 0.9217572, 0.8011781, 0.8988244,
@@ -59,7 +60,10 @@ def test_naive2_forecasts_a_pure_multiplicative_series_exactly():
     np.testing.assert_allclose(m4.naive2_forecast(insample, 48, 24), future, rtol=1e-12)
 
 
-def test_seasonal_indices_match_r_decompose_on_air_passengers():
+def test_autocorrelations_and_seasonal_indices_match_r_on_air_passengers():
+    np.testing.assert_allclose(m4._autocorrelations(AIR_PASSENGERS, 12), R_ACF, atol=5e-4)
+    # |0.760| against 1.645 * sqrt((1 + 2 * sum of lags 1-11 squared) / 144) = 0.503
+    assert m4.seasonality_detected(AIR_PASSENGERS, 12)
     np.testing.assert_allclose(m4.seasonal_indices(AIR_PASSENGERS, 12), R_DECOMPOSE_FIGURE, atol=5e-8)
 
 
