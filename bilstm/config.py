@@ -20,6 +20,11 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     path: str | None = Field(None, description="CSV or Parquet path or fsspec URI; empty = built-in ETTh1")
     time_column: str = Field("date", description="Column holding the timestamps")
+    series_column: str | None = Field(
+        None,
+        description="Column telling the series of a long table apart (one row per series and time); empty ="
+        " the file is one series",
+    )
     timezone: str | None = Field(
         None,
         description="Zone of the forecast stamps (Europe/Berlin, +08:00, UTC); empty = the stamps' own"
@@ -38,11 +43,23 @@ class DataConfig(_Section):
     max_gap: float = Field(
         3.0, ge=1, description="Largest step between timestamps, in inferred steps; a longer gap is an error"
     )
-    split: Literal["auto", "ett", "fractions"] = Field(
-        "auto", description="auto: ETT borders for the ETTh data sets, fractions otherwise"
+    split: Literal["auto", "ett", "fractions", "last"] = Field(
+        "auto",
+        description="auto: ETT borders for the ETTh data sets, last with a series column, fractions"
+        " otherwise; last: the last test_steps of every series are test, the val_steps before them"
+        " validation",
     )
     train_fraction: float = Field(0.7, gt=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
+    val_steps: int | None = Field(
+        None, ge=1, description="Split last: validation steps per series; empty = horizon"
+    )
+    test_steps: int | None = Field(
+        None, ge=1, description="Split last: test steps per series; empty = horizon"
+    )
+    skip_short: bool = Field(
+        False, description="Many series: leave out (with a warning) series too short for the split, not fail"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -61,6 +78,14 @@ class DataConfig(_Section):
     def _fractions_leave_validation_rows(self) -> DataConfig:
         if self.train_fraction + self.test_fraction >= 1:
             raise ValueError("train_fraction + test_fraction must be < 1 to leave rows for validation")
+        if self.series_column is not None and self.split == "ett":
+            raise ValueError(
+                "data.split ett is for single ETT files; with a series column use last or fractions"
+            )
+        if self.series_column is None and self.split == "last":
+            raise ValueError("data.split last needs a series column (data.series_column); use fractions")
+        if self.series_column is not None and self.series_column == self.time_column:
+            raise ValueError("data.series_column and data.time_column must be different columns")
         return self
 
 
@@ -83,6 +108,10 @@ class ScalerConfig(_Section):
         le=10_000,
         description="Period in steps of a cycle (each column's mean per phase on the train rows) removed"
         " before the network and added back to its forecasts: 24 is a daily cycle of hourly data; 0 is off",
+    )
+    per_series: bool = Field(
+        True,
+        description="Many series: one scaler per series, fitted on its own train rows (else one for all)",
     )
 
 
@@ -135,6 +164,11 @@ class TrainConfig(_Section):
         description="CPU threads for torch; 1 keeps training fast when other work shares the cores",
     )
     amp: bool = Field(True, description="bf16 autocast when training on CUDA (ignored on CPU)")
+    series_sampling: Literal["windows", "uniform_series"] = Field(
+        "windows",
+        description="Many series: batches drawn uniformly over all windows, or over series first (each series"
+        " as often as any other, so short series are not drowned)",
+    )
     schedule: Literal["constant", "onecycle", "cosine"] = Field(
         "cosine",
         description="Learning rate per step: constant; onecycle (warm up to lr, then anneal); cosine decay",

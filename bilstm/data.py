@@ -80,7 +80,7 @@ def _mostly_numeric(column: pd.Series) -> bool:
     return pd.to_numeric(column, errors="coerce").notna().mean() > 0.5
 
 
-def _used_columns(
+def used_columns(
     table: pd.DataFrame, config: DataConfig, source: str, fix: str | None
 ) -> tuple[list[str], list[str]]:
     for column in config.targets + (config.features or []):
@@ -93,7 +93,8 @@ def _used_columns(
     if config.setting == "S":
         return list(config.targets), list(config.targets)
     if config.features is None:
-        others = [c for c in table.columns if c != config.time_column and c not in config.targets]
+        ignored = (config.time_column, config.series_column)
+        others = [c for c in table.columns if c not in ignored and c not in config.targets]
         features = [c for c in others if _mostly_numeric(table[c])]
         skipped = [str(c) for c in others if c not in features]
         if skipped:
@@ -106,7 +107,7 @@ def _used_columns(
     return inputs, (inputs if config.setting == "M" else list(config.targets))
 
 
-def _check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, source: str) -> None:
+def check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, source: str) -> None:
     missing = []
     for column in columns:
         if not pd.api.types.is_numeric_dtype(table[column]):
@@ -194,8 +195,8 @@ def load_series(config: DataConfig, missing_column_fix: str | None = None) -> Se
     if table.empty:
         raise DataValidationError(f"{source}: the file has no data rows")
     index, timezone = time_index(table, config, source)
-    inputs, targets = _used_columns(table, config, source, missing_column_fix)
-    _check_numeric(table, inputs, config, source)
+    inputs, targets = used_columns(table, config, source, missing_column_fix)
+    check_numeric(table, inputs, config, source)
     frame = table[inputs].astype(np.float64).set_axis(index)
     file_rows = np.arange(1, len(frame) + 1)
     if not index.is_monotonic_increasing:

@@ -21,13 +21,16 @@ from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.model import BiLSTMNet
+from bilstm.panel_forecaster import PanelForecaster
 from bilstm.scaling import Scaler
+from bilstm.series_scaling import SeriesScalers
 from bilstm.stamps import offsets, to_utc
 from bilstm.training import predict
 from bilstm.windows import numpy_windows
 
 FORMAT_VERSION = 4  # 2 added the cycle, 3 the time zone, 4 the intervals
-READABLE_VERSIONS = (1, 2, 3, 4)
+PANEL_FORMAT_VERSION = 5  # many series (`bilstm.panel_forecaster`): a series column, a scaler per series
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 
 @dataclass
@@ -42,6 +45,7 @@ class WindowSpec:
     horizon: int
     freq: str
     timezone: str | None = None  # '+08:00', 'UTC', 'Europe/Berlin'; bundles before format 3 have none
+    series_column: str | None = None  # many series in a long table (format 5); None: one series
 
 
 @dataclass
@@ -208,7 +212,8 @@ class Forecaster:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "cpu") -> Forecaster:
+    def load(cls, directory: str | Path, device: str = "cpu") -> Forecaster | PanelForecaster:
+        """The forecaster a bundle holds: a `PanelForecaster` where it was trained on many series."""
         directory = Path(directory)
         meta = json.loads((directory / "forecaster.json").read_text())
         if meta.get("format_version") not in READABLE_VERSIONS:
@@ -228,4 +233,7 @@ class Forecaster:
         model.load_state_dict(state)
         cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None
         intervals = ConformalIntervals.from_json(meta["intervals"]) if meta.get("intervals") else None
-        return cls(model.to(device).eval(), Scaler.from_json(meta["scaler"]), spec, cycle, intervals)
+        model = model.to(device).eval()
+        if spec.series_column is not None:
+            return PanelForecaster(model, SeriesScalers.from_json(meta["scaler"]), spec, intervals)
+        return cls(model, Scaler.from_json(meta["scaler"]), spec, cycle, intervals)

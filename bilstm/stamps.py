@@ -83,7 +83,10 @@ def time_index(table: pd.DataFrame, config: DataConfig, source: str) -> tuple[pd
         zone = _zone_of(written.unique().tolist(), column, source)
     elif zone is not None and not aware.any():
         parsed = _localize(parsed, raw, zone, column, source)
-    _check_unique(table, parsed, column, source)
+    if config.series_column is None:
+        _check_unique(table, parsed, column, source)
+    else:
+        _check_unique_per_series(table[config.series_column], parsed, column, source)
     return pd.DatetimeIndex(parsed, name=column), zone
 
 
@@ -121,9 +124,24 @@ def _check_unique(table: pd.DataFrame, parsed: pd.Series, column: str, source: s
         count = table[series_column].nunique()
         message += (
             f": this looks like {count} series in one table, told apart by column {sample(series_column)};"
-            " many series in one file are not supported yet: filter one series into its own file"
+            f" pass --series-column {series_column} to train one model across them"
         )
     raise DataValidationError(message)
+
+
+def _check_unique_per_series(ids: pd.Series, parsed: pd.Series, column: str, source: str) -> None:
+    """Each series' stamps are unique: a repeated (series, time) pair is an error naming the series."""
+    duplicated = pd.DataFrame({"id": ids.to_numpy(), "time": parsed.to_numpy()}).duplicated(keep=False)
+    if not duplicated.any():
+        return
+    first = ids[duplicated.to_numpy()].iloc[0]
+    same = (ids == first).to_numpy() & duplicated.to_numpy()
+    more = ids[duplicated.to_numpy()].nunique() - 1
+    others = f" (and {more} more series)" if more else ""
+    raise DataValidationError(
+        f"{source}: series {sample(first)} has duplicate timestamps in column {column!r} in {rows(same)}"
+        f"{others}; keep one row per series and time"
+    )
 
 
 def _series_column(others: pd.DataFrame, parsed: pd.Series, share: float) -> str | None:

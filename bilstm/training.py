@@ -106,8 +106,9 @@ def train_epoch(
     order: torch.Generator,
     on_step: Callable[[], None] = lambda: None,
 ) -> float:
-    """One pass over the train windows in the order drawn from `order`; returns the mean train loss."""
-    permutation = torch.randperm(len(train), generator=order).to(train.series.device)
+    """One pass over the train windows in the order drawn from `order` (as many windows as there are, series
+    first, where the windows are grouped by series); returns the mean train loss."""
+    permutation = train.draw(order).to(train.series.device)
     total = 0.0
     for start in range(0, len(train), config.batch_size):
         x, y = train.batch(permutation[start : start + config.batch_size])

@@ -2,7 +2,8 @@
 
 A `Windows` holds the series tensor (on the training device) and hands out batches by window index: inputs
 are all columns of rows [i, i + lookback), targets the last `n_targets` columns of the next `horizon` rows.
-Only a batch is ever materialised.
+Only a batch is ever materialised. Over many series laid end to end (`bilstm.panel`), `starts` lists the
+rows where a window may start, so that no window crosses from one series into the next.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ import torch
 
 @dataclass
 class Windows:
-    """Every window of `series` (stride 1): len(series) - lookback - horizon + 1 of them."""
+    """Every window of `series` (stride 1): len(series) - lookback - horizon + 1 of them, or those that
+    start at the rows `starts`."""
 
     series: torch.Tensor  # (rows, C), features first, targets last
     lookback: int
     horizon: int
     n_targets: int
+    starts: torch.Tensor | None = None  # (N,) int64 start rows; None: every row that starts a whole window
+    # (S + 1,) window offsets of S series: training draws a series, then one of its windows; None: any window
+    groups: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if len(self) < 1:
@@ -30,36 +35,73 @@ class Windows:
             )
 
     def __len__(self) -> int:
+        if self.starts is not None:
+            return len(self.starts)
+        return self._every_start()
+
+    def _every_start(self) -> int:
         return self.series.shape[0] - self.lookback - self.horizon + 1
+
+    def _all_inputs(self) -> torch.Tensor:
+        # unfold -> (N, C, L): a view whose last axis steps through the window
+        rows = self._every_start() + self.lookback - 1
+        return self.series[:rows].unfold(0, self.lookback, 1).transpose(1, 2)
+
+    def _all_targets(self) -> torch.Tensor:
+        tail = self.series[self.lookback :, self.series.shape[1] - self.n_targets :]
+        return tail.unfold(0, self.horizon, 1).transpose(1, 2)
 
     @property
     def inputs(self) -> torch.Tensor:
-        """All input windows as a view: (N, L, C)."""
-        # unfold -> (N, C, L): a view whose last axis steps through the window
-        return self.series[: len(self) + self.lookback - 1].unfold(0, self.lookback, 1).transpose(1, 2)
+        """All input windows: (N, L, C); a view, or a copy of the selected ones where `starts` is set."""
+        inputs = self._all_inputs()
+        return inputs if self.starts is None else inputs[self.starts]
 
     @property
     def targets(self) -> torch.Tensor:
-        """All target windows as a view: (N, T, k) for k target columns."""
-        tail = self.series[self.lookback :, self.series.shape[1] - self.n_targets :]
-        return tail.unfold(0, self.horizon, 1).transpose(1, 2)
+        """All target windows: (N, T, k) for k target columns; a view, or a copy where `starts` is set."""
+        targets = self._all_targets()
+        return targets if self.starts is None else targets[self.starts]
+
+    def draw(self, generator: torch.Generator) -> torch.Tensor:
+        """The windows of one training epoch, as indices: a permutation of all, or with `groups` as many
+        draws of a uniformly chosen series' uniformly chosen window (with replacement)."""
+        if self.groups is None:
+            return torch.randperm(len(self), generator=generator)
+        counts = (self.groups[1:] - self.groups[:-1]).double()
+        series = torch.randint(len(counts), (len(self),), generator=generator)
+        within = (torch.rand(len(self), generator=generator, dtype=torch.float64) * counts[series]).long()
+        return self.groups[series] + within
 
     def batch(self, index: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor]:
         """Contiguous (B, L, C) inputs and targets for the windows at `index`: (B, T), or (B, T, k)
         for k > 1 target columns (the model's output shape)."""
-        targets = self.targets[index]
+        rows = index if self.starts is None else self.starts[index]
+        targets = self._all_targets()[rows]
         if self.n_targets == 1:
             targets = targets.squeeze(-1)
-        return self.inputs[index].contiguous(), targets.contiguous()
+        return self._all_inputs()[rows].contiguous(), targets.contiguous()
 
     def to(self, device: torch.device | str) -> Windows:
-        return Windows(self.series.to(device), self.lookback, self.horizon, self.n_targets)
+        starts = None if self.starts is None else self.starts.to(device)
+        series = self.series.to(device)
+        return Windows(series, self.lookback, self.horizon, self.n_targets, starts, self.groups)
 
 
-def make_windows(values: np.ndarray, lookback: int, horizon: int, n_targets: int) -> Windows:
-    """Windows over (rows, C) scaled values whose last `n_targets` columns are the targets."""
+def make_windows(
+    values: np.ndarray,
+    lookback: int,
+    horizon: int,
+    n_targets: int,
+    starts: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+) -> Windows:
+    """Windows over (rows, C) scaled values whose last `n_targets` columns are the targets; only those
+    starting at `starts` where given, drawn for training series first by the window offsets `groups`."""
     series = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
-    return Windows(series, lookback, horizon, n_targets)
+    index = None if starts is None else torch.from_numpy(np.asarray(starts, dtype=np.int64))
+    offsets = None if groups is None else torch.from_numpy(np.asarray(groups, dtype=np.int64))
+    return Windows(series, lookback, horizon, n_targets, index, offsets)
 
 
 def numpy_windows(values: np.ndarray, lookback: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:

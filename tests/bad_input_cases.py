@@ -95,8 +95,8 @@ CASES = [
         "several series in one long table",
         "train --data {d}/long_table.csv",
         r"{d}/long_table\.csv: column 'timestamp' has duplicate timestamps in rows 1, 2, 3, 4, 5 \(and 2395"
-        r" more\): this looks like 2 series in one table, told apart by column 'sensor'; many series in one"
-        r" file are not supported yet: filter one series into its own file$",
+        r" more\): this looks like 2 series in one table, told apart by column 'sensor'; pass"
+        r" --series-column sensor to train one model across them$",
     ),
     Case(
         "stamps with and without offsets",

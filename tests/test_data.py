@@ -132,8 +132,8 @@ WHOLE_MESSAGES = {
     "a long table of several series names the column that tells them apart": (
         _two_sensors,
         "column 'timestamp' has duplicate timestamps in rows 1, 2, 3, 4, 5 (and 95 more): this looks like 2"
-        " series in one table, told apart by column 'sensor'; many series in one file are not supported yet:"
-        " filter one series into its own file",
+        " series in one table, told apart by column 'sensor'; pass --series-column sensor to train one model"
+        " across them",
     ),
 }
 

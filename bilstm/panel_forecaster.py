@@ -1,0 +1,177 @@
+"""The forecaster of many series: one network across all series, a scaler per series, a long table in and out.
+
+Saved as the same kind of bundle as `bilstm.forecaster.Forecaster` (whose `load` hands a bundle with a
+series column to this class). `predict` takes a long history (series column, time column, input columns) and
+returns, per series, the `horizon` steps after that series' last stamp. A series the model was not trained
+on is scaled by its own history (its last `lookback` rows need only be there); a series with fewer rows is
+named in an error, or left out with a warning where `skip_short` is given.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import torch
+
+from bilstm.errors import ForecastInputError
+from bilstm.intervals import ConformalIntervals, level_name
+from bilstm.messages import names, sample
+from bilstm.model import BiLSTMNet
+from bilstm.series_scaling import SeriesScalers
+from bilstm.stamps import offsets, to_utc
+from bilstm.training import predict
+
+if TYPE_CHECKING:
+    from bilstm.forecaster import WindowSpec
+
+
+@dataclass
+class PanelForecaster:
+    model: BiLSTMNet
+    scalers: SeriesScalers
+    spec: WindowSpec  # with `series_column` set
+    intervals: ConformalIntervals | None = None
+    cycle: None = None  # many-series models remove no cycle; the attribute keeps the training code uniform
+
+    @property
+    def _targets(self) -> slice:
+        return slice(-len(self.spec.target_columns), None)
+
+    def forecast_inputs(
+        self, inputs: np.ndarray, series: np.ndarray, scalers: SeriesScalers | None = None
+    ) -> np.ndarray:
+        """(N, T, k) original-unit forecasts of (N, L, C) scaled inputs, window n of series `series[n]` of
+        `scalers` (the forecaster's own by default)."""
+        scalers = scalers or self.scalers
+        spec = self.spec
+        outputs = predict(self.model, inputs).numpy().reshape(len(inputs), spec.horizon, -1)
+        return scalers.inverse_transform(outputs, series, self._targets)
+
+    def bands(
+        self, point: np.ndarray, inputs: np.ndarray, series: np.ndarray, scalers: SeriesScalers | None = None
+    ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+        """{level: (lo, hi)} around (N, T, k) forecasts, each window in its own series' units."""
+        if self.intervals is None:
+            return {}
+        units = (scalers or self.scalers).units(series, self._targets)[:, None, :]
+        return self.intervals.bands(point, units, inputs)
+
+    def predict(self, history: pd.DataFrame, skip_short: bool = False) -> pd.DataFrame:
+        """Forecast the `horizon` steps after each series' last row of the long table `history`.
+
+        Returns:
+            Long DataFrame: the series column, the time column, `step` (1..T), one column per target and,
+            where the forecaster has intervals, `<target>_lo_<level>` / `<target>_hi_<level>` per level.
+        """
+        spec = self.spec
+        ids, times, values = self._history(history)
+        codes, uniques = pd.factorize(ids, sort=True)
+        order = np.lexsort((times.asi8, codes))
+        codes, times, values = codes[order], times[order], values[order]
+        counts = np.bincount(codes, minlength=len(uniques))
+        short = counts < spec.lookback
+        if short.any():
+            shown = names([str(i) for i in uniques[short]])
+            message = (
+                f"history: series {shown} have fewer than the {spec.lookback} rows the model reads"
+                f" ({', '.join(str(c) for c in counts[short][:3])} rows)"
+            )
+            if not skip_short or short.all():
+                raise ForecastInputError(
+                    message + "; give them more rows, or pass --skip-short to leave them out"
+                )
+            warnings.warn(message + "; left out", stacklevel=2)
+        ends = np.cumsum(counts)
+        keep = ~short
+        starts = (ends - spec.lookback)[keep]
+        own = codes  # each row's series number among `uniques`
+        scalers = self.scalers.with_unknown(uniques, values, own)
+        scaled = scalers.transform(values, own).astype(np.float32)
+        windows = np.lib.stride_tricks.sliding_window_view(scaled, spec.lookback, axis=0).transpose(0, 2, 1)
+        inputs = windows[starts]
+        series = np.flatnonzero(keep)
+        point = self.forecast_inputs(inputs, series, scalers)
+        bands = self.bands(point, inputs, series, scalers)
+        future = _future_stamps(times[ends[keep] - 1], spec.horizon, spec.freq)
+        if spec.timezone is not None:
+            future = future.tz_convert(spec.timezone)
+        frame = {
+            spec.series_column: np.repeat(np.asarray(uniques, dtype=object), spec.horizon)[
+                np.repeat(keep, spec.horizon)
+            ],
+            spec.time_column: future,
+            "step": np.tile(np.arange(1, spec.horizon + 1), int(keep.sum())),
+        }
+        for j, target in enumerate(spec.target_columns):
+            frame[target] = point[:, :, j].reshape(-1)
+            for level, (lo, hi) in bands.items():
+                frame[f"{target}_lo_{level_name(level)}"] = lo[:, :, j].reshape(-1)
+                frame[f"{target}_hi_{level_name(level)}"] = hi[:, :, j].reshape(-1)
+        return pd.DataFrame(frame)
+
+    def _history(self, history: pd.DataFrame) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray]:
+        spec = self.spec
+        missing = [
+            c for c in [spec.series_column, spec.time_column, *spec.input_columns] if c not in history.columns
+        ]
+        if missing:
+            raise ForecastInputError(
+                f"history lacks column(s) {', '.join(missing)}; the model reads a long table with"
+                f" {spec.series_column}, {spec.time_column} and {', '.join(spec.input_columns)}"
+            )
+        ids = history[spec.series_column]
+        if ids.isna().any():
+            raise ForecastInputError(f"history has rows without a series id in {spec.series_column!r}")
+        stamps = history[spec.time_column]
+        if spec.timezone is not None:
+            times = pd.DatetimeIndex(to_utc(stamps, spec.timezone)).as_unit("ns")
+        elif offsets(stamps).notna().any():
+            raise ForecastInputError(
+                f"history stamps in {spec.time_column!r} carry UTC offsets; this model was trained on stamps"
+                " without offsets"
+            )
+        else:
+            times = pd.DatetimeIndex(pd.to_datetime(stamps, errors="coerce"))
+        times = times.as_unit("ns")
+        if times.isna().any():
+            raise ForecastInputError(f"history has unparseable timestamps in {spec.time_column!r}")
+        values = history[spec.input_columns].to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            bad = ids[~np.isfinite(values).all(axis=1)].iloc[0]
+            raise ForecastInputError(f"history has NaN or inf values (series {sample(bad)}); fill them first")
+        return ids.astype(str).to_numpy(), times, values
+
+    def save(self, directory: str | Path, format_version: int) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format_version": format_version,
+            "spec": asdict(self.spec),
+            "model_config": self.model.config.model_dump(),
+            "scaler": self.scalers.to_json(),
+            "cycle": None,
+            "intervals": None if self.intervals is None else self.intervals.to_json(),
+        }
+        (directory / "forecaster.json").write_text(json.dumps(meta, indent=2))
+        torch.save({k: v.cpu() for k, v in self.model.state_dict().items()}, directory / "weights.pt")
+        return directory
+
+
+def _future_stamps(last: pd.DatetimeIndex, horizon: int, freq: str) -> pd.DatetimeIndex:
+    """The `horizon` stamps after each of `last`, series after series: (len(last) * horizon,)."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    if isinstance(offset, pd.offsets.Tick):
+        step = pd.Timedelta(offset).value  # nanoseconds
+        stamps = last.as_unit("ns").asi8[:, None] + step * np.arange(1, horizon + 1)[None, :]
+        naive = pd.DatetimeIndex(stamps.reshape(-1).view("datetime64[ns]"))
+        return naive if last.tz is None else naive.tz_localize("UTC").tz_convert(last.tz)
+    # calendar steps (months, business days) differ in length: one range per series
+    ranges = [pd.date_range(t, periods=horizon + 1, freq=freq)[1:] for t in last]
+    stamps = np.concatenate([r.as_unit("ns").asi8 for r in ranges])
+    return pd.DatetimeIndex(stamps.view("datetime64[ns]")).tz_localize(last.tz)

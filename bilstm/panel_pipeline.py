@@ -1,0 +1,106 @@
+"""The pipeline's steps for many series in one long table: the same network and training loop as one series
+(`bilstm.pipeline`), with per-series splits, per-series scalers and windows that never cross a series.
+
+load (`bilstm.panel.load_panel`) -> `resolve_panel` -> `split_and_scale_panel` -> `make_panel_windows` ->
+`new_panel_forecaster` -> `bilstm.pipeline.fit_forecaster` -> `bilstm.panel_evaluation.evaluate_panel`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from bilstm.config import PipelineConfig, with_overrides
+from bilstm.defaults import default_lookback, default_patch_len, seasonal_period
+from bilstm.errors import DataValidationError
+from bilstm.forecaster import WindowSpec
+from bilstm.model import BiLSTMNet
+from bilstm.panel import Panel
+from bilstm.panel_forecaster import PanelForecaster
+from bilstm.panel_split import PanelSplit, check_targets_vary, split_panel
+from bilstm.series_scaling import SeriesScalers
+from bilstm.windows import Windows, make_windows
+
+
+@dataclass
+class ScaledPanel:
+    """A panel split per series, with scalers fitted on each series' train rows, and the scaled values."""
+
+    panel: Panel
+    split: PanelSplit
+    scalers: SeriesScalers
+    scaled: np.ndarray  # (rows, C) float32
+
+
+def resolve_panel(config: PipelineConfig, panel: Panel) -> PipelineConfig:
+    """Fill in the settings left to the data (lookback, patch length) from the shortest series' train rows,
+    and refuse what many series do not support."""
+    if config.scaler.cycle:
+        raise DataValidationError(
+            f"{panel.source}: scaler.cycle is not supported with a series column; leave it at 0"
+        )
+    period = seasonal_period(panel.freq)
+    derived = {}
+    lookback = config.window.lookback
+    if lookback is None:
+        held_out = 2 * config.window.horizon
+        shortest = int(panel.lengths.min()) - held_out
+        lookback = derived["window.lookback"] = default_lookback(period, max(shortest, 1))
+    if config.model.patch_len is None:
+        derived["model.patch_len"] = default_patch_len(period, lookback)
+    return with_overrides(config, derived)
+
+
+def split_and_scale_panel(panel: Panel, config: PipelineConfig) -> ScaledPanel:
+    """Split every series (leaving out the short ones where `data.skip_short`), fit one scaler per series
+    on its train rows (one for all with `scaler.per_series` off), and scale every row."""
+    window = config.window
+    panel, split = split_panel(panel, config.data, window.lookback, window.horizon)
+    check_targets_vary(panel, split)
+    values, row_series = panel.values, panel.row_series
+    train = split.train_mask(len(values))
+    if config.scaler.per_series:
+        scalers = SeriesScalers.fit(config.scaler.kind, values[train], row_series[train], panel.ids)
+    else:
+        shared = SeriesScalers.fit(config.scaler.kind, values[train], np.zeros(train.sum(), int), ["all"])
+        count = len(panel.ids)
+        scalers = SeriesScalers(
+            shared.kind, panel.ids, np.repeat(shared.center, count, 0), np.repeat(shared.scale, count, 0)
+        )
+    scaled = scalers.transform(values, row_series).astype(np.float32)
+    return ScaledPanel(panel, split, scalers, scaled)
+
+
+def make_panel_windows(prepared: ScaledPanel, config: PipelineConfig) -> tuple[Windows, Windows]:
+    """Train and validation windows of every series; with `train.series_sampling: uniform_series` training
+    draws a series first, then one of its windows."""
+    split, window = prepared.split, config.window
+    k = len(prepared.panel.target_columns)
+    groups = None
+    if config.train.series_sampling == "uniform_series":
+        groups = np.concatenate([[0], np.cumsum(split.window_counts("train"))])
+    train = make_windows(prepared.scaled, window.lookback, window.horizon, k, split.starts("train"), groups)
+    val = make_windows(prepared.scaled, window.lookback, window.horizon, k, split.starts("val"))
+    return train, val
+
+
+def new_panel_forecaster(prepared: ScaledPanel, config: PipelineConfig) -> PanelForecaster:
+    """An untrained forecaster of the panel's series, with the seed's initial weights."""
+    torch.manual_seed(config.train.seed)
+    panel, window = prepared.panel, config.window
+    net = BiLSTMNet(
+        config.model, len(panel.input_columns), len(panel.target_columns), window.horizon, window.lookback
+    )
+    spec = WindowSpec(
+        time_column=config.data.time_column,
+        input_columns=panel.input_columns,
+        target_columns=panel.target_columns,
+        lookback=window.lookback,
+        horizon=window.horizon,
+        freq=panel.freq,
+        timezone=panel.timezone,
+        series_column=panel.series_column,
+    )
+    return PanelForecaster(net, prepared.scalers, spec)
