@@ -79,6 +79,18 @@ FeaturesOption = Annotated[
 TimeColumnOption = Annotated[
     str | None, typer.Option("--time-column", help="Timestamp column [default: date]")
 ]
+SeriesColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--series-column", help="Column telling the series of a long table apart [default: one series]"
+    ),
+]
+SkipShortOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--skip-short", help="Many series: leave out series too short for the split, with a warning"
+    ),
+]
 LookbackOption = Annotated[
     int | None,
     typer.Option("--lookback", help="Input window length [default: from the data: 336 for hourly]"),
@@ -114,6 +126,8 @@ def train(
     target: TargetOption = None,
     features: FeaturesOption = None,
     time_column: TimeColumnOption = None,
+    series_column: SeriesColumnOption = None,
+    skip_short: SkipShortOption = None,
     lookback: LookbackOption = None,
     horizon: HorizonOption = None,
     epochs: EpochsOption = None,
@@ -129,9 +143,11 @@ def train(
     """Train, evaluate and register a forecaster with the training flow.
 
     Settings apply in this order, later ones winning: defaults, --preset, --config, the options, --set.
+    With --series-column, the file is a long table of many series and one model is trained across them.
     """
     reexec_with_tuned_malloc()
     options = _options(data, target, features, time_column, lookback, horizon, epochs, batch_size)
+    options |= {"data.series_column": series_column, "data.skip_short": skip_short}
     try:
         pipeline_config = build_config(config, options, set_ or [], preset)
         # the data against the config, before Prefect, torch and MLflow start: a bad input fails fast
@@ -214,15 +230,20 @@ def forecast(
     plot: Annotated[
         str | None, typer.Option(help="Also write a plot of the recent history and forecast: .png/.svg/.pdf")
     ] = None,
+    skip_short: Annotated[
+        bool,
+        typer.Option(help="Many series: leave out series shorter than the model's lookback, with a warning"),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (last line)")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks")] = False,
 ) -> None:
-    """Forecast the steps after the last row of a history with a registered model."""
+    """Forecast the steps after the last row of a history with a registered model (after each series' last
+    row of a long table, for a model of many series)."""
     try:
         importlib.import_module("bilstm.preflight").check_forecast_input(data, output, plot)
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
-    parameters = {"model_uri": model, "data": data, "output": output, "plot": plot}
+    parameters = {"model_uri": model, "data": data, "output": output, "plot": plot, "skip_short": skip_short}
     summary = _run_flow("flows.forecast", "forecast_flow", parameters, debug)
     typer.echo(
         f"{summary['rows']} steps {summary['first_timestamp']} .. {summary['last_timestamp']}"
@@ -395,6 +416,20 @@ def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -
         _fail(error, debug, exit_code(error))
 
 
+def _many_series_line(summary: dict) -> str:
+    """Means over series of a many-series run: sMAPE, MASE and OWA beside the baselines'."""
+    if "series" not in summary:
+        return ""
+    metrics = summary["metrics"]
+    scores = " | ".join(
+        f"{label} sMAPE {metrics[f'{prefix}test_smape']:.2f} MASE {metrics[f'{prefix}test_mase']:.3f}"
+        + (f" OWA {metrics[f'{prefix}test_owa']:.3f}" if f"{prefix}test_owa" in metrics else "")
+        for label, prefix in (("model", ""), ("seasonal naive", "seasonal_naive_"), ("Naive2", "naive2_"))
+    )
+    left_out = f" ({summary['series_left_out']} left out: too short)" if summary["series_left_out"] else ""
+    return f"{summary['series']} series{left_out}, means over series: {scores}\n"
+
+
 def _print_summary(summary: dict, as_json: bool) -> None:
     metrics = summary["metrics"]
     verdict = "promoted to champion" if summary["promoted"] else "not promoted"
@@ -405,7 +440,8 @@ def _print_summary(summary: dict, as_json: bool) -> None:
         f"test MSE (scaled) {metrics['test_mse_scaled']:.4f}"
         f" | persistence {metrics['naive_test_mse_scaled']:.4f}"
         f" | seasonal naive {metrics['seasonal_naive_test_mse_scaled']:.4f}\n"
-        f"lookback {summary['lookback']}, segments of {summary['patch_len']} rows"
+        + _many_series_line(summary)
+        + f"lookback {summary['lookback']}, segments of {summary['patch_len']} rows"
         f" (seasonal period {summary['seasonal_period']} steps)\n"
         f"{summary['epochs_run']} epochs (best: {summary['best_epoch']}), {summary['train_seconds']:.1f} s"
         f" of training ({summary['train_samples_per_s']:.0f} samples/s)\n"

@@ -240,6 +240,17 @@ class PipelineConfig(_Section):
 
     @model_validator(mode="after")
     def _model_fits_the_data(self) -> PipelineConfig:
+        if self.data.series_column is not None:
+            unsupported = {
+                "scaler.cycle": self.scaler.cycle != 0,
+                "registry.gate backtest": self.registry.gate == "backtest",
+            }
+            chosen = [name for name, used in unsupported.items() if used]
+            if chosen:
+                raise ValueError(
+                    f"{' and '.join(chosen)} do not work with many series (data.series_column) yet; leave"
+                    " them at their defaults"
+                )
         if self.model.channel_independent and self.data.setting == "MS":
             raise ValueError(
                 "model.channel_independent needs data.setting S or M: with MS the features are inputs only"

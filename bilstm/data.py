@@ -191,6 +191,12 @@ def load_series(config: DataConfig, missing_column_fix: str | None = None) -> Se
         missing_column_fix: how to fix a missing column (default: choose it with --target / --features).
     """
     source = config.path or builtin_path()
+    if config.series_column is not None:
+        raise DataValidationError(
+            f"{source}: many series (data.series_column {config.series_column!r}) are trained with"
+            " `bilstm train` and forecast with `bilstm forecast`; this command takes one series so far:"
+            " filter one series into its own file"
+        )
     table = read_table(source)
     if table.empty:
         raise DataValidationError(f"{source}: the file has no data rows")

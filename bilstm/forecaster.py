@@ -21,7 +21,7 @@ from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.model import BiLSTMNet
-from bilstm.panel_forecaster import PanelForecaster
+from bilstm.panel_forecaster import PANEL_FORMAT_VERSION, PanelForecaster
 from bilstm.scaling import Scaler
 from bilstm.series_scaling import SeriesScalers
 from bilstm.stamps import offsets, to_utc
@@ -29,8 +29,7 @@ from bilstm.training import predict
 from bilstm.windows import numpy_windows
 
 FORMAT_VERSION = 4  # 2 added the cycle, 3 the time zone, 4 the intervals
-PANEL_FORMAT_VERSION = 5  # many series (`bilstm.panel_forecaster`): a series column, a scaler per series
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+READABLE_VERSIONS = (1, 2, 3, 4, PANEL_FORMAT_VERSION)
 
 
 @dataclass

@@ -17,6 +17,8 @@ from bilstm.evaluation import Evaluation
 from bilstm.folds import Fold
 from bilstm.forecaster import Forecaster
 from bilstm.intervals import level_name
+from bilstm.panel_evaluation import PanelEvaluation, evaluate_panel
+from bilstm.panel_pipeline import ScaledPanel
 
 
 @dataclass
@@ -38,6 +40,19 @@ def single_split(evaluation: Evaluation, prepared: pipeline.ScaledSplit) -> Gate
         metrics["naive_test_mse_scaled"],
         metrics["seasonal_naive_test_mse_scaled"],
         lambda champion: pipeline.evaluate_forecaster(champion, prepared).metrics["test_mse_scaled"],
+    )
+
+
+def panel_split(evaluation: PanelEvaluation, prepared: ScaledPanel) -> GateEvidence:
+    """Every test window of every series (the mean over series), the champion scored with this run's
+    scalers as the reference."""
+    metrics = evaluation.metrics
+    return GateEvidence(
+        "test MSE (mean over series)",
+        metrics["test_mse_scaled"],
+        metrics["naive_test_mse_scaled"],
+        metrics["seasonal_naive_test_mse_scaled"],
+        lambda champion: evaluate_panel(champion, prepared).metrics["test_mse_scaled"],
     )
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from bilstm.config import PipelineConfig
 from bilstm.data import Series
+from bilstm.panel import Panel
 
 TAG_PREFIX = "job."
 
@@ -26,16 +27,26 @@ class Job:
     targets: tuple[str, ...]
     horizon: int
     freq: str
+    series_column: str | None = None  # many series in a long table; None: one series
 
     @classmethod
     def of(
-        cls, data: str, time_column: str, inputs: list[str], targets: list[str], horizon: int, freq: str
+        cls,
+        data: str,
+        time_column: str,
+        inputs: list[str],
+        targets: list[str],
+        horizon: int,
+        freq: str,
+        series_column: str | None = None,
     ) -> Job:
-        return cls(data, time_column, tuple(inputs), tuple(targets), int(horizon), _canonical(freq))
+        return cls(
+            data, time_column, tuple(inputs), tuple(targets), int(horizon), _canonical(freq), series_column
+        )
 
     @classmethod
-    def for_run(cls, series: Series, config: PipelineConfig) -> Job:
-        """The job of a training run on `series` with `config`."""
+    def for_run(cls, series: Series | Panel, config: PipelineConfig) -> Job:
+        """The job of a training run on `series` (one, or a panel of many) with `config`."""
         return cls.of(
             series.name,
             config.data.time_column,
@@ -43,21 +54,24 @@ class Job:
             series.target_columns,
             config.window.horizon,
             series.freq,
+            config.data.series_column,
         )
 
     def to_tags(self) -> dict[str, str]:
-        """Model-version tags (`job.horizon` -> "24"); column lists as JSON, so any column name survives."""
+        """Model-version tags (`job.horizon` -> "24"); column lists as JSON, so any column name survives;
+        no series column tag for one series (as versions registered before many series were)."""
         return {
             TAG_PREFIX + f.name: json.dumps(list(value)) if isinstance(value, tuple) else str(value)
             for f in fields(self)
             for value in [getattr(self, f.name)]
+            if value is not None
         }
 
     @classmethod
     def from_tags(cls, tags: dict[str, str]) -> Job | None:
         """The job recorded by `to_tags`, or None for a version registered before jobs were recorded."""
         try:
-            raw = {f.name: tags[TAG_PREFIX + f.name] for f in fields(cls)}
+            raw = {f.name: tags[TAG_PREFIX + f.name] for f in fields(cls) if f.name != "series_column"}
         except KeyError:
             return None
         return cls.of(
@@ -67,6 +81,7 @@ class Job:
             json.loads(raw["targets"]),
             int(raw["horizon"]),
             raw["freq"],
+            tags.get(TAG_PREFIX + "series_column"),
         )
 
     def differences(self, other: Job) -> list[str]:
@@ -88,6 +103,8 @@ def _canonical(freq: str) -> str:
 
 
 def _shown(value: object) -> str:
+    if value is None:
+        return "none"
     if isinstance(value, tuple):
         return ",".join(value)
     return repr(value) if isinstance(value, str) else str(value)

@@ -85,6 +85,8 @@ def evaluate_panel(forecaster: PanelForecaster, prepared: ScaledPanel) -> PanelE
     for level, (lo, hi) in bands.items():
         name = level_name(level)
         per_window[f"coverage_{name}"] = ((truth >= lo) & (truth <= hi)).mean(axis=(1, 2))
+        per_window[f"width_{name}"] = (hi - lo).mean(axis=(1, 2))
+        per_window[f"width_{name}_scaled"] = ((hi - lo) / reference).mean(axis=(1, 2))
         per_window[f"msis_{name}"] = (
             _interval_score(truth, lo, hi, level).mean(axis=1) / mase_scales[series]
         ).mean(axis=1)

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from bilstm.forecaster import WindowSpec
 
 
+PANEL_FORMAT_VERSION = 5  # after one series' 4: a series column and a scaler per series
+
+
 @dataclass
 class PanelForecaster:
     model: BiLSTMNet
@@ -147,11 +150,11 @@ class PanelForecaster:
             raise ForecastInputError(f"history has NaN or inf values (series {sample(bad)}); fill them first")
         return ids.astype(str).to_numpy(), times, values
 
-    def save(self, directory: str | Path, format_version: int) -> Path:
+    def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         meta = {
-            "format_version": format_version,
+            "format_version": PANEL_FORMAT_VERSION,
             "spec": asdict(self.spec),
             "model_config": self.model.config.model_dump(),
             "scaler": self.scalers.to_json(),

@@ -1,5 +1,6 @@
 """Figures: a training run's loss curve and test forecasts against the actual values; a forecast after the
-recent history; a monitored model's realised error against its band.
+recent history; a monitored model's realised error against its band; the best, median and worst of many
+series.
 
 Built on `matplotlib.figure.Figure` directly (no pyplot, no GUI backend), so nothing ever blocks a pipeline.
 """
@@ -12,6 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bilstm.evaluation import Evaluation
+from bilstm.panel import Panel
+from bilstm.panel_evaluation import PanelEvaluation
 from bilstm.promise import Band
 from bilstm.training import TrainingLog
 
@@ -140,4 +143,35 @@ def monitor_plot(
     ax.set_ylim(bottom=0)
     ax.legend(fontsize="small", ncol=2)
     ax.grid(alpha=0.3)
+    return figure
+
+
+def series_forecast_plot(evaluation: PanelEvaluation, panel: Panel, history: int = 96) -> Figure:
+    """The best, the median and the worst series by test sMAPE: the last `history` rows before each one's
+    first test window, its actual test values and the forecast (first target), one panel each."""
+    by_series = evaluation.by_series.sort_values("smape", kind="stable")
+    picks = {"best": 0, "median": len(by_series) // 2, "worst": len(by_series) - 1}
+    figure = Figure(figsize=(10, 7), layout="constrained")
+    axes = figure.subplots(len(picks), 1, squeeze=False)[:, 0]
+    for ax, (label, position) in zip(axes, picks.items(), strict=True):
+        row = by_series.iloc[position]
+        number = int(np.flatnonzero(panel.ids == row[panel.series_column])[0])
+        window = int(np.flatnonzero(evaluation.series == number)[0])
+        first = int(evaluation.first_rows[window])
+        before = slice(max(int(panel.offsets[number]), first - history), first)
+        horizon = evaluation.truth.shape[1]
+        target = panel.target_columns[0]
+        times = panel.times
+        ax.plot(times[before], panel.frame[target].to_numpy()[before], color="black", label="history")
+        span = times[first : first + horizon]
+        ax.plot(span, evaluation.truth[window, :, 0], color="grey", label="actual")
+        ax.plot(span, evaluation.forecast[window, :, 0], color="tab:orange", label="forecast")
+        for level, (lo, hi) in sorted(evaluation.bands.items(), reverse=True):
+            shown = f"{level:g} % interval" if label == "best" else None
+            ax.fill_between(
+                span, lo[window, :, 0], hi[window, :, 0], color="tab:orange", alpha=0.2, label=shown
+            )
+        ax.set_title(f"{label}: series {row[panel.series_column]} (sMAPE {row['smape']:.2f})")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="upper left")
     return figure

@@ -15,6 +15,8 @@ from bilstm.data import Series, builtin_path, check_targets_vary, load_series, r
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.forecast_files import check_figure_path, check_table_path
+from bilstm.panel import Panel, load_panel
+from bilstm.panel_pipeline import resolve_panel, split_and_scale_panel
 from bilstm.split import Split, split_rows
 
 
@@ -28,11 +30,17 @@ def checked_split(series: Series, config: PipelineConfig) -> Split:
     return split
 
 
-def check_training_input(config: PipelineConfig) -> tuple[Series, PipelineConfig]:
+def check_training_input(config: PipelineConfig) -> tuple[Series | Panel, PipelineConfig]:
     """Raise `DataValidationError` for what the training flow would reject after starting up; else the
-    series as read and the config with the settings left to the data filled in, for further checks."""
+    series (a panel of many with `data.series_column`) as read and the config with the settings left to
+    the data filled in, for further checks."""
     with warnings.catch_warnings():  # the flow's own run of the same steps shows them
         warnings.simplefilter("ignore")
+        if config.data.series_column is not None:
+            panel = load_panel(config.data)
+            config = resolve_panel(config, panel)
+            split_and_scale_panel(panel, config)  # the split and each series' target, checked
+            return panel, config
         series = load_series(config.data)
     config = resolve(config, series).config
     check_cycle(series, config, checked_split(series, config))

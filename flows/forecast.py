@@ -8,9 +8,11 @@ import mlflow
 from prefect import flow
 from prefect.runtime import flow_run
 
+from bilstm.panel_forecaster import PanelForecaster
 from tasks.forecasting import (
     check_outputs,
     forecast,
+    forecast_many,
     load_forecaster,
     plot_forecast,
     publish_forecast,
@@ -28,9 +30,12 @@ def forecast_flow(
     data: str | None = None,
     output: str = "forecast.csv",
     plot: str | None = None,
+    skip_short: bool = False,
 ) -> dict:
     """Forecast the `horizon` steps after the last row of `data` (empty = the built-in data set); `plot`
-    (.png, .svg or .pdf) also gets the plot of the recent history and the forecast."""
+    (.png, .svg or .pdf) also gets the plot of the recent history and the forecast. A model of many series
+    forecasts each series of the long table `data` after its own last row; `skip_short` leaves out (with a
+    warning) series shorter than the model's lookback instead of failing."""
     use_tracking(FORECAST_EXPERIMENT)
     with tracked_run(flow_run.name) as run:
         params = {"model_uri": model_uri, "data": data or "built-in ETTh1", "output": output, "plot": plot}
@@ -38,11 +43,17 @@ def forecast_flow(
         mlflow.set_tag("prefect.flow_run_id", str(flow_run.id))
         check_outputs(output, plot)
         forecaster = load_forecaster(model_uri)
-        history = read_history(forecaster, data)
-        table = forecast(forecaster, history)
-        path = publish_forecast(table, output)
-        plot_path = plot_forecast(forecaster, history, table, plot)
-        record_forecast(forecaster, history, table, model_uri)
+        if isinstance(forecaster, PanelForecaster):
+            # the monitor scores one series' recorded forecasts, and the plot shows one: not recorded here
+            table = forecast_many(forecaster, data, skip_short)
+            path, plot_path = publish_forecast(table, output), None
+        else:
+            history = read_history(forecaster, data)
+            table = forecast(forecaster, history)
+            path = publish_forecast(table, output)
+            plot_path = plot_forecast(forecaster, history, table, plot)
+            record_forecast(forecaster, history, table, model_uri)
+        times = table[forecaster.spec.time_column]
     return {
         "run_id": run.info.run_id,
         "run_url": run_url(run),
@@ -51,6 +62,6 @@ def forecast_flow(
         "output": path,
         "plot": plot_path,
         "rows": len(table),
-        "first_timestamp": str(table.iloc[0, 0]),
-        "last_timestamp": str(table.iloc[-1, 0]),
+        "first_timestamp": str(times.min()),
+        "last_timestamp": str(times.max()),
     }

@@ -1,6 +1,7 @@
 """The training flow: ingest -> settings left to the data -> the champion's job checked -> split and scale ->
 window -> train -> evaluate -> (the backtest gate's folds, with `registry.gate: backtest`) -> register ->
 promote (with `registry.approval: manual`, a version that wins the gate waits for a person's approval first).
+Many series in one long table (`data.series_column`) take the recipe of `flows.train_many`.
 
 One MLflow run per flow run, named after it. The config is a typed pydantic model, so the Prefect UI shows a
 form with every field and its default.
@@ -27,6 +28,7 @@ from bilstm.training import TrainingLog
 from flows.approval import ask_for_approval
 from flows.backtest import run_folds
 from flows.fold_workers import FoldWorkers
+from flows.train_many import train_many_series
 from tasks.backtest import plan_backtest, record_folds
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.evaluation import evaluate, record_promise
@@ -55,6 +57,8 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
     use_tracking(config.registry.experiment)
     with tracked_run(flow_run.name) as run:
         start_tracking(config)
+        if config.data.series_column is not None:
+            return train_many_series(run, config, _promote_once_approved)
         series = ingest(config.data)
         settings = fit_settings_to_data(config, series)
         config, job = settings.config, Job.for_run(series, settings.config)

@@ -10,10 +10,11 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from bilstm import plots, recorded
-from bilstm.data import Series, load_series
+from bilstm.data import Series, load_series, read_table
 from bilstm.forecast_files import check_figure_path, check_table_path, write_figure, write_table
 from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.messages import names
+from bilstm.panel_forecaster import PanelForecaster
 from tasks.retries import IO_RETRIES
 from tracking import forecasts, models
 
@@ -46,6 +47,21 @@ def read_history(forecaster: Forecaster, data: str | None) -> Series:
 
 
 @task(cache_policy=NO_CACHE)
+def forecast_many(forecaster: PanelForecaster, data: str | None, skip_short: bool) -> pd.DataFrame:
+    """Per series of the long history table, the next `horizon` steps after that series' last stamp."""
+    if data is None:
+        raise ForecastInputError(
+            f"this model forecasts many series: pass their history as a long table with --data (columns"
+            f" {forecaster.spec.series_column}, {forecaster.spec.time_column},"
+            f" {names(forecaster.spec.input_columns)})"
+        )
+    try:
+        return forecaster.predict(read_table(data), skip_short=skip_short)
+    except ForecastInputError as error:
+        raise ForecastInputError(f"{data}: {str(error).removeprefix('history: ')}") from None
+
+
+@task(cache_policy=NO_CACHE)
 def forecast(forecaster: Forecaster, history: Series) -> pd.DataFrame:
     """The next `horizon` steps after the history's last timestamp, in original units."""
     return forecaster.predict(history.frame)
@@ -56,7 +72,8 @@ def publish_forecast(table: pd.DataFrame, output: str) -> str:
     """Write the forecast file, log it to the MLflow run and as a Prefect table artifact."""
     path = write_table(table, output)
     mlflow.log_artifact(str(path))
-    shown = table.assign(**{table.columns[0]: table.iloc[:, 0].astype(str)})
+    stamps = [c for c in table.columns if pd.api.types.is_datetime64_any_dtype(table[c])]
+    shown = table.assign(**{c: table[c].astype(str) for c in stamps})  # an artifact's table is JSON
     create_table_artifact(
         key="forecast", table=shown.to_dict(orient="records"), description=f"Written to {path}"
     )

@@ -9,7 +9,21 @@ from prefect.cache_policies import NO_CACHE
 
 from tracking.registry import Promotion
 
-_ROWS = (("model", ""), ("naive (persistence)", "naive_"), ("seasonal naive", "seasonal_naive_"))
+_ROWS = (
+    ("model", ""),
+    ("naive (persistence)", "naive_"),
+    ("seasonal naive", "seasonal_naive_"),
+    ("Naive2 (M4)", "naive2_"),
+)
+_COLUMNS = {
+    "mse_scaled": "test MSE (scaled)",
+    "mae_scaled": "test MAE (scaled)",
+    "mse": "test MSE",
+    "mae": "test MAE",
+    "smape": "sMAPE",
+    "mase": "MASE",
+    "owa": "OWA",
+}
 
 
 def summary_markdown(summary: dict, promotion: Promotion) -> str:
@@ -27,12 +41,19 @@ def summary_markdown(summary: dict, promotion: Promotion) -> str:
         f" of {summary['epochs_run']}"
         + (f": {summary['training_note']}." if summary["training_note"] else "."),
         "",
-        "| forecaster | test MSE (scaled) | test MAE (scaled) | test MSE | test MAE |",
-        "|---|---|---|---|---|",
+    ]
+    # one series: errors in original units; many: the means over series, sMAPE, MASE and OWA (M4's)
+    columns = [name for name in _COLUMNS if f"test_{name}" in metrics]
+    if "series" in summary:
+        lines += [f"Means over {summary['series']} series.", ""]
+    lines += [
+        "| forecaster | " + " | ".join(_COLUMNS[name] for name in columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
     ]
     for label, prefix in _ROWS:
-        values = [metrics[f"{prefix}test_{name}"] for name in ("mse_scaled", "mae_scaled", "mse", "mae")]
-        lines.append(f"| {label} | " + " | ".join(f"{v:.4f}" for v in values) + " |")
+        if f"{prefix}test_mse_scaled" in metrics:
+            values = [metrics.get(f"{prefix}test_{name}", float("nan")) for name in columns]
+            lines.append(f"| {label} | " + " | ".join(f"{v:.4f}" for v in values) + " |")
     lines += _interval_lines(metrics)
     lines += [
         "",

@@ -18,6 +18,8 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import checkpoints, pipeline
 from bilstm.config import PipelineConfig
 from bilstm.forecaster import Forecaster
+from bilstm.panel_forecaster import PanelForecaster
+from bilstm.panel_pipeline import ScaledPanel, new_panel_forecaster
 from bilstm.training import TrainingLog
 from bilstm.windows import Windows
 from tasks.retries import retry_if_transient
@@ -49,16 +51,19 @@ def claim_checkpoint(config: PipelineConfig, data_digest: str) -> checkpoints.Cl
 
 @task(retries=1, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def train(
-    prepared: pipeline.ScaledSplit,
+    prepared: pipeline.ScaledSplit | ScaledPanel,
     windows: tuple[Windows, Windows],
     config: PipelineConfig,
     claim: checkpoints.Claim,
-) -> tuple[Forecaster, TrainingLog]:
+) -> tuple[Forecaster | PanelForecaster, TrainingLog]:
     """Train on the train windows with early stopping on the validation windows, checkpointing each epoch
     to the claimed file (a retry resumes from it)."""
     if claim.path.exists():
         get_run_logger().info("Resuming from checkpoint %s", claim.path)
-    forecaster = pipeline.new_forecaster(prepared, config)
+    if isinstance(prepared, ScaledPanel):
+        forecaster = new_panel_forecaster(prepared, config)
+    else:
+        forecaster = pipeline.new_forecaster(prepared, config)
     training_log = pipeline.fit_forecaster(forecaster, windows, config, log_epoch, str(claim.path))
     if training_log.resumed_from_epoch:
         get_run_logger().info("Resumed after epoch %d", training_log.resumed_from_epoch)

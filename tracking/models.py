@@ -9,12 +9,14 @@ from importlib import metadata
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from bilstm import pipeline
 from bilstm.forecaster import Forecaster, ForecastInputError
+from bilstm.panel_pipeline import ScaledPanel
 from bilstm.stamps import as_text
 from tracking.refusals import refusals_as_bad_input
 
@@ -22,10 +24,19 @@ PYFUNC_MODEL = str(Path(__file__).with_name("pyfunc_model.py"))
 _MODEL_URI = re.compile(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))")  # models:/name@alias or models:/name/3
 
 
-def history_example(prepared: pipeline.ScaledSplit, forecaster: Forecaster) -> pd.DataFrame:
-    """The last `lookback` rows of the series: the pyfunc's input example (stamps with offsets as text in
-    the data's zone: MLflow's schema takes no zoned datetimes; `Forecaster.predict` reads both)."""
-    frame = prepared.series.frame.iloc[-forecaster.spec.lookback :]
+def history_example(prepared: pipeline.ScaledSplit | ScaledPanel, forecaster: Forecaster) -> pd.DataFrame:
+    """The last `lookback` rows of the series (of the first two, in the long format, for many series): the
+    pyfunc's input example (stamps with offsets as text in the data's zone: MLflow's schema takes no zoned
+    datetimes; `Forecaster.predict` reads both)."""
+    lookback = forecaster.spec.lookback
+    if isinstance(prepared, ScaledPanel):
+        panel = prepared.panel
+        rows = np.concatenate([np.arange(end - lookback, end) for end in panel.offsets[1:3]])
+        frame = panel.frame.iloc[rows]
+        frame.insert(0, panel.series_column, np.repeat(panel.ids, panel.lengths)[rows])
+        frame.insert(1, forecaster.spec.time_column, panel.times[rows])
+        return as_text(frame.reset_index(drop=True), forecaster.spec.timezone)
+    frame = prepared.series.frame.iloc[-lookback:]
     return as_text(frame.reset_index(), forecaster.spec.timezone)
 
 

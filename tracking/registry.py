@@ -59,7 +59,15 @@ def champion_job(client: MlflowClient, model_name: str, version: str) -> Job:
     spec = registered_forecaster(f"models:/{model_name}/{version}").spec
     datasets = client.get_run(model_version.run_id).inputs.dataset_inputs
     data = datasets[0].dataset.name if datasets else "unknown"
-    return Job.of(data, spec.time_column, spec.input_columns, spec.target_columns, spec.horizon, spec.freq)
+    return Job.of(
+        data,
+        spec.time_column,
+        spec.input_columns,
+        spec.target_columns,
+        spec.horizon,
+        spec.freq,
+        spec.series_column,
+    )
 
 
 def _other_job_note(model_name: str, version: str, differences: list[str]) -> str:
