@@ -82,7 +82,7 @@ class PanelForecaster:
         if short.any():
             shown = names([str(i) for i in uniques[short]])
             message = (
-                f"history: series {shown} have fewer than the {spec.lookback} rows the model reads"
+                f"history has series {shown} with fewer than the {spec.lookback} rows the model reads"
                 f" ({', '.join(str(c) for c in counts[short][:3])} rows)"
             )
             if not skip_short or short.all():

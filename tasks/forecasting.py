@@ -58,7 +58,7 @@ def forecast_many(forecaster: PanelForecaster, data: str | None, skip_short: boo
     try:
         return forecaster.predict(read_table(data), skip_short=skip_short)
     except ForecastInputError as error:
-        raise ForecastInputError(f"{data}: {str(error).removeprefix('history: ')}") from None
+        raise ForecastInputError(f"{data}: {error}") from None
 
 
 @task(cache_policy=NO_CACHE)

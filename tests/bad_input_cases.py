@@ -99,6 +99,31 @@ CASES = [
         r" --series-column sensor to train one model across them$",
     ),
     Case(
+        "many series: the series column missing",
+        "train --data {d}/long_table.csv --series-column station",
+        r"{d}/long_table\.csv: series column 'station' not found; available: timestamp, x, y, sensor"
+        r" \(set --series-column\)$",
+    ),
+    Case(
+        "many series: a row without a series id",
+        "train --data {d}/long_table_no_id.csv --series-column sensor",
+        r"{d}/long_table_no_id\.csv: series column 'sensor' is empty in row 1207; give every row its series"
+        r" id$",
+    ),
+    Case(
+        "many series: a repeated (series, time) pair",
+        "train --data {d}/long_table_repeat.csv --series-column sensor",
+        r"{d}/long_table_repeat\.csv: series 'south' has duplicate timestamps in column 'timestamp' in rows"
+        r" 1204, 2401; keep one row per series and time$",
+    ),
+    Case(
+        "many series: one series too short",
+        "train --data {d}/long_table_short.csv --series-column sensor",
+        r"{d}/long_table_short\.csv: series 'south' \(file rows 1201-1250\) has 50 rows, too few for lookback"
+        r" 48 \+ horizon 12 \(needs at least 84 rows\); shorten the lookback, or pass --skip-short to leave"
+        r" such series out$",
+    ),
+    Case(
         "stamps with and without offsets",
         "train --data {d}/offsets_and_none.csv",
         r"{d}/offsets_and_none\.csv: column 'timestamp' mixes stamps with a UTC offset \(e\.g\. '2024-01-01"

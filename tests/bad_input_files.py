@@ -37,6 +37,15 @@ BAD_FILES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
         x=f.x.where(~f.index.isin([7, 8])), y=f.y.where(f.index != 200)
     ),
     "long_table.csv": lambda f: pd.concat([f.assign(sensor="north"), f.assign(sensor="south")]),
+    "long_table_no_id.csv": lambda f: pd.concat(
+        [f.assign(sensor="north"), f.assign(sensor=["south"] * 6 + [None] + ["south"] * (len(f) - 7))]
+    ),
+    "long_table_short.csv": lambda f: pd.concat(
+        [f.assign(sensor="north"), f.tail(50).assign(sensor="south")]
+    ),
+    "long_table_repeat.csv": lambda f: pd.concat(
+        [f.assign(sensor="north"), f.assign(sensor="south"), f.iloc[[3]].assign(sensor="south")]
+    ),
     "offsets_and_none.csv": lambda f: f.assign(
         timestamp=f.timestamp.dt.tz_localize("UTC").astype(str).where(f.index != 11, str(f.timestamp[11]))
     ),

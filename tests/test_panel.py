@@ -1,0 +1,244 @@
+"""Many series in one long table: reading and validation per series, per-series splits and scalers, windows
+that never cross a series, the panel forecaster's long-table forecasts and its evaluation per series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bilstm.config import PipelineConfig, with_overrides
+from bilstm.errors import DataValidationError, ForecastInputError
+from bilstm.forecaster import Forecaster
+from bilstm.panel import load_panel
+from bilstm.panel_evaluation import evaluate_panel
+from bilstm.panel_pipeline import (
+    make_panel_windows,
+    new_panel_forecaster,
+    resolve_panel,
+    split_and_scale_panel,
+)
+from bilstm.pipeline import fit_forecaster
+from tests.helpers import tiny
+
+LENGTHS = {"a": 200, "b": 260, "c": 230}
+
+
+def long_frame(lengths: dict[str, int] = LENGTHS, seed: int = 0) -> pd.DataFrame:
+    """Hourly series at different levels and start times: a daily cycle times the level, plus noise."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for number, (name, rows) in enumerate(lengths.items()):
+        t = np.arange(rows)
+        level = 10.0 * (number + 1)
+        y = level * (1 + 0.3 * np.sin(2 * np.pi * t / 24)) + rng.normal(0, 0.5, rows)
+        start = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=5 * number)
+        parts.append(pd.DataFrame({"ds": pd.date_range(start, periods=rows, freq="h"), "id": name, "y": y}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def panel_config(path, **overrides) -> PipelineConfig:
+    base = {
+        "data.path": str(path),
+        "data.time_column": "ds",
+        "data.series_column": "id",
+        "data.targets": ["y"],
+        "data.setting": "S",
+        "window.lookback": 48,
+        "window.horizon": 12,
+    }
+    return tiny(with_overrides(PipelineConfig(), base), **overrides)
+
+
+def written(tmp_path, frame: pd.DataFrame) -> str:
+    path = tmp_path / "long.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def test_a_shuffled_long_table_is_grouped_by_series_and_sorted_in_time_with_a_warning(tmp_path):
+    frame = long_frame().sample(frac=1, random_state=1)
+    with pytest.warns(UserWarning, match="not grouped by series and sorted in time"):
+        panel = load_panel(panel_config(written(tmp_path, frame)).data)
+    assert list(panel.ids) == ["a", "b", "c"]
+    assert list(panel.lengths) == [200, 260, 230]
+    assert panel.freq == "h"
+    for number, name in enumerate(panel.ids):
+        rows = panel.rows_of(number)
+        expected = long_frame().query(f"id == '{name}'")
+        assert panel.times[rows].is_monotonic_increasing
+        np.testing.assert_allclose(panel.frame["y"].to_numpy()[rows], expected["y"].to_numpy())
+
+
+def _every_second_hour_for_c(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.loc[frame.id == "c", "ds"] = pd.date_range("2024-01-01", periods=230, freq="2h").to_numpy()
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda f: f.drop(columns="id"),
+            r"series column 'id' not found; available: ds, y \(set --series-column\)",
+        ),
+        (lambda f: f.assign(id=f.id.where(f.index != 5)), r"series column 'id' is empty in row 6;"),
+        (
+            lambda f: pd.concat([f, f.iloc[[210]]], ignore_index=True),
+            r"series 'b' has duplicate timestamps in column 'ds' in rows 211, 691;",
+        ),
+        (
+            lambda f: f.drop(index=range(300, 310)),
+            r"series 'b' has a gap of 0 days 11:00:00 between file rows 300 and 301 longer than"
+            r" data.max_gap=3 steps of h",
+        ),
+        (
+            _every_second_hour_for_c,
+            r"series 'c' \(file rows 461-690\) steps by 0 days 02:00:00, the table by h;",
+        ),
+    ],
+    ids=["no series column", "an empty id", "a repeated stamp", "a long gap", "another frequency"],
+)
+def test_bad_long_tables_are_refused_naming_the_series_and_rows(tmp_path, change, message):
+    frame = change(long_frame())
+    with pytest.raises(DataValidationError, match=message):
+        load_panel(panel_config(written(tmp_path, frame)).data)
+
+
+def test_a_short_series_is_named_or_left_out_with_skip_short(tmp_path):
+    path = written(tmp_path, long_frame({**LENGTHS, "short": 80}))
+    config = panel_config(path)
+    panel = load_panel(config.data)
+    with pytest.raises(
+        DataValidationError, match=r"series 'short' \(file rows 691-770\) has 80 rows, too few"
+    ):
+        split_and_scale_panel(panel, config)
+    config = panel_config(path, **{"data.skip_short": True})
+    with pytest.warns(UserWarning, match="left out 1 series too short"):
+        prepared = split_and_scale_panel(panel, config)
+    assert list(prepared.panel.ids) == ["a", "b", "c"]
+
+
+def test_a_constant_series_is_refused_by_name(tmp_path):
+    frame = long_frame()
+    frame.loc[frame.id == "b", "y"] = 4.0
+    config = panel_config(written(tmp_path, frame))
+    with pytest.raises(
+        DataValidationError, match="series 'b' .* has a constant target 'y' in its train rows"
+    ):
+        split_and_scale_panel(load_panel(config.data), config)
+
+
+def test_split_last_holds_out_the_last_horizon_of_every_series_and_windows_stay_inside_one(tmp_path):
+    config = panel_config(written(tmp_path, long_frame()))
+    panel = load_panel(config.data)
+    prepared = split_and_scale_panel(panel, config)
+    split, horizon, lookback = prepared.split, 12, 48
+    np.testing.assert_array_equal(split.val_end, panel.offsets[1:] - horizon)
+    np.testing.assert_array_equal(split.train_end, panel.offsets[1:] - 2 * horizon)
+    for part in ("train", "val", "test"):
+        starts = split.starts(part)
+        series = panel.row_series[starts]
+        # the window's last target row is in the same series as its first input row
+        assert (panel.row_series[starts + lookback + horizon - 1] == series).all()
+    assert list(split.window_counts("test")) == [1, 1, 1]
+    assert list(split.window_counts("train")) == [
+        n - 2 * horizon - lookback - horizon + 1 for n in LENGTHS.values()
+    ]
+    train, val = make_panel_windows(prepared, config)
+    assert len(train) == split.window_counts("train").sum() and len(val) == 3
+
+
+def test_each_series_is_scaled_by_its_own_train_rows_only(tmp_path):
+    frame = long_frame()
+    config = panel_config(written(tmp_path, frame))
+    prepared = split_and_scale_panel(load_panel(config.data), config)
+    for number, name in enumerate(["a", "b", "c"]):
+        train = frame.query(f"id == '{name}'")["y"].to_numpy()[: -2 * 12]
+        assert prepared.scalers.center[number, 0] == pytest.approx(train.mean())
+        assert prepared.scalers.scale[number, 0] == pytest.approx(train.std())
+    shared = split_and_scale_panel(
+        load_panel(config.data), panel_config(config.data.path, **{"scaler.per_series": False})
+    )
+    assert np.unique(shared.scalers.center).size == 1
+
+
+def test_uniform_series_sampling_draws_every_series_about_equally_often(tmp_path):
+    config = panel_config(written(tmp_path, long_frame({"long": 2000, "short": 150})))
+    prepared = split_and_scale_panel(load_panel(config.data), config)
+    train, _ = make_panel_windows(
+        prepared, panel_config(config.data.path, **{"train.series_sampling": "uniform_series"})
+    )
+    import torch
+
+    drawn = train.starts[train.draw(torch.Generator().manual_seed(0))].numpy()
+    share_short = (prepared.panel.row_series[drawn] == 1).mean()
+    assert 0.45 < share_short < 0.55  # by windows alone it would be about 0.04
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny global model on the three series, its prepared panel and config."""
+    folder = tmp_path_factory.mktemp("panel")
+    config = panel_config(written(folder, long_frame()), **{"train.epochs": 2})
+    panel = load_panel(config.data)
+    config = resolve_panel(config, panel)
+    prepared = split_and_scale_panel(panel, config)
+    forecaster = new_panel_forecaster(prepared, config)
+    fit_forecaster(forecaster, make_panel_windows(prepared, config), config, progress=False)
+    return forecaster, prepared, folder
+
+
+def test_evaluation_scores_every_series_and_the_baselines_on_the_same_windows(trained):
+    forecaster, prepared, _ = trained
+    evaluation = evaluate_panel(forecaster, prepared)
+    by_series, metrics = evaluation.by_series, evaluation.metrics
+    assert list(by_series["id"]) == ["a", "b", "c"] and list(by_series["windows"]) == [1, 1, 1]
+    assert metrics["test_smape"] == pytest.approx(by_series["smape"].mean())
+    owa = 0.5 * (
+        metrics["test_smape"] / metrics["naive2_test_smape"]
+        + metrics["test_mase"] / metrics["naive2_test_mase"]
+    )
+    assert metrics["test_owa"] == pytest.approx(owa)
+    # the baselines on the same windows: persistence repeats the last input, seasonal naive the day before
+    values = prepared.panel.frame["y"].to_numpy()
+    for window, first in enumerate(evaluation.first_rows):
+        number = evaluation.series[window]
+        naive_mae = np.abs(evaluation.truth[window, :, 0] - values[first - 1]).mean()
+        seasonal_mae = np.abs(evaluation.truth[window, :, 0] - values[first - 24 : first - 12]).mean()
+        scale = prepared.scalers.scale[number, 0]
+        assert by_series.loc[window, "naive_mae_scaled"] == pytest.approx(naive_mae / scale)
+        assert by_series.loc[window, "seasonal_naive_mae_scaled"] == pytest.approx(seasonal_mae / scale)
+    assert metrics["test_mse_scaled"] < metrics["naive_test_mse_scaled"]
+
+
+def test_a_saved_panel_forecaster_forecasts_each_series_after_its_own_last_stamp(trained):
+    forecaster, prepared, folder = trained
+    loaded = Forecaster.load(forecaster.save(folder / "bundle"))
+    history = long_frame()
+    table = loaded.predict(history)
+    assert list(table.columns[:4]) == ["id", "ds", "step", "y"]
+    assert table.groupby("id").size().to_dict() == {"a": 12, "b": 12, "c": 12}
+    for name, rows in history.groupby("id"):
+        first = table[table.id == name]["ds"].iloc[0]
+        assert first == rows["ds"].max() + pd.Timedelta(hours=1)
+    same = forecaster.predict(history)
+    np.testing.assert_allclose(table["y"].to_numpy(), same["y"].to_numpy(), rtol=1e-6)
+
+
+def test_an_unknown_series_is_scaled_by_its_own_history_and_a_short_one_is_named(trained):
+    forecaster, _, _ = trained
+    history = long_frame()
+    new = history[history.id == "a"].assign(id="new", y=lambda f: f.y * 3)
+    table = forecaster.predict(pd.concat([history, new]))
+    ratio = table[table.id == "new"]["y"].to_numpy() / table[table.id == "a"]["y"].to_numpy()
+    np.testing.assert_allclose(ratio, 3.0, rtol=0.05)  # the same shape at three times the level
+    short = history[history.id == "b"].tail(20).assign(id="tiny")
+    with pytest.raises(
+        ForecastInputError, match=r"history has series tiny with fewer than the 48 rows the model reads"
+    ):
+        forecaster.predict(pd.concat([history, short]))
+    with pytest.warns(UserWarning, match="left out"):
+        table = forecaster.predict(pd.concat([history, short]), skip_short=True)
+    assert "tiny" not in set(table.id)

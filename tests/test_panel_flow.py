@@ -1,0 +1,57 @@
+"""Many series end to end: the training flow on a long table (real Prefect test server, real MLflow SQLite
+store) registers one global model with per-series metrics, and `bilstm forecast` forecasts every series of a
+long history after its own last stamp; a history without the series column exits 2, the registry untouched."""
+
+import json
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+
+from flows.train import train_flow
+from tests.test_panel import long_frame, panel_config
+
+
+def test_a_long_table_trains_one_registered_model_and_forecasts_every_series(tmp_path, tracking, bilstm):
+    history = tmp_path / "long.csv"
+    long_frame().to_csv(history, index=False)
+    summary = train_flow(panel_config(history, **{"train.epochs": 1}))
+
+    client = MlflowClient(tracking, registry_uri=tracking)
+    run = client.get_run(summary["run_id"])
+    assert run.info.status == "FINISHED"
+    assert summary["series"] == 3 and summary["model_version"] == "1" and summary["promoted"]
+    assert run.data.tags["data.series"] == "3" and run.data.tags["data.series_column"] == "id"
+    by_series = pd.read_csv(
+        mlflow.artifacts.download_artifacts(f"runs:/{run.info.run_id}/metrics_by_series.csv")
+    )
+    assert list(by_series["id"]) == ["a", "b", "c"]
+    assert run.data.metrics["test_smape"] == by_series["smape"].mean()
+    for key in ("test_owa", "naive2_test_smape", "seasonal_naive_test_mase", "test_coverage_95"):
+        assert key in run.data.metrics, key
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert artifacts == {"plots/loss_curve.png", "plots/forecast.png"}
+    version = client.get_model_version("bilstm-forecaster", "1")
+    assert version.tags["job.series_column"] == "id"
+    signature = mlflow.models.get_model_info("models:/bilstm-forecaster/1").signature
+    assert [c.name for c in signature.inputs.inputs] == ["id", "ds", "y"]
+    assert [c.name for c in signature.outputs.inputs][:3] == ["id", "ds", "step"]
+
+    result = bilstm("forecast", "--data", str(history), "--output", "forecast.csv", "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1])["rows"] == 36
+    forecast = pd.read_csv(tmp_path / "forecast.csv", parse_dates=["ds"])
+    last = long_frame().groupby("id")["ds"].max()
+    firsts = forecast[forecast.step == 1].set_index("id")["ds"]
+    assert (firsts == last + pd.Timedelta(hours=1)).all()
+
+    long_frame().drop(columns="id").to_csv(tmp_path / "one.csv", index=False)
+    result = bilstm("forecast", "--data", str(tmp_path / "one.csv"), "--output", "other.csv")
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert errors == [
+        f"error: {tmp_path / 'one.csv'}: history lacks column(s) id; the model reads a long table with id, ds"
+        " and y"
+    ]
+    assert not (tmp_path / "other.csv").exists()
+    assert [str(v.version) for v in client.search_model_versions("name='bilstm-forecaster'")] == ["1"]
