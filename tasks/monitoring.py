@@ -17,6 +17,7 @@ from bilstm.data import Series, load_series
 from bilstm.errors import MonitorInputError
 from bilstm.forecaster import Forecaster
 from bilstm.messages import names
+from bilstm.panel_forecaster import PanelForecaster
 from bilstm.promise import FALLBACK_FACTOR, Promise
 from bilstm.recorded import stamps
 from tasks.retries import IO_RETRIES
@@ -54,6 +55,11 @@ def load_promise(run_id: str, model_uri: str) -> tuple[Promise | None, float]:
 @task(cache_policy=NO_CACHE)
 def read_actuals(forecaster: Forecaster, data: str | None) -> Series:
     """The newest actuals, validated, with the columns the model reads."""
+    if isinstance(forecaster, PanelForecaster):
+        raise MonitorInputError(
+            f"the model forecasts many series (series column {forecaster.spec.series_column!r}); the monitor"
+            " scores models of one series so far"
+        )
     fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass data with them"
     return load_series(forecaster.data_config(data), missing_column_fix=fix)
 
