@@ -60,8 +60,8 @@ def evaluate_panel(forecaster: PanelForecaster, prepared: ScaledPanel) -> PanelE
     columns = [panel.input_columns.index(c) for c in spec.input_columns]
     values, row_series = panel.values[:, columns], panel.row_series
     train = split.train_mask(len(values))
-    scalers = forecaster.scalers.with_unknown(panel.ids, values[train], row_series[train])
-    scaled = scalers.transform(values, row_series).astype(np.float32)
+    scalers = forecaster.scalers.with_unknown(panel.ids, values, row_series, train)
+    scaled = scalers.transform(values, row_series, dtype=np.float32)
     views = np.lib.stride_tricks.sliding_window_view(scaled, spec.lookback, axis=0).transpose(0, 2, 1)
     inputs = views[first_rows - spec.lookback]
     pred = forecaster.forecast_inputs(inputs, series, scalers)

@@ -95,7 +95,7 @@ class PanelForecaster:
         starts = (ends - spec.lookback)[keep]
         own = codes  # each row's series number among `uniques`
         scalers = self.scalers.with_unknown(uniques, values, own)
-        scaled = scalers.transform(values, own).astype(np.float32)
+        scaled = scalers.transform(values, own, dtype=np.float32)
         windows = np.lib.stride_tricks.sliding_window_view(scaled, spec.lookback, axis=0).transpose(0, 2, 1)
         inputs = windows[starts]
         series = np.flatnonzero(keep)

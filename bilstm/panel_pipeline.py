@@ -59,17 +59,18 @@ def split_and_scale_panel(panel: Panel, config: PipelineConfig) -> ScaledPanel:
     window = config.window
     panel, split = split_panel(panel, config.data, window.lookback, window.horizon)
     check_targets_vary(panel, split)
-    values, row_series = panel.values, panel.row_series
+    values, row_series = panel.frame[panel.input_columns].to_numpy(), panel.row_series
     train = split.train_mask(len(values))
     if config.scaler.per_series:
-        scalers = SeriesScalers.fit(config.scaler.kind, values[train], row_series[train], panel.ids)
+        scalers = SeriesScalers.fit(config.scaler.kind, values, row_series, panel.ids, train)
     else:
-        shared = SeriesScalers.fit(config.scaler.kind, values[train], np.zeros(train.sum(), int), ["all"])
+        everyone = np.zeros(len(values), dtype=np.int64)
+        shared = SeriesScalers.fit(config.scaler.kind, values, everyone, ["all"], train)
         count = len(panel.ids)
         scalers = SeriesScalers(
             shared.kind, panel.ids, np.repeat(shared.center, count, 0), np.repeat(shared.scale, count, 0)
         )
-    scaled = scalers.transform(values, row_series).astype(np.float32)
+    scaled = scalers.transform(values, row_series, dtype=np.float32)
     return ScaledPanel(panel, split, scalers, scaled)
 
 

@@ -27,25 +27,40 @@ class SeriesScalers:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, kind: str, values: np.ndarray, row_series: np.ndarray, ids: np.ndarray) -> SeriesScalers:
-        """Fit on (rows, C) train values whose series numbers are `row_series` (every series present)."""
+    def fit(
+        cls,
+        kind: str,
+        values: np.ndarray,
+        row_series: np.ndarray,
+        ids: np.ndarray,
+        rows: np.ndarray | None = None,
+    ) -> SeriesScalers:
+        """Fit on the (rows, C) values whose series numbers are `row_series`, only the rows where the mask
+        `rows` is true (all by default; every series must keep some)."""
         Scaler(kind)  # the same kinds, and the same error for an unknown one
-        groups = pd.DataFrame(values).groupby(row_series)
-        if kind == "standard":
-            center, scale = groups.mean(), groups.std(ddof=0)
-        elif kind == "minmax":
-            low, high = groups.min(), groups.max()
-            center, scale = low, high - low
-        else:
-            center = groups.median()
-            scale = groups.quantile(0.75) - groups.quantile(0.25)
-        scale = scale.to_numpy(dtype=np.float64)
-        scale = np.where(scale > 0, scale, 1.0)
-        return cls(kind, np.asarray(ids, dtype=object), center.to_numpy(np.float64), scale)
+        series = row_series if rows is None else row_series[rows]
+        center, scale = np.empty((len(ids), values.shape[1])), np.empty((len(ids), values.shape[1]))
+        for j in range(values.shape[1]):  # a column at a time: no copy of the whole table
+            groups = pd.Series(values[:, j] if rows is None else values[rows, j]).groupby(series)
+            if kind == "standard":
+                center[:, j], scale[:, j] = groups.mean(), groups.std(ddof=0)
+            elif kind == "minmax":
+                low, high = groups.min().to_numpy(), groups.max().to_numpy()
+                center[:, j], scale[:, j] = low, high - low
+            else:
+                center[:, j] = groups.median()
+                scale[:, j] = groups.quantile(0.75).to_numpy() - groups.quantile(0.25).to_numpy()
+        return cls(kind, np.asarray(ids, dtype=object), center, np.where(scale > 0, scale, 1.0))
 
-    def transform(self, values: np.ndarray, row_series: np.ndarray, columns=slice(None)) -> np.ndarray:
-        """Scale (rows, k) values of `columns`, row r belonging to series row_series[r]."""
-        return (values - self.center[row_series][:, columns]) / self.scale[row_series][:, columns]
+    def transform(
+        self, values: np.ndarray, row_series: np.ndarray, columns=slice(None), dtype=np.float64
+    ) -> np.ndarray:
+        """Scale (rows, k) values of `columns`, row r belonging to series row_series[r], into `dtype`."""
+        scaled = np.empty(values.shape, dtype=dtype)
+        for j, column in enumerate(np.arange(self.center.shape[1])[columns]):
+            # a column at a time: the temporaries are (rows,), not (rows, k), on tables of millions of rows
+            scaled[:, j] = (values[:, j] - self.center[row_series, column]) / self.scale[row_series, column]
+        return scaled
 
     def inverse_transform(self, values: np.ndarray, series: np.ndarray, columns=slice(None)) -> np.ndarray:
         """Undo `transform` on (N, ..., k) values of `columns`, item n belonging to series series[n]."""
@@ -63,10 +78,13 @@ class SeriesScalers:
         known = pd.Index(self.ids)
         return known.get_indexer(pd.Index(np.asarray(ids, dtype=str)))
 
-    def with_unknown(self, ids: np.ndarray, values: np.ndarray, row_series: np.ndarray) -> SeriesScalers:
-        """Scalers for `ids`: the fitted ones where known, else fitted on that series' rows of `values`."""
+    def with_unknown(
+        self, ids: np.ndarray, values: np.ndarray, row_series: np.ndarray, rows: np.ndarray | None = None
+    ) -> SeriesScalers:
+        """Scalers for `ids`: the fitted ones where known, else fitted on that series' rows of `values`
+        (those where the mask `rows` is true)."""
         numbers = self.numbers(ids)
-        own = SeriesScalers.fit(self.kind, values, row_series, ids)
+        own = SeriesScalers.fit(self.kind, values, row_series, ids, rows)
         known = numbers >= 0
         center, scale = own.center.copy(), own.scale.copy()
         center[known], scale[known] = self.center[numbers[known]], self.scale[numbers[known]]
