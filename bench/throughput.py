@@ -1,6 +1,8 @@
 """Training throughput on this machine: the project's `fit` against a plain PyTorch loop of the same model,
 batch and data, and the `DataLoader(TensorDataset)` loop of the blog article the project started from
-(DESIGN.md). Each case runs in its own process (the allocator setting, GLIBC_TUNABLES, is read at process
+(DESIGN.md); and `fit` on windows of many series (ETTh1's OT train rows cut into 8 series of one long
+table, scaled per series, windows by start rows that never cross a series). Each case runs in its own
+process (the allocator setting, GLIBC_TUNABLES, is read at process
 start); the table gives samples/s and the ratio to the plain loop, all measured in this one run.
 
     python bench/throughput.py [--epochs 2] [--batch-size 512] [--threads 1]
@@ -13,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -32,6 +35,7 @@ LOOKBACK, HORIZON = 96, 24
 # name -> (method, malloc); "tuned" = the GLIBC_TUNABLES that `bilstm train` runs with
 CASES = {
     "fit, as bilstm train runs it": ("fit", "tuned"),
+    "fit, 8 series in one table": ("many", "tuned"),
     "fit, glibc malloc defaults": ("fit", "default"),
     "plain loop, glibc defaults": ("plain", "default"),
     "plain loop, tuned malloc": ("plain", "tuned"),
@@ -47,6 +51,33 @@ def etth1_train_windows():
     return pipeline.make_train_windows(prepared, config)[0]
 
 
+def many_series_train_windows(count: int = 8):
+    """ETTh1's OT train rows as `count` series of a long table, through the many-series path."""
+    import pandas as pd
+
+    from bilstm.panel import load_panel
+    from bilstm.panel_pipeline import make_panel_windows, split_and_scale_panel
+
+    series = load_series(with_overrides(PipelineConfig(), {"data.setting": "S"}).data)
+    rows = 8640 // count
+    ot = series.frame["OT"].to_numpy()[: rows * count]
+    stamps = pd.date_range("2016-07-01", periods=rows, freq="h")
+    table = pd.DataFrame({"date": np.tile(stamps, count), "id": np.repeat(np.arange(count), rows), "OT": ot})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/long.csv"
+        table.to_csv(path, index=False)
+        overrides = {
+            "data.path": path,
+            "data.series_column": "id",
+            "data.setting": "S",
+            "window.lookback": LOOKBACK,
+            "window.horizon": HORIZON,
+        }
+        config = with_overrides(PipelineConfig(), overrides)
+        prepared = split_and_scale_panel(load_panel(config.data), config)
+    return make_panel_windows(prepared, config)[0]
+
+
 def article_model() -> nn.Module:
     """The 2x64 bidirectional LSTM of the blog article, with the fixes that do not change its cost."""
     config = ModelConfig(instance_norm="none", highway=False, dropout=0.0, patch_len=1)
@@ -54,7 +85,10 @@ def article_model() -> nn.Module:
 
 
 def run_fit(train, epochs: int, batch_size: int) -> float:
-    one_window_val = make_windows(train.series[: LOOKBACK + HORIZON].numpy(), LOOKBACK, HORIZON, 1)
+    x, y = train.batch(slice(0, 1))
+    # the first train window, inputs then targets, as the one validation window
+    one_window = torch.cat([x[0, :, -1], y[0]]).numpy()[:, None]
+    one_window_val = make_windows(one_window, LOOKBACK, HORIZON, 1)
     config = TrainConfig(
         epochs=epochs,
         batch_size=batch_size,
@@ -105,8 +139,8 @@ def one_case(method: str, epochs: int, batch_size: int, threads: int | None) -> 
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    train = etth1_train_windows()
-    runner = {"fit": run_fit, "plain": run_plain, "dataloader": run_dataloader}[method]
+    train = many_series_train_windows() if method == "many" else etth1_train_windows()
+    runner = {"fit": run_fit, "many": run_fit, "plain": run_plain, "dataloader": run_dataloader}[method]
     return {"samples_per_s": runner(train, epochs, batch_size), "threads": torch.get_num_threads()}
 
 
