@@ -139,6 +139,13 @@ class ModelConfig(_Section):
     channel_independent: bool = Field(
         False, description="Each channel is its own univariate series through one shared network (S or M)"
     )
+    series_embedding: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="Many series: size of a learned vector per series known at training time, read by the"
+        " head beside the recurrent state; a series unknown at forecast time gets the mean vector; 0 is off",
+    )
     patch_len: int | None = Field(
         None,
         ge=1,
@@ -240,6 +247,8 @@ class PipelineConfig(_Section):
 
     @model_validator(mode="after")
     def _model_fits_the_data(self) -> PipelineConfig:
+        if self.model.series_embedding and self.data.series_column is None:
+            raise ValueError("model.series_embedding needs many series (data.series_column); leave it at 0")
         if self.data.series_column is not None:
             unsupported = {
                 "scaler.cycle": self.scaler.cycle != 0,

@@ -227,6 +227,7 @@ class Forecaster:
             len(spec.target_columns),
             spec.horizon,
             spec.lookback,
+            len(meta["scaler"]["ids"]) if spec.series_column else 0,  # the series an embedding knows
         )
         state = torch.load(directory / "weights.pt", map_location=device, weights_only=True)
         model.load_state_dict(state)

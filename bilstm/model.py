@@ -29,7 +29,13 @@ class BiLSTMNet(nn.Module):
     """(B, L, F) inputs whose last `n_targets` features are the targets -> (B, T) or (B, T, k) forecasts."""
 
     def __init__(
-        self, config: ModelConfig, input_size: int, n_targets: int, horizon: int, lookback: int
+        self,
+        config: ModelConfig,
+        input_size: int,
+        n_targets: int,
+        horizon: int,
+        lookback: int,
+        n_series: int = 0,
     ) -> None:
         super().__init__()
         if not 1 <= n_targets <= input_size:
@@ -70,6 +76,11 @@ class BiLSTMNet(nn.Module):
         width = self.directions * config.hidden_size
         self.attention = nn.Linear(width, 1) if config.pooling == "attention" else None
         self.dropout = nn.Dropout(config.dropout)
+        # one learned vector per series known at training time, read by the head beside the pooled state
+        self.series_embedding = None
+        if config.series_embedding and n_series:
+            self.series_embedding = nn.Embedding(n_series, config.series_embedding)
+            width += config.series_embedding
         self.head = nn.Sequential(
             nn.Linear(width, config.head_size), nn.ReLU(), nn.Linear(config.head_size, horizon * self.outputs)
         )
@@ -79,17 +90,33 @@ class BiLSTMNet(nn.Module):
             self.revin_weight = nn.Parameter(torch.ones(self.channels))
             self.revin_bias = nn.Parameter(torch.zeros(self.channels))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, series: torch.Tensor | None = None) -> torch.Tensor:
+        """`series`: (B,) the windows' series numbers, for a series embedding (None or -1: a series not seen
+        in training, which gets the mean vector)."""
+        vectors = self._series_vectors(series, x.shape[0])
         if not self.config.channel_independent:
-            y = self._forward(x)
+            y = self._forward(x, vectors)
         else:
             batch, _, channels = x.shape
-            y = self._forward(_channels_as_batch(x))
+            if vectors is not None:
+                vectors = vectors.repeat_interleave(channels, dim=0)
+            y = self._forward(_channels_as_batch(x), vectors)
             # y (B*C, T, 1) -> (B, T, C)
             y = y.view(batch, channels, self.horizon).transpose(1, 2)
         return y.squeeze(-1) if self.n_targets == 1 else y
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _series_vectors(self, series: torch.Tensor | None, batch: int) -> torch.Tensor | None:
+        """(B, E) embedding vectors: the mean one where the series is unknown (None, or -1)."""
+        if self.series_embedding is None:
+            return None
+        mean = self.series_embedding.weight.mean(dim=0)
+        if series is None:
+            return mean.expand(batch, -1)
+        known = series >= 0
+        vectors = self.series_embedding(series.clamp(min=0))
+        return torch.where(known[:, None], vectors, mean)
+
+    def _forward(self, x: torch.Tensor, vectors: torch.Tensor | None = None) -> torch.Tensor:
         """(B, L, F) -> (B, T, k) in the network's own view of channels."""
         x, denormalize = self._normalize(x)
         steps = x
@@ -102,6 +129,9 @@ class BiLSTMNet(nn.Module):
         # out -> (B, L or S, D*H); state: h_n (or (h_n, c_n)) with h_n (num_layers*D, B, H)
         pooled = self._pool(out, state[0] if isinstance(state, tuple) else state)
         # pooled -> (B, D*H)
+        if vectors is not None:
+            pooled = torch.cat([pooled, vectors], dim=1)
+            # -> (B, D*H + E)
         y = self.head(self.dropout(pooled)).view(-1, self.horizon, self.outputs)
         # y -> (B, T, k)
         if self.highway is not None:

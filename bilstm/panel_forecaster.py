@@ -53,7 +53,9 @@ class PanelForecaster:
         `scalers` (the forecaster's own by default)."""
         scalers = scalers or self.scalers
         spec = self.spec
-        outputs = predict(self.model, inputs).numpy().reshape(len(inputs), spec.horizon, -1)
+        # a series embedding knows the series by their number in training; -1: not seen there
+        known = self.scalers.numbers(scalers.ids)[series]
+        outputs = predict(self.model, inputs, known).numpy().reshape(len(inputs), spec.horizon, -1)
         return scalers.inverse_transform(outputs, series, self._targets)
 
     def bands(

@@ -79,11 +79,14 @@ def make_panel_windows(prepared: ScaledPanel, config: PipelineConfig) -> tuple[W
     draws a series first, then one of its windows."""
     split, window = prepared.split, config.window
     k = len(prepared.panel.target_columns)
-    groups = None
+    groups = keys = None
     if config.train.series_sampling == "uniform_series":
         groups = np.concatenate([[0], np.cumsum(split.window_counts("train"))])
-    train = make_windows(prepared.scaled, window.lookback, window.horizon, k, split.starts("train"), groups)
-    val = make_windows(prepared.scaled, window.lookback, window.horizon, k, split.starts("val"))
+    if config.model.series_embedding:
+        keys = prepared.panel.row_series
+    lookback, horizon = window.lookback, window.horizon
+    train = make_windows(prepared.scaled, lookback, horizon, k, split.starts("train"), groups, keys)
+    val = make_windows(prepared.scaled, lookback, horizon, k, split.starts("val"), None, keys)
     return train, val
 
 
@@ -91,9 +94,8 @@ def new_panel_forecaster(prepared: ScaledPanel, config: PipelineConfig) -> Panel
     """An untrained forecaster of the panel's series, with the seed's initial weights."""
     torch.manual_seed(config.train.seed)
     panel, window = prepared.panel, config.window
-    net = BiLSTMNet(
-        config.model, len(panel.input_columns), len(panel.target_columns), window.horizon, window.lookback
-    )
+    inputs, targets = len(panel.input_columns), len(panel.target_columns)
+    net = BiLSTMNet(config.model, inputs, targets, window.horizon, window.lookback, len(panel.ids))
     spec = WindowSpec(
         time_column=config.data.time_column,
         input_columns=panel.input_columns,

@@ -129,7 +129,7 @@ def calibrate_intervals(
         return None
     targets = val.targets.numpy()
     # outputs (N, T) or (N, T, k) -> (N, T, k)
-    outputs = predict(model, val.inputs).numpy().reshape(targets.shape)
+    outputs = predict(model, val.inputs, val.series_of(slice(None))).numpy().reshape(targets.shape)
     method, levels = config.intervals.method, config.intervals.levels
     return calibrate(method, targets - outputs, val.inputs.numpy(), levels, period)
 

@@ -65,10 +65,21 @@ def _autocast(device: torch.device, amp: bool):
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
 
 
+def _outputs(model: nn.Module, x: torch.Tensor, series: torch.Tensor | None) -> torch.Tensor:
+    """The model on a batch; the windows' series numbers go to a model with a series embedding."""
+    return model(x) if series is None else model(x, series)
+
+
 @torch.no_grad()
-def predict(model: nn.Module, inputs: torch.Tensor | np.ndarray, batch_size: int = 1024) -> torch.Tensor:
+def predict(
+    model: nn.Module,
+    inputs: torch.Tensor | np.ndarray,
+    series: torch.Tensor | np.ndarray | None = None,
+    batch_size: int = 1024,
+) -> torch.Tensor:
     """Model outputs for (N, L, F) inputs (a tensor or a strided numpy view), in eval mode and float32,
-    batch by batch, on the CPU; only one batch of inputs is copied at a time."""
+    batch by batch, on the CPU; only one batch of inputs is copied at a time. `series`: (N,) the windows'
+    series numbers, for a model with a series embedding (-1: a series it was not trained on)."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -76,7 +87,8 @@ def predict(model: nn.Module, inputs: torch.Tensor | np.ndarray, batch_size: int
     for start in range(0, len(inputs), batch_size):
         # a copy of the batch: a strided view may be read-only, which torch does not take without a warning
         batch = torch.as_tensor(np.array(inputs[start : start + batch_size], order="C")).to(device)
-        outputs.append(model(batch).float().cpu())
+        keys = None if series is None else torch.as_tensor(series[start : start + batch_size]).to(device)
+        outputs.append(_outputs(model, batch, keys).float().cpu())
     model.train(was_training)
     return torch.cat(outputs)
 
@@ -89,9 +101,10 @@ def evaluate_loss(
     model.eval()
     total = 0.0
     for start in range(0, len(windows), batch_size):
-        x, y = windows.batch(slice(start, start + batch_size))
+        index = slice(start, start + batch_size)
+        x, y = windows.batch(index)
         with _autocast(x.device, amp):
-            total += loss_fn(model(x).float(), y).item() * len(x)
+            total += loss_fn(_outputs(model, x, windows.series_of(index)).float(), y).item() * len(x)
     model.train()
     return total / len(windows)
 
@@ -111,9 +124,10 @@ def train_epoch(
     permutation = train.draw(order).to(train.series.device)
     total = 0.0
     for start in range(0, len(train), config.batch_size):
-        x, y = train.batch(permutation[start : start + config.batch_size])
+        index = permutation[start : start + config.batch_size]
+        x, y = train.batch(index)
         with _autocast(x.device, config.amp):
-            loss = loss_fn(model(x).float(), y)
+            loss = loss_fn(_outputs(model, x, train.series_of(index)).float(), y)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()

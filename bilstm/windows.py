@@ -26,6 +26,7 @@ class Windows:
     starts: torch.Tensor | None = None  # (N,) int64 start rows; None: every row that starts a whole window
     # (S + 1,) window offsets of S series: training draws a series, then one of its windows; None: any window
     groups: torch.Tensor | None = None
+    keys: torch.Tensor | None = None  # (rows,) int64 series number of each row, for a series embedding
 
     def __post_init__(self) -> None:
         if len(self) < 1:
@@ -73,6 +74,13 @@ class Windows:
         within = (torch.rand(len(self), generator=generator, dtype=torch.float64) * counts[series]).long()
         return self.groups[series] + within
 
+    def series_of(self, index: torch.Tensor | slice) -> torch.Tensor | None:
+        """The series number of the windows at `index`; None without `keys`."""
+        if self.keys is None:
+            return None
+        rows = index if self.starts is None else self.starts[index]
+        return self.keys[rows]
+
     def batch(self, index: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor]:
         """Contiguous (B, L, C) inputs and targets for the windows at `index`: (B, T), or (B, T, k)
         for k > 1 target columns (the model's output shape)."""
@@ -84,8 +92,8 @@ class Windows:
 
     def to(self, device: torch.device | str) -> Windows:
         starts = None if self.starts is None else self.starts.to(device)
-        series = self.series.to(device)
-        return Windows(series, self.lookback, self.horizon, self.n_targets, starts, self.groups)
+        series, keys = self.series.to(device), None if self.keys is None else self.keys.to(device)
+        return Windows(series, self.lookback, self.horizon, self.n_targets, starts, self.groups, keys)
 
 
 def make_windows(
@@ -95,13 +103,17 @@ def make_windows(
     n_targets: int,
     starts: np.ndarray | None = None,
     groups: np.ndarray | None = None,
+    keys: np.ndarray | None = None,
 ) -> Windows:
     """Windows over (rows, C) scaled values whose last `n_targets` columns are the targets; only those
-    starting at `starts` where given, drawn for training series first by the window offsets `groups`."""
+    starting at `starts` where given, drawn for training series first by the window offsets `groups`, each
+    row of the series number `keys` where given (a series embedding reads them)."""
     series = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
-    index = None if starts is None else torch.from_numpy(np.asarray(starts, dtype=np.int64))
-    offsets = None if groups is None else torch.from_numpy(np.asarray(groups, dtype=np.int64))
-    return Windows(series, lookback, horizon, n_targets, index, offsets)
+
+    def tensor(array: np.ndarray | None) -> torch.Tensor | None:
+        return None if array is None else torch.from_numpy(np.asarray(array, dtype=np.int64))
+
+    return Windows(series, lookback, horizon, n_targets, tensor(starts), tensor(groups), tensor(keys))
 
 
 def numpy_windows(values: np.ndarray, lookback: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
