@@ -8,7 +8,7 @@ a CUDA one), installs `neuralforecast` there once, and runs itself again with th
 `bilstm.m4` from the repository (numpy only).
 
     python bench/m4_long.py             # once: the long table, bench/results/m4-hourly-long.csv
-    python bench/m4_neuralforecast.py   # table; forecasts in bench/results/m4-neuralforecast.csv, + .json
+    python bench/m4_neuralforecast.py   # table + bench/m4-neuralforecast.json; forecasts in bench/results/
     python bench/m4_neuralforecast.py --series 20 --max-steps 5    # a quick check of the whole path
 
 Each model trains for `--minutes` of wall-clock time (default 5) or `--max-steps`, whichever comes first.
@@ -17,6 +17,7 @@ Each model trains for `--minutes` of wall-clock time (default 5) or `--max-steps
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import subprocess
@@ -159,7 +160,8 @@ def compare(args: argparse.Namespace) -> None:
     out.parent.mkdir(exist_ok=True)
     forecasts.to_csv(out, index=False)
     summary = {
-        "command": "python bench/m4_neuralforecast.py " + " ".join(sys.argv[1:]),
+        "date": datetime.date.today().isoformat(),
+        "command": " ".join(["python bench/m4_neuralforecast.py", *sys.argv[1:]]),
         "neuralforecast": neuralforecast.__version__,
         "torch": torch.__version__,
         "threads": args.threads,
@@ -169,8 +171,8 @@ def compare(args: argparse.Namespace) -> None:
         "max_steps": args.max_steps,
         "results": results,
     }
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"forecasts written to {out}, summary to {out.with_suffix('.json')}")
+    (BENCH / "m4-neuralforecast.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"forecasts written to {out}, summary to {BENCH / 'm4-neuralforecast.json'}")
 
 
 if __name__ == "__main__":
