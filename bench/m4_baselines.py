@@ -4,7 +4,7 @@ over series and OWA against Naive2, beside M4's published figures on the real te
 not shipped here: a different window, so only the same range is expected).
 
     python bench/m4_long.py            # once: the long table, bench/results/m4-hourly-long.csv
-    python bench/m4_baselines.py       # table + bench/results/m4-baselines.json
+    python bench/m4_baselines.py       # table + bench/m4-baselines.json
 """
 
 from __future__ import annotations
@@ -72,8 +72,7 @@ def main() -> None:
         ours = f"{row.smape:7.3f} {row.mase:7.3f} {row.owa:7.3f}"
         smape, mase, owa = PUBLISHED[name]
         print(f"{name:<8} {ours}   {smape:18.3f} {mase:6.3f} {owa:6.3f}")
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "m4-baselines.json"
+    out = Path(__file__).resolve().with_name("m4-baselines.json")
     result = {"series": len(rows), "seasonal": int(seasonal), **means.to_dict("index")}
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {out}")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-Z_90 = 1.645  # one-sided 90 % quantile of the normal distribution, M4's `tcrit`
+Z_90 = 1.645  # M4's `tcrit`: the normal's 95 % quantile, so |acf| beyond it is a two-sided 90 % test
 
 
 def _series(values: np.ndarray) -> np.ndarray:
