@@ -209,6 +209,12 @@ def backtest(
         backtest_options = folds_module.BacktestOptions.checked(
             folds=folds, step=step, refit=refit, workers=workers, dask_address=dask_address
         )
+        if pipeline_config.data.series_column is not None:
+            column = pipeline_config.data.series_column
+            raise BadInputError(
+                f"data.series_column={column}: bilstm backtest takes one series so far; many series in a"
+                " long table are trained and scored with bilstm train"
+            )
         series, resolved = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
         folds_module.check_backtest_input(series, resolved, backtest_options)
         if dask_address:
