@@ -10,6 +10,7 @@ from prefect.runtime import flow_run
 
 from tasks.forecasting import (
     check_outputs,
+    find_registered_version,
     forecast,
     load_forecaster,
     plot_forecast,
@@ -37,12 +38,13 @@ def forecast_flow(
         mlflow.log_params(params)
         mlflow.set_tag("prefect.flow_run_id", str(flow_run.id))
         check_outputs(output, plot)
-        forecaster = load_forecaster(model_uri)
+        found = find_registered_version(model_uri)
+        forecaster = load_forecaster(model_uri, found)
         history = read_history(forecaster, data)
         table = forecast(forecaster, history)
         path = publish_forecast(table, output)
         plot_path = plot_forecast(forecaster, history, table, plot)
-        record_forecast(forecaster, history, table, model_uri)
+        record_forecast(forecaster, history, table, model_uri, found)
     return {
         "run_id": run.info.run_id,
         "run_url": run_url(run),
