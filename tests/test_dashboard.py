@@ -295,7 +295,8 @@ def render(url: str, screenshot: Path) -> str:
 
 
 def every_20_seconds(history_csv: str, folder: Path) -> Path:
-    """A copy of deployments/prefect.yaml whose nightly retrain runs every 20 s on a tiny config."""
+    """A copy of deployments/prefect.yaml whose nightly retrain runs every 20 s on a tiny config (not more
+    often: runs that start while the first one trains slow it down on a small machine)."""
     spec = yaml.safe_load(PREFECT_YAML.read_text())
     nightly = next(entry for entry in spec["deployments"] if entry["name"] == "nightly-retrain")
     nightly |= {"schedules": [{"interval": 20}], "parameters": tiny_parameters(history_csv)}
@@ -314,7 +315,7 @@ def test_a_schedule_fires_by_itself_and_stopping_leaves_no_process(tmp_path, his
             while not completed and time.monotonic() < deadline:
                 runs = [r for r in client.read_flow_runs() if r.deployment_id == nightly.id]
                 completed = [r for r in runs if r.state and r.state.is_completed()]
-                time.sleep(2)
+                time.sleep(1)
         assert completed, "the interval schedule did not produce a completed run"
         assert completed[0].auto_scheduled
     finally:
