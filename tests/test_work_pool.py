@@ -51,11 +51,6 @@ def test_deploy_creates_the_retrain_trigger_and_a_process_worker_runs_train(tmp_
             subprocess.run(
                 [*prefect, "work-pool", "create", "local-process", "--type", "process"], env=env, check=True
             )
-            # the worker starts up while the deployments are created: it polls an empty pool until then
-            worker = subprocess.Popen(
-                [*prefect, "worker", "start", "--pool", "local-process"],
-                env=env, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
             deploy = [
                 *prefect,
                 "--no-prompt",
@@ -65,6 +60,10 @@ def test_deploy_creates_the_retrain_trigger_and_a_process_worker_runs_train(tmp_
                 "--all",
             ]
             subprocess.run(deploy, env=env, cwd=ROOT, check=True, capture_output=True)
+            worker = subprocess.Popen(
+                [*prefect, "worker", "start", "--pool", "local-process"],
+                env=env, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
             with temporary_settings({PREFECT_API_URL: api}):
                 with get_client(sync_client=True) as client:
                     names = {d.name for d in client.read_deployments()}
