@@ -126,7 +126,7 @@ def configured_api() -> bool:
 def start() -> TemporaryApi | None:
     """Start the temporary API unless a Prefect API is configured or ephemeral mode is off."""
     settings = get_current_settings()
-    if settings.api.url or not settings.server.ephemeral.enabled:
+    if configured_api() or not settings.server.ephemeral.enabled:
         return None
     home = Path(settings.home)
     home.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from prefect.runtime import flow_run
 from bilstm.panel_forecaster import PanelForecaster
 from tasks.forecasting import (
     check_outputs,
+    find_registered_version,
     forecast,
     forecast_many,
     load_forecaster,
@@ -42,7 +43,8 @@ def forecast_flow(
         mlflow.log_params(params)
         mlflow.set_tag("prefect.flow_run_id", str(flow_run.id))
         check_outputs(output, plot)
-        forecaster = load_forecaster(model_uri)
+        found = find_registered_version(model_uri)
+        forecaster = load_forecaster(model_uri, found)
         if isinstance(forecaster, PanelForecaster):
             # the monitor scores one series' recorded forecasts, and the plot shows one: not recorded here
             table = forecast_many(forecaster, data, skip_short)
@@ -52,7 +54,7 @@ def forecast_flow(
             table = forecast(forecaster, history)
             path = publish_forecast(table, output)
             plot_path = plot_forecast(forecaster, history, table, plot)
-            record_forecast(forecaster, history, table, model_uri)
+            record_forecast(forecaster, history, table, model_uri, found)
         times = table[forecaster.spec.time_column]
     return {
         "run_id": run.info.run_id,

@@ -49,7 +49,7 @@ def monitor_flow(
         mlflow.set_tag("prefect.flow_run_id", str(flow_run.id))
         version = find_version(model_uri)
         promise, test_mse = load_promise(version[2], model_uri)
-        forecaster = load_forecaster(f"models:/{version[0]}/{version[1]}")
+        forecaster = load_forecaster(f"models:/{version[0]}/{version[1]}", version)
         series = read_actuals(forecaster, data)
         first_row = plan_stretch(series, forecaster, promise, window)
         recorded = find_recorded_forecasts(version[0], version[1], forecaster, series, first_row)

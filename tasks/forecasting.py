@@ -28,9 +28,16 @@ def check_outputs(output: str, plot: str | None) -> None:
 
 
 @task(**IO_RETRIES)
-def load_forecaster(model_uri: str) -> Forecaster:
-    """The forecaster bundle inside a registered pyfunc model (`models:/name@alias`, `models:/name/3`)."""
-    return models.load_forecaster(model_uri)
+def find_registered_version(model_uri: str) -> tuple[str, str, str] | None:
+    """(name, version, training run id) of `models:/name@alias` or `models:/name/3`, resolved once per
+    forecast; None for a run's model. An unknown name, alias or version is refused."""
+    return models.registered_version(model_uri)
+
+
+@task(**IO_RETRIES)
+def load_forecaster(model_uri: str, found: tuple[str, str, str] | None) -> Forecaster:
+    """The forecaster bundle inside the pyfunc model of `model_uri`, the version `found` resolved it to."""
+    return models.load_forecaster(model_uri, found)
 
 
 @task(cache_policy=NO_CACHE)
@@ -95,11 +102,17 @@ def plot_forecast(
 
 
 @task(**IO_RETRIES)
-def record_forecast(forecaster: Forecaster, history: Series, table: pd.DataFrame, model_uri: str) -> str:
-    """Log what was forecast, by which registered version, from which issue time, as
+def record_forecast(
+    forecaster: Forecaster,
+    history: Series,
+    table: pd.DataFrame,
+    model_uri: str,
+    found: tuple[str, str, str] | None,
+) -> str:
+    """Log what was forecast, by which registered version (`found`), from which issue time, as
     `forecast/forecast.csv` and tags on the run (`bilstm.kind=forecast`, `bilstm.model.name`, ...), where
     the monitor finds it; returns the issue time."""
-    name, version, _ = models.registered_version(model_uri) or ("", "", "")  # a run's model has no version
+    name, version, _ = found or ("", "", "")  # a run's model has no version
     issue_time = str(history.shown_times[-1])
     record = recorded.record(table, forecaster.spec, (name, version), issue_time, history.name)
     forecasts.log_recorded_forecast(record, model_uri)

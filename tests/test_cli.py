@@ -10,12 +10,16 @@ from mlflow import MlflowClient
 
 from bilstm.config import PipelineConfig
 from bilstm.presets import load_preset, preset_names
-from tests.helpers import BILSTM, synthetic_frame, tiny_args
+from flows.forecast import forecast_flow
+from flows.train import train_flow
+from tests.helpers import BILSTM, synthetic_frame, tiny, tiny_args
 
 TINY = tiny_args(epochs=2)
 
 
-def test_train_json_summary_is_the_last_stdout_line(synthetic_csv, tracking, bilstm):
+def test_train_json_summary_is_the_last_stdout_line_and_no_command_prints_library_warnings(
+    synthetic_csv, tracking, bilstm, tmp_path
+):
     result = bilstm("train", "--data", synthetic_csv, *TINY, "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -44,6 +48,13 @@ def test_train_json_summary_is_the_last_stdout_line(synthetic_csv, tracking, bil
     ):
         assert summary["metrics"][key] == pytest.approx(run.data.metrics[key])  # the run's own figures
     assert summary["epochs_run"] == 2 and summary["train_samples_per_s"] > 0
+
+    # train (the run above) and forecast print no library warnings or download bars
+    forecast = bilstm("forecast", "--data", synthetic_csv, "--output", str(tmp_path / "f.csv"))
+    for command in (result, forecast):
+        assert command.returncode == 0, command.stderr[-3000:]
+        assert "Warning" not in command.stderr, command.stderr[-3000:]
+        assert "Downloading artifacts" not in command.stderr
 
 
 def test_a_model_worse_than_persistence_is_flagged_loudly_and_not_promoted(synthetic_csv, bilstm):
@@ -78,16 +89,6 @@ def test_a_training_that_keeps_its_warm_start_says_so(synthetic_csv, bilstm):
     kept = "no epoch beat the linear warm start on the validation windows: the linear warm start was kept"
     assert f"{kept} (best epoch 0)" in result.stdout and summary["training_note"] == f"{kept} (best epoch 0)"
     assert summary["seasonal_period"] == 24 and summary["patch_len"] == 24
-
-
-def test_train_and_forecast_print_no_library_warnings_or_download_bars(synthetic_csv, bilstm, tmp_path):
-    trained = bilstm("train", "--data", synthetic_csv, *TINY)
-    forecast = bilstm("forecast", "--data", synthetic_csv, "--output", str(tmp_path / "f.csv"))
-
-    for result in (trained, forecast):
-        assert result.returncode == 0, result.stderr[-3000:]
-        assert "Warning" not in result.stderr, result.stderr[-3000:]
-        assert "Downloading artifacts" not in result.stderr
 
 
 def test_several_targets_train_register_and_forecast_with_a_cycle(synthetic_csv, tracking, bilstm, tmp_path):
@@ -153,21 +154,28 @@ def test_a_long_error_line_is_cut_at_300_characters_and_shown_whole_with_debug(t
 
 
 @pytest.mark.parametrize(
-    ("zone", "options"),
-    [("+08:00", []), ("Europe/Berlin", ["--set", "data.timezone=Europe/Berlin"])],
-    ids=["fixed offset", "daylight saving with data.timezone"],
+    ("zone", "settings", "by_the_commands"),
+    [("+08:00", {}, True), ("Europe/Berlin", {"data.timezone": "Europe/Berlin"}, False)],
+    ids=["fixed offset, by the commands", "daylight saving with data.timezone, by the flows"],
 )
 def test_stamps_with_offsets_train_register_and_forecast_in_the_data_zone(
-    tmp_path, tracking, bilstm, zone, options
+    tmp_path, tracking, bilstm, zone, settings, by_the_commands
 ):
+    """The second case calls the training and forecast flows in this process: the commands around them are
+    the first case's, and the flows read and check the stamps themselves (bilstm.preflight repeats it)."""
     utc = pd.Series(pd.date_range("2024-03-01", periods=1200, freq="h", tz="UTC"))  # Berlin: +01:00, +02:00
     data = tmp_path / "zoned.csv"
     synthetic_frame().assign(timestamp=utc.dt.tz_convert(zone).astype(str)).to_csv(data, index=False)
+    output = tmp_path / "forecast.csv"
 
-    trained = bilstm("train", "--data", str(data), *TINY, "--epochs", "3", *options, "--json")
-
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    summary = json.loads(trained.stdout.strip().splitlines()[-1])
+    if by_the_commands:
+        options = [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
+        trained = bilstm("train", "--data", str(data), *TINY, "--epochs", "3", *options, "--json")
+        assert trained.returncode == 0, trained.stderr[-3000:]
+        summary = json.loads(trained.stdout.strip().splitlines()[-1])
+    else:
+        columns = {"data.path": str(data), "data.time_column": "timestamp", "data.targets": ["y"]}
+        summary = train_flow(tiny(**columns | settings))
     assert summary["model_version"] == "1" and summary["promoted"]  # registered, and served in the smoke test
     model = mlflow.models.get_model_info(f"models:/{summary['model_name']}/1")
     inputs = {column.name: column.type.name for column in model.signature.inputs.inputs}
@@ -175,8 +183,10 @@ def test_stamps_with_offsets_train_register_and_forecast_in_the_data_zone(
         inputs["timestamp"] == "string"
     )  # stamps with offsets go to MLflow as text: its schema has no zones
 
-    output = tmp_path / "forecast.csv"
-    forecast = bilstm("forecast", "--data", str(data), "--output", str(output))
-    assert forecast.returncode == 0, forecast.stderr[-3000:]
+    if by_the_commands:
+        forecast = bilstm("forecast", "--data", str(data), "--output", str(output))
+        assert forecast.returncode == 0, forecast.stderr[-3000:]
+    else:
+        forecast_flow(data=str(data), output=str(output))
     expected = pd.date_range(utc.iloc[-1], periods=13, freq="h")[1:].tz_convert(zone).astype(str)
     assert pd.read_csv(output).timestamp.tolist() == expected.tolist()  # '2024-04-20 08:00:00+08:00', ...

@@ -130,7 +130,9 @@ def ui_train_run(dashboard, history_csv):
 
     dashboard.deployments()
     with dashboard.settings():
-        return run_deployment("train/train", parameters=tiny_parameters(history_csv), timeout=600)
+        return run_deployment(
+            "train/train", parameters=tiny_parameters(history_csv), timeout=600, poll_interval=1
+        )
 
 
 def test_custom_train_run_from_the_ui_then_forecast(dashboard, ui_train_run, history_csv, tmp_path):
@@ -153,7 +155,7 @@ def test_custom_train_run_from_the_ui_then_forecast(dashboard, ui_train_run, his
     parameters = {"model_uri": f"models:/bilstm-forecaster/{versions[0].version}", "data": history_csv}
     with dashboard.settings():
         forecast_run = run_deployment(
-            "forecast/forecast", parameters=parameters | {"output": str(output)}, timeout=600
+            "forecast/forecast", parameters=parameters | {"output": str(output)}, timeout=600, poll_interval=1
         )
     assert forecast_run.state.is_completed(), forecast_run.state
     table = pd.read_csv(output, parse_dates=["timestamp"])
@@ -189,7 +191,9 @@ def test_a_degraded_monitor_run_retrains_the_champion_once_through_the_gate(
     drifted = frame.assign(y=frame.y.where(frame.index < len(frame) - 600, frame.y * 1.8 + 5))
     drifted.to_csv(tmp_path / "drifted.csv", index=False)
     with dashboard.settings():
-        monitor = run_deployment("monitor/monitor", parameters={"data": str(tmp_path / "drifted.csv")})
+        monitor = run_deployment(
+            "monitor/monitor", parameters={"data": str(tmp_path / "drifted.csv")}, poll_interval=1
+        )
     assert monitor.state.is_completed(), monitor.state
     monitoring = client.get_experiment_by_name("bilstm-monitoring").experiment_id
     [verdict] = client.search_runs([monitoring], f"tags.`prefect.flow_run_id` = '{monitor.id}'")
@@ -282,18 +286,17 @@ def test_a_real_browser_renders_the_deployments_the_runs_and_the_retrain_loop(da
 
 
 def render(url: str, screenshot: Path) -> str:
-    """The page's DOM after its scripts ran, and a screenshot of it, from headless Chromium."""
-    common = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1440,900"]
-    common += ["--virtual-time-budget=15000", "--run-all-compositor-stages-before-draw"]
-    subprocess.run([*common, f"--screenshot={screenshot}", url], check=True, capture_output=True, timeout=120)
-    dom = subprocess.run(
-        [*common, "--dump-dom", url], check=True, capture_output=True, text=True, timeout=120
-    )
-    return dom.stdout
+    """The page's DOM after its scripts ran, and a screenshot of it, from one headless Chromium run (it
+    takes both of the page it loaded once: the DOM on stdout, the screenshot to its file)."""
+    command = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1440,900"]
+    command += ["--virtual-time-budget=15000", "--run-all-compositor-stages-before-draw"]
+    command += [f"--screenshot={screenshot}", "--dump-dom", url]
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
 
 
 def every_20_seconds(history_csv: str, folder: Path) -> Path:
-    """A copy of deployments/prefect.yaml whose nightly retrain runs every 20 s on a tiny config."""
+    """A copy of deployments/prefect.yaml whose nightly retrain runs every 20 s on a tiny config (not more
+    often: runs that start while the first one trains slow it down on a small machine)."""
     spec = yaml.safe_load(PREFECT_YAML.read_text())
     nightly = next(entry for entry in spec["deployments"] if entry["name"] == "nightly-retrain")
     nightly |= {"schedules": [{"interval": 20}], "parameters": tiny_parameters(history_csv)}
@@ -312,7 +315,7 @@ def test_a_schedule_fires_by_itself_and_stopping_leaves_no_process(tmp_path, his
             while not completed and time.monotonic() < deadline:
                 runs = [r for r in client.read_flow_runs() if r.deployment_id == nightly.id]
                 completed = [r for r in runs if r.state and r.state.is_completed()]
-                time.sleep(2)
+                time.sleep(1)
         assert completed, "the interval schedule did not produce a completed run"
         assert completed[0].auto_scheduled
     finally:

@@ -23,18 +23,22 @@ SECRET = "s3cr3t-Pa55"
 TINY = tiny_args(3, "--json")
 
 
-@pytest.fixture
-def env(tmp_path, prefect_server) -> dict[str, str]:
-    """The environment of a `bilstm` run: the test Prefect server, a tmp checkpoint home."""
+def command_env(folder: Path) -> dict[str, str]:
+    """The environment of a `bilstm` run: the test Prefect server, a checkpoint home in `folder`."""
     from prefect.settings import PREFECT_API_URL
 
     return dict(
         os.environ,
         PREFECT_API_URL=PREFECT_API_URL.value(),
-        BILSTM_HOME=str(tmp_path / "bilstm-home"),
+        BILSTM_HOME=str(folder / "bilstm-home"),
         BILSTM_MALLOC_TUNING="0",
         PYTHONUNBUFFERED="1",
     )
+
+
+@pytest.fixture
+def env(tmp_path, prefect_server) -> dict[str, str]:
+    return command_env(tmp_path)
 
 
 @dataclass
@@ -62,6 +66,29 @@ def server(tmp_path):
     port = free_port()
     running = Server(tmp_path, port, start_mlflow_server(tmp_path, port))
     yield running
+    stop_group(running.process)
+
+
+@dataclass
+class Trained:
+    """A `bilstm train` that ended on `server`: its process (for its output) and its JSON summary."""
+
+    server: Server
+    process: subprocess.Popen
+    summary: dict
+
+
+@pytest.fixture(scope="module")
+def champion_on_a_server(tmp_path_factory, prefect_server, history_csv):
+    """A real MLflow tracking server whose first version, now champion, was trained with a password in the
+    tracking URI: the run the password test searches, and the champion that the lost server must keep (one
+    server start and one training for the two tests)."""
+    folder = tmp_path_factory.mktemp("tracking-server")
+    port = free_port()
+    running = Server(folder, port, start_mlflow_server(folder, port))
+    env = command_env(folder) | {"MLFLOW_TRACKING_URI": f"http://alice:{SECRET}@127.0.0.1:{port}"}
+    process = train(env, history_csv, cwd=folder)
+    yield Trained(running, process, summary(process))
     stop_group(running.process)
 
 
@@ -121,16 +148,15 @@ def test_a_tracking_server_down_at_the_start_is_retried_then_named_without_its_p
 
 
 def test_a_server_lost_before_registration_leaves_the_champion_and_the_run_ends_failed(
-    synthetic_csv, env, tmp_path, server
+    history_csv, env, tmp_path, champion_on_a_server
 ):
-    env["MLFLOW_TRACKING_URI"] = server.uri
-    first = summary(train(env, synthetic_csv, cwd=tmp_path))
+    server, first = champion_on_a_server.server, champion_on_a_server.summary
     assert first["promoted"]
     # MLflow's own HTTP retries would wait minutes per request; the registry tasks' retries still apply
     env |= {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "BILSTM_TRACKING_RETRY_DELAYS": "2,4,8,16,32,64"}
     # with a password in the URI: MLflow's connection errors name the URL they failed on
     env["MLFLOW_TRACKING_URI"] = f"http://alice:{SECRET}@127.0.0.1:{server.port}"
-    second = train(env, synthetic_csv, "--set", "train.seed=1", cwd=tmp_path)
+    second = train(env, history_csv, "--set", "train.seed=1", cwd=tmp_path)
     wait_for_line(second, r"Task run 'evaluate-\w+' - Finished in state Completed")  # next: register
     server.kill()
 
@@ -164,15 +190,15 @@ def test_two_retrains_at_once_register_both_and_the_better_one_ends_champion(
     assert [m.name for m in client.search_registered_models()] == [NAME]  # no promotion lock left behind
 
 
-def test_a_password_in_the_tracking_uri_is_in_no_param_tag_artifact_or_log(
-    synthetic_csv, env, tmp_path, server
-):
+def test_a_password_in_the_tracking_uri_is_in_no_param_tag_artifact_or_log(champion_on_a_server, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    env["MLFLOW_TRACKING_URI"] = f"http://alice:{SECRET}@127.0.0.1:{server.port}"
-    process = train(env, synthetic_csv, "--epochs", "1", cwd=tmp_path)
-    result = summary(process)
+    server, process, result = (
+        champion_on_a_server.server,
+        champion_on_a_server.process,
+        champion_on_a_server.summary,
+    )
 
     assert result["run_url"].startswith(f"{server.uri}/#/experiments/")
     assert SECRET not in output(process)  # stdout and stderr: the flow's log lines and the JSON summary

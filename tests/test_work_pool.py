@@ -70,7 +70,9 @@ def test_deploy_creates_the_retrain_trigger_and_a_process_worker_runs_train(tmp_
                     pools = {d.work_pool_name for d in client.read_deployments()}
                     retrain = client.read_deployment_by_name("retrain/retrain-on-degradation")
                     assert_shipped_trigger(client, retrain.id)
-                run = run_deployment("train/train", parameters=tiny_parameters(history_csv), timeout=600)
+                run = run_deployment(
+                    "train/train", parameters=tiny_parameters(history_csv), timeout=600, poll_interval=1
+                )
         finally:
             if worker is not None:
                 stop_group(worker)

@@ -69,12 +69,16 @@ def registered_forecaster(model_uri: str) -> Forecaster:
     return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().forecaster
 
 
-def load_forecaster(model_uri: str) -> Forecaster:
-    """The forecaster of `models:/name@alias` or `models:/name/3`; an unknown name, alias or version, or a
-    version whose files are gone, is refused as a `ForecastInputError`."""
+def load_forecaster(model_uri: str, found: tuple[str, str, str] | None) -> Forecaster:
+    """The forecaster of `model_uri`. `found` is what `registered_version(model_uri)` resolved it to: that
+    version is loaded without resolving the URI again (None: a run's model, loaded from the URI). A version
+    whose files are gone is refused as a `ForecastInputError`."""
     with refusals_as_bad_input(lambda message: _unknown_model(model_uri, message)):
-        _check_artifacts(model_uri)
-        return registered_forecaster(model_uri)
+        if found is None:
+            return registered_forecaster(model_uri)
+        name, version, _ = found
+        _check_artifacts(model_uri, name, version)
+        return registered_forecaster(f"models:/{name}/{version}")
 
 
 def registered_version(model_uri: str) -> tuple[str, str, str] | None:
@@ -113,21 +117,12 @@ def _unknown_model(model_uri: str, message: str) -> ForecastInputError:
     )
 
 
-def _check_artifacts(model_uri: str) -> None:
+def _check_artifacts(model_uri: str, name: str, version: str) -> None:
     """A registered version whose files are gone (artifact folder or bucket deleted) is refused at once,
     rather than failing deep inside MLflow's download after every retry."""
-    match = _MODEL_URI.fullmatch(model_uri)
-    if match is None:
-        return
-    name, alias, number = match.groups()
-    client = MlflowClient()
-    if alias:
-        version = client.get_model_version_by_alias(name, alias)
-    else:
-        version = client.get_model_version(name, number)
-    location = client.get_model_version_download_uri(name, version.version)
+    location = MlflowClient().get_model_version_download_uri(name, version)
     if not mlflow.artifacts.list_artifacts(artifact_uri=location):
         raise ForecastInputError(
-            f"{model_uri}: the artifacts of version {version.version} are missing ({location} is empty or"
+            f"{model_uri}: the artifacts of version {version} are missing ({location} is empty or"
             " gone); register the model again, or point the alias at a version whose files exist"
         )
