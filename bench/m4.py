@@ -8,9 +8,9 @@ on the same normalised training windows, the penalty picked on the validation wi
 training epoch, with the recurrent path silent.
 
 Tuning never looks at the last 48 steps: `--tune` scores the validation part instead (the 48 steps before
-them, as the test part of each series cut short by 48) and appends a line to bench/results/m4-trials.md.
+them, as the test part of each series cut short by 48) and appends a line to bench/m4-trials.md.
 
-    python bench/m4.py                                   # 3 seeds: table + bench/results/m4.json
+    python bench/m4.py                                   # 3 seeds: table + bench/m4.json
     python bench/m4.py --tune --seeds 0 --set train.lr=0.002 --note "a higher rate"
 """
 
@@ -44,6 +44,8 @@ from bilstm.pipeline import fit_forecaster
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 LONG_TABLE = RESULTS / "m4-hourly-long.csv"
+# what this script and bench/m4_neuralforecast.py report, kept beside the scripts (results/ is not tracked)
+SUMMARY, TRIALS, NEURALFORECAST = BENCH / "m4.json", BENCH / "m4-trials.md", BENCH / "m4-neuralforecast.json"
 PRESET = "m4-hourly"
 # M4's "Evaluation and Ranks" table, hourly, on the official test part (../shared/data/m4/README.md):
 # sMAPE, MASE, OWA
@@ -206,10 +208,10 @@ def table(results: dict) -> str:
             if row is None:
                 lines.append(f"| NeuralForecast {name} | not run | | | |")
                 continue
+            steps = row.get("steps", nf.get("max_steps"))
             lines.append(
-                f"| NeuralForecast {name} ({nf['series']} series, {nf['max_steps'][name]} steps,"
-                f" {nf['threads']} threads) | {row['smape']:.3f} | {row['mase']:.3f} | {row['owa']:.3f}"
-                f" | {row['fit']:.0f} s |"
+                f"| NeuralForecast {name} ({nf['series']} series, {steps} steps, {nf['threads']} threads)"
+                f" | {row['smape']:.3f} | {row['mase']:.3f} | {row['owa']:.3f} | {row['fit']:.0f} s |"
             )
     for name, (smape, mase, owa) in PUBLISHED.items():
         lines.append(
@@ -219,8 +221,8 @@ def table(results: dict) -> str:
 
 
 def log_trial(results: dict, note: str, sets: list[str]) -> None:
-    """Append the tuning run's line to bench/results/m4-trials.md (validation part only)."""
-    path = RESULTS / "m4-trials.md"
+    """Append the tuning run's line to bench/m4-trials.md (validation part only)."""
+    path = TRIALS
     if not path.exists():
         path.write_text(
             "# M4 Hourly tuning trials (bench/m4.py --tune)\n\n"
@@ -250,7 +252,7 @@ def main() -> None:
     parser.add_argument(
         "--neuralforecast",
         type=Path,
-        default=RESULTS / "m4-neuralforecast.json",
+        default=NEURALFORECAST,
         help="bench/m4_neuralforecast.py's summary, read for its rows if present",
     )
     parser.add_argument("--tune", action="store_true", help="score the validation part, log a trial line")
@@ -267,9 +269,9 @@ def main() -> None:
     results["neuralforecast"] = neuralforecast_rows(args.neuralforecast)
     results["machine"] = {"torch": torch.__version__, "python": platform.python_version()}
     results["command"] = "python bench/m4.py " + " ".join(sys.argv[1:])
+    SUMMARY.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
-    (RESULTS / "m4.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written to {RESULTS / 'm4.json'}")
+    print(f"written to {SUMMARY}")
 
 
 if __name__ == "__main__":
