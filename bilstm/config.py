@@ -160,7 +160,9 @@ class TrainConfig(_Section):
     batch_size: int = Field(128, ge=1)
     lr: float = Field(5e-4, gt=0, description="Peak learning rate (Adam)")
     weight_decay: float = Field(1e-4, ge=0)
-    loss: Literal["mse", "huber"] = "mse"
+    loss: Literal["mse", "huber", "mae"] = Field(
+        "mse", description="mse; huber (delta 1); mae: the mean absolute error, nearer to sMAPE and MASE"
+    )
     grad_clip: float = Field(1.0, gt=0, description="Max gradient norm")
     patience: int = Field(3, ge=1, description="Epochs without a better val loss before stopping")
     seed: int = 0

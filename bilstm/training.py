@@ -166,7 +166,7 @@ def fit(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps = math.ceil(len(train) / config.batch_size)
     scheduler = _scheduler(optimizer, config, steps)
-    loss_fn = nn.MSELoss() if config.loss == "mse" else nn.HuberLoss()
+    loss_fn = {"mse": nn.MSELoss, "huber": nn.HuberLoss, "mae": nn.L1Loss}[config.loss]()
     order = torch.Generator().manual_seed(config.seed)
 
     def val_loss() -> float:

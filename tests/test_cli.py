@@ -134,8 +134,18 @@ def test_preset_then_config_file_then_set_compose(tmp_path):
 def test_every_preset_is_a_valid_config_with_its_own_model_name(name):
     config = PipelineConfig.model_validate(load_preset(name))
     assert config.registry.model_name == f"bilstm-{name}"
-    assert config.window.horizon == int(name.removeprefix("etth1-")[1:])
-    assert config.data.setting == name.removeprefix("etth1-")[0].upper()
+    if name.startswith("etth1-"):
+        assert config.window.horizon == int(name.removeprefix("etth1-")[1:])
+        assert config.data.setting == name.removeprefix("etth1-")[0].upper()
+
+
+def test_m4_hourly_preset_reads_the_long_table_and_fits_the_shortest_series():
+    config = PipelineConfig.model_validate(load_preset("m4-hourly"))
+    data = config.data
+    assert (data.series_column, data.time_column, data.targets) == ("unique_id", "ds", ["y"])
+    assert (data.setting, data.split, config.window.horizon) == ("S", "last", 48)
+    # M4 Hourly's shortest series has 700 rows: lookback + horizon of train rows before 48 + 48 held out
+    assert config.window.lookback + 3 * config.window.horizon <= 700
 
 
 def test_a_long_error_line_is_cut_at_300_characters_and_shown_whole_with_debug(tmp_path):

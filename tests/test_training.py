@@ -137,3 +137,11 @@ def test_starting_weights_are_kept_when_no_epoch_beats_them_on_validation():
     assert min(training_log.val_loss) > training_log.start_val_loss
     for name, value in model.state_dict().items():
         torch.testing.assert_close(value, trained[name])
+
+
+def test_mae_loss_scores_the_starting_weights_by_their_mean_absolute_error():
+    train, val = sine_windows()
+    model = new_model()
+    mean_absolute_error = evaluate_loss(model, val, torch.nn.L1Loss(), batch_size=64)
+    training_log = fit(model, train, val, TrainConfig(epochs=1, batch_size=64, loss="mae"))
+    assert training_log.start_val_loss == pytest.approx(mean_absolute_error)
