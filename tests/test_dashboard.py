@@ -108,6 +108,7 @@ def test_the_shipped_deployments_are_served_with_a_per_field_form(dashboard):
         "data",
         "output",
         "plot",
+        "skip_short",
     }
     backtest = deployments["backtest"].parameter_openapi_schema
     assert set(backtest["properties"]) == {"config", "backtest"}
