@@ -67,7 +67,8 @@ def test_a_model_trained_on_one_machine_is_registered_in_postgresql_and_forecast
         client = MlflowClient(uri, registry_uri=uri)
         champion = client.get_model_version_by_alias(NAME, "champion")
         assert (champion.version, champion.run_id) == (version, trained["summary"]["run_id"])
-        assert champion.source.startswith(("models:/", "mlflow-artifacts:/"))  # served, not a client path
+        served = client.get_model_version_download_uri(NAME, version)
+        assert served.startswith("mlflow-artifacts:/")  # the server's store, not a path on a client
         assert client.get_run(forecast["summary"]["run_id"]).info.status == "FINISHED"
 
         with psycopg2.connect(database) as connection, connection.cursor() as cursor:
