@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-import psycopg2  # the `cluster` extra: pip install -e ".[dev,cluster]"
+import psycopg  # the `cluster` extra: pip install -e ".[dev,cluster]"
 from mlflow import MlflowClient
 
 from deployments.processes import free_port, stop_group
@@ -46,7 +46,8 @@ def bilstm(folder: Path, env: dict, *args: str) -> dict:
 def test_a_model_trained_on_one_machine_is_registered_in_postgresql_and_forecasts_on_another(
     tmp_path, postgres, prefect_server
 ):
-    database = postgres.create_database("mlflow")
+    postgres.create_database("mlflow")
+    database = postgres.url("mlflow", driver="postgresql+psycopg")  # SQLAlchemy's name for psycopg 3
     server_side = tmp_path / "server"
     server_side.mkdir()
     port = free_port()
@@ -71,10 +72,9 @@ def test_a_model_trained_on_one_machine_is_registered_in_postgresql_and_forecast
         assert served.startswith("mlflow-artifacts:/")  # the server's store, not a path on a client
         assert client.get_run(forecast["summary"]["run_id"]).info.status == "FINISHED"
 
-        with psycopg2.connect(database) as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT name, version, run_id FROM model_versions")
-            assert cursor.fetchall() == [(NAME, int(version), trained["summary"]["run_id"])]
-        connection.close()
+        with psycopg.connect(postgres.url("mlflow")) as connection:
+            rows = connection.execute("SELECT name, version, run_id FROM model_versions").fetchall()
+        assert rows == [(NAME, int(version), trained["summary"]["run_id"])]
         stored = {p.name for p in (server_side / "artifacts").rglob("*") if p.is_file()}
         assert {"MLmodel", "metrics_by_horizon.csv"} <= stored
         assert "f.csv" in stored  # the forecast run's table, logged through the server too
