@@ -1,5 +1,6 @@
 """Shared fixtures: a learnable synthetic series, the real config shrunk to a tiny one, isolated Prefect
-and MLflow state (a real Prefect test server, a real SQLite MLflow store in a tmp dir)."""
+and MLflow state (a real Prefect test server, a real SQLite MLflow store in a tmp dir), a throwaway PostgreSQL
+cluster."""
 
 from __future__ import annotations
 
@@ -53,6 +54,20 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL cluster (initdb'd in a temp folder, a free loopback port, a random password)
+    for the whole session, stopped by PID at the end; tests create their own databases in it."""
+    from tests.servers import postgres_bindir, start_postgres
+
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server (initdb) here: install Debian's `postgresql`, as .ci/run does")
+    cluster = start_postgres(bindir)
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture
