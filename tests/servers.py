@@ -1,6 +1,6 @@
 """Real servers for tests: `mlflow server` as `bilstm dashboard` starts it, over SQLite or (artifacts proxied)
-over a database, and a throwaway PostgreSQL cluster. Ports, health waits and stops come from
-deployments/processes.py."""
+over a database, `prefect server` over SQLite or PostgreSQL, and a throwaway PostgreSQL cluster. Ports, health
+waits and stops come from deployments/processes.py."""
 
 from __future__ import annotations
 
@@ -49,6 +49,29 @@ def start_proxied_mlflow_server(
             command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     wait_for(f"http://127.0.0.1:{port}/health", process=server)
+    return server
+
+
+def start_prefect_server(
+    folder, port: int, database_url: str | None = None, log_name: str = "prefect-server.log"
+) -> subprocess.Popen:
+    """`prefect server start` on 127.0.0.1:`port` without the UI, its home in `folder`/prefect-home and its
+    database `database_url` (`postgresql+asyncpg://…`), by default SQLite in that home. Returns once
+    /api/health answers; stop it with `stop_group`."""
+    command = [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--no-ui"]
+    env = dict(os.environ, PREFECT_HOME=str(Path(folder) / "prefect-home"))
+    if database_url is not None:
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
+    with open(Path(folder) / log_name, "a") as log:
+        server = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/health", process=server)
+    except (TimeoutError, ChildProcessError):
+        stop_group(server)
+        raise
     return server
 
 

@@ -12,9 +12,10 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from deployments.processes import free_port, stop_group, wait_for
+from deployments.processes import free_port, stop_group
 from deployments.serve import PREFECT_YAML
 from tests.helpers import assert_shipped_trigger
+from tests.servers import start_prefect_server
 from tests.test_dashboard import tiny_parameters
 
 pytestmark = pytest.mark.slow  # starts a Prefect server, a work pool and a worker
@@ -39,14 +40,10 @@ def test_deploy_creates_the_retrain_trigger_and_a_process_worker_runs_train(tmp_
         MLFLOW_TRACKING_URI=tracking,
         BILSTM_HOME=str(tmp_path / "bilstm-home"),
     )
-    with open(tmp_path / "server.log", "w") as server_log, open(tmp_path / "worker.log", "w") as worker_log:
-        server = subprocess.Popen(
-            [BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
-            env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    server = start_prefect_server(tmp_path, port)
+    with open(tmp_path / "worker.log", "w") as worker_log:
         worker = None
         try:
-            wait_for(f"{api}/health")
             prefect = [str(BIN / "prefect")]
             subprocess.run(
                 [*prefect, "work-pool", "create", "local-process", "--type", "process"], env=env, check=True
