@@ -66,7 +66,7 @@ def test_two_remote_workers_run_train_from_git_on_a_prefect_server_on_postgresql
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    postgres.create_database("prefect")
+    postgres.create_database("prefect_workers")
     postgres.create_database("mlflow_workers")
     server_side, logs, shared = tmp_path / "server", tmp_path / "logs", tmp_path / "shared"
     for folder in (server_side, logs, shared):
@@ -80,7 +80,7 @@ def test_two_remote_workers_run_train_from_git_on_a_prefect_server_on_postgresql
     processes: dict[str, subprocess.Popen] = {}
     try:
         processes["prefect server"] = start_prefect_server(
-            server_side, prefect_port, postgres.url("prefect", driver="postgresql+asyncpg")
+            server_side, prefect_port, postgres.url("prefect_workers", driver="postgresql+asyncpg")
         )
         processes["mlflow server"] = start_proxied_mlflow_server(
             server_side, mlflow_port, postgres.url("mlflow_workers", driver="postgresql+psycopg")
@@ -150,7 +150,7 @@ def test_two_remote_workers_run_train_from_git_on_a_prefect_server_on_postgresql
         with psycopg.connect(postgres.url("mlflow_workers")) as connection:
             registered = connection.execute("SELECT run_id FROM model_versions WHERE name = %s", [NAME])
             registered = registered.fetchall()
-        with psycopg.connect(postgres.url("prefect")) as connection:
+        with psycopg.connect(postgres.url("prefect_workers")) as connection:
             stored = connection.execute("SELECT id::text, state_type::text FROM flow_run").fetchall()
         assert sorted(row[0] for row in registered) == sorted(v.run_id for v in versions)
         assert {(str(run.id), "COMPLETED") for run in runs} <= set(stored)
