@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -18,9 +18,9 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from bilstm.errors import BadInputError
 from bilstm.folds import BacktestOptions
-from deployments.processes import free_port, stop_group
 from flows.backtest import backtest_flow
 from tests.helpers import synthetic_frame, tiny, tiny_args, write_table
+from tests.servers import start_dask_cluster
 
 EXPERIMENT = "bilstm-forecaster"
 
@@ -121,41 +121,82 @@ def test_an_unreachable_scheduler_fails_the_parent_run_and_registers_nothing(tin
 
 @pytest.fixture
 def dask_cluster(tmp_path):
-    """A real `dask scheduler` and one `dask worker` (no nanny: the worker is the process started here) on
-    free loopback ports, as the README's --dask-address route starts them; both stopped by their PIDs."""
-    from distributed import Client
-
-    bin_dir = Path(sys.executable).parent
-    address = f"tcp://127.0.0.1:{free_port()}"
-    scheduler_command = [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--no-dashboard"]
-    scheduler_command += ["--port", address.rsplit(":", 1)[1]]
-    worker_command = [str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--no-nanny"]
-    worker_command += ["--no-dashboard", "--preload", "tasks.fold"]
-    started = []
-    with open(tmp_path / "dask.log", "a") as log:
-        for command in (scheduler_command, worker_command):
-            # the worker retries its connection until the scheduler listens
-            started.append(
-                subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            )
-    try:
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(1, timeout=120)
-        yield address, started[1].pid
-    finally:
-        for process in reversed(started):
-            stop_group(process)
+    """A real `dask scheduler` and two `dask worker` processes (no nanny: each worker is the process started
+    here) on free loopback ports, as the README's --dask-address route starts them; stopped by their PIDs."""
+    cluster = start_dask_cluster(tmp_path, workers=2)
+    yield cluster
+    cluster.stop()
 
 
-def test_backtest_runs_its_folds_on_a_running_dask_scheduler_given_by_address(
+def _fold_results(summary: dict) -> list[dict]:
+    """Each fold's row without what differs from one run to the next: its seconds and its worker."""
+    return [{k: v for k, v in fold.items() if k not in ("seconds", "worker")} for fold in summary["folds"]]
+
+
+def test_folds_on_two_dask_workers_by_address_score_exactly_as_the_in_process_run(
     tiny_config, tracking, dask_cluster
 ):
-    address, worker_pid = dask_cluster
-    options = BacktestOptions(folds=2, step=100, dask_address=address)
+    config = tiny(tiny_config, **{"train.epochs": 1})
+    here = backtest_flow(config, BacktestOptions(folds=2, step=100))
+    options = BacktestOptions(folds=2, step=100, dask_address=dask_cluster.address)
 
-    summary = backtest_flow(tiny(tiny_config, **{"train.epochs": 1}), options)
+    summary = backtest_flow(config, options)
 
-    assert [fold["worker"].rsplit(":", 1)[1] for fold in summary["folds"]] == [str(worker_pid)] * 2
+    # one fold on each worker (the scheduler spreads two tasks over two idle workers)
+    pids = {fold["worker"].rsplit(":", 1)[1] for fold in summary["folds"]}
+    assert pids == {str(worker.pid) for worker in dask_cluster.workers}
+    # same seeds, same single torch thread: bit for bit the numbers of the in-process run
+    assert _fold_results(summary) == _fold_results(here)
+    assert summary["metrics"] == here["metrics"]
     client = MlflowClient(tracking)
     children = [run for run in _runs(client) if "mlflow.parentRunId" in run.data.tags]
-    assert sorted(run.info.status for run in children) == ["FINISHED", "FINISHED"]
+    assert sorted(run.info.status for run in children) == ["FINISHED"] * 4
+
+
+def _kill_a_worker_running_a_fold(cluster, timeout: float = 120) -> int:
+    """SIGKILL the `dask worker` process that the scheduler shows a fold task processing on, as soon as it
+    shows one; its PID."""
+    from distributed import Client
+
+    pids = cluster.worker_pids()
+    with Client(cluster.address, timeout=30) as client:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = [worker for worker, keys in client.processing().items() if keys]
+            if busy:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                return pids[busy[0]]
+            time.sleep(0.05)
+    raise TimeoutError(f"no fold started on the cluster within {timeout:.0f} s")
+
+
+def _fold_task_states(flow_run_id: str) -> list[str]:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    this_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+    with get_client(sync_client=True) as prefect:
+        task_runs = prefect.read_task_runs(flow_run_filter=this_run)
+    return sorted(run.state.type.value for run in task_runs if run.name.startswith("fold-"))
+
+
+def test_a_dask_worker_killed_mid_fold_has_its_fold_rerun_on_the_other_worker(
+    tiny_config, tracking, dask_cluster
+):
+    # folds of some seconds each (no early stop), so that the kill lands while one runs
+    config = tiny(tiny_config, **{"train.epochs": 100, "train.patience": 100})
+    options = BacktestOptions(folds=2, step=100, dask_address=dask_cluster.address)
+
+    with ThreadPoolExecutor(1) as pool:
+        backtest = pool.submit(backtest_flow, config, options)
+        killed = _kill_a_worker_running_a_fold(dask_cluster)
+        summary = backtest.result(timeout=600)
+
+    # Dask's scheduler gave the lost worker's fold to the other worker, which ran both folds
+    # (distributed.scheduler.allowed-failures: a task may see 3 workers die before Dask gives up)
+    [survivor] = [worker.pid for worker in dask_cluster.workers if worker.pid != killed]
+    assert [fold["worker"].rsplit(":", 1)[1] for fold in summary["folds"]] == [str(survivor)] * 2
+    assert _fold_task_states(summary["flow_run_id"]) == ["COMPLETED", "COMPLETED"]
+    client = MlflowClient(tracking)
+    runs = _runs(client)
+    assert sorted(run.info.status for run in runs) == ["FINISHED"] * 3  # the parent and two folds
+    assert client.search_registered_models() == []
