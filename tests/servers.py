@@ -151,10 +151,13 @@ class DaskCluster:
             stop_group(process)
 
 
-def start_dask_cluster(folder, workers: int = 2, timeout: float = 120) -> DaskCluster:
+def start_dask_cluster(
+    folder, workers: int = 2, env: dict[str, str] | None = None, timeout: float = 120
+) -> DaskCluster:
     """`dask scheduler` on a free loopback port and `workers` single-threaded `dask worker` processes that
-    preload the fold task, as the README's --dask-address route starts them, logging to `folder`/dask.log;
-    returns once every worker has joined. Stop it with `DaskCluster.stop`."""
+    preload the fold task, as the README's --dask-address route starts them, with `env` (default: this
+    process's), logging to `folder`/dask.log; returns once every worker has joined. Stop it with
+    `DaskCluster.stop`."""
     from distributed import Client
 
     dask = str(Path(sys.executable).parent / "dask")
@@ -166,7 +169,7 @@ def start_dask_cluster(folder, workers: int = 2, timeout: float = 120) -> DaskCl
     with open(Path(folder) / "dask.log", "a") as log:
         # a worker retries its connection until the scheduler listens
         started = [
-            subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             for command in [scheduler_command] + [worker_command] * workers
         ]
     cluster = DaskCluster(address, started[0], started[1:])
