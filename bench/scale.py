@@ -198,7 +198,7 @@ def main() -> None:
     print_tables(training, backtests, args.epochs, args.folds)
     results = {
         "date": datetime.date.today().isoformat(),
-        "command": "python bench/scale.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python bench/scale.py", *sys.argv[1:]]),
         "training": training,
         "backtests": backtests,
     }
