@@ -19,7 +19,7 @@ from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
 from bilstm.evaluation import baseline_shortfalls
 from bilstm.folds import BacktestOptions, Fold, unreachable_scheduler
-from flows.fold_workers import FoldWorkers
+from flows.fold_workers import FoldWorkers, crash_if_lost
 from tasks.backtest import ReusedModelFailedError, plan_backtest, publish_backtest_report, record_folds
 from tasks.data import fit_settings_to_data, ingest
 from tasks.fold import run_fold
@@ -125,6 +125,7 @@ def _outcome(future: PrefectFuture) -> FoldOutcome | BaseException:
     try:
         outcome = future.result()
     except Exception as error:  # noqa: BLE001 - a fold's failure is recorded, the others go on
+        crash_if_lost(future, error)
         return error
     metrics = outcome.evaluation.metrics
     get_run_logger().info(

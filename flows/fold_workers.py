@@ -12,6 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 
+from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
+from prefect.futures import PrefectFuture
+from prefect.states import Crashed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from bilstm.folds import BacktestOptions, check_scheduler
@@ -101,3 +105,17 @@ class FoldWorkers:
             self._closing.join()
         if self._log_level is not None:
             logging.getLogger("distributed").setLevel(self._log_level)
+
+
+def crash_if_lost(future: PrefectFuture, error: BaseException) -> None:
+    """Mark the task run of `future` Crashed if its worker died before the task could say how it ended (Dask
+    gives up on a task whose workers keep dying: `KilledWorker`, after `distributed.scheduler.
+    allowed-failures` deaths); the task run would otherwise show as running for ever."""
+    with get_client(sync_client=True) as client:
+        try:
+            task_run = client.read_task_run(future.task_run_id)
+        except ObjectNotFound:  # the worker died before the task run was created
+            return
+        if task_run.state is not None and not task_run.state.is_final():
+            message = f"{type(error).__name__}: {' '.join(str(error).split())}"
+            client.set_task_run_state(future.task_run_id, Crashed(message=message), force=True)

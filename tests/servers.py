@@ -1,6 +1,7 @@
-"""Real servers for tests: `mlflow server` as `bilstm dashboard` starts it, over SQLite or (artifacts proxied)
-over a database, `prefect server` over SQLite or PostgreSQL, and a throwaway PostgreSQL cluster. Ports, health
-waits and stops come from deployments/processes.py."""
+"""Real servers for tests (and `bench/scale.py`): `mlflow server` as `bilstm dashboard` starts it, over SQLite
+or (artifacts proxied) over a database, `prefect server` over SQLite or PostgreSQL, a throwaway PostgreSQL
+cluster, and a `dask scheduler` with `dask worker` processes. Ports, health waits and stops come from
+deployments/processes.py."""
 
 from __future__ import annotations
 
@@ -150,4 +151,56 @@ def start_postgres(bindir: Path, timeout: float = 60) -> PostgresCluster:
             cluster.stop()
             raise RuntimeError(f"PostgreSQL on port {port} did not start:\n{log_tail}")
         time.sleep(0.2)
+    return cluster
+
+
+@dataclass
+class DaskCluster:
+    """A running `dask scheduler` at `address` and its `dask worker` processes (no nanny: each worker is the
+    process started here, so its PID is the one a fold reports)."""
+
+    address: str
+    scheduler: subprocess.Popen
+    workers: list[subprocess.Popen]
+
+    def worker_pids(self) -> dict[str, int]:
+        """Each worker's PID by its address on the scheduler."""
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as client:
+            return client.run(os.getpid)
+
+    def stop(self) -> None:
+        for process in reversed([self.scheduler, *self.workers]):
+            stop_group(process)
+
+
+def start_dask_cluster(
+    folder, workers: int = 2, env: dict[str, str] | None = None, timeout: float = 120
+) -> DaskCluster:
+    """`dask scheduler` on a free loopback port and `workers` single-threaded `dask worker` processes that
+    preload the fold task, as the README's --dask-address route starts them, with `env` (default: this
+    process's), logging to `folder`/dask.log; returns once every worker has joined. Stop it with
+    `DaskCluster.stop`."""
+    from distributed import Client
+
+    dask = str(Path(sys.executable).parent / "dask")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler_command = [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+    worker_command = [dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
+    worker_command += ["--preload", "tasks.fold"]
+    with open(Path(folder) / "dask.log", "a") as log:
+        # a worker retries its connection until the scheduler listens
+        started = [
+            subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            for command in [scheduler_command] + [worker_command] * workers
+        ]
+    cluster = DaskCluster(address, started[0], started[1:])
+    try:
+        with Client(address, timeout=timeout) as client:
+            client.wait_for_workers(workers, timeout=timeout)
+    except BaseException:
+        cluster.stop()
+        raise
     return cluster

@@ -1,14 +1,17 @@
 """The backtest flow on the real engines: `bilstm backtest` with its folds on a real two-worker Dask
-cluster, a real Prefect server and a real SQLite MLflow store; the folds on a running `dask scheduler` and
-`dask worker`; a fold that fails; a scheduler that is not there."""
+cluster, a real Prefect server and a real SQLite MLflow store; the folds on a running `dask scheduler` with
+two `dask worker` processes (the same scores as in one process; a worker SIGKILLed mid-fold, retried by Dask
+or given up); a fold that fails; a scheduler that is not there."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
+import re
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
@@ -18,9 +21,10 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from bilstm.errors import BadInputError
 from bilstm.folds import BacktestOptions
-from deployments.processes import free_port, stop_group
 from flows.backtest import backtest_flow
+from tasks.backtest import FoldsFailedError
 from tests.helpers import synthetic_frame, tiny, tiny_args, write_table
+from tests.servers import start_dask_cluster
 
 EXPERIMENT = "bilstm-forecaster"
 
@@ -121,41 +125,139 @@ def test_an_unreachable_scheduler_fails_the_parent_run_and_registers_nothing(tin
 
 @pytest.fixture
 def dask_cluster(tmp_path):
-    """A real `dask scheduler` and one `dask worker` (no nanny: the worker is the process started here) on
-    free loopback ports, as the README's --dask-address route starts them; both stopped by their PIDs."""
-    from distributed import Client
-
-    bin_dir = Path(sys.executable).parent
-    address = f"tcp://127.0.0.1:{free_port()}"
-    scheduler_command = [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--no-dashboard"]
-    scheduler_command += ["--port", address.rsplit(":", 1)[1]]
-    worker_command = [str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--no-nanny"]
-    worker_command += ["--no-dashboard", "--preload", "tasks.fold"]
-    started = []
-    with open(tmp_path / "dask.log", "a") as log:
-        for command in (scheduler_command, worker_command):
-            # the worker retries its connection until the scheduler listens
-            started.append(
-                subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            )
-    try:
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(1, timeout=120)
-        yield address, started[1].pid
-    finally:
-        for process in reversed(started):
-            stop_group(process)
+    """A real `dask scheduler` and two `dask worker` processes (no nanny: each worker is the process started
+    here) on free loopback ports, as the README's --dask-address route starts them; stopped by their PIDs."""
+    cluster = start_dask_cluster(tmp_path, workers=2)
+    yield cluster
+    cluster.stop()
 
 
-def test_backtest_runs_its_folds_on_a_running_dask_scheduler_given_by_address(
+def _fold_results(summary: dict) -> list[dict]:
+    """Each fold's row without what differs from one run to the next: its seconds and its worker."""
+    return [{k: v for k, v in fold.items() if k not in ("seconds", "worker")} for fold in summary["folds"]]
+
+
+def test_folds_on_two_dask_workers_by_address_score_exactly_as_the_in_process_run(
     tiny_config, tracking, dask_cluster
 ):
-    address, worker_pid = dask_cluster
-    options = BacktestOptions(folds=2, step=100, dask_address=address)
+    config = tiny(tiny_config, **{"train.epochs": 1})
+    here = backtest_flow(config, BacktestOptions(folds=2, step=100))
+    options = BacktestOptions(folds=2, step=100, dask_address=dask_cluster.address)
 
-    summary = backtest_flow(tiny(tiny_config, **{"train.epochs": 1}), options)
+    summary = backtest_flow(config, options)
 
-    assert [fold["worker"].rsplit(":", 1)[1] for fold in summary["folds"]] == [str(worker_pid)] * 2
+    # one fold on each worker (the scheduler spreads two tasks over two idle workers)
+    pids = {fold["worker"].rsplit(":", 1)[1] for fold in summary["folds"]}
+    assert pids == {str(worker.pid) for worker in dask_cluster.workers}
+    # same seeds, same single torch thread: bit for bit the numbers of the in-process run
+    assert _fold_results(summary) == _fold_results(here)
+    assert summary["metrics"] == here["metrics"]
     client = MlflowClient(tracking)
     children = [run for run in _runs(client) if "mlflow.parentRunId" in run.data.tags]
-    assert sorted(run.info.status for run in children) == ["FINISHED", "FINISHED"]
+    assert sorted(run.info.status for run in children) == ["FINISHED"] * 4
+
+
+# folds of some seconds each (no early stop), so that a kill lands while one runs
+SECONDS_LONG_FOLDS = {"train.epochs": 100, "train.patience": 100}
+
+
+def _kill_a_worker_running_a_fold(cluster, timeout: float = 120) -> tuple[int, str]:
+    """SIGKILL a `dask worker` process that runs a fold, once every fold task on the cluster has begun (its
+    Prefect task run is RUNNING); its PID and address."""
+    from distributed import Client
+
+    pids, since = cluster.worker_pids(), datetime.now(timezone.utc)
+    with Client(cluster.address, timeout=30) as client:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            processing = {worker: keys for worker, keys in client.processing().items() if keys}
+            started = _running_folds(since)
+            if processing and started >= sum(len(keys) for keys in processing.values()):
+                worker = next(iter(processing))
+                os.kill(pids[worker], signal.SIGKILL)
+                return pids[worker], worker
+            time.sleep(0.05)
+    raise TimeoutError(f"no fold started on the cluster within {timeout:.0f} s")
+
+
+def _running_folds(since: datetime) -> int:
+    """How many fold task runs that started after `since` are RUNNING on the test Prefect server."""
+    from prefect.client.schemas import filters
+    from prefect.client.schemas.objects import StateType
+
+    running = filters.TaskRunFilter(
+        name=filters.TaskRunFilterName(like_="fold-"),
+        state=filters.TaskRunFilterState(type=filters.TaskRunFilterStateType(any_=[StateType.RUNNING])),
+        start_time=filters.TaskRunFilterStartTime(after_=since),
+    )
+    with get_client(sync_client=True) as prefect:
+        return len(prefect.read_task_runs(task_run_filter=running))
+
+
+def _fold_task_states(flow_run_id: str) -> dict[str, str]:
+    """The state of each fold task run of the flow run, by task run name (`fold-0`, ...)."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    this_run = FlowRunFilter(id=FlowRunFilterId(any_=[str(flow_run_id)]))
+    with get_client(sync_client=True) as prefect:
+        task_runs = prefect.read_task_runs(flow_run_filter=this_run)
+    return {run.name: run.state.type.value for run in task_runs if run.name.startswith("fold-")}
+
+
+def test_a_dask_worker_killed_mid_fold_has_its_fold_rerun_on_the_other_worker(
+    tiny_config, tracking, dask_cluster
+):
+    config = tiny(tiny_config, **SECONDS_LONG_FOLDS)
+    options = BacktestOptions(folds=2, step=100, dask_address=dask_cluster.address)
+
+    with ThreadPoolExecutor(1) as pool:
+        backtest = pool.submit(backtest_flow, config, options)
+        killed, _ = _kill_a_worker_running_a_fold(dask_cluster)
+        summary = backtest.result(timeout=600)
+
+    # Dask's scheduler gave the lost worker's fold to the other worker, which ran both folds
+    # (distributed.scheduler.allowed-failures: a task may see 3 workers die before Dask gives up)
+    [survivor] = [worker.pid for worker in dask_cluster.workers if worker.pid != killed]
+    assert [fold["worker"].rsplit(":", 1)[1] for fold in summary["folds"]] == [str(survivor)] * 2
+    assert _fold_task_states(summary["flow_run_id"]) == {"fold-0": "COMPLETED", "fold-1": "COMPLETED"}
+    client = MlflowClient(tracking)
+    runs = _runs(client)
+    assert sorted(run.info.status for run in runs) == ["FINISHED"] * 3  # the parent and two folds
+    assert client.search_registered_models() == []
+
+
+def test_a_fold_whose_worker_dies_once_dask_allows_no_more_fails_the_flow_naming_it_and_the_worker(
+    tiny_config, tracking, tmp_path
+):
+    # a scheduler that gives a task up at its first lost worker (Dask's default allows 3)
+    no_retries = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    cluster = start_dask_cluster(tmp_path, workers=2, env=no_retries)
+    try:
+        options = BacktestOptions(folds=2, step=100, dask_address=cluster.address)
+        with ThreadPoolExecutor(1) as pool:
+            backtest = pool.submit(
+                backtest_flow, tiny(tiny_config, **SECONDS_LONG_FOLDS), options, return_state=True
+            )
+            _, address = _kill_a_worker_running_a_fold(cluster)
+            state = backtest.result(timeout=600)
+    finally:
+        cluster.stop()
+
+    assert state.is_failed()
+    with pytest.raises(FoldsFailedError) as failed:
+        state.result()
+    # distributed's KilledWorker, naming the worker
+    died = rf"fold (\d) failed: Attempted to run task .* workers died .* was {re.escape(address)}\."
+    lost = re.match(died, str(failed.value))
+    assert lost, str(failed.value)
+    client = MlflowClient(tracking)
+    runs = _runs(client)
+    [parent] = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    assert parent.info.status == "FAILED"
+    children = {run.data.tags["backtest.fold"]: run.info.status for run in runs if run is not parent}
+    survivor = str(1 - int(lost[1]))
+    assert children == {lost[1]: "FAILED", survivor: "FINISHED"}
+    assert client.search_registered_models() == []
+    # the lost fold's task run is Crashed, not left running
+    states = _fold_task_states(state.state_details.flow_run_id)
+    assert states == {f"fold-{lost[1]}": "CRASHED", f"fold-{survivor}": "COMPLETED"}
