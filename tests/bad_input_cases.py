@@ -19,7 +19,7 @@ class Case:
     """One bad input. `args` and `message` write the case folder as `{d}`."""
 
     name: str
-    args: str  # the `bilstm` command line; a train, backtest or sweep without --config gets `tiny_args()` first
+    args: str  # the `bilstm` command line; train, backtest or sweep without --config get `tiny_args()` first
     message: str  # regex of the one error line (of the warning line where `warns`)
     experiment: str | None = None  # where the command opens a run that must end FAILED; None: no run
     warns: bool = False  # documented behaviour, not an error: exit 0 with a warning
