@@ -227,6 +227,89 @@ def backtest(
 
 
 @app.command()
+def sweep(
+    data: DataOption = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    time_column: TimeColumnOption = None,
+    lookback: LookbackOption = None,
+    horizon: HorizonOption = None,
+    epochs: EpochsOption = None,
+    batch_size: BatchSizeOption = None,
+    preset: PresetOption = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    trials: Annotated[int, typer.Option(help="Trials in the study (a resumed study runs the rest)")] = 20,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds after which no new trial starts [default: no limit]")
+    ] = None,
+    space: Annotated[
+        Path | None,
+        typer.Option(help="Search space, YAML: config field -> {low, high[, log]} or {choices: [...]}"),
+    ] = None,
+    folds: Annotated[int, typer.Option(help="Rolling-origin folds per trial, before the test split")] = 2,
+    workers: Annotated[
+        int, typer.Option(help="Trials at once, on Dask worker processes; 1 runs them here")
+    ] = 1,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(help="An existing Dask scheduler (tcp://host:8786) instead of a local cluster"),
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option(help="Study name; the same name resumes it [default: MODEL-sweep]")
+    ] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna storage URL [default: optuna.db beside the MLflow store]")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the sweep summary as JSON (last line)")
+    ] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Search hyperparameters with Optuna, each trial scored on rolling-origin folds before the test
+    split; the best config is retrained, scored on the test windows and registered through the gate.
+
+    Settings apply as for `bilstm train` and are the starting point the space's fields override.
+    """
+    reexec_with_tuned_malloc()
+    options = _options(data, target, features, time_column, lookback, horizon, epochs, batch_size)
+    try:
+        sweep_module = importlib.import_module("bilstm.sweep")
+        space_module = importlib.import_module("bilstm.sweep_space")
+        pipeline_config = build_config(config, options, set_ or [], preset)
+        sweep_options = _checked_options(
+            sweep_module.SweepOptions, trials=trials, timeout=timeout, folds=folds, workers=workers,
+            dask_address=dask_address, study=study, storage=storage,
+        )  # fmt: skip
+        search = space_module.SearchSpace.from_file(space) if space else space_module.SearchSpace.default()
+        if pipeline_config.data.series_column is not None:
+            column = pipeline_config.data.series_column
+            raise BadInputError(f"data.series_column={column}: bilstm sweep takes one series so far")
+        series, _ = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
+        sweep_module.check_space_fits(series, pipeline_config, search, sweep_options)
+        if dask_address:
+            importlib.import_module("bilstm.folds").check_scheduler(dask_address)
+    except (BadInputError, ValidationError) as error:
+        _fail(error, debug, exit_code(error))
+    parameters = {"config": pipeline_config, "sweep_options": sweep_options, "space": search.spec}
+    summary = _run_flow("flows.sweep", "sweep_flow", parameters, debug)
+    _print_sweep(summary, as_json)
+
+
+def _checked_options(model, **options):
+    """`model(**options)`, or a `BadInputError` naming each command-line option that is wrong."""
+    try:
+        return model(**options)
+    except ValidationError as error:
+        problems = [
+            f"--{str(e['loc'][0]).replace('_', '-')} {e['input']!r}: "
+            + e["msg"].removeprefix("Value error, ")
+            for e in error.errors()
+        ]
+        raise BadInputError("; ".join(problems)) from None
+
+
+@app.command()
 def forecast(
     model: Annotated[str, typer.Option(help="Registered model URI")] = "models:/bilstm-forecaster@champion",
     data: Annotated[
@@ -479,6 +562,23 @@ def _print_backtest(summary: dict, as_json: bool) -> None:
     typer.echo("\n".join(lines))
     for warning in summary["warnings"]:
         typer.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
+    if as_json:
+        typer.echo(json.dumps(summary, default=str))
+
+
+def _print_sweep(summary: dict, as_json: bool) -> None:
+    best = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+                     for key, value in summary["best_config"].items())  # fmt: skip
+    promoted = "champion" if summary["promoted"] else "not promoted"
+    lines = [
+        f"study {summary['study']}: {summary['trials']} trials run here ({summary['pruned']} pruned);"
+        f" best mean fold MSE (scaled) {summary['best_value']:.4f}",
+        f"best config: {best}",
+        f"retrained: test MSE (scaled) {summary['test_mse_scaled']:.4f}, version {summary['model_version']}"
+        f" ({promoted})",
+        f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
+    ]
+    typer.echo("\n".join(lines))
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

@@ -97,12 +97,18 @@ def trained_by(refit: str, folds: int) -> list[int]:
 
 
 def plan_folds(
-    series: Series, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
+    series: Series,
+    config: PipelineConfig,
+    options: BacktestOptions,
+    folds_option: str = "--folds",
+    before_test: bool = False,
 ) -> list[Fold]:
     """The folds over the newest rows of `series` for a resolved `config`, checked to leave every fold's
-    train rows at least one window and a target that varies; a refusal names `folds_option`."""
+    train rows at least one window and a target that varies; a refusal names `folds_option`. With
+    `before_test`, the folds end where the config's own test split starts (a sweep's folds, which leave
+    the test windows untouched)."""
     base = checked_split(series, config)
-    rows, window = len(series.frame), config.window
+    rows, window = base.val_end if before_test else len(series.frame), config.window
     val_size, test_size = base.val_end - base.train_end, base.test_end - base.val_end
     step = options.step or test_size
     # fold 0's train rows must hold one window: rows - (N - 1) * step - test - val >= lookback + horizon
@@ -110,7 +116,9 @@ def plan_folds(
     fit = room // step + 1 if room >= 0 else 0
     if options.folds > fit:
         raise BacktestError(
-            f"{series.source}: {options.folds} folds do not fit in {rows} rows (test blocks of {test_size}"
+            f"{series.source}: {options.folds} folds do not fit in {rows} rows"
+            + (" before the test split" if before_test else "")
+            + f" (test blocks of {test_size}"
             f" rows, validation blocks of {val_size}, origins {step} rows apart, and the first fold's train"
             f" rows at least lookback + horizon = {window.lookback + window.horizon}): "
             + (f"at most {fit} fit; use {folds_option} {fit}" if fit else "none fits; use more data")

@@ -19,7 +19,7 @@ class Case:
     """One bad input. `args` and `message` write the case folder as `{d}`."""
 
     name: str
-    args: str  # the `bilstm` command line; a `train` or `backtest` without --config gets `tiny_args()` first
+    args: str  # the `bilstm` command line; train, backtest or sweep without --config get `tiny_args()` first
     message: str  # regex of the one error line (of the warning line where `warns`)
     experiment: str | None = None  # where the command opens a run that must end FAILED; None: no run
     warns: bool = False  # documented behaviour, not an error: exit 0 with a warning
@@ -30,7 +30,7 @@ class Case:
 
     def argv(self, folder: Path) -> list[str]:
         argv = self.args.format(d=folder).split()
-        if argv[0] in ("train", "backtest") and "--config" not in argv:
+        if argv[0] in ("train", "backtest", "sweep") and "--config" not in argv:
             argv[1:1] = tiny_args()  # the tiny job on the synthetic files; the case's options come later, win
         return argv
 
@@ -334,5 +334,21 @@ CASES = [
         "promote --model no-such-model --version 1",
         # the store holds other cases' models too: the one that exists is among those named
         r"--model no-such-model: no such registered model; registered models: (.*, )?bilstm-forecaster\b",
+    ),
+    Case(
+        "sweep space with an unknown field",
+        "sweep --data {d}/good.csv --space {d}/space_unknown_field.yaml",
+        r"{d}/space_unknown_field\.yaml: 'model\.hiden_size' is not a config field; the fields are: .*"
+        r"model\.hidden_size, ",
+    ),
+    Case(
+        "sweep space with an empty range",
+        "sweep --data {d}/good.csv --space {d}/space_empty_range.yaml",
+        r"{d}/space_empty_range\.yaml: train\.lr: the range is empty \(low 0\.01 is not below high 0\.001\)$",
+    ),
+    Case(
+        "sweep without trials",
+        "sweep --data {d}/good.csv --trials 0",
+        r"--trials 0: Input should be greater than or equal to 1$",
     ),
 ]

@@ -57,6 +57,8 @@ RAW_FILES = {
     "binary.csv": bytes(range(256)) * 4,
     "data.xlsx": b"not a spreadsheet",
     "broken.yaml": b"train: [epochs: 3\n",
+    "space_unknown_field.yaml": b"model.hiden_size: {choices: [8, 16]}\n",
+    "space_empty_range.yaml": b"train.lr: {low: 0.01, high: 0.001}\n",
 }
 
 

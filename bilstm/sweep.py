@@ -1,0 +1,152 @@
+"""A hyperparameter sweep's trials: each trial takes its values from the search space, trains a model per
+rolling-origin fold that ends before the test split (so the test windows stay untouched until the best
+config is retrained), and scores the mean of the folds' held-out MSE (scaled). Optuna samples (TPE) and
+prunes (median rule on the per-epoch validation loss); the study lives in an RDB storage that every process
+running trials shares, so trials run in parallel streams and a study resumes by name.
+
+Light on imports (Optuna, the core), so a Dask worker running trials loads no MLflow or Prefect server code.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+from typing import Any
+
+import optuna
+from pydantic import BaseModel, Field
+
+from bilstm import pipeline
+from bilstm.config import PipelineConfig, with_overrides
+from bilstm.data import Series
+from bilstm.defaults import resolve
+from bilstm.folds import BacktestError, BacktestOptions, plan_folds
+from bilstm.sweep_space import SearchSpace, SweepError
+
+SPACE_ATTR = "bilstm.space"  # the study's user attribute holding its search space
+PRUNER_WARMUP_EPOCHS = 2  # no trial is pruned on its first epochs: they say little of its final loss
+
+
+class SweepOptions(BaseModel):
+    """How to sweep: the trials, the time budget, the folds each trial is scored on, where trials run and
+    the study they belong to. Typed, so the `sweep` deployment's form shows each with its default."""
+
+    trials: int = Field(20, ge=1, description="Trials in the study, this sweep's and any resumed ones")
+    timeout: float | None = Field(None, gt=0, description="Stop starting trials after this many seconds")
+    folds: int = Field(2, ge=1, description="Rolling-origin folds per trial, all before the test split")
+    workers: int = Field(1, ge=1, description="Trials at once: Dask worker processes; 1 runs them here")
+    dask_address: str | None = Field(
+        None, description="An existing Dask scheduler (tcp://host:8786) instead of a local cluster"
+    )
+    study: str | None = Field(None, description="Study name, to resume [default: <model name>-sweep]")
+    storage: str | None = Field(
+        None, description="Optuna storage URL [default: optuna.db beside the MLflow store]"
+    )
+
+
+def fold_options(options: SweepOptions) -> BacktestOptions:
+    return BacktestOptions(folds=options.folds)
+
+
+def trial_config(config: PipelineConfig, series: Series, values: dict[str, Any]) -> PipelineConfig:
+    """`config` with a trial's values set, the settings still left to the data resolved against `series`."""
+    return resolve(with_overrides(config, values), series).config
+
+
+def check_space_fits(
+    series: Series, config: PipelineConfig, space: SearchSpace, options: SweepOptions
+) -> None:
+    """Raise `SweepError` unless the folds fit before the test split with the space's longest lookback
+    (and with the config's own where the space leaves it alone)."""
+    lookback = space.distributions.get("window.lookback")
+    values = {}
+    if lookback is not None:
+        choices = getattr(lookback, "choices", None)
+        values["window.lookback"] = max(choices) if choices else lookback.high
+    resolved = trial_config(config, series, values)
+    try:
+        plan_folds(series, resolved, fold_options(options), "--folds", before_test=True)
+    except BacktestError as error:
+        where = f" with window.lookback {values['window.lookback']} (the space's longest)" if values else ""
+        raise SweepError(f"{error}{where}") from None
+
+
+def run_trial(
+    trial: optuna.Trial, series: Series, config: PipelineConfig, space: SearchSpace, options: SweepOptions
+) -> float:
+    """One trial: its config, a model per fold trained and scored; the mean held-out MSE (scaled) of the
+    folds. Reports each epoch's validation loss (step: fold x epochs + epoch) and stops when pruned."""
+    resolved = trial_config(config, series, space.suggest(trial))
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    epochs = resolved.train.epochs
+    fold_mse, curves = [], {}
+    for fold in plan_folds(series, resolved, fold_options(options), before_test=True):
+        prepared = pipeline.split_and_scale(series, resolved, fold.split)
+        forecaster = pipeline.new_forecaster(prepared, resolved)
+
+        def report(epoch: int, metrics: dict[str, float], index: int = fold.index) -> None:
+            trial.report(metrics["val_loss"], index * epochs + epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at fold {index}, epoch {epoch}")
+
+        training_log = pipeline.fit_forecaster(
+            forecaster, pipeline.make_train_windows(prepared, resolved), resolved, report, progress=False
+        )
+        curves[str(fold.index)] = {"train_loss": training_log.train_loss, "val_loss": training_log.val_loss}
+        trial.set_user_attr("curves", curves)
+        evaluation = pipeline.evaluate_forecaster(forecaster, prepared)
+        fold_mse.append(evaluation.metrics["test_mse_scaled"])
+    trial.set_user_attr("fold_mse", fold_mse)
+    return statistics.fmean(fold_mse)
+
+
+def make_study(
+    name: str, storage: str, space: SearchSpace, seed: int, stream: int = 0, epochs: int = 1
+) -> optuna.Study:
+    """The study `name` in `storage`, created on first use with `space` recorded; a study that exists
+    with another space is refused. `stream` offsets the sampler's seed, so parallel streams of one sweep
+    do not draw the same values."""
+    sampler = optuna.samplers.TPESampler(seed=seed + stream)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=min(PRUNER_WARMUP_EPOCHS, epochs))
+    study = optuna.create_study(
+        study_name=name, storage=storage, sampler=sampler, pruner=pruner, load_if_exists=True
+    )
+    recorded = study.user_attrs.get(SPACE_ATTR)
+    if recorded is None:
+        study.set_user_attr(SPACE_ATTR, space.fingerprint())
+    elif recorded != space.fingerprint():
+        raise SweepError(
+            f"study {name!r} in {storage} was run with another search space ({recorded}); resume it with"
+            " that space, or name a new study with --study"
+        )
+    return study
+
+
+def run_trials(
+    name: str,
+    storage: str,
+    series: Series,
+    config: PipelineConfig,
+    space: SearchSpace,
+    options: SweepOptions,
+    count: int,
+    stream: int = 0,
+) -> list[int]:
+    """Run `count` trials of the study, one after another (one stream of a sweep); returns their numbers."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = make_study(name, storage, space, config.train.seed, stream, config.train.epochs)
+    done: list[int] = []
+    study.optimize(
+        lambda trial: run_trial(trial, series, config, space, options),
+        n_trials=count,
+        timeout=options.timeout,
+        callbacks=[lambda _, trial: done.append(trial.number)],
+    )
+    return done
+
+
+def stream_counts(trials: int, streams: int) -> list[int]:
+    """`trials` shared out over `streams` as evenly as whole numbers allow (none empty)."""
+    streams = min(trials, streams)
+    return [trials // streams + (k < trials % streams) for k in range(streams)]
