@@ -11,6 +11,7 @@ A space file:
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,16 @@ def _distribution(name: str, spec: Any, source: str) -> optuna.distributions.Bas
     """The Optuna distribution for one field's spec, or a `SweepError` naming the field."""
     fields = flatten(PipelineConfig())
     if name not in fields:
-        known = ", ".join(sorted(fields))
-        raise SweepError(f"{source}: {name!r} is not a config field; the fields are: {known}")
+        section = name.split(".")[0] + "."
+        known = [field.removeprefix(section) for field in fields if field.startswith(section)]
+        listed = (
+            f"the fields of {section[:-1]}: {', '.join(known)}"
+            if known
+            else ("the sections: " + ", ".join(dict.fromkeys(field.split(".")[0] for field in fields)))
+        )
+        near = difflib.get_close_matches(name, fields, n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
+        raise SweepError(f"{source}: {name!r} is not a config field; {hint}{listed}")
     where = f"{source}: {name}"
     if not isinstance(spec, dict):
         raise SweepError(f"{where}: expected {{low: A, high: B}} or {{choices: [A, B, ...]}}, got {spec!r}")

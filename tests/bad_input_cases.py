@@ -338,8 +338,8 @@ CASES = [
     Case(
         "sweep space with an unknown field",
         "sweep --data {d}/good.csv --space {d}/space_unknown_field.yaml",
-        r"{d}/space_unknown_field\.yaml: 'model\.hiden_size' is not a config field; the fields are: .*"
-        r"model\.hidden_size, ",
+        r"{d}/space_unknown_field\.yaml: 'model\.hiden_size' is not a config field; did you mean"
+        r" model\.hidden_size\? the fields of model: cell, hidden_size, ",
     ),
     Case(
         "sweep space with an empty range",
