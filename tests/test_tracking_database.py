@@ -4,6 +4,7 @@ one line naming the URL without its password: exit 3 where nothing answers (afte
 where the URL is malformed or the database refuses it. The password is in no output and no JSON line. URLs
 that are wrong before any connection are checked without a command or a server."""
 
+import json
 import os
 import re
 import subprocess
@@ -140,3 +141,31 @@ def test_a_malformed_database_url_is_bad_input_named_without_its_password(url, m
     line = str(raised.value)
     assert line.startswith(f"MLFLOW_TRACKING_URI {shown}") and re.search(message, line), line
     assert SECRET not in line
+
+
+def test_a_database_as_tracking_uri_trains_and_registers_with_its_password_in_no_output(folder, postgres):
+    """The right URL of the same database: MLflow opens it itself (no server), logging in with the URL's
+    own credentials; the password shows nowhere."""
+    from prefect.settings import PREFECT_API_URL
+
+    postgres.create_database("direct")
+    uri = postgres.url("direct", driver="postgresql+psycopg")
+    env = dict(
+        os.environ,
+        PREFECT_API_URL=PREFECT_API_URL.value(),
+        MLFLOW_TRACKING_URI=uri,
+        BILSTM_HOME=str(folder / "bilstm-home"),
+        BILSTM_MALLOC_TUNING="0",
+    )
+
+    done = subprocess.run([BILSTM, *TRAIN], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri, registry_uri=uri)
+    version = client.get_model_version(summary["model_name"], summary["model_version"])
+    assert version.run_id == summary["run_id"]
+    run = client.get_run(summary["run_id"])
+    assert postgres.password not in done.stdout + done.stderr + str(run.data.params) + str(run.data.tags)
