@@ -183,7 +183,8 @@ def test_a_training_outlives_a_restart_of_the_mlflow_server_or_fails_without_a_h
 ):
     name, experiment = "restarted-forecaster", "restart"
     folder = tmp_path / "machine-a"
-    # MLflow's own HTTP retries (after 1, 2, 4, 8 ... s with this factor) carry the run across the restart
+    # MLflow's own HTTP retries carry the run across the restart; with this factor (an integer, 2 by default)
+    # they come after 1, 2, 4, 8 ... s, plus up to 1 s of jitter
     env = machine(folder, server.uri) | {"MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
     training = start(
         folder, env, "train", "--data", "series.csv", *tiny_args(EPOCHS), "--set", f"train.patience={EPOCHS}",
@@ -199,7 +200,7 @@ def test_a_training_outlives_a_restart_of_the_mlflow_server_or_fails_without_a_h
 
     stopped_ms = time.time() * 1000
     server.stop()
-    time.sleep(3)  # the server stays away for a while: the scenario, not a wait for a condition
+    time.sleep(2)  # the server stays away for a while: the scenario, not a wait for a condition
     server.start()
     training.wait(timeout=600)
 
