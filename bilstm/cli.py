@@ -479,7 +479,7 @@ def _check_approval_reachable() -> None:
 
 def exit_code(error: BaseException) -> int:
     """The exit code of a failure, by its type: its class's `exit_code` (2 for every `BadInputError`, 3 for
-    an unreachable tracking server), 2 for pydantic's invalid config, 1 for anything else."""
+    an unreachable tracking server or database), 2 for pydantic's invalid config, 1 for anything else."""
     if isinstance(error, ValidationError):  # raised where the config is validated: the pydantic boundary
         return BAD_INPUT
     code = getattr(type(error), "exit_code", None)

@@ -174,9 +174,12 @@ def test_the_mlflow_dataset_digest_is_the_data_digest_tag(tiny_config, tracking)
 
 
 def test_links_never_carry_the_tracking_password():
-    from tracking.store import without_credentials
+    from tracking.urls import without_credentials
 
     assert (
         without_credentials("https://alice:s3cret@mlflow.example:5000/x") == "https://mlflow.example:5000/x"
     )
     assert without_credentials("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+    database = "postgresql+psycopg://alice:s3cret@db:5432/mlflow?password=s3cret&sslmode=require"
+    assert without_credentials(database) == "postgresql+psycopg://db:5432/mlflow?sslmode=require"
+    assert without_credentials("postgresql+psycopg://alice:s3cret@db:x/m") == "postgresql+psycopg://db:x/m"

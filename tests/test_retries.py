@@ -1,5 +1,6 @@
 """Which failures are tried again: the network, a busy store or server; never what the input repeats; and
-`retried`, the one loop that tries MLflow calls again outside a Prefect task."""
+`retried`, the one loop that tries MLflow calls again outside a Prefect task; and a retried registration,
+which finishes the version its first try left half done."""
 
 import pytest
 from mlflow.exceptions import MlflowException
@@ -88,3 +89,34 @@ def test_retried_returns_what_the_first_successful_try_returns():
         return answer
 
     assert retried(flaky, "server not reached yet", delays=[0, 0]) == "ok"
+
+
+def test_a_retried_registration_finishes_the_version_a_lost_server_left_without_job_tags_or_alias(
+    tiny_config, tracking
+):
+    import mlflow
+    from mlflow import MlflowClient
+
+    from bilstm import pipeline
+    from bilstm.data import load_series
+    from bilstm.defaults import resolve
+    from bilstm.job import Job
+    from tracking.models import history_example, log_model
+    from tracking.registry import register
+
+    series = load_series(tiny_config.data)
+    config = resolve(tiny_config, series).config
+    prepared = pipeline.split_and_scale(series, config)
+    forecaster = pipeline.new_forecaster(prepared, config)  # untrained: registering does not look
+    job, name = Job.for_run(series, config), config.registry.model_name
+    mlflow.set_experiment("retried-registration")
+    with mlflow.start_run():
+        # the first try: the version is created, then the server is lost before its tags and alias
+        half_done = log_model(forecaster, history_example(prepared, forecaster), name)
+        version = register(forecaster, prepared, job, name)  # the task's retry
+
+    client = MlflowClient()
+    assert version == half_done and len(client.search_model_versions(f"name='{name}'")) == 1
+    registered = client.get_model_version(name, version)
+    assert Job.from_tags(registered.tags) == job
+    assert registered.aliases == ["challenger"]

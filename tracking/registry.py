@@ -94,14 +94,16 @@ def champion_conflict(job: Job, model_name: str) -> str | None:
 
 def register(forecaster: Forecaster, prepared: pipeline.ScaledSplit, job: Job, model_name: str) -> str:
     """Log the bundle as a pyfunc model, register a version tagged with its job, alias it `challenger`;
-    returns the version. Registers once per run: a retry after a partial success finds its version."""
+    returns the version. Registers once per run: a retry after a partial success finds its version and
+    finishes it (its job tags and alias, which a server lost after the version was created never got)."""
     client, run_id = MlflowClient(), mlflow.active_run().info.run_id
     # MLflow refuses a model name it cannot register (`a/b`, blank): registry.model_name is the user's
     with refusals_as_bad_input():
         existing = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
         if existing:
-            return existing[0].version
-        version = log_model(forecaster, history_example(prepared, forecaster), model_name)
+            version = str(existing[0].version)
+        else:
+            version = log_model(forecaster, history_example(prepared, forecaster), model_name)
     for key, value in job.to_tags().items():
         client.set_model_version_tag(model_name, version, key, value)
     client.set_registered_model_alias(model_name, CHALLENGER, version)

@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class TrackingUnavailableError(RuntimeError):
-    """The MLflow tracking server did not answer. Not the input's fault, so no `BadInputError`; the CLI
-    exits with its class's `exit_code` all the same."""
+    """The MLflow tracking server or tracking database did not answer. Not the input's fault, so no
+    `BadInputError`; the CLI exits with its class's `exit_code` all the same."""
 
     exit_code = 3
 

@@ -12,7 +12,7 @@ import mlflow
 from mlflow import MlflowClient
 
 from tracking.retries import retried
-from tracking.store import without_credentials
+from tracking.urls import without_credentials
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Where MLflow keeps its runs: the tracking URI (a SQLite file by default), credentials kept out of it, a
-tracking server reached with retries before a run starts, and the experiment set up (marked as a
-model-training experiment, so that MLflow's UI opens it on its runs table rather than its GenAI view)."""
+tracking server or database reached with retries before a run starts, and the experiment set up (marked as
+a model-training experiment, so that MLflow's UI opens it on its runs table rather than its GenAI view)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import mlflow
 from mlflow import MlflowClient
@@ -19,8 +19,10 @@ from mlflow.exceptions import MlflowException
 from sqlalchemy.engine import make_url
 
 from bilstm.file_lock import FileLock
+from tracking.databases import is_database, reach_database
 from tracking.refusals import refusals_as_bad_input
 from tracking.retries import TrackingUnavailableError, retried, retry_delays
+from tracking.urls import without_credentials
 
 DEFAULT_DB = "mlflow.db"
 # MLflow's experiment kind, which its UI reads to pick the view an experiment opens in (MLflow 3 has no Python
@@ -35,22 +37,15 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / DEFAULT_DB}"
 
 
-def without_credentials(url: str) -> str:
-    """`http://user:secret@host:5000/x` -> `http://host:5000/x`: links and logs never carry a password."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
-
-
 def credentials_to_env(uri: str) -> str:
     """Move `user:password@` out of the URI into MLflow's `MLFLOW_TRACKING_USERNAME` / `_PASSWORD`.
 
     MLflow puts its tracking URI into error messages, printed links and the environment of child
-    processes; without credentials in it, none of those can leak the password.
+    processes; without credentials in it, none of those can leak the password. Only for a tracking server:
+    a database URL keeps its own (the driver logs in with them).
     """
     parts = urlsplit(uri)
-    if parts.username is None and parts.password is None:
+    if parts.scheme not in ("http", "https") or (parts.username is None and parts.password is None):
         return uri
     os.environ["MLFLOW_TRACKING_USERNAME"] = unquote(parts.username or "")
     os.environ["MLFLOW_TRACKING_PASSWORD"] = unquote(parts.password or "")
@@ -75,8 +70,8 @@ def _reach_server(uri: str) -> None:
 def use_tracking(experiment: str | None) -> str:
     """Point MLflow at the tracking store and experiment (None: the store alone); returns the URI.
 
-    A tracking server is tried first, with retries and growing delays (`retry_delays`), so a server that
-    is restarting does not fail the run, and one that stays down fails it with its URI (redacted).
+    A tracking server or database is tried first, with retries and growing delays (`retry_delays`), so one
+    that is restarting does not fail the run, and one that stays down fails it with its URI (redacted).
     """
     uri = credentials_to_env(tracking_uri())
     # MLflow would print run links with the URI's credentials; our summaries print redacted ones
@@ -93,6 +88,8 @@ def use_tracking(experiment: str | None) -> str:
         except TrackingUnavailableError as error:
             advice = "start it, or point MLFLOW_TRACKING_URI at a running one"
             raise TrackingUnavailableError(f"{error} after {len(delays) + 1} tries; {advice}") from None
+    elif is_database(uri):  # MLflow alone would retry a refused one for minutes, a silent one for ever
+        reach_database(uri, retry_delays())
     # a URI of no store MLflow knows, a deleted experiment or an overlong name: the user's to fix
     with refusals_as_bad_input():
         mlflow.set_tracking_uri(uri)
