@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,8 @@ def test_the_one_box_recipe_trains_from_another_machine_into_one_postgresql_data
         wait_for(f"http://127.0.0.1:{mlflow_port}/health", process=dashboard)
         everyone = [dashboard.pid, *descendants(dashboard.pid)]
         command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in everyone]
+        with urllib.request.urlopen(f"http://127.0.0.1:{prefect_port}/api/admin/settings") as response:
+            served_settings = response.read().decode()  # what the Prefect UI's Settings page shows
         trained = subprocess.run(
             ["bash", "-eu", tmp_path / "worker.sh"], cwd=worker, env=machine_env(worker), capture_output=True,
             text=True, timeout=600,
@@ -174,7 +177,8 @@ def test_the_one_box_recipe_trains_from_another_machine_into_one_postgresql_data
     printed = (box / "dashboard.out").read_text()
     assert f"Database:   postgresql://bilstm:***@127.0.0.1:{postgres.port}/onebox" in printed
     logs = [log.read_text() for log in (box / ".bilstm" / "logs").iterdir()]
-    for text in [printed, trained.stdout, trained.stderr, *logs]:
+    assert "PREFECT_SERVER_DATABASE_CONNECTION_URL" in served_settings or "connection_url" in served_settings
+    for text in [printed, trained.stdout, trained.stderr, served_settings, *logs]:
         assert postgres.password not in text
     assert len(command_lines) >= 4  # the shell, the dashboard, its Prefect and MLflow servers (and more)
     showing = [line.split(b"\0")[:2] for line in command_lines if postgres.password.encode() in line]
