@@ -386,14 +386,27 @@ def dashboard(
             help="A prefect.yaml whose deployments to serve",
         ),
     ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BILSTM_DATABASE",
+            show_default="SQLite files in --state-dir",
+            help="postgresql://USER:PASSWORD@HOST:PORT/DATABASE for both servers: Prefect's tables in its"
+            " schema `prefect`, MLflow's in `mlflow` (created if missing; both keep an alembic_version"
+            " table), artifacts served by MLflow from --state-dir/mlartifacts. Prefer the environment"
+            " variable: a command line is visible to every user in `ps`",
+        ),
+    ] = None,
 ) -> None:
     """Start the Prefect UI (with the deployments served) and the MLflow UI; Ctrl-C stops both."""
     from deployments import dashboard as supervisor
+    from deployments.database import Database, DatabaseUnreachableError, DatabaseUrlError
 
     try:
-        code = supervisor.run(host, prefect_port, mlflow_port, state_dir, prefect_file)
-    except supervisor.DashboardError as error:
-        _fail(error, False, 1)
+        shared = Database.parse(database) if database else None
+        code = supervisor.run(host, prefect_port, mlflow_port, state_dir, prefect_file, shared)
+    except (DatabaseUrlError, DatabaseUnreachableError, supervisor.DashboardError) as error:
+        _fail(error, False, exit_code(error))
     raise typer.Exit(code)
 
 

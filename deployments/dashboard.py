@@ -2,7 +2,9 @@
 writes by default, and the served deployments — started together, stopped together, no orphans left.
 
 State lives in one directory (default: the current one): `mlflow.db` and `mlruns/` (MLflow, the same files
-`bilstm train` uses there), `.prefect/` (Prefect's database), `.bilstm/` (checkpoints, server logs).
+`bilstm train` uses there), `.prefect/` (Prefect's database), `.bilstm/` (checkpoints, server logs). With a
+PostgreSQL `database`, both servers keep their tables there instead and MLflow serves the artifacts from
+`mlartifacts/`, so that machines elsewhere need only the two URLs.
 Only subprocesses are started here: this module imports neither Prefect nor MLflow.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from bilstm.malloc_tuning import with_tuned_malloc
+from deployments.database import Database
 from deployments.processes import stop_group, wait_for
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -42,6 +45,7 @@ class Dashboard:
     mlflow_port: int
     state_dir: Path
     prefect_file: Path | None = None  # the deployments to serve; None: the packaged prefect.yaml
+    database: Database | None = None  # None: SQLite files in state_dir
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -68,31 +72,22 @@ class Dashboard:
             "PREFECT_SERVER_API_HOST": self.host,
             "PREFECT_SERVER_API_PORT": str(self.prefect_port),
         }
+        # the database URL goes to the servers only, by environment: a command line is public in `ps`
         self._spawn(
             "prefect",
             [_tool("prefect"), "server", "start", "--host", self.host, "--port", str(self.prefect_port)],
-            prefect_env,
+            prefect_env | (self.database.prefect_environment() if self.database else {}),
             logs,
         )
-        self._spawn(
-            "mlflow",
-            [
-                _tool("mlflow"),
-                "server",
-                "--host",
-                self.host,
-                "--port",
-                str(self.mlflow_port),
-                "--backend-store-uri",
-                f"sqlite:///{state / 'mlflow.db'}",
-                "--default-artifact-root",
-                str(state / "mlruns"),
-                "--workers",
-                "1",
-            ],
-            base | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-            logs,
-        )
+        mlflow = [_tool("mlflow"), "server", "--host", self.host, "--port", str(self.mlflow_port)]
+        mlflow_env = base | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        if self.database:
+            mlflow += ["--serve-artifacts", "--artifacts-destination", str(state / "mlartifacts")]
+            mlflow_env |= self.database.mlflow_environment()
+        else:
+            mlflow += ["--backend-store-uri", f"sqlite:///{state / 'mlflow.db'}"]
+            mlflow += ["--default-artifact-root", str(state / "mlruns")]
+        self._spawn("mlflow", [*mlflow, "--workers", "1"], mlflow_env, logs)
         self._wait_healthy("prefect", self._local(f"{self.prefect_url}/api/health"), timeout, logs)
         self._wait_healthy("mlflow", self._local(f"{self.mlflow_url}/health"), timeout, logs)
         # flow runs (children of the serve process) train: give them the tuned allocator
@@ -143,16 +138,25 @@ def _shipped() -> list[str]:
 
 
 def run(
-    host: str, prefect_port: int, mlflow_port: int, state_dir: Path, prefect_file: Path | None = None
+    host: str,
+    prefect_port: int,
+    mlflow_port: int,
+    state_dir: Path,
+    prefect_file: Path | None = None,
+    database: Database | None = None,
 ) -> int:
-    """Start everything, print the URLs, and stop everything on Ctrl-C / SIGTERM or if a server dies."""
+    """Start everything, print the URLs, and stop everything on Ctrl-C / SIGTERM or if a server dies.
+
+    A `database` is checked (and its two schemas created) before any server starts."""
+    if database:
+        database.prepare()
     if host not in LOOPBACK:
         warnings.warn(
             f"binding {host}: the Prefect and MLflow UIs have no authentication; anyone who can reach this"
             " machine can run flows and read models",
             stacklevel=2,
         )
-    dashboard = Dashboard(host, prefect_port, mlflow_port, state_dir, prefect_file)
+    dashboard = Dashboard(host, prefect_port, mlflow_port, state_dir, prefect_file, database=database)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
@@ -160,6 +164,8 @@ def run(
         served = f"deployments of {prefect_file}" if prefect_file else "deployments: " + ", ".join(_shipped())
         print(f"Prefect UI: {dashboard.prefect_url}  ({served})", flush=True)
         print(f"MLflow UI:  {dashboard.mlflow_url}", flush=True)
+        if database:
+            print(f"Database:   {database.redacted}  (schemas prefect and mlflow)", flush=True)
         print(f"State:      {state_dir.resolve()}  (Ctrl-C stops everything)", flush=True)
         while not stopping:
             exited = dashboard.first_exited()
