@@ -29,7 +29,7 @@ CASES = [
     (
         "refused connection",
         TRAIN,
-        "postgresql+psycopg://bilstm:{secret}@127.0.0.1:{closed}/mlflow",
+        "postgresql+psycopg://bilstm:{secret}@127.0.0.1:{closed}/tracking_checks",
         3,
         r"database {shown} is unreachable \(\[Errno 111\] Connection refused\) after 3 tries; start it, or"
         r" point MLFLOW_TRACKING_URI at a running one$",
@@ -37,7 +37,7 @@ CASES = [
     (
         "wrong password",
         FORECAST,
-        "postgresql+psycopg://bilstm:{secret}@127.0.0.1:{port}/mlflow",
+        "postgresql+psycopg://bilstm:{secret}@127.0.0.1:{port}/tracking_checks",
         2,
         r'database {shown} refused the connection: password authentication failed for user "bilstm"; ' + FIX,
     ),
@@ -51,7 +51,7 @@ CASES = [
     (
         "unknown driver",
         BACKTEST,
-        "postgres://bilstm:{secret}@127.0.0.1:{port}/mlflow",
+        "postgres://bilstm:{secret}@127.0.0.1:{port}/tracking_checks",
         2,
         r"MLFLOW_TRACKING_URI {shown}: no database driver 'postgres' here .*; for PostgreSQL write"
         r" postgresql\+psycopg://.*",
@@ -66,8 +66,9 @@ def without_user(uri: str) -> str:
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory, postgres, prefect_server):
-    """A working directory with the synthetic series, and a database `mlflow` in the test cluster."""
-    postgres.create_database("mlflow")
+    """A working directory with the synthetic series, and a database `tracking_checks` in the test cluster
+    (a name no other test creates: the cluster is shared by the session)."""
+    postgres.create_database("tracking_checks")
     path = tmp_path_factory.mktemp("tracking-database")
     synthetic_frame().to_csv(path / "series.csv", index=False)
     return path
