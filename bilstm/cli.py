@@ -277,9 +277,9 @@ def sweep(
         sweep_module = importlib.import_module("bilstm.sweep")
         space_module = importlib.import_module("bilstm.sweep_space")
         pipeline_config = build_config(config, options, set_ or [], preset)
-        sweep_options = _checked_options(
-            sweep_module.SweepOptions, trials=trials, timeout=timeout, folds=folds, workers=workers,
-            dask_address=dask_address, study=study, storage=storage,
+        sweep_options = sweep_module.SweepOptions.checked(
+            trials=trials, timeout=timeout, folds=folds, workers=workers, dask_address=dask_address,
+            study=study, storage=storage,
         )  # fmt: skip
         search = space_module.SearchSpace.from_file(space) if space else space_module.SearchSpace.default()
         if pipeline_config.data.series_column is not None:
@@ -294,19 +294,6 @@ def sweep(
     parameters = {"config": pipeline_config, "sweep_options": sweep_options, "space": search.spec}
     summary = _run_flow("flows.sweep", "sweep_flow", parameters, debug)
     _print_sweep(summary, as_json)
-
-
-def _checked_options(model, **options):
-    """`model(**options)`, or a `BadInputError` naming each command-line option that is wrong."""
-    try:
-        return model(**options)
-    except ValidationError as error:
-        problems = [
-            f"--{str(e['loc'][0]).replace('_', '-')} {e['input']!r}: "
-            + e["msg"].removeprefix("Value error, ")
-            for e in error.errors()
-        ]
-        raise BadInputError("; ".join(problems)) from None
 
 
 @app.command()

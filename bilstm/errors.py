@@ -3,6 +3,13 @@ whose class attribute `exit_code` (2) is what the CLI exits with, without import
 (`bilstm --help` and the config checks stay fast). Errors that are not the input's fault may carry their own
 `exit_code` the same way (`tracking.retries.TrackingUnavailableError`: 3); any other error exits 1."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class BadInputError(ValueError):
     """The input (data, config, model URI, output path) cannot be used; the message says how to fix it."""
@@ -26,3 +33,12 @@ class OutputError(BadInputError):
 class MonitorInputError(BadInputError):
     """The monitor cannot score the model on the data it was given (window, rows, promise); the message
     says why and how to fix it."""
+
+
+def option_problems(error: ValidationError) -> str:
+    """A pydantic error on a command's options as one line naming each option as typed:
+    `--folds 0: Input should be greater than or equal to 1; --refit 'x': must be ...`."""
+    return "; ".join(
+        f"--{str(e['loc'][0]).replace('_', '-')} {e['input']!r}: " + e["msg"].removeprefix("Value error, ")
+        for e in error.errors()
+    )

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bilstm.config import PipelineConfig
 from bilstm.data import Series, check_targets_vary
-from bilstm.errors import BadInputError
+from bilstm.errors import BadInputError, option_problems
 from bilstm.preflight import check_cycle, checked_split
 from bilstm.split import Split
 
@@ -62,12 +62,7 @@ class BacktestOptions(BaseModel):
         try:
             return cls(**options)
         except ValidationError as error:
-            problems = [
-                f"--{str(e['loc'][0]).replace('_', '-')} {e['input']!r}: "
-                + e["msg"].removeprefix("Value error, ")
-                for e in error.errors()
-            ]
-            raise BacktestError("; ".join(problems)) from None
+            raise BacktestError(option_problems(error)) from None
 
     @property
     def parallel(self) -> bool:

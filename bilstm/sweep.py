@@ -15,12 +15,13 @@ import statistics
 from typing import Any
 
 import optuna
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
 from bilstm.defaults import resolve
+from bilstm.errors import option_problems
 from bilstm.folds import BacktestError, BacktestOptions, plan_folds
 from bilstm.sweep_space import SearchSpace, SweepError
 
@@ -43,6 +44,14 @@ class SweepOptions(BaseModel):
     storage: str | None = Field(
         None, description="Optuna storage URL [default: optuna.db beside the MLflow store]"
     )
+
+    @classmethod
+    def checked(cls, **options) -> SweepOptions:
+        """The options, or a `SweepError` naming the command-line option that is wrong."""
+        try:
+            return cls(**options)
+        except ValidationError as error:
+            raise SweepError(option_problems(error)) from None
 
 
 def fold_options(options: SweepOptions) -> BacktestOptions:
