@@ -43,8 +43,8 @@ PRESET = "etth1-s96"
 
 
 def references(preset: str) -> dict:
-    """The hand-picked preset's test MSE (mean of bench/accuracy.py's seeds), the linear floor (the ridge on
-    last-value-normalised windows: the preset's warm start) and persistence, as bench/accuracy.json has them."""
+    """The hand-picked preset's test MSE (mean of bench/accuracy.py's seeds), the linear floor (the ridge
+    on last-value-normalised windows: the preset's warm start) and persistence, from bench/accuracy.json."""
     rows = {row["preset"]: row for row in json.loads(ACCURACY.read_text())["rows"]}
     row = rows[preset]
     return {
@@ -93,7 +93,9 @@ def run_sweep(home: Path, env: dict, trials: int, workers: int, epochs: int | No
     seconds = time.perf_counter() - started
     ended = began + datetime.timedelta(seconds=seconds)
     if done.returncode != 0:
-        raise RuntimeError(f"bilstm sweep --workers {workers} failed ({done.returncode}): {done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"bilstm sweep --workers {workers} failed ({done.returncode}): {done.stderr[-2000:]}"
+        )
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     timings = trial_timings(home / "optuna.db")
     first = min(t["start"] for t in timings["trials"])
@@ -112,9 +114,10 @@ def run_sweep(home: Path, env: dict, trials: int, workers: int, epochs: int | No
     row |= {key: summary[key] for key in ("trials", "pruned", "failed", "best_value", "best_config")}
     row |= {key: summary[key] for key in ("test_mse_scaled", "model_version", "promoted")}
     print(
-        f"  --workers {workers}: {seconds:.1f} s (start-up {row['startup_s']:.1f}, trials {row['trials_s']:.1f},"
-        f" after {row['after_s']:.1f}); best mean fold MSE {row['best_value']:.4f},"
-        f" test MSE {row['test_mse_scaled']:.4f}, {row['pruned']} pruned",
+        f"  --workers {workers}: {seconds:.1f} s (start-up {row['startup_s']:.1f},"
+        f" trials {row['trials_s']:.1f}, after {row['after_s']:.1f});"
+        f" best mean fold MSE {row['best_value']:.4f}, test MSE {row['test_mse_scaled']:.4f},"
+        f" {row['pruned']} pruned",
         flush=True,
     )
     return row
@@ -142,9 +145,11 @@ def print_table(runs: list[dict], refs: dict, settings: dict) -> None:
             f"{run['after_s']:>9.1f}{run['command_s'] / base:>11.2f}x{run['trials']:>8}{run['pruned']:>8}"
             f"{run['best_value']:>10.4f}{run['test_mse_scaled']:>10.4f}  {busy}"
         )
-    print(f"hand-picked preset {PRESET} (bench/accuracy.json, {refs['date']}, mean of 3 seeds): test MSE"
-          f" {refs['preset_test_mse']:.4f}; linear floor (ridge on last-value-normalised windows, the"
-          f" preset's warm start): {refs['linear_floor']:.4f}; persistence {refs['persistence']:.4f}")  # fmt: skip
+    print(
+        f"hand-picked preset {PRESET} (bench/accuracy.json, {refs['date']}, mean of 3 seeds): test MSE"
+        f" {refs['preset_test_mse']:.4f}; linear floor (ridge on last-value-normalised windows, the"
+        f" preset's warm start): {refs['linear_floor']:.4f}; persistence {refs['persistence']:.4f}"
+    )
     print(
         "command s: the command in a fresh directory, start to exit, against one Prefect server started"
         " here; start-up: to the first trial's start (imports, ingest, the local Dask cluster for W > 1);"
@@ -175,7 +180,9 @@ def main() -> None:
             env["PREFECT_API_URL"] = api_url
             for repeat in range(args.repeats):
                 for workers in args.workers:
-                    runs.append(run_sweep(tmp / f"w{workers}-{repeat}", env, args.trials, workers, args.epochs))
+                    runs.append(
+                        run_sweep(tmp / f"w{workers}-{repeat}", env, args.trials, workers, args.epochs)
+                    )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     settings = {"trials": args.trials, "epochs": args.epochs, "folds": 2, "repeats": args.repeats}
