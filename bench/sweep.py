@@ -87,6 +87,7 @@ def run_sweep(home: Path, env: dict, trials: int, workers: int, epochs: int | No
     home.mkdir()
     command = [BILSTM, "sweep", "--preset", PRESET, "--trials", str(trials), "--workers", str(workers)]
     command += ["--json"] + ([] if epochs is None else ["--epochs", str(epochs)])
+    load_before = os.getloadavg()[0]
     began = datetime.datetime.now()
     started = time.perf_counter()
     done = subprocess.run(command, cwd=home, env=env, capture_output=True, text=True)
@@ -107,6 +108,7 @@ def run_sweep(home: Path, env: dict, trials: int, workers: int, epochs: int | No
         "startup_s": (first - began).total_seconds(),
         "trials_s": (last - first).total_seconds(),
         "after_s": (ended - last).total_seconds(),
+        "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # before, after: others' work
         "busy_s": sorted(timings["busy_s"].values(), reverse=True),
         "trial_s": [(t["end"] - t["start"]).total_seconds() for t in timings["trials"]],
         "trial_states": [t["state"] for t in timings["trials"]],
