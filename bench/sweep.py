@@ -132,7 +132,7 @@ def print_table(runs: list[dict], refs: dict, settings: dict) -> None:
     print(title + ("  [REDUCED: the issue's bench is 20 trials at the preset's epochs]" if reduced else ""))
     header = (
         f"{'workers':>7}{'command s':>11}{'start-up':>10}{'trials s':>10}{'after s':>9}{'x 1 worker':>12}"
-        f"{'trials':>8}{'pruned':>8}{'best val':>10}{'test MSE':>10}  busy s per worker"
+        f"{'work s':>8}{'trials':>8}{'pruned':>8}{'best val':>10}{'test MSE':>10}  busy s per worker"
     )
     print(header)
     print("-" * len(header))
@@ -144,7 +144,8 @@ def print_table(runs: list[dict], refs: dict, settings: dict) -> None:
         busy = " / ".join(f"{b:.0f}" for b in run["busy_s"])
         print(
             f"{run['workers']:>7}{run['command_s']:>11.1f}{run['startup_s']:>10.1f}{run['trials_s']:>10.1f}"
-            f"{run['after_s']:>9.1f}{run['command_s'] / base:>11.2f}x{run['trials']:>8}{run['pruned']:>8}"
+            f"{run['after_s']:>9.1f}{run['command_s'] / base:>11.2f}x{sum(run['trial_s']):>8.0f}"
+            f"{run['trials']:>8}{run['pruned']:>8}"
             f"{run['best_value']:>10.4f}{run['test_mse_scaled']:>10.4f}  {busy}"
         )
     print(
@@ -158,7 +159,8 @@ def print_table(runs: list[dict], refs: dict, settings: dict) -> None:
         " trials s: first trial start to last trial end; after s: the best config's retrain, test scoring,"
         " registration, the plots, exit (serial); x 1 worker: command s over the 1-worker mean. best val:"
         " the best trial's mean fold MSE (scaled, folds before the test split); test MSE: the retrained"
-        " best config on every test window (scaled). busy s: the seconds of trials each worker process ran."
+        " best config on every test window (scaled). work s: the trials' seconds added up (the worker"
+        " counts draw different trials, so this differs between runs); busy s: the same per worker process."
     )
 
 
