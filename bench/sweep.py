@@ -5,6 +5,7 @@ best validation (mean fold MSE, scaled), the retrained model's test MSE (scaled)
 beside the hand-picked preset's test MSE and the linear floor (`bench/accuracy.json`).
 
     python bench/sweep.py                               # 20 trials at 1 and 2 workers, once each
+    python bench/sweep.py --repeats 2                   # twice each, alternating (the README's table)
     python bench/sweep.py --trials 2 --epochs 1         # a quick check of the whole path
 
 Every command runs in a fresh directory (its own MLflow SQLite store and `optuna.db` beside it) against one
@@ -14,7 +15,8 @@ load on the shared machine hits both alike. Each run's seconds are split, from t
 for W > 1), trials (first trial start to last trial end) and after (the best config's retrain, scoring,
 registration, the plots, exit: serial). The results go to bench/sweep.json.
 
-NeuralForecast's `AutoLSTM` on the same budget is not run here (yet): see the README's "Sweep" paragraph.
+NeuralForecast's `AutoLSTM` on the same budget is not run here yet (README: "`bilstm sweep` at 1 and 2
+workers").
 """
 
 from __future__ import annotations
