@@ -48,7 +48,14 @@ def sweep_flow(
     sweep_options: sweep.SweepOptions = sweep.SweepOptions(),  # noqa: B008 - pydantic default
     space: dict | None = None,
 ) -> dict:
-    """Search the space for the config with the lowest mean fold MSE; retrain and register the best."""
+    """Search the space for the config with the lowest mean fold MSE; retrain and register the best.
+
+    Args:
+        config: The starting config; the space's fields override it in each trial.
+        sweep_options: Trials, time budget, folds, where the trials run, the study to create or resume.
+        space: Search space, config field -> {"low": A, "high": B, "log": true} or {"choices": [...]},
+            e.g. {"train.lr": {"low": 0.0001, "high": 0.01, "log": true}}; empty: the default space.
+    """
     started = time.perf_counter()
     search = SearchSpace(space, "the search space") if space else SearchSpace.default()
     name = sweep_options.study or f"{config.registry.model_name}-sweep"
