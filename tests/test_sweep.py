@@ -14,6 +14,7 @@ import optuna
 import pytest
 import yaml
 from mlflow import MlflowClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bilstm import sweep
 from bilstm.config import PipelineConfig
@@ -207,7 +208,7 @@ def _kill_the_worker_of_a_running_trial(storage: str, study: str, timeout: float
     while time.monotonic() < deadline:
         try:
             trials = optuna.load_study(study_name=study, storage=storage).trials
-        except KeyError:  # the study is not created yet
+        except (KeyError, SQLAlchemyError):  # the study (or its tables, created by the flow) not there yet
             trials = []
         running = [t for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs]
         if running:
