@@ -202,15 +202,17 @@ def test_a_sweep_in_which_no_trial_completes_fails_in_one_line_and_registers_not
 
 
 def _kill_the_worker_of_a_running_trial(storage: str, study: str, timeout: float = 120) -> int:
-    """SIGKILL the process that runs a trial of `study` (its `worker` attribute: host:pid), once one runs;
-    its trial number."""
+    """SIGKILL the process that runs a trial of `study` (its `worker` attribute: host:pid), once one has
+    trained an epoch; its trial number."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             trials = optuna.load_study(study_name=study, storage=storage).trials
         except (KeyError, SQLAlchemyError):  # the study (or its tables, created by the flow) not there yet
             trials = []
-        running = [t for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs]
+        # one that has reported an epoch: its heartbeat, written as it starts, is in the storage (a trial
+        # killed before its first heartbeat has none to go stale, and stays RUNNING)
+        running = [t for t in trials if t.state.name == "RUNNING" and t.intermediate_values]
         if running:
             os.kill(int(running[0].user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
             return running[0].number
