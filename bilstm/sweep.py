@@ -67,7 +67,8 @@ def storage_url(options: SweepOptions, default: str) -> str:
 def shown(url: str) -> str:
     """A storage URL as it may be printed or recorded: its password, if any, as `***`."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        return url if parsed.password is None else parsed.render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - not a URL SQLAlchemy parses: show nothing of it that could be secret
         return url.split("://", 1)[0] + "://..."
 

@@ -291,6 +291,7 @@ def test_storage_comes_from_the_option_else_the_environment_and_shows_without_it
     monkeypatch.delenv(sweep.STORAGE_ENV)
     assert sweep.storage_url(SweepOptions(), "sqlite:///optuna.db") == "sqlite:///optuna.db"
     assert sweep.shown(url) == "postgresql+psycopg://sweeper:***@db.example:5432/optuna"
+    assert sweep.shown("sqlite:////tmp/optuna.db") == "sqlite:////tmp/optuna.db"
 
 
 def test_a_sweep_keeps_its_study_in_postgresql_and_its_password_out_of_every_record(
