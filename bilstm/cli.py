@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import importlib
 import json
+import os
 import traceback
 from dataclasses import asdict
 from pathlib import Path
@@ -259,7 +260,12 @@ def sweep(
         str | None, typer.Option(help="Study name; the same name resumes it [default: MODEL-sweep]")
     ] = None,
     storage: Annotated[
-        str | None, typer.Option(help="Optuna storage URL [default: optuna.db beside the MLflow store]")
+        str | None,
+        typer.Option(
+            help="Optuna storage URL, SQLite or PostgreSQL (postgresql+psycopg://user:pw@host/db); with a"
+            " password, set BILSTM_SWEEP_STORAGE instead, off the command line [default:"
+            " $BILSTM_SWEEP_STORAGE, else optuna.db beside the MLflow store]"
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the sweep summary as JSON (last line)")
@@ -291,6 +297,9 @@ def sweep(
             importlib.import_module("bilstm.folds").check_scheduler(dask_address)
     except (BadInputError, ValidationError) as error:
         _fail(error, debug, exit_code(error))
+    if sweep_options.storage:  # may hold a password: by environment, not as a flow parameter Prefect records
+        os.environ[sweep_module.STORAGE_ENV] = sweep_options.storage
+        sweep_options = sweep_options.model_copy(update={"storage": None})
     parameters = {"config": pipeline_config, "sweep_options": sweep_options, "space": search.spec}
     summary = _run_flow("flows.sweep", "sweep_flow", parameters, debug)
     _print_sweep(summary, as_json)
@@ -571,7 +580,8 @@ def _print_sweep(summary: dict, as_json: bool) -> None:
                      for key, value in summary["best_config"].items())  # fmt: skip
     promoted = "champion" if summary["promoted"] else "not promoted"
     lines = [
-        f"study {summary['study']}: {summary['trials']} trials run here ({summary['pruned']} pruned);"
+        f"study {summary['study']}: {summary['trials']} trials run here ({summary['pruned']} pruned,"
+        f" {summary['failed']} failed);"
         f" best mean fold MSE (scaled) {summary['best_value']:.4f}",
         f"best config: {best}",
         f"retrained: test MSE (scaled) {summary['test_mse_scaled']:.4f}, version {summary['model_version']}"

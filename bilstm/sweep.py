@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import socket
 import statistics
+import warnings
 from typing import Any
 
 import optuna
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.engine import make_url
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
@@ -27,6 +29,17 @@ from bilstm.sweep_space import SearchSpace, SweepError
 
 SPACE_ATTR = "bilstm.space"  # the study's user attribute holding its search space
 PRUNER_WARMUP_EPOCHS = 2  # no trial is pruned on its first epochs: they say little of its final loss
+ERROR_ATTR = "error"  # a failed trial's user attribute: its exception, one line
+STORAGE_ENV = "BILSTM_SWEEP_STORAGE"  # the storage URL by environment: a password stays off command lines
+# a trial whose process died (its heartbeat older than the grace period) is marked FAIL by the next trial
+# any stream starts, or by a resumed sweep, and tried once more with the same values
+HEARTBEAT_SECONDS, GRACE_SECONDS, RETRIES = 3, 15, 1
+# what a trial that raises in training ends as: FAIL, recorded, and the stream goes on
+TRIAL_ERRORS = (Exception,)
+
+
+class SweepFailedError(RuntimeError):
+    """A sweep in which no trial completed: there is no best config to retrain."""
 
 
 class SweepOptions(BaseModel):
@@ -42,7 +55,8 @@ class SweepOptions(BaseModel):
     )
     study: str | None = Field(None, description="Study name, to resume [default: <model name>-sweep]")
     storage: str | None = Field(
-        None, description="Optuna storage URL [default: optuna.db beside the MLflow store]"
+        None,
+        description=f"Optuna storage URL [default: ${STORAGE_ENV}, else optuna.db beside the MLflow store]",
     )
 
     @classmethod
@@ -52,6 +66,37 @@ class SweepOptions(BaseModel):
             return cls(**options)
         except ValidationError as error:
             raise SweepError(option_problems(error)) from None
+
+
+def storage_url(options: SweepOptions, default: str) -> str:
+    """The study's storage: the option, else $BILSTM_SWEEP_STORAGE, else `default`."""
+    return options.storage or os.environ.get(STORAGE_ENV) or default
+
+
+def shown(url: str) -> str:
+    """A storage URL as it may be printed or recorded: its password, if any, as `***`."""
+    try:
+        parsed = make_url(url)
+        return url if parsed.password is None else parsed.render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy parses: show nothing of it that could be secret
+        return url.split("://", 1)[0] + "://..."
+
+
+def open_storage(url: str) -> optuna.storages.RDBStorage:
+    """The RDB storage at `url`, with the heartbeat that turns a killed process's trial into FAIL (and
+    one retry); SQLite waits up to 30 s for another process's write instead of failing at once."""
+    engine = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else None
+    with warnings.catch_warnings():  # the heartbeat and its retry callback are marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine,
+            heartbeat_interval=HEARTBEAT_SECONDS,
+            grace_period=GRACE_SECONDS,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=RETRIES
+            ),
+        )
 
 
 def fold_options(options: SweepOptions) -> BacktestOptions:
@@ -86,8 +131,18 @@ def run_trial(
 ) -> float:
     """One trial: its config, a model per fold trained and scored; the mean held-out MSE (scaled) of the
     folds. Reports each epoch's validation loss (step: fold x epochs + epoch) and stops when pruned."""
-    resolved = trial_config(config, series, space.suggest(trial))
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    try:
+        return _scored(trial, series, config, space, options)
+    except TRIAL_ERRORS as error:
+        trial.set_user_attr(ERROR_ATTR, f"{type(error).__name__}: {error}".splitlines()[0][:500])
+        raise
+
+
+def _scored(
+    trial: optuna.Trial, series: Series, config: PipelineConfig, space: SearchSpace, options: SweepOptions
+) -> float:
+    resolved = trial_config(config, series, space.suggest(trial))
     epochs = resolved.train.epochs
     fold_mse, curves = [], {}
     for fold in plan_folds(series, resolved, fold_options(options), before_test=True):
@@ -119,15 +174,15 @@ def make_study(
     sampler = optuna.samplers.TPESampler(seed=seed + stream)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=min(PRUNER_WARMUP_EPOCHS, epochs))
     study = optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler, pruner=pruner, load_if_exists=True
+        study_name=name, storage=open_storage(storage), sampler=sampler, pruner=pruner, load_if_exists=True
     )
     recorded = study.user_attrs.get(SPACE_ATTR)
     if recorded is None:
         study.set_user_attr(SPACE_ATTR, space.fingerprint())
     elif recorded != space.fingerprint():
         raise SweepError(
-            f"study {name!r} in {storage} was run with another search space ({recorded}); resume it with"
-            " that space, or name a new study with --study"
+            f"study {name!r} in {shown(storage)} was run with another search space ({recorded}); resume it"
+            " with that space, or name a new study with --study"
         )
     return study
 
@@ -142,14 +197,16 @@ def run_trials(
     count: int,
     stream: int = 0,
 ) -> list[int]:
-    """Run `count` trials of the study, one after another (one stream of a sweep); returns their numbers."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    """Run `count` trials of the study, one after another (one stream of a sweep); returns their numbers.
+    A trial that raises ends FAIL (its error as a user attribute) and the stream goes on."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial: one line from the flow, no trace
     study = make_study(name, storage, space, config.train.seed, stream, config.train.epochs)
     done: list[int] = []
     study.optimize(
         lambda trial: run_trial(trial, series, config, space, options),
         n_trials=count,
         timeout=options.timeout,
+        catch=TRIAL_ERRORS,
         callbacks=[lambda _, trial: done.append(trial.number)],
     )
     return done

@@ -9,6 +9,9 @@ The trials never see the test split: each is scored on rolling-origin folds that
 from __future__ import annotations
 
 import time
+import warnings
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +19,7 @@ import mlflow
 import optuna
 from mlflow import MlflowClient
 from prefect import flow, get_run_logger
+from prefect.futures import wait
 from prefect.runtime import flow_run
 
 from bilstm import sweep
@@ -25,13 +29,16 @@ from bilstm.sweep_space import SearchSpace
 from flows.fold_workers import FoldWorkers
 from flows.train import train_flow
 from tasks.data import ingest
-from tasks.sweep import record_study, record_trials, run_trial_stream
+from tasks.sweep import FINISHED, record_finished, record_study, run_trial_stream
 from tasks.tracking import start_tracking
 from tracking.runs import run_url, tracked_run
 from tracking.store import tracking_uri, use_tracking
 
 PRELOAD = ("torch._dynamo", "mlflow.store.tracking.sqlalchemy_store")
-FINISHED_STATES = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+# the trials that count toward --trials: a failed one is run again by a resume
+COUNTED_STATES = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+RECORD_EVERY_SECONDS = 2  # how often the flow records the trials that ended, while the streams run
+STREAM_PARAMETERS = ("name", "storage", "series", "config", "space", "options")
 
 
 def default_storage() -> str:
@@ -48,11 +55,18 @@ def sweep_flow(
     sweep_options: sweep.SweepOptions = sweep.SweepOptions(),  # noqa: B008 - pydantic default
     space: dict | None = None,
 ) -> dict:
-    """Search the space for the config with the lowest mean fold MSE; retrain and register the best."""
+    """Search the space for the config with the lowest mean fold MSE; retrain and register the best.
+
+    Args:
+        config: The starting config; the space's fields override it in each trial.
+        sweep_options: Trials, time budget, folds, where the trials run, the study to create or resume.
+        space: Search space, config field -> {"low": A, "high": B, "log": true} or {"choices": [...]},
+            e.g. {"train.lr": {"low": 0.0001, "high": 0.01, "log": true}}; empty: the default space.
+    """
     started = time.perf_counter()
     search = SearchSpace(space, "the search space") if space else SearchSpace.default()
     name = sweep_options.study or f"{config.registry.model_name}-sweep"
-    storage = sweep_options.storage or default_storage()
+    storage = sweep.storage_url(sweep_options, default_storage())
     logger = get_run_logger()
     use_tracking(config.registry.experiment)
     where = BacktestOptions(workers=sweep_options.workers, dask_address=sweep_options.dask_address)
@@ -60,18 +74,30 @@ def sweep_flow(
     with tracked_run(flow_run.name) as run, workers:
         mlflow.set_tag("bilstm.kind", "sweep")
         start_tracking(config)
-        mlflow.log_params({f"sweep.{k}": v for k, v in sweep_options.model_dump().items() if k != "storage"})
+        options = sweep_options.model_dump() | {"storage": sweep.shown(storage)}
+        mlflow.log_params({f"sweep.{key}": value for key, value in options.items()})
         series = ingest(config.data)
         sweep.check_space_fits(series, config, search, sweep_options)
         study = sweep.make_study(name, storage, search, config.train.seed, epochs=config.train.epochs)
-        finished = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
-        to_run = max(0, sweep_options.trials - finished)
-        logger.info("Study %r: %d trials finished before, %d to run", name, finished, to_run)
+        # the trials that ended before this sweep are recorded by the sweeps that ran them
+        recorded = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
+        # a trial left RUNNING by a killed process: FAIL, and tried again by a stream (experimental API)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        done = len(study.get_trials(deepcopy=False, states=COUNTED_STATES))
+        to_run = max(0, sweep_options.trials - done)
+        logger.info(
+            "Study %r in %s: %d trials finished before, %d to run", name, sweep.shown(storage), done, to_run
+        )
         trial_config = config
         if sweep_options.workers > 1 or sweep_options.dask_address:  # single-threaded workers share the cores
             trial_config = with_overrides(config, {"train.threads": 1})
-        numbers = _run_streams(workers, name, storage, series, trial_config, search, sweep_options, to_run)
-        counts = record_trials(run, study, numbers)
+        streams = [name, storage, series, trial_config, search, sweep_options]
+        ran = _run_streams(workers, streams, to_run, lambda: record_finished(run, study, recorded))
+        counts = Counter(trial.state.name for trial in ran)
+        if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+            raise _nothing_completed(name, counts, ran)
         best = with_overrides(config, study.best_trial.params)
         record_study(study, best)
         logger.info("Best trial %d: mean fold MSE %.5f", study.best_trial.number, study.best_value)
@@ -83,9 +109,9 @@ def sweep_flow(
         "run_id": run.info.run_id,
         "run_url": run_url(run),
         "study": name,
-        "trials": len(numbers),
-        "pruned": counts.get("PRUNED", 0),
-        "failed": counts.get("FAIL", 0),
+        "trials": len(ran),
+        "pruned": counts["PRUNED"],
+        "failed": counts["FAIL"],
         "best_value": study.best_value,
         "best_config": study.best_trial.params,
         "test_mse_scaled": retrained["metrics"]["test_mse_scaled"],
@@ -96,33 +122,42 @@ def sweep_flow(
     }
 
 
-def _run_streams(workers, name, storage, series, config, space, options, trials) -> list[int]:
-    """The trials shared out over the workers' streams, run at once; the trial numbers they ran."""
+def _nothing_completed(name: str, counts: Counter, ran: list) -> sweep.SweepFailedError:
+    errors = [t.user_attrs[sweep.ERROR_ATTR] for t in ran if sweep.ERROR_ATTR in t.user_attrs]
+    first = f"; the first error: {errors[0]}" if errors else ""
+    return sweep.SweepFailedError(
+        f"no trial of study {name!r} completed ({counts['FAIL']} failed, {counts['PRUNED']} pruned): nothing"
+        f" to retrain or register{first}. The trials' errors are tagged bilstm.trial_error on their runs"
+    )
+
+
+def _run_streams(workers: FoldWorkers, streams: list, trials: int, record: Callable[[], list]) -> list:
+    """The trials shared out over the workers' streams, run at once, each recorded by `record` within
+    ~2 s of its end; the trials recorded (all of this sweep's that ended)."""
+    ran = record()  # a trial that a resumed sweep's fail_stale_trials just failed
     if trials == 0:
-        return []
+        return ran
+    options = streams[-1]
     runner = workers.runner()
     with runner:
         try:  # the first submission connects to the cluster
             futures = [
                 runner.submit(
                     run_trial_stream,
-                    {
-                        "name": name,
-                        "storage": storage,
-                        "series": series,
-                        "config": config,
-                        "space": space,
-                        "options": options,
-                        "count": count,
-                        "stream": stream,
-                    },
-                )  # fmt: skip
+                    dict(zip(STREAM_PARAMETERS, streams, strict=True)) | {"count": count, "stream": stream},
+                )
                 for stream, count in enumerate(sweep.stream_counts(trials, options.workers))
             ]
         except OSError as error:  # no scheduler at the address
             if options.dask_address is None:
                 raise
             raise unreachable_scheduler(options.dask_address, str(error)) from None
-        numbers = [number for future in futures for number in future.result()]
+        try:
+            while wait(futures, timeout=RECORD_EVERY_SECONDS).not_done:
+                ran += record()
+            for future in futures:
+                future.result()  # a stream that failed (its worker lost too often) fails the sweep
+        finally:
+            ran += record()
     workers.close()
-    return numbers
+    return ran

@@ -12,6 +12,7 @@ import optuna
 import yaml
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
+from optuna.trial import FrozenTrial
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -21,7 +22,8 @@ from bilstm.data import Series
 from bilstm.sweep_space import SearchSpace
 
 matplotlib.use("Agg")  # no display on a worker or a server
-STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED", "RUNNING": "FAILED"}
+STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
+FINISHED = tuple(optuna.trial.TrialState[state] for state in STATUS)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="trials-{stream}")
@@ -39,47 +41,63 @@ def run_trial_stream(
     return sweep.run_trials(name, storage, series, config, space, options, count, stream)
 
 
-@task(cache_policy=NO_CACHE)
-def record_trials(parent: mlflow.ActiveRun, study: optuna.Study, numbers: list[int]) -> dict[str, int]:
-    """A nested run per trial in `numbers`: its values as params, the folds' held-out MSE and its mean,
-    each fold's per-epoch losses as curves, its state as a tag (pruned trials end FINISHED, tagged
-    PRUNED); the counts by state."""
+def record_finished(parent: mlflow.ActiveRun, study: optuna.Study, recorded: set[int]) -> list[FrozenTrial]:
+    """A nested run under `parent` for each trial of `study` that has finished (complete, pruned or
+    failed) and whose number is not in `recorded` yet (then added): its values as params, the folds'
+    held-out MSE and its mean, each fold's per-epoch losses as curves, its state as a tag (pruned trials
+    end FINISHED, tagged PRUNED; failed ones FAILED, tagged with their error). The trials recorded now.
+
+    Not a task: the flow calls it every few seconds while the streams run, so trials show as they end."""
     client, experiment = MlflowClient(), parent.info.experiment_id
-    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
-    counts: dict[str, int] = {}
-    for number in sorted(numbers):
-        trial = trials[number]
-        state = trial.state.name
-        counts[state] = counts.get(state, 0) + 1
-        started = int(trial.datetime_start.timestamp() * 1000) if trial.datetime_start else None
-        run = client.create_run(
-            experiment,
-            start_time=started,
-            run_name=f"trial-{number}",
-            tags={"mlflow.parentRunId": parent.info.run_id, "bilstm.kind": "sweep-trial"},
-        )
-        at = started or 0
-        metrics = [Metric("val_mse_scaled", trial.value, at, 0)] if trial.value is not None else []
-        metrics += [
-            Metric(f"fold_{k}_mse_scaled", value, at, 0)
-            for k, value in enumerate(trial.user_attrs.get("fold_mse", []))
-        ]
-        for fold, curves in trial.user_attrs.get("curves", {}).items():
-            for curve, values in curves.items():
-                metrics += [Metric(f"fold_{fold}_{curve}", v, at, step) for step, v in enumerate(values, 1)]
-        client.log_batch(
-            run.info.run_id,
-            metrics=metrics,
-            params=[Param(key, str(value)) for key, value in trial.params.items()],
-            tags=[
-                RunTag("optuna.trial_number", str(number)),
-                RunTag("optuna.state", state),
-                RunTag("bilstm.worker", trial.user_attrs.get("worker", "")),
-            ],
-        )
-        ended = int(trial.datetime_complete.timestamp() * 1000) if trial.datetime_complete else None
-        client.set_terminated(run.info.run_id, STATUS.get(state, "FAILED"), ended)
-    return counts
+    new = [
+        trial for trial in study.get_trials(deepcopy=False, states=FINISHED) if trial.number not in recorded
+    ]
+    for trial in sorted(new, key=lambda t: t.number):
+        _record(client, experiment, parent.info.run_id, trial)
+        recorded.add(trial.number)
+        if trial.state.name == "FAIL":
+            get_run_logger().warning("Trial %d failed: %s", trial.number, _error(trial))
+    return new
+
+
+def _error(trial: FrozenTrial) -> str:
+    """A failed trial's error; none recorded: its process died and the heartbeat marked it."""
+    return trial.user_attrs.get(sweep.ERROR_ATTR, "its process died (no heartbeat within the grace period)")
+
+
+def _record(client: MlflowClient, experiment: str, parent_id: str, trial: FrozenTrial) -> None:
+    state = trial.state.name
+    started = int(trial.datetime_start.timestamp() * 1000) if trial.datetime_start else None
+    run = client.create_run(
+        experiment,
+        start_time=started,
+        run_name=f"trial-{trial.number}",
+        tags={"mlflow.parentRunId": parent_id, "bilstm.kind": "sweep-trial"},
+    )
+    at = started or 0
+    metrics = [Metric("val_mse_scaled", trial.value, at, 0)] if trial.value is not None else []
+    metrics += [
+        Metric(f"fold_{k}_mse_scaled", value, at, 0)
+        for k, value in enumerate(trial.user_attrs.get("fold_mse", []))
+    ]
+    for fold, curves in trial.user_attrs.get("curves", {}).items():
+        for curve, values in curves.items():
+            metrics += [Metric(f"fold_{fold}_{curve}", v, at, step) for step, v in enumerate(values, 1)]
+    tags = [
+        RunTag("optuna.trial_number", str(trial.number)),
+        RunTag("optuna.state", state),
+        RunTag("bilstm.worker", trial.user_attrs.get("worker", "")),
+    ]
+    if state == "FAIL":  # no error recorded: its process died and the heartbeat marked it
+        tags.append(RunTag("bilstm.trial_error", _error(trial)))
+    client.log_batch(
+        run.info.run_id,
+        metrics=metrics,
+        params=[Param(key, str(value)) for key, value in trial.params.items()],
+        tags=tags,
+    )
+    ended = int(trial.datetime_complete.timestamp() * 1000) if trial.datetime_complete else None
+    client.set_terminated(run.info.run_id, STATUS[state], ended)
 
 
 @task(cache_policy=NO_CACHE)

@@ -90,7 +90,7 @@ def test_the_shipped_deployments_are_served_with_a_per_field_form(dashboard):
     deployments = {d.name: d for d in dashboard.deployments()}
     shipped = [entry["name"] for entry in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]]
     assert set(deployments) == set(shipped)
-    names = {"train", "nightly-retrain", "forecast", "backtest", "monitor", "retrain-on-degradation"}
+    names = {"train", "nightly-retrain", "forecast", "backtest", "sweep", "monitor", "retrain-on-degradation"}
     assert names <= set(shipped)
     printed = (dashboard.state / "dashboard.out").read_text()
     assert f"(deployments: {', '.join(shipped)})" in printed
@@ -116,6 +116,13 @@ def test_the_shipped_deployments_are_served_with_a_per_field_form(dashboard):
     assert set(options) == {"folds", "step", "refit", "workers", "dask_address"}
     assert options["folds"]["minimum"] == 1 and options["folds"]["default"] == 4
     assert deployments["backtest"].schedules == []
+    sweep = deployments["sweep"].parameter_openapi_schema
+    assert set(sweep["properties"]) == {"config", "sweep_options", "space"}
+    assert "config field ->" in sweep["properties"]["space"]["description"]  # the form says how to fill it
+    options = sweep["definitions"]["SweepOptions"]["properties"]
+    assert {"trials", "timeout", "folds", "workers", "dask_address", "study"} <= set(options)
+    assert options["trials"]["minimum"] == 1 and options["trials"]["default"] == 20
+    assert deployments["sweep"].schedules == []
     schedules = deployments["nightly-retrain"].schedules
     assert [s.schedule.cron for s in schedules] == ["0 2 * * *"] and schedules[0].active
     retrain = deployments["retrain-on-degradation"].parameter_openapi_schema["properties"]
@@ -293,6 +300,31 @@ def render(url: str, screenshot: Path) -> str:
     command += ["--virtual-time-budget=15000", "--run-all-compositor-stages-before-draw"]
     command += [f"--screenshot={screenshot}", "--dump-dom", url]
     return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def test_a_sweep_started_as_the_ui_starts_one_completes_and_registers_its_best(dashboard, history_csv):
+    """The `sweep` deployment with a tiny config and two trials, in its own experiment and model name (the
+    runs of the tests above stay the latest of theirs); the study lands in the served process's folder."""
+    from prefect.deployments import run_deployment
+
+    parameters = tiny_parameters(history_csv)
+    parameters["config"]["registry"] |= {"model_name": "ui-sweep", "experiment": "ui-sweep"}
+    parameters |= {
+        "sweep_options": {"trials": 2, "folds": 1, "study": "ui-sweep"},
+        "space": {"train.lr": {"low": 0.001, "high": 0.01, "log": True}},
+    }
+    dashboard.deployments()
+    with dashboard.settings():
+        flow_run = run_deployment("sweep/sweep", parameters=parameters, timeout=600, poll_interval=1)
+    assert flow_run.state.is_completed(), flow_run.state
+
+    client = MlflowClient(dashboard.mlflow_url, registry_uri=dashboard.mlflow_url)
+    experiment = client.get_experiment_by_name("ui-sweep").experiment_id
+    [parent] = client.search_runs([experiment], f"tags.`prefect.flow_run_id` = '{flow_run.id}'")
+    trials = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted(t.info.run_name for t in trials) == ["trial-0", "trial-1"]
+    assert client.get_model_version_by_alias("ui-sweep", "champion").version == "1"
+    assert (dashboard.state / "optuna.db").exists()
 
 
 def every_20_seconds(history_csv: str, folder: Path) -> Path:

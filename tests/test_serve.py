@@ -31,11 +31,11 @@ def test_the_shipped_file_serves_its_deployments_with_the_nightly_cron_and_the_h
     served = {d.name: d for d in runner_deployments(PREFECT_YAML)}
     shipped = [entry["name"] for entry in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]]
     assert sorted(served) == sorted(shipped)
-    names = {"backtest", "forecast", "monitor", "nightly-retrain", "train", "retrain-on-degradation"}
+    names = {"backtest", "sweep", "forecast", "monitor", "nightly-retrain", "train", "retrain-on-degradation"}
     assert names <= served.keys()
     [nightly] = served["nightly-retrain"].schedules
     assert (nightly.schedule.cron, nightly.schedule.timezone, nightly.active) == ("0 2 * * *", "UTC", True)
-    assert [served[name].schedules for name in ("train", "forecast", "backtest")] == [[], [], []]
+    assert [served[name].schedules for name in ("train", "forecast", "backtest", "sweep")] == [[]] * 4
     [hourly] = served["monitor"].schedules
     assert (hourly.schedule.interval, hourly.schedule.timezone, hourly.active) == (
         timedelta(hours=1),

@@ -4,13 +4,19 @@ a local Dask cluster of two workers, MLflow): nested trial runs, plots, the best
 registered, a study resumed by name."""
 
 import json
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import optuna
 import pytest
 import yaml
 from mlflow import MlflowClient
+from sqlalchemy.exc import SQLAlchemyError
 
+from bilstm import sweep
 from bilstm.config import PipelineConfig
 from bilstm.data import load_series
 from bilstm.defaults import resolve
@@ -19,6 +25,7 @@ from bilstm.preflight import checked_split
 from bilstm.sweep import SweepOptions, fold_options, make_study, run_trials, stream_counts
 from bilstm.sweep_space import DEFAULT_SPACE, SearchSpace, SweepError
 from tests.helpers import synthetic_frame, tiny, tiny_args
+from tests.servers import start_dask_cluster
 
 SMALL_SPACE = {
     "train.lr": {"low": 0.001, "high": 0.01, "log": True},
@@ -100,6 +107,23 @@ def test_trials_score_the_mean_fold_mse_and_record_each_folds_curves(tiny_config
         assert trial.intermediate_values  # the per-epoch validation loss the pruner reads
 
 
+# a trial with this space raises in training on every machine (CPU: no CUDA; GPU: no device 99)
+FAILING_SPACE = {"train.device": {"choices": ["cuda:99"]}}
+
+
+def test_a_trial_that_raises_in_training_is_failed_with_its_error_and_the_stream_goes_on(
+    tiny_config, tmp_path
+):
+    series = load_series(tiny_config.data)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+
+    numbers = run_trials("s", storage, series, tiny_config, SearchSpace(FAILING_SPACE), SweepOptions(), 2)
+
+    trials = optuna.load_study(study_name="s", storage=storage).trials
+    assert numbers == [0, 1] and [t.state.name for t in trials] == ["FAIL", "FAIL"]
+    assert all("cuda:99" in t.user_attrs["error"] for t in trials)
+
+
 def test_sweep_runs_trials_on_two_dask_workers_records_them_and_registers_the_best(bilstm, tmp_path):
     (tmp_path / "space.yaml").write_text(yaml.safe_dump(SMALL_SPACE))
     (tmp_path / "other.yaml").write_text(yaml.safe_dump({"train.lr": {"low": 0.001, "high": 0.1}}))
@@ -114,9 +138,10 @@ def test_sweep_runs_trials_on_two_dask_workers_records_them_and_registers_the_be
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     expected = {"run_id", "study", "trials", "pruned", "best_value", "best_config", "test_mse_scaled"}
     assert expected | {"model_version", "promoted"} <= set(summary)
-    assert (summary["study"], summary["trials"], summary["model_version"]) == (
+    assert (summary["study"], summary["trials"], summary["failed"], summary["model_version"]) == (
         "bilstm-forecaster-sweep",
         3,
+        0,
         "1",
     )
     assert set(summary["best_config"]) == set(SMALL_SPACE)
@@ -148,3 +173,158 @@ def test_sweep_runs_trials_on_two_dask_workers_records_them_and_registers_the_be
     assert refused.returncode == 2
     assert "study 'bilstm-forecaster-sweep' in" in refused.stderr and "another search space" in refused.stderr
     assert len(client.search_model_versions("name = 'bilstm-forecaster'")) == 2  # nothing more registered
+
+
+def test_a_sweep_in_which_no_trial_completes_fails_in_one_line_and_registers_nothing(bilstm, tmp_path):
+    (tmp_path / "failing.yaml").write_text(yaml.safe_dump(FAILING_SPACE))
+    synthetic_frame().to_csv(tmp_path / "series.csv", index=False)
+
+    done = bilstm("sweep", "--data", "series.csv", *tiny_args(1), "--space", "failing.yaml", "--trials", "2")
+
+    assert done.returncode == 1, done.stderr[-3000:]
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith(
+        "error: no trial of study 'bilstm-forecaster-sweep' completed (2 failed, 0 pruned): nothing to"
+        " retrain or register; the first error: "
+    ), line
+    assert "cuda:99" in line and "Traceback" not in done.stderr  # a failed trial is one line, not a trace
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("bilstm-forecaster").experiment_id])
+    [parent] = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    trials = [run for run in runs if run is not parent]
+    assert parent.info.status == "FAILED" and parent.data.tags["bilstm.kind"] == "sweep"
+    assert sorted((t.info.run_name, t.info.status) for t in trials) == [
+        ("trial-0", "FAILED"),
+        ("trial-1", "FAILED"),
+    ]
+    assert all("cuda:99" in t.data.tags["bilstm.trial_error"] for t in trials)
+    assert client.search_registered_models() == []
+
+
+def _kill_the_worker_of_a_running_trial(storage: str, study: str, timeout: float = 120) -> int:
+    """SIGKILL the process that runs a trial of `study` (its `worker` attribute: host:pid), once one has
+    trained an epoch; its trial number."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            trials = optuna.load_study(study_name=study, storage=storage).trials
+        except (KeyError, SQLAlchemyError):  # the study (or its tables, created by the flow) not there yet
+            trials = []
+        # one that has reported an epoch: its heartbeat, written as it starts, is in the storage (a trial
+        # killed before its first heartbeat has none to go stale, and stays RUNNING)
+        running = [t for t in trials if t.state.name == "RUNNING" and t.intermediate_values]
+        if running:
+            os.kill(int(running[0].user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
+            return running[0].number
+        time.sleep(0.05)
+    raise TimeoutError(f"no trial ran within {timeout:.0f} s")
+
+
+def _a_trial_shows_in_mlflow_before_the_streams_end(tracking: str, storage: str, study: str, flow) -> bool:
+    """Whether a nested trial run was in MLflow at a moment when the study had not all of its 3 trials
+    counted yet (MLflow read first, the study after), before `flow` ended."""
+    client = MlflowClient(tracking)
+    while not flow.done():
+        experiment = client.get_experiment_by_name("bilstm-forecaster")
+        shown = experiment and client.search_runs(
+            [experiment.experiment_id], "tags.`bilstm.kind` = 'sweep-trial'"
+        )
+        trials = optuna.load_study(study_name=study, storage=storage).trials
+        if shown and sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) < 3:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_trials_show_in_mlflow_as_they_end_and_a_worker_killed_mid_trial_leaves_a_study_a_resume_completes(
+    tiny_config, tracking, tmp_path
+):
+    from flows.sweep import sweep_flow
+
+    config = tiny(tiny_config, **{"train.epochs": 20, "train.patience": 100})  # trials of some seconds
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    space = {"train.lr": {"low": 0.001, "high": 0.01, "log": True}}
+    cluster = start_dask_cluster(tmp_path, workers=2)
+    try:
+        options = SweepOptions(trials=3, folds=1, dask_address=cluster.address, study="k", storage=storage)
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(sweep_flow, config, options, space, return_state=True)
+            killed = _kill_the_worker_of_a_running_trial(storage, "k")
+            killed_at = time.monotonic()
+            live = _a_trial_shows_in_mlflow_before_the_streams_end(tracking, storage, "k", running)
+            state = running.result(timeout=600)
+    finally:
+        cluster.stop()
+
+    assert live, "no trial run showed in MLflow while the streams ran"
+    client = MlflowClient(tracking)
+    study = optuna.load_study(study_name="k", storage=storage)
+    counted = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    if state.is_failed():  # a partial sweep registers nothing
+        assert client.search_registered_models() == []
+    else:  # Dask gave the lost stream to the other worker
+        assert len(counted) >= 3
+    # a resume, once the killed trial's heartbeat is older than the grace period (no state tells it sooner)
+    time.sleep(max(0.0, killed_at + sweep.GRACE_SECONDS + sweep.HEARTBEAT_SECONDS - time.monotonic()))
+    total = len(counted) + 1
+    resumed = sweep_flow(config, options.model_copy(update={"trials": total, "dask_address": None}), space)
+
+    trials = optuna.load_study(study_name="k", storage=storage).trials
+    assert len([t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]) == total
+    assert trials[killed].state.name == "FAIL" and "RUNNING" not in {t.state.name for t in trials}
+    assert resumed["trials"] >= 1  # the rest of the count, run by the resume
+    experiment = client.get_experiment_by_name("bilstm-forecaster").experiment_id
+    nested = client.search_runs([experiment], "tags.`bilstm.kind` = 'sweep-trial'")
+    numbers = [run.data.tags["optuna.trial_number"] for run in nested]
+    assert sorted(numbers) == sorted({*numbers}) == sorted(str(t.number) for t in trials)  # each once
+    [lost] = [run for run in nested if run.data.tags["optuna.trial_number"] == str(killed)]
+    assert lost.info.status == "FAILED" and "died" in lost.data.tags["bilstm.trial_error"]
+
+
+def test_storage_comes_from_the_option_else_the_environment_and_shows_without_its_password(monkeypatch):
+    url = "postgresql+psycopg://sweeper:s3cret@db.example:5432/optuna"
+    monkeypatch.setenv(sweep.STORAGE_ENV, url)
+    assert sweep.storage_url(SweepOptions(), "sqlite:///optuna.db") == url
+    assert (
+        sweep.storage_url(SweepOptions(storage="sqlite:///x.db"), "sqlite:///optuna.db") == "sqlite:///x.db"
+    )
+    monkeypatch.delenv(sweep.STORAGE_ENV)
+    assert sweep.storage_url(SweepOptions(), "sqlite:///optuna.db") == "sqlite:///optuna.db"
+    assert sweep.shown(url) == "postgresql+psycopg://sweeper:***@db.example:5432/optuna"
+    assert sweep.shown("sqlite:////tmp/optuna.db") == "sqlite:////tmp/optuna.db"
+
+
+def test_a_sweep_keeps_its_study_in_postgresql_and_its_password_out_of_every_record(
+    bilstm, postgres, tmp_path
+):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    url = postgres.create_database("sweep_study").replace("postgresql://", "postgresql+psycopg://")
+    synthetic_frame().to_csv(tmp_path / "series.csv", index=False)
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(SMALL_SPACE))
+
+    done = bilstm(
+        "sweep", "--data", "series.csv", *tiny_args(1), "--space", "space.yaml", "--trials", "2",
+        "--storage", url, "--json",
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    study = optuna.load_study(study_name=summary["study"], storage=url)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    secret = postgres.password
+    assert secret not in done.stdout + done.stderr
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("bilstm-forecaster").experiment_id])
+    assert len(runs) == 4  # the sweep, its two trials, the retrain
+    for run in runs:
+        assert secret not in json.dumps([run.data.params, run.data.tags])
+    parent = client.get_run(summary["run_id"])
+    assert parent.data.params["sweep.storage"] == url.replace(secret, "***")
+    with get_client(sync_client=True) as prefect:
+        flow_run = prefect.read_flow_run(parent.data.tags["prefect.flow_run_id"])
+        logs = prefect.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])))
+    assert secret not in json.dumps(flow_run.parameters, default=str)
+    assert any(url.replace(secret, "***") in log.message for log in logs)  # the study's line, masked
+    assert all(secret not in log.message for log in logs)
