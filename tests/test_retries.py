@@ -4,7 +4,7 @@ which finishes the version its first try left half done."""
 
 import pytest
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, TEMPORARILY_UNAVAILABLE
+from mlflow.protos.databricks_pb2 import BAD_REQUEST, INVALID_PARAMETER_VALUE, TEMPORARILY_UNAVAILABLE
 from sqlalchemy.exc import OperationalError
 
 from bilstm.errors import DataValidationError
@@ -30,8 +30,20 @@ def raised_while_handling(outer: Exception, inner: Exception) -> Exception:
         raised_while_handling(MlflowException("API request to /api failed"), ConnectionError("reset")),
         MlflowException("busy", error_code=TEMPORARILY_UNAVAILABLE),
         OperationalError("INSERT ...", {}, Exception("database is locked")),
+        MlflowException(
+            "BAD_REQUEST: (sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id,"
+            " datasets.name, datasets.digest [SQL: INSERT INTO datasets ...]",
+            error_code=BAD_REQUEST,
+        ),
     ],
-    ids=["connection refused", "timeout", "MLflow request on a lost connection", "busy server", "locked db"],
+    ids=[
+        "connection refused",
+        "timeout",
+        "MLflow request on a lost connection",
+        "busy server",
+        "locked db",
+        "a dataset another run inserted at the same moment",
+    ],
 )
 def test_network_and_busy_store_errors_are_retried(error):
     assert is_transient(error)

@@ -241,7 +241,8 @@ def test_trials_show_in_mlflow_as_they_end_and_a_worker_killed_mid_trial_leaves_
 ):
     from flows.sweep import sweep_flow
 
-    config = tiny(tiny_config, **{"train.epochs": 20, "train.patience": 100})  # trials of some seconds
+    # trials of several seconds each, longer than the flow's 2 s between records even on an idle machine
+    config = tiny(tiny_config, **{"train.epochs": 60, "train.patience": 100})
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     space = {"train.lr": {"low": 0.001, "high": 0.01, "log": True}}
     cluster = start_dask_cluster(tmp_path, workers=2)

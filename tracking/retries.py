@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bilstm.errors import BadInputError
 
@@ -36,6 +36,10 @@ _BUSY_CODES = {
     "IO_ERROR",
     "ABORTED",
 }
+# a unique key another writer took a moment before: MLflow looks a row up, then inserts it, so two runs that
+# log the same dataset at once collide (SQLite's and PostgreSQL's words, through a tracking server's answer);
+# a second try finds the row
+_CONCURRENT_INSERT = ("UNIQUE constraint failed", "duplicate key value violates unique constraint")
 # errors the input will repeat, and OS errors that name a path: trying again finds the same path
 _PERMANENT = (
     BadInputError,
@@ -63,6 +67,8 @@ def is_transient(error: BaseException) -> bool:
         if isinstance(link, (OSError, OperationalError, TrackingUnavailableError)):  # OSError: sockets too
             return True
         if getattr(link, "error_code", None) in _BUSY_CODES:
+            return True
+        if isinstance(link, IntegrityError) or any(words in str(link) for words in _CONCURRENT_INSERT):
             return True
     return False
 
