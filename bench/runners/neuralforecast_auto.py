@@ -5,7 +5,8 @@ rows and scored on its validation rows (`val_size`), the best config retrained o
 (`refit_with_val`, as the project's sweep retrains on the train split), then forecasting every stride-1
 window of the fold's test rows (`test_size`, `step_size=1`) through `NeuralForecast.cross_validation`.
 
-stdin: the payload of `bench/folds.py:runner_payload` (one fold) plus `trials`, `max_steps` and `seed`.
+stdin: the payload of `bench/folds.py:runner_payload` (one fold) plus `trials`, `max_steps`,
+`windows_batch_size`, `seed` and `time_budget` (seconds or null).
 stdout (last line): {"library", "version", "forecast" (N, T) scaled, "best_value", "best_config",
 "trials": [{"number", "value", "seconds", "params"}], "tune_fit_predict_seconds"}.
 """
@@ -73,6 +74,7 @@ def main() -> None:
         config=search_space(payload),
         search_alg=optuna.samplers.TPESampler(seed=payload["seed"]),
         num_samples=payload["trials"],
+        time_budget=payload["time_budget"],  # no trial starts after it: fewer trials
         refit_with_val=True,
         backend="optuna",
     )
