@@ -5,7 +5,7 @@ every stride-1 window of the test rows, scored here against the same scaled trut
 (`bench/folds.py`: the train rows' standard scaler). Printed beside `bilstm sweep`'s runs from
 bench/sweep.json; the results go to bench/sweep-neuralforecast.json.
 
-    python bench/sweep_neuralforecast.py                        # 20 trials of 200 steps each
+    python bench/sweep_neuralforecast.py                        # 20 trials of 150 steps each
     python bench/sweep_neuralforecast.py --trials 2 --max-steps 20   # a quick check of the whole path
 
 NeuralForecast runs in its own venv and process (`bench/compare_env.py`), torch on one thread as the
@@ -13,7 +13,7 @@ project's trials are. Its space is NeuralForecast's default AutoLSTM space (enco
 layers, context size, decoder width, learning rate 1e-4 to 1e-1 log, batch size, seed) with two draws
 replaced: the input size by the preset's lookback, 336 (the default draws 288, 384, 1536 or 6144 steps), and
 the steps per trial (the default draws 500 or 1000 steps of 128 windows, 8 to 16 epochs of the 8209 train
-windows) by 200 steps (3.1 epochs; the preset trains 5 per fold), so that 20 trials fit in about 15 minutes
+windows) by 150 steps (2.3 epochs; the preset trains 5 per fold), so that 20 trials fit in about 15 minutes
 on this 2-core machine. Optuna still draws the replaced values (unused); the JSON gives each trial's config
 as trained. There is no pruner: AutoLSTM's Optuna objective reports one validation loss per trial.
 """
@@ -114,7 +114,7 @@ def print_table(row: dict, settings: dict, sweep: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=20, help="AutoLSTM num_samples")
-    parser.add_argument("--max-steps", type=int, default=200, help="optimiser steps (128 windows) per trial")
+    parser.add_argument("--max-steps", type=int, default=150, help="optimiser steps (128 windows) per trial")
     parser.add_argument("--time-budget", type=float, help="seconds after which no trial starts (REDUCED)")
     parser.add_argument("--seed", type=int, default=1, help="the TPE sampler's seed")
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("sweep-neuralforecast.json"))
