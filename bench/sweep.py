@@ -15,8 +15,8 @@ load on the shared machine hits both alike. Each run's seconds are split, from t
 for W > 1), trials (first trial start to last trial end) and after (the best config's retrain, scoring,
 registration, the plots, exit: serial). The results go to bench/sweep.json.
 
-NeuralForecast's `AutoLSTM` on the same budget is not run here yet (README: "`bilstm sweep` at 1 and 2
-workers").
+NeuralForecast's `AutoLSTM` on the same trial budget: bench/sweep_neuralforecast.py (its own venv), which
+prints its row beside these from bench/sweep.json.
 """
 
 from __future__ import annotations
