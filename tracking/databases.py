@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from bilstm.errors import BadInputError
-from tracking.retries import TrackingUnavailableError, retried
+from tracking.retries import TrackingUnavailableError, reached
 from tracking.urls import without_credentials as shown
 
 # the servers MLflow stores runs in besides SQLite, by SQLAlchemy backend name, with their default ports;
@@ -42,15 +42,7 @@ def reach_database(uri: str, delays: list[float]) -> None:
     url = _parsed(uri)
     engine = _engine(uri, url)
     try:
-        retried(
-            lambda: _connect(uri, url, engine),
-            f"database {shown(uri)} not reached yet",
-            lambda error: isinstance(error, TrackingUnavailableError),
-            delays,
-        )
-    except TrackingUnavailableError as error:
-        advice = "start it, or point MLFLOW_TRACKING_URI at a running one"
-        raise TrackingUnavailableError(f"{error} after {len(delays) + 1} tries; {advice}") from None
+        reached(lambda: _connect(uri, url, engine), f"database {shown(uri)}", delays)
     finally:
         engine.dispose()
 

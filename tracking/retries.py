@@ -98,3 +98,14 @@ def retried(
             log.warning("%s (%s); trying again in %g s", failure, type(error).__name__, delay)
             time.sleep(delay)
     return action()
+
+
+def reached(check: Callable[[], None], what: str, delays: list[float]) -> None:
+    """`check()`, which raises `TrackingUnavailableError` while `what` (a tracking server or database, named
+    without credentials) does not answer, tried again after each of `delays`; the last failure says how
+    many tries were made and how to fix it."""
+    try:
+        retried(check, f"{what} not reached yet", lambda e: isinstance(e, TrackingUnavailableError), delays)
+    except TrackingUnavailableError as error:
+        advice = "start it, or point MLFLOW_TRACKING_URI at a running one"
+        raise TrackingUnavailableError(f"{error} after {len(delays) + 1} tries; {advice}") from None

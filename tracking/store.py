@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from bilstm.file_lock import FileLock
 from tracking.databases import is_database, reach_database
 from tracking.refusals import refusals_as_bad_input
-from tracking.retries import TrackingUnavailableError, retried, retry_delays
+from tracking.retries import TrackingUnavailableError, reached, retry_delays
 from tracking.urls import without_credentials
 
 DEFAULT_DB = "mlflow.db"
@@ -77,17 +77,8 @@ def use_tracking(experiment: str | None) -> str:
     # MLflow would print run links with the URI's credentials; our summaries print redacted ones
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     if urlsplit(uri).scheme in ("http", "https"):
-        delays = retry_delays()
-        try:
-            retried(
-                lambda: _reach_server(uri),
-                f"MLflow tracking server {without_credentials(uri)} not reached yet",
-                lambda error: isinstance(error, TrackingUnavailableError),
-                delays,
-            )
-        except TrackingUnavailableError as error:
-            advice = "start it, or point MLFLOW_TRACKING_URI at a running one"
-            raise TrackingUnavailableError(f"{error} after {len(delays) + 1} tries; {advice}") from None
+        server = f"MLflow tracking server {without_credentials(uri)}"
+        reached(lambda: _reach_server(uri), server, retry_delays())
     elif is_database(uri):  # MLflow alone would retry a refused one for minutes, a silent one for ever
         reach_database(uri, retry_delays())
     # a URI of no store MLflow knows, a deleted experiment or an overlong name: the user's to fix
