@@ -2,7 +2,7 @@
 rolling-origin fold that ends before the test split (so the test windows stay untouched until the best
 config is retrained), and scores the mean of the folds' held-out MSE (scaled). Optuna samples (TPE) and
 prunes (median rule on the per-epoch validation loss); the study lives in an RDB storage that every process
-running trials shares, so trials run in parallel streams and a study resumes by name.
+running trials shares, so trials run in parallel and a study resumes by name.
 
 Light on imports (Optuna, the core), so a Dask worker running trials loads no MLflow or Prefect server code.
 """
@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import socket
 import statistics
+import time
 import warnings
 from typing import Any
 
+import numpy
 import optuna
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.engine import make_url
@@ -32,9 +34,9 @@ PRUNER_WARMUP_EPOCHS = 2  # no trial is pruned on its first epochs: they say lit
 ERROR_ATTR = "error"  # a failed trial's user attribute: its exception, one line
 STORAGE_ENV = "BILSTM_SWEEP_STORAGE"  # the storage URL by environment: a password stays off command lines
 # a trial whose process died (its heartbeat older than the grace period) is marked FAIL by the next trial
-# any stream starts, or by a resumed sweep, and tried once more with the same values
+# any worker starts, or by a resumed sweep, and tried once more with the same values
 HEARTBEAT_SECONDS, GRACE_SECONDS, RETRIES = 3, 15, 1
-# what a trial that raises in training ends as: FAIL, recorded, and the stream goes on
+# what a trial that raises in training ends as: FAIL, recorded, and the sweep goes on
 TRIAL_ERRORS = (Exception,)
 
 
@@ -166,16 +168,13 @@ def _scored(
 
 
 def make_study(
-    name: str, storage: str, space: SearchSpace, seed: int, stream: int = 0, epochs: int = 1
+    name: str, storage: str, space: SearchSpace, seed: int, slot: int = 0, epochs: int = 1
 ) -> optuna.Study:
     """The study `name` in `storage`, created on first use with `space` recorded; a study that exists
-    with another space is refused. `stream` offsets the sampler's seed, so parallel streams of one sweep
-    do not draw the same values."""
-    sampler = optuna.samplers.TPESampler(seed=seed + stream)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=min(PRUNER_WARMUP_EPOCHS, epochs))
-    study = optuna.create_study(
-        study_name=name, storage=open_storage(storage), sampler=sampler, pruner=pruner, load_if_exists=True
-    )
+    with another space is refused. The sampler's seed comes from `seed`, the trial's `slot` in its sweep
+    and the trials the study holds already, so trials started at once, a trial Dask runs again after losing
+    its worker, and a resumed sweep each draw their own values rather than repeat another's."""
+    study = optuna.create_study(study_name=name, storage=open_storage(storage), load_if_exists=True)
     recorded = study.user_attrs.get(SPACE_ATTR)
     if recorded is None:
         study.set_user_attr(SPACE_ATTR, space.fingerprint())
@@ -184,35 +183,42 @@ def make_study(
             f"study {name!r} in {shown(storage)} was run with another search space ({recorded}); resume it"
             " with that space, or name a new study with --study"
         )
+    held = len(study.get_trials(deepcopy=False))
+    study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(seed, slot, held))
+    study.pruner = optuna.pruners.MedianPruner(
+        n_startup_trials=3, n_warmup_steps=min(PRUNER_WARMUP_EPOCHS, epochs)
+    )
     return study
 
 
-def run_trials(
+def sampler_seed(seed: int, slot: int, held: int) -> int:
+    """A sampler seed of its own for each (config seed, slot, trials held) triple."""
+    return int(numpy.random.SeedSequence([seed, slot, held]).generate_state(1)[0])
+
+
+def run_one_trial(
     name: str,
     storage: str,
     series: Series,
     config: PipelineConfig,
     space: SearchSpace,
     options: SweepOptions,
-    count: int,
-    stream: int = 0,
-) -> list[int]:
-    """Run `count` trials of the study, one after another (one stream of a sweep); returns their numbers.
-    A trial that raises ends FAIL (its error as a user attribute) and the stream goes on."""
+    slot: int = 0,
+    deadline: float | None = None,
+) -> int | None:
+    """Run one trial of the study (the `slot`-th of a sweep's); its number, or None when it would start
+    after `deadline` (a `time.time()`). A trial that raises ends FAIL, its error as a user attribute, and
+    does not fail the sweep. A sweep submits one of these per trial and its workers take them as they free,
+    so none waits on another's longer trials and the study gets exactly the trials asked for."""
+    if deadline is not None and time.time() >= deadline:
+        return None
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial: one line from the flow, no trace
-    study = make_study(name, storage, space, config.train.seed, stream, config.train.epochs)
-    done: list[int] = []
+    study = make_study(name, storage, space, config.train.seed, slot, config.train.epochs)
+    numbers: list[int] = []
     study.optimize(
         lambda trial: run_trial(trial, series, config, space, options),
-        n_trials=count,
-        timeout=options.timeout,
+        n_trials=1,
         catch=TRIAL_ERRORS,
-        callbacks=[lambda _, trial: done.append(trial.number)],
+        callbacks=[lambda _, trial: numbers.append(trial.number)],
     )
-    return done
-
-
-def stream_counts(trials: int, streams: int) -> list[int]:
-    """`trials` shared out over `streams` as evenly as whole numbers allow (none empty)."""
-    streams = min(trials, streams)
-    return [trials // streams + (k < trials % streams) for k in range(streams)]
+    return numbers[0]

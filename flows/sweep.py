@@ -1,5 +1,5 @@
 """The sweep flow: ingest -> the search space checked against the data -> the Optuna study (created, or
-resumed by name) -> streams of trials (in parallel on a Dask cluster where asked) -> a nested MLflow run per
+resumed by name) -> the trials (in parallel on a Dask cluster where asked) -> a nested MLflow run per
 trial, the plots and the best config on the sweep's run -> the best config retrained by the training flow,
 scored once on the untouched test windows and registered through its gate.
 
@@ -29,7 +29,7 @@ from bilstm.sweep_space import SearchSpace
 from flows.fold_workers import FoldWorkers
 from flows.train import train_flow
 from tasks.data import ingest
-from tasks.sweep import FINISHED, record_finished, record_study, run_trial_stream
+from tasks.sweep import FINISHED, record_finished, record_study, run_trial_task
 from tasks.tracking import start_tracking
 from tracking.runs import run_url, tracked_run
 from tracking.store import tracking_uri, use_tracking
@@ -37,8 +37,8 @@ from tracking.store import tracking_uri, use_tracking
 PRELOAD = ("torch._dynamo", "mlflow.store.tracking.sqlalchemy_store")
 # the trials that count toward --trials: a failed one is run again by a resume
 COUNTED_STATES = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-RECORD_EVERY_SECONDS = 2  # how often the flow records the trials that ended, while the streams run
-STREAM_PARAMETERS = ("name", "storage", "series", "config", "space", "options")
+RECORD_EVERY_SECONDS = 2  # how often the flow records the trials that ended, while trials run
+TRIAL_PARAMETERS = ("name", "storage", "series", "config", "space", "options")
 
 
 def default_storage() -> str:
@@ -81,7 +81,7 @@ def sweep_flow(
         study = sweep.make_study(name, storage, search, config.train.seed, epochs=config.train.epochs)
         # the trials that ended before this sweep are recorded by the sweeps that ran them
         recorded = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
-        # a trial left RUNNING by a killed process: FAIL, and tried again by a stream (experimental API)
+        # a trial left RUNNING by a killed process: FAIL, and tried again by this sweep (experimental API)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
@@ -93,8 +93,8 @@ def sweep_flow(
         trial_config = config
         if sweep_options.workers > 1 or sweep_options.dask_address:  # single-threaded workers share the cores
             trial_config = with_overrides(config, {"train.threads": 1})
-        streams = [name, storage, series, trial_config, search, sweep_options]
-        ran = _run_streams(workers, streams, to_run, lambda: record_finished(run, study, recorded))
+        trial = [name, storage, series, trial_config, search, sweep_options]
+        ran = _run_trials(workers, trial, to_run, lambda: record_finished(run, study, recorded))
         counts = Counter(trial.state.name for trial in ran)
         if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
             raise _nothing_completed(name, counts, ran)
@@ -131,22 +131,23 @@ def _nothing_completed(name: str, counts: Counter, ran: list) -> sweep.SweepFail
     )
 
 
-def _run_streams(workers: FoldWorkers, streams: list, trials: int, record: Callable[[], list]) -> list:
-    """The trials shared out over the workers' streams, run at once, each recorded by `record` within
-    ~2 s of its end; the trials recorded (all of this sweep's that ended)."""
+def _run_trials(workers: FoldWorkers, trial: list, count: int, record: Callable[[], list]) -> list:
+    """`count` trials submitted at once, the workers taking the next as each frees, each recorded by
+    `record` within ~2 s of its end; the trials recorded (all of this sweep's that ended)."""
     ran = record()  # a trial that a resumed sweep's fail_stale_trials just failed
-    if trials == 0:
+    if count == 0:
         return ran
-    options = streams[-1]
+    options = trial[-1]
+    deadline = time.time() + options.timeout if options.timeout else None
     runner = workers.runner()
     with runner:
         try:  # the first submission connects to the cluster
             futures = [
                 runner.submit(
-                    run_trial_stream,
-                    dict(zip(STREAM_PARAMETERS, streams, strict=True)) | {"count": count, "stream": stream},
+                    run_trial_task,
+                    dict(zip(TRIAL_PARAMETERS, trial, strict=True)) | {"slot": slot, "deadline": deadline},
                 )
-                for stream, count in enumerate(sweep.stream_counts(trials, options.workers))
+                for slot in range(count)
             ]
         except OSError as error:  # no scheduler at the address
             if options.dask_address is None:
@@ -156,7 +157,7 @@ def _run_streams(workers: FoldWorkers, streams: list, trials: int, record: Calla
             while wait(futures, timeout=RECORD_EVERY_SECONDS).not_done:
                 ran += record()
             for future in futures:
-                future.result()  # a stream that failed (its worker lost too often) fails the sweep
+                future.result()  # a trial whose worker was lost too often fails the sweep
         finally:
             ran += record()
     workers.close()

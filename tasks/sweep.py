@@ -1,4 +1,4 @@
-"""The sweep's tasks: a stream of trials (run wherever the task runner puts it: a Dask worker on another
+"""The sweep's tasks: a trial (run wherever the task runner puts it: a Dask worker on another
 machine; it imports no MLflow), and the record of the study in MLflow: a nested run per trial under the
 sweep's run, the Optuna plots and the best config on the sweep's run."""
 
@@ -26,19 +26,19 @@ STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
 FINISHED = tuple(optuna.trial.TrialState[state] for state in STATUS)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="trials-{stream}")
-def run_trial_stream(
+@task(cache_policy=NO_CACHE, task_run_name="trial-slot-{slot}")
+def run_trial_task(
     name: str,
     storage: str,
     series: Series,
     config: PipelineConfig,
     space: SearchSpace,
     options: sweep.SweepOptions,
-    count: int,
-    stream: int = 0,
-) -> list[int]:
-    """Run `count` trials of the study one after another; their numbers."""
-    return sweep.run_trials(name, storage, series, config, space, options, count, stream)
+    slot: int = 0,
+    deadline: float | None = None,
+) -> int | None:
+    """One trial of the study; its number, or None when the sweep's time budget ran out first."""
+    return sweep.run_one_trial(name, storage, series, config, space, options, slot, deadline)
 
 
 def record_finished(parent: mlflow.ActiveRun, study: optuna.Study, recorded: set[int]) -> list[FrozenTrial]:
@@ -47,7 +47,7 @@ def record_finished(parent: mlflow.ActiveRun, study: optuna.Study, recorded: set
     held-out MSE and its mean, each fold's per-epoch losses as curves, its state as a tag (pruned trials
     end FINISHED, tagged PRUNED; failed ones FAILED, tagged with their error). The trials recorded now.
 
-    Not a task: the flow calls it every few seconds while the streams run, so trials show as they end."""
+    Not a task: the flow calls it every few seconds while trials run, so they show as they end."""
     client, experiment = MlflowClient(), parent.info.experiment_id
     new = [
         trial for trial in study.get_trials(deepcopy=False, states=FINISHED) if trial.number not in recorded

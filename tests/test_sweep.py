@@ -22,7 +22,7 @@ from bilstm.data import load_series
 from bilstm.defaults import resolve
 from bilstm.folds import plan_folds
 from bilstm.preflight import checked_split
-from bilstm.sweep import SweepOptions, fold_options, make_study, run_trials, stream_counts
+from bilstm.sweep import SweepOptions, fold_options, make_study, run_one_trial
 from bilstm.sweep_space import DEFAULT_SPACE, SearchSpace, SweepError
 from tests.helpers import synthetic_frame, tiny, tiny_args
 from tests.servers import start_dask_cluster
@@ -66,10 +66,36 @@ def test_a_bad_search_space_is_refused_naming_the_field(fields, message):
         SearchSpace(fields, "space.yaml")
 
 
-def test_stream_counts_share_the_trials_out_evenly_and_exactly():
-    assert stream_counts(20, 2) == [10, 10]
-    assert stream_counts(7, 3) == [3, 2, 2]
-    assert stream_counts(2, 4) == [1, 1]
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # ask and tell here, no trial to keep alive
+def test_trials_started_at_once_again_or_by_a_resume_each_draw_values_of_their_own(tmp_path):
+    """Each trial's sampler is seeded by its slot and the study's size: two slots starting together, a
+    slot run again, and a resumed sweep's first slot draw other values than the trials before them."""
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    space = SearchSpace(SMALL_SPACE)
+
+    def draw(slot: int) -> float:
+        study = make_study("s", storage, space, seed=0, slot=slot)
+        trial = study.ask()
+        lr = space.suggest(trial)["train.lr"]
+        study.tell(trial, lr)
+        return lr
+
+    first_sweep = [draw(0), draw(1)]
+    slot_run_again, resumed = draw(1), draw(0)
+    assert len({*first_sweep, slot_run_again, resumed}) == 4
+    again = tmp_path / "again"
+    again.mkdir()
+    storage = f"sqlite:///{again / 'optuna.db'}"
+    assert [draw(0), draw(1)] == first_sweep  # the same seed, slots and study size draw the same values
+
+
+def test_a_trial_that_would_start_after_the_time_budget_runs_nothing(tiny_config, tmp_path):
+    series = load_series(tiny_config.data)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    late = run_one_trial(
+        "s", storage, series, tiny_config, SearchSpace(SMALL_SPACE), SweepOptions(), deadline=time.time()
+    )
+    assert late is None and optuna.get_all_study_names(storage) == []
 
 
 def test_sweep_folds_end_where_the_test_split_starts(synthetic_csv):
@@ -96,7 +122,7 @@ def test_trials_score_the_mean_fold_mse_and_record_each_folds_curves(tiny_config
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     space = SearchSpace(SMALL_SPACE)
 
-    numbers = run_trials("s", storage, series, config, space, SweepOptions(folds=2), count=2)
+    numbers = [run_one_trial("s", storage, series, config, space, SweepOptions(folds=2), k) for k in (0, 1)]
 
     trials = optuna.load_study(study_name="s", storage=storage).trials
     assert numbers == [0, 1] and [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
@@ -111,13 +137,14 @@ def test_trials_score_the_mean_fold_mse_and_record_each_folds_curves(tiny_config
 FAILING_SPACE = {"train.device": {"choices": ["cuda:99"]}}
 
 
-def test_a_trial_that_raises_in_training_is_failed_with_its_error_and_the_stream_goes_on(
+def test_a_trial_that_raises_in_training_is_failed_with_its_error_and_the_sweep_goes_on(
     tiny_config, tmp_path
 ):
     series = load_series(tiny_config.data)
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
 
-    numbers = run_trials("s", storage, series, tiny_config, SearchSpace(FAILING_SPACE), SweepOptions(), 2)
+    space = SearchSpace(FAILING_SPACE)
+    numbers = [run_one_trial("s", storage, series, tiny_config, space, SweepOptions(), k) for k in (0, 1)]
 
     trials = optuna.load_study(study_name="s", storage=storage).trials
     assert numbers == [0, 1] and [t.state.name for t in trials] == ["FAIL", "FAIL"]
