@@ -101,10 +101,23 @@ def plan_folds(
     """The folds over the newest rows of `series` for a resolved `config`, checked to leave every fold's
     train rows at least one window and a target that varies; a refusal names `folds_option`. With
     `before_test`, the folds end where the config's own test split starts (a sweep's folds, which leave
-    the test windows untouched)."""
+    the test windows untouched: the validation split cut into one held-out block a fold, each fold
+    validating on the block before its own, so the newest fold trains on the whole train split and the
+    folds score configs on models trained on nearly as much as the one the best is retrained on)."""
     base = checked_split(series, config)
-    rows, window = base.val_end if before_test else len(series.frame), config.window
-    val_size, test_size = base.val_end - base.train_end, base.test_end - base.val_end
+    window = config.window
+    if before_test:
+        rows = base.val_end
+        val_size = test_size = (base.val_end - base.train_end) // options.folds
+        if test_size < window.horizon:
+            raise BacktestError(
+                f"{series.source}: {options.folds} folds cut the {base.val_end - base.train_end} validation"
+                f" rows into blocks of {test_size}, shorter than the horizon ({window.horizon}):"
+                f" use {folds_option} {max(1, (base.val_end - base.train_end) // window.horizon)} or fewer"
+            )
+    else:
+        rows = len(series.frame)
+        val_size, test_size = base.val_end - base.train_end, base.test_end - base.val_end
     step = options.step or test_size
     # fold 0's train rows must hold one window: rows - (N - 1) * step - test - val >= lookback + horizon
     room = rows - test_size - val_size - window.lookback - window.horizon

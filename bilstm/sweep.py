@@ -32,6 +32,7 @@ from bilstm.sweep_space import SearchSpace, SweepError
 SPACE_ATTR = "bilstm.space"  # the study's user attribute holding its search space
 PRUNER_WARMUP_EPOCHS = 2  # no trial is pruned on its first epochs: they say little of its final loss
 ERROR_ATTR = "error"  # a failed trial's user attribute: its exception, one line
+ORIGIN_ATTR = "origin"  # the user attribute of the trial queued with the starting config's values
 STORAGE_ENV = "BILSTM_SWEEP_STORAGE"  # the storage URL by environment: a password stays off command lines
 # a trial whose process died (its heartbeat older than the grace period) is marked FAIL by the next trial
 # any worker starts, or by a resumed sweep, and tried once more with the same values
@@ -189,6 +190,18 @@ def make_study(
         n_startup_trials=3, n_warmup_steps=min(PRUNER_WARMUP_EPOCHS, epochs)
     )
     return study
+
+
+def start_from(study: optuna.Study, space: SearchSpace, config: PipelineConfig) -> dict[str, Any]:
+    """In a study that holds no trial yet, queue a first trial with `config`'s own values (those the space
+    holds; the sampler draws the rest), so the sweep's best is never worse on the folds than the config it
+    started from; those values, or {} for a study begun before."""
+    if study.get_trials(deepcopy=False):
+        return {}
+    values = space.starting_values(config)
+    if values:
+        study.enqueue_trial(values, user_attrs={ORIGIN_ATTR: "the starting config"})
+    return values
 
 
 def sampler_seed(seed: int, slot: int, held: int) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +69,25 @@ class SearchSpace:
         """The trial's values, as config overrides (`{"train.lr": 0.003, ...}`)."""
         return {name: _suggest(trial, name, dist) for name, dist in self.distributions.items()}
 
+    def starting_values(self, config: PipelineConfig) -> dict[str, Any]:
+        """`config`'s own values of the space's fields, those the space holds (a value outside a field's
+        range or choices is left for the sampler to draw)."""
+        own = flatten(config)
+        return {name: own[name] for name, dist in self.distributions.items() if _holds(dist, own[name])}
+
     def fingerprint(self) -> str:
         """The space as canonical JSON: a study resumed with another space is refused by comparing it."""
         return json.dumps(self.spec, sort_keys=True)
+
+
+def _holds(dist: optuna.distributions.BaseDistribution, value: Any) -> bool:
+    if isinstance(dist, optuna.distributions.CategoricalDistribution):
+        return value in dist.choices
+    if not isinstance(value, int | float) or isinstance(value, bool) or not dist.low <= value <= dist.high:
+        return False
+    steps = None if dist.step is None else (value - dist.low) / dist.step
+    on_step = steps is None or math.isclose(steps, round(steps), abs_tol=1e-9)
+    return on_step and (isinstance(value, int) or not isinstance(dist, optuna.distributions.IntDistribution))
 
 
 def _suggest(trial: optuna.Trial, name: str, dist: optuna.distributions.BaseDistribution) -> Any:

@@ -86,6 +86,8 @@ def sweep_flow(
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
         done = len(study.get_trials(deepcopy=False, states=COUNTED_STATES))
+        if own := sweep.start_from(study, search, sweep.trial_config(config, series, {})):
+            logger.info("Trial 0 tries the starting config's own values: %s", own)
         to_run = max(0, sweep_options.trials - done)
         logger.info(
             "Study %r in %s: %d trials finished before, %d to run", name, sweep.shown(storage), done, to_run

@@ -88,6 +88,8 @@ def _record(client: MlflowClient, experiment: str, parent_id: str, trial: Frozen
         RunTag("optuna.state", state),
         RunTag("bilstm.worker", trial.user_attrs.get("worker", "")),
     ]
+    if sweep.ORIGIN_ATTR in trial.user_attrs:
+        tags.append(RunTag("bilstm.trial_origin", trial.user_attrs[sweep.ORIGIN_ATTR]))
     if state == "FAIL":  # no error recorded: its process died and the heartbeat marked it
         tags.append(RunTag("bilstm.trial_error", _error(trial)))
     client.log_batch(

@@ -20,7 +20,7 @@ from bilstm import sweep
 from bilstm.config import PipelineConfig
 from bilstm.data import load_series
 from bilstm.defaults import resolve
-from bilstm.folds import plan_folds
+from bilstm.folds import BacktestError, plan_folds
 from bilstm.preflight import checked_split
 from bilstm.sweep import SweepOptions, fold_options, make_study, run_one_trial
 from bilstm.sweep_space import DEFAULT_SPACE, SearchSpace, SweepError
@@ -98,14 +98,38 @@ def test_a_trial_that_would_start_after_the_time_budget_runs_nothing(tiny_config
     assert late is None and optuna.get_all_study_names(storage) == []
 
 
-def test_sweep_folds_end_where_the_test_split_starts(synthetic_csv):
+def test_sweep_folds_cut_the_validation_split_so_the_newest_trains_on_the_whole_train_split(synthetic_csv):
     config = tiny(**{"data.path": synthetic_csv, "data.time_column": "timestamp", "data.targets": ["y"]})
     series = load_series(config.data)
     config = resolve(config, series).config
+    base = checked_split(series, config)
     folds = plan_folds(series, config, fold_options(SweepOptions(folds=2)), before_test=True)
-    test_start = checked_split(series, config).val_end
-    assert folds[-1].split.test_end == test_start
-    assert all(fold.split.test_end <= test_start for fold in folds)
+    block = (base.val_end - base.train_end) // 2
+    # held-out blocks tile the validation split up to the test split; each fold validates on the one before
+    assert [(f.split.val_end, f.split.test_end) for f in folds] == [
+        (base.val_end - 2 * block, base.val_end - block),
+        (base.val_end - block, base.val_end),
+    ]
+    assert [f.split.val_end - f.split.train_end for f in folds] == [block, block]
+    assert folds[-1].split.train_end == base.train_end
+    too_many = base.val_end - base.train_end  # one-row blocks, shorter than the horizon
+    with pytest.raises(BacktestError, match=r"into blocks of 1, shorter than the horizon .*: use --folds"):
+        plan_folds(series, config, fold_options(SweepOptions(folds=too_many)), before_test=True)
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # asked here, no trial to keep alive
+def test_a_new_study_tries_the_starting_configs_own_values_first_and_a_resumed_one_does_not(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    space = SearchSpace(SMALL_SPACE)
+    config = tiny(**{"train.lr": 0.005, "model.hidden_size": 32})  # 32 is not one of the space's choices
+    study = make_study("s", storage, space, seed=0)
+
+    assert sweep.start_from(study, space, config) == {"train.lr": 0.005}
+    assert sweep.start_from(study, space, config) == {}  # queued once: the study holds that trial now
+    first = study.ask()
+    values = space.suggest(first)
+    assert values["train.lr"] == 0.005 and values["model.hidden_size"] in (8, 16)
+    assert first.user_attrs[sweep.ORIGIN_ATTR] == "the starting config"
 
 
 def test_a_study_resumed_with_another_space_is_refused(tmp_path):
