@@ -23,7 +23,7 @@ from bilstm.folds import BacktestOptions, check_scheduler
 SCHEDULER_TIMEOUT = "10s"  # for an existing Dask scheduler to answer
 # what a local worker imports as it starts: the fold task (torch, Prefect, the core) and what torch imports
 # only at the first optimiser step
-WORKER_PRELOAD = ["tasks.fold", "torch._dynamo"]
+WORKER_PRELOAD = ("tasks.fold", "torch._dynamo")
 
 
 class FoldWorkers:
@@ -32,8 +32,9 @@ class FoldWorkers:
     meanwhile (a local cluster's start-up and shutdown lines, and the traceback of a worker closing, would
     bury the folds' own; a fold's failure is reported by its task)."""
 
-    def __init__(self, options: BacktestOptions):
+    def __init__(self, options: BacktestOptions, preload: tuple[str, ...] = WORKER_PRELOAD):
         self.options = options
+        self.preload = list(preload)
         self._cluster = None
         self._error: BaseException | None = None
         self._starting: threading.Thread | None = None
@@ -64,7 +65,7 @@ class FoldWorkers:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
-                    preload=WORKER_PRELOAD,
+                    preload=self.preload,
                 )
         except BaseException as error:  # noqa: BLE001 - raised in the flow's thread by `runner`
             self._error = error

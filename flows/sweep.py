@@ -24,12 +24,14 @@ from prefect.runtime import flow_run
 
 from bilstm import sweep
 from bilstm.config import PipelineConfig, with_overrides
+from bilstm.data import Series
 from bilstm.folds import BacktestOptions, unreachable_scheduler
 from bilstm.sweep_space import SearchSpace
 from flows.fold_workers import FoldWorkers
 from flows.train import train_flow
 from tasks.data import ingest
-from tasks.sweep import FINISHED, record_finished, record_study, run_trial_task
+from tasks.sweep import FINISHED, record_finished, record_study
+from tasks.sweep_trial import run_trial_task
 from tasks.tracking import start_tracking
 from tracking.runs import run_url, tracked_run
 from tracking.store import tracking_uri, use_tracking
@@ -39,6 +41,7 @@ PRELOAD = ("torch._dynamo", "mlflow.store.tracking.sqlalchemy_store")
 COUNTED_STATES = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 RECORD_EVERY_SECONDS = 2  # how often the flow records the trials that ended, while trials run
 TRIAL_PARAMETERS = ("name", "storage", "series", "config", "space", "options")
+WORKER_PRELOAD = ("tasks.sweep_trial", "torch._dynamo")  # what a local cluster's workers import as they start
 
 
 def default_storage() -> str:
@@ -70,40 +73,28 @@ def sweep_flow(
     logger = get_run_logger()
     use_tracking(config.registry.experiment)
     where = BacktestOptions(workers=sweep_options.workers, dask_address=sweep_options.dask_address)
-    workers = FoldWorkers(where)
-    with tracked_run(flow_run.name) as run, workers:
-        mlflow.set_tag("bilstm.kind", "sweep")
-        start_tracking(config)
-        options = sweep_options.model_dump() | {"storage": sweep.shown(storage)}
-        mlflow.log_params({f"sweep.{key}": value for key, value in options.items()})
-        series = ingest(config.data)
-        sweep.check_space_fits(series, config, search, sweep_options)
-        study = sweep.make_study(name, storage, search, config.train.seed, epochs=config.train.epochs)
-        # the trials that ended before this sweep are recorded by the sweeps that ran them
-        recorded = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
-        # a trial left RUNNING by a killed process: FAIL, and tried again by this sweep (experimental API)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
-        done = len(study.get_trials(deepcopy=False, states=COUNTED_STATES))
-        if own := sweep.start_from(study, search, sweep.trial_config(config, series, {})):
-            logger.info("Trial 0 tries the starting config's own values: %s", own)
-        to_run = max(0, sweep_options.trials - done)
-        logger.info(
-            "Study %r in %s: %d trials finished before, %d to run", name, sweep.shown(storage), done, to_run
-        )
-        trial_config = config
-        if sweep_options.workers > 1 or sweep_options.dask_address:  # single-threaded workers share the cores
-            trial_config = with_overrides(config, {"train.threads": 1})
-        trial = [name, storage, series, trial_config, search, sweep_options]
-        ran = _run_trials(workers, trial, to_run, lambda: record_finished(run, study, recorded))
-        counts = Counter(trial.state.name for trial in ran)
-        if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
-            raise _nothing_completed(name, counts, ran)
-        best = with_overrides(config, study.best_trial.params)
-        record_study(study, best)
-        logger.info("Best trial %d: mean fold MSE %.5f", study.best_trial.number, study.best_value)
-    retrained = train_flow(best)
+    workers = FoldWorkers(where, preload=WORKER_PRELOAD)
+    with workers:  # a local cluster starts now, and closes while the best config retrains
+        with tracked_run(flow_run.name) as run:
+            mlflow.set_tag("bilstm.kind", "sweep")
+            start_tracking(config)
+            options = sweep_options.model_dump() | {"storage": sweep.shown(storage)}
+            mlflow.log_params({f"sweep.{key}": value for key, value in options.items()})
+            series = ingest(config.data)
+            sweep.check_space_fits(series, config, search, sweep_options)
+            study, recorded, to_run = _open_study(name, storage, search, config, series, sweep_options.trials)
+            trial_config = config
+            if sweep_options.workers > 1 or sweep_options.dask_address:  # single-threaded, sharing the cores
+                trial_config = with_overrides(config, {"train.threads": 1})
+            trial = [name, storage, series, trial_config, search, sweep_options]
+            ran = _run_trials(workers, trial, to_run, lambda: record_finished(run, study, recorded))
+            counts = Counter(trial.state.name for trial in ran)
+            if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+                raise _nothing_completed(name, counts, ran)
+            best = with_overrides(config, study.best_trial.params)
+            record_study(study, best)
+            logger.info("Best trial %d: mean fold MSE %.5f", study.best_trial.number, study.best_value)
+        retrained = train_flow(best)
     client = MlflowClient()
     client.set_tag(run.info.run_id, "bilstm.best_run_id", retrained["run_id"])
     client.set_tag(retrained["run_id"], "bilstm.sweep_run_id", run.info.run_id)
@@ -122,6 +113,28 @@ def sweep_flow(
         "train_run_id": retrained["run_id"],
         "wall_seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _open_study(
+    name: str, storage: str, search: SearchSpace, config: PipelineConfig, series: Series, trials: int
+) -> tuple[optuna.Study, set[int], int]:
+    """The study, created or resumed (its stale trials failed, a new one's first trial queued with the
+    config's own values); the numbers of the trials that ended before this sweep (recorded by the sweeps
+    that ran them) and how many trials this sweep runs."""
+    logger = get_run_logger()
+    study = sweep.make_study(name, storage, search, config.train.seed, epochs=config.train.epochs)
+    recorded = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
+    # a trial left RUNNING by a killed process: FAIL, and tried again by this sweep (experimental API)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    done = len(study.get_trials(deepcopy=False, states=COUNTED_STATES))
+    if own := sweep.start_from(study, search, sweep.trial_config(config, series, {})):
+        logger.info("Trial 0 tries the starting config's own values: %s", own)
+    to_run = max(0, trials - done)
+    where = sweep.shown(storage)
+    logger.info("Study %r in %s: %d trials finished before, %d to run", name, where, done, to_run)
+    return study, recorded, to_run
 
 
 def _nothing_completed(name: str, counts: Counter, ran: list) -> sweep.SweepFailedError:

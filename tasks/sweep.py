@@ -1,5 +1,4 @@
-"""The sweep's tasks: a trial (run wherever the task runner puts it: a Dask worker on another
-machine; it imports no MLflow), and the record of the study in MLflow: a nested run per trial under the
+"""The sweep's records in MLflow (its trials run in tasks/sweep_trial.py): a nested run per trial under the
 sweep's run, the Optuna plots and the best config on the sweep's run."""
 
 from __future__ import annotations
@@ -18,27 +17,10 @@ from prefect.cache_policies import NO_CACHE
 
 from bilstm import sweep
 from bilstm.config import PipelineConfig
-from bilstm.data import Series
-from bilstm.sweep_space import SearchSpace
 
 matplotlib.use("Agg")  # no display on a worker or a server
 STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
 FINISHED = tuple(optuna.trial.TrialState[state] for state in STATUS)
-
-
-@task(cache_policy=NO_CACHE, task_run_name="trial-slot-{slot}")
-def run_trial_task(
-    name: str,
-    storage: str,
-    series: Series,
-    config: PipelineConfig,
-    space: SearchSpace,
-    options: sweep.SweepOptions,
-    slot: int = 0,
-    deadline: float | None = None,
-) -> int | None:
-    """One trial of the study; its number, or None when the sweep's time budget ran out first."""
-    return sweep.run_one_trial(name, storage, series, config, space, options, slot, deadline)
 
 
 def record_finished(parent: mlflow.ActiveRun, study: optuna.Study, recorded: set[int]) -> list[FrozenTrial]:
