@@ -213,8 +213,8 @@ def print_table(runs: list[dict], refs: dict, settings: dict, threads: dict) -> 
     )
     print(
         f"one trial's folds (the preset's values) on 1 torch thread: {threads['1_thread_s']:.1f} s, on 2:"
-        f" {threads['2_threads_s']:.1f} s ({threads['speedup']:.2f}x): a 1-worker sweep's trials use both"
-        f" cores; 2 single-threaded workers can run trials at most {2 / threads['speedup']:.2f}x as fast"
+        f" {threads['2_threads_s']:.1f} s ({threads['speedup']:.2f}x): the second core that a 1-worker"
+        " sweep's trials use and 2 single-threaded workers give up"
     )
     print(
         "command s: the command in a fresh directory, start to exit, against one Prefect server started"
