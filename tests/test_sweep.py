@@ -271,7 +271,7 @@ def _kill_the_worker_of_a_running_trial(storage: str, study: str, timeout: float
     raise TimeoutError(f"no trial ran within {timeout:.0f} s")
 
 
-def _a_trial_shows_in_mlflow_before_the_streams_end(tracking: str, storage: str, study: str, flow) -> bool:
+def _a_trial_shows_in_mlflow_before_the_trials_end(tracking: str, storage: str, study: str, flow) -> bool:
     """Whether a nested trial run was in MLflow at a moment when the study had not all of its 3 trials
     counted yet (MLflow read first, the study after), before `flow` ended."""
     client = MlflowClient(tracking)
@@ -303,18 +303,18 @@ def test_trials_show_in_mlflow_as_they_end_and_a_worker_killed_mid_trial_leaves_
             running = pool.submit(sweep_flow, config, options, space, return_state=True)
             killed = _kill_the_worker_of_a_running_trial(storage, "k")
             killed_at = time.monotonic()
-            live = _a_trial_shows_in_mlflow_before_the_streams_end(tracking, storage, "k", running)
+            live = _a_trial_shows_in_mlflow_before_the_trials_end(tracking, storage, "k", running)
             state = running.result(timeout=600)
     finally:
         cluster.stop()
 
-    assert live, "no trial run showed in MLflow while the streams ran"
+    assert live, "no trial run showed in MLflow while the trials ran"
     client = MlflowClient(tracking)
     study = optuna.load_study(study_name="k", storage=storage)
     counted = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
     if state.is_failed():  # a partial sweep registers nothing
         assert client.search_registered_models() == []
-    else:  # Dask gave the lost stream to the other worker
+    else:  # Dask gave the lost trial's task to the other worker
         assert len(counted) >= 3
     # a resume, once the killed trial's heartbeat is older than the grace period (no state tells it sooner)
     time.sleep(max(0.0, killed_at + sweep.GRACE_SECONDS + sweep.HEARTBEAT_SECONDS - time.monotonic()))
