@@ -250,11 +250,15 @@ def sweep(
     ] = None,
     folds: Annotated[int, typer.Option(help="Rolling-origin folds per trial, before the test split")] = 2,
     workers: Annotated[
-        int, typer.Option(help="Trials at once, on Dask worker processes; 1 runs them here")
+        int,
+        typer.Option(help="Trials at once, on a local Dask cluster of this many workers; 1 runs them here"),
     ] = 1,
     dask_address: Annotated[
         str | None,
-        typer.Option(help="An existing Dask scheduler (tcp://host:8786) instead of a local cluster"),
+        typer.Option(
+            help="An existing Dask scheduler (tcp://host:8786) instead of a local cluster: all its workers"
+            " take trials"
+        ),
     ] = None,
     study: Annotated[
         str | None, typer.Option(help="Study name; the same name resumes it [default: MODEL-sweep]")

@@ -52,9 +52,13 @@ class SweepOptions(BaseModel):
     trials: int = Field(20, ge=1, description="Trials in the study, this sweep's and any resumed ones")
     timeout: float | None = Field(None, gt=0, description="Stop starting trials after this many seconds")
     folds: int = Field(2, ge=1, description="Rolling-origin folds per trial, all before the test split")
-    workers: int = Field(1, ge=1, description="Trials at once: Dask worker processes; 1 runs them here")
+    workers: int = Field(
+        1, ge=1, description="Trials at once, on a local Dask cluster of this many workers; 1 runs them here"
+    )
     dask_address: str | None = Field(
-        None, description="An existing Dask scheduler (tcp://host:8786) instead of a local cluster"
+        None,
+        description="An existing Dask scheduler (tcp://host:8786) instead of a local cluster: all its workers"
+        " take trials",
     )
     study: str | None = Field(None, description="Study name, to resume [default: <model name>-sweep]")
     storage: str | None = Field(
