@@ -20,6 +20,14 @@ from bilstm.config import PipelineConfig  # noqa: E402
 from tests.helpers import BILSTM, synthetic_frame, tiny  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def no_inherited_experiment():
+    """Each test starts without MLFLOW_EXPERIMENT_ID: `mlflow.set_experiment` writes it into this process's
+    environment, and a command an earlier test's flow left it for would look for that experiment's id in
+    its own, other store."""
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+
+
 @pytest.fixture(scope="session")
 def history_csv(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("history") / "series.csv"
