@@ -42,7 +42,7 @@ from pathlib import Path
 import optuna
 from overhead import prefect_server
 
-from bilstm import pipeline
+from bilstm.backtest import train_fold
 from bilstm.config import with_overrides
 from bilstm.config_layers import build_config
 from bilstm.data import load_series
@@ -123,10 +123,7 @@ def thread_scaling() -> dict:
         config = resolve(with_overrides(base, {"train.threads": threads}), series).config
         started = time.perf_counter()
         for fold in plan_folds(series, config, BacktestOptions(folds=2), before_test=True):
-            prepared = pipeline.split_and_scale(series, config, fold.split)
-            forecaster = pipeline.new_forecaster(prepared, config)
-            windows = pipeline.make_train_windows(prepared, config)
-            pipeline.fit_forecaster(forecaster, windows, config, None, progress=False)
+            train_fold(series, config, fold)
         seconds[threads] = time.perf_counter() - started
     return {"1_thread_s": seconds[1], "2_threads_s": seconds[2], "speedup": seconds[1] / seconds[2]}
 

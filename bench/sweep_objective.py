@@ -20,35 +20,27 @@ import time
 from pathlib import Path
 
 from bilstm import pipeline
+from bilstm.backtest import run_fold
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.config_layers import build_config
 from bilstm.data import Series, load_series
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestOptions, plan_folds
-from bilstm.split import Split
 
 PRESET = "etth1-s96"
-
-
-def held_out_mse(series: Series, config: PipelineConfig, split: Split | None) -> float:
-    """A model trained on `split`'s train rows (the config's own split when None), its held-out MSE."""
-    prepared = pipeline.split_and_scale(series, config, split)
-    forecaster = pipeline.new_forecaster(prepared, config)
-    windows = pipeline.make_train_windows(prepared, config)
-    pipeline.fit_forecaster(forecaster, windows, config, None, progress=False)
-    return pipeline.evaluate_forecaster(forecaster, prepared).metrics["test_mse_scaled"]
 
 
 def score(series: Series, config: PipelineConfig, folds: int) -> dict:
     started = time.perf_counter()
     fold_mse = [
-        held_out_mse(series, config, fold.split)
+        run_fold(series, config, fold).evaluation.metrics["test_mse_scaled"]
         for fold in plan_folds(series, config, BacktestOptions(folds=folds), before_test=True)
     ]
+    _, _, evaluation = pipeline.run(config, progress=False)  # trained on the whole train split
     return {
         "fold_mse": fold_mse,
         "objective": statistics.fmean(fold_mse),
-        "test_mse": held_out_mse(series, config, None),
+        "test_mse": evaluation.metrics["test_mse_scaled"],
         "seconds": round(time.perf_counter() - started, 1),
     }
 

@@ -106,18 +106,19 @@ def plan_folds(
     folds score configs on models trained on nearly as much as the one the best is retrained on)."""
     base = checked_split(series, config)
     window = config.window
+    val_rows = base.val_end - base.train_end
     if before_test:
         rows = base.val_end
-        val_size = test_size = (base.val_end - base.train_end) // options.folds
+        val_size = test_size = val_rows // options.folds
         if test_size < window.horizon:
             raise BacktestError(
-                f"{series.source}: {options.folds} folds cut the {base.val_end - base.train_end} validation"
-                f" rows into blocks of {test_size}, shorter than the horizon ({window.horizon}):"
-                f" use {folds_option} {max(1, (base.val_end - base.train_end) // window.horizon)} or fewer"
+                f"{series.source}: {options.folds} folds cut the {val_rows} validation rows into blocks of"
+                f" {test_size}, shorter than the horizon ({window.horizon}):"
+                f" use {folds_option} {max(1, val_rows // window.horizon)} or fewer"
             )
     else:
         rows = len(series.frame)
-        val_size, test_size = base.val_end - base.train_end, base.test_end - base.val_end
+        val_size, test_size = val_rows, base.test_end - base.val_end
     step = options.step or test_size
     # fold 0's train rows must hold one window: rows - (N - 1) * step - test - val >= lookback + horizon
     room = rows - test_size - val_size - window.lookback - window.horizon

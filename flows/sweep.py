@@ -40,7 +40,6 @@ PRELOAD = ("torch._dynamo", "mlflow.store.tracking.sqlalchemy_store")
 # the trials that count toward --trials: a failed one is run again by a resume
 COUNTED_STATES = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 RECORD_EVERY_SECONDS = 2  # how often the flow records the trials that ended, while trials run
-TRIAL_PARAMETERS = ("name", "storage", "series", "config", "space", "options")
 WORKER_PRELOAD = ("tasks.sweep_trial", "torch._dynamo")  # what a local cluster's workers import as they start
 
 
@@ -86,7 +85,8 @@ def sweep_flow(
             trial_config = config
             if sweep_options.workers > 1 or sweep_options.dask_address:  # single-threaded, sharing the cores
                 trial_config = with_overrides(config, {"train.threads": 1})
-            trial = [name, storage, series, trial_config, search, sweep_options]
+            trial = {"name": name, "storage": storage, "series": series, "config": trial_config}
+            trial |= {"space": search, "options": sweep_options}
             ran = _run_trials(workers, trial, to_run, lambda: record_finished(run, study, recorded))
             counts = Counter(trial.state.name for trial in ran)
             if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
@@ -146,22 +146,20 @@ def _nothing_completed(name: str, counts: Counter, ran: list) -> sweep.SweepFail
     )
 
 
-def _run_trials(workers: FoldWorkers, trial: list, count: int, record: Callable[[], list]) -> list:
-    """`count` trials submitted at once, the workers taking the next as each frees, each recorded by
-    `record` within ~2 s of its end; the trials recorded (all of this sweep's that ended)."""
+def _run_trials(workers: FoldWorkers, trial: dict, count: int, record: Callable[[], list]) -> list:
+    """`count` trials (`run_trial_task` with the parameters `trial`) submitted at once, the workers taking
+    the next as each frees, each recorded by `record` within ~2 s of its end; the trials recorded (all of
+    this sweep's that ended)."""
     ran = record()  # a trial that a resumed sweep's fail_stale_trials just failed
     if count == 0:
         return ran
-    options = trial[-1]
+    options = trial["options"]
     deadline = time.time() + options.timeout if options.timeout else None
     runner = workers.runner()
     with runner:
         try:  # the first submission connects to the cluster
             futures = [
-                runner.submit(
-                    run_trial_task,
-                    dict(zip(TRIAL_PARAMETERS, trial, strict=True)) | {"slot": slot, "deadline": deadline},
-                )
+                runner.submit(run_trial_task, trial | {"slot": slot, "deadline": deadline})
                 for slot in range(count)
             ]
         except OSError as error:  # no scheduler at the address
