@@ -129,7 +129,8 @@ def check_space_fits(
     try:
         plan_folds(series, resolved, fold_options(options), "--folds", before_test=True)
     except BacktestError as error:
-        where = f" with window.lookback {values['window.lookback']} (the space's longest)" if values else ""
+        longest = values.get("window.lookback")
+        where = f" (checked with window.lookback {longest}, the space's longest)" if values else ""
         raise SweepError(f"{error}{where}") from None
 
 
