@@ -67,7 +67,7 @@ class Monitor:
 
     def __init__(self, forecaster, promise, test_mse: float, freq: str):
         self.forecaster, self.promise, self.test_mse = forecaster, promise, test_mse
-        self.rows = default_window(freq, forecaster.spec.horizon)
+        self.rows = default_window(freq, forecaster.spec.horizon, forecaster.spec.period)
         self.windows = self.rows - forecaster.spec.horizon + 1
         self.limits = limits(promise, test_mse, np.arange(self.windows), self.rows)
 

@@ -41,7 +41,17 @@ class DataConfig(_Section):
         "error", description="What to do with NaN or empty cells in the used columns"
     )
     max_gap: float = Field(
-        3.0, ge=1, description="Largest step between timestamps, in inferred steps; a longer gap is an error"
+        3.0,
+        ge=1,
+        description="Largest step between timestamps, in steps of the inferred frequency (months for monthly"
+        " data); a longer gap is an error",
+    )
+    seasonal_period: int | None = Field(
+        None,
+        ge=1,
+        description="Steps per season (seasonal naive, MASE, the default lookback); empty = from the"
+        " frequency: 24 hourly, 48 half-hourly, 7 daily, 5 business days, 52 weekly, 12 monthly, 4"
+        " quarterly, 1 yearly",
     )
     split: Literal["auto", "ett", "fractions", "last"] = Field(
         "auto",

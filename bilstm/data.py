@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pandas as pd
 
 from bilstm.config import DataConfig
 from bilstm.errors import DataValidationError
+from bilstm.frequency import Stamps, infer
 from bilstm.messages import names, rows, sample
 from bilstm.stamps import time_index
 
@@ -34,6 +35,7 @@ class Series:
     target_columns: list[str]
     freq: str
     timezone: str | None = None  # where the data's stamps are shown ('+08:00', 'Europe/Berlin'); None: naive
+    notes: list[str] = field(default_factory=list)  # what loading warned of, for the run's summary
 
     @property
     def values(self) -> np.ndarray:
@@ -135,41 +137,6 @@ def check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, s
         )
 
 
-def infer_freq(
-    index: pd.DatetimeIndex, source: str, max_gap: float = np.inf, rows: np.ndarray | None = None
-) -> str:
-    """The series frequency as a pandas offset alias; the most common step if gaps exist.
-
-    Gaps up to `max_gap` steps are accepted with a warning; a longer one raises, naming the file rows
-    around it (`rows`: the 1-based file row of each timestamp of the sorted `index`).
-    """
-    if len(index) < 3:
-        raise DataValidationError(f"{source}: need at least 3 rows to infer the frequency")
-    freq = pd.infer_freq(index)
-    if freq is not None:
-        return freq
-    steps = index[1:] - index[:-1]
-    common = pd.Series(steps).mode().iloc[0]
-    freq = pd.tseries.frequencies.to_offset(common).freqstr
-    # a window across a long gap would silently treat distant rows as neighbours
-    too_long = np.flatnonzero(steps > max_gap * common)
-    if too_long.size:
-        rows = np.arange(1, len(index) + 1) if rows is None else rows
-        i = too_long[0]
-        more = f" (and {too_long.size - 1} more such gaps)" if too_long.size > 1 else ""
-        raise DataValidationError(
-            f"{source}: a gap of {steps[i]} between rows {rows[i]} and {rows[i + 1]}"
-            f" ({index[i]} -> {index[i + 1]}){more} is longer than data.max_gap={max_gap:g} steps of {freq};"
-            " fill or resample the missing timestamps, or raise data.max_gap"
-        )
-    warnings.warn(
-        f"{source}: timestamps are not evenly spaced; using the most common step {freq}"
-        f" ({(steps != common).sum()} irregular steps)",
-        stacklevel=3,
-    )
-    return freq
-
-
 def check_targets_vary(series: Series, train_rows: slice) -> None:
     """A target that is constant over the train rows leaves nothing to learn (and a zero scale): refuse it."""
     train = series.frame.iloc[train_rows]
@@ -216,5 +183,6 @@ def load_series(config: DataConfig, missing_column_fix: str | None = None) -> Se
     elif config.missing == "interpolate":
         frame = frame.interpolate(method="time", limit_direction="both")
     name = Path(source.split("?")[0]).name.split(".")[0] or "series"
-    freq = infer_freq(frame.index, source, config.max_gap, file_rows)
+    stamps = Stamps(frame.index, np.array([0, len(frame)]), timezone, source, file_rows, lambda _: "")
+    freq = infer(stamps, config.max_gap)
     return Series(frame, source, name, inputs, targets, freq, timezone)

@@ -1,5 +1,5 @@
 """Settings left to the data: the lookback and the segment length, derived from the series' seasonal period
-(a day of steps for sub-daily data, a week for daily, a year for weekly and coarser) and its train rows.
+(`bilstm.frequency.seasonal_period`, or `data.seasonal_period`) and its train rows.
 
 `resolve` returns a config with every such setting filled in, the period, and warnings about the settings
 the user chose (a lookback that takes a large share of the train rows).
@@ -9,29 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
-
-from bilstm.config import PipelineConfig, with_overrides
+from bilstm.config import DataConfig, PipelineConfig, with_overrides
 from bilstm.data import Series
+from bilstm.frequency import seasonal_period
 from bilstm.split import split_rows
 
 SEASONS = 14  # the default lookback in seasonal periods: two weeks of hourly data, as ETTh1's 336 rows
-AUTO_KEYS = ("window.lookback", "model.patch_len")  # the settings None leaves to the data
+AUTO_KEYS = ("window.lookback", "model.patch_len", "data.seasonal_period")  # what None leaves to the data
 LOOKBACK_SHARE = 0.25  # the most of the train rows the default lookback takes; more than this warns
 
 
-# Seasonal period (in steps) by the base unit of the series frequency.
-_PERIODS = {"D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4}
-
-
-def seasonal_period(freq: str) -> int:
-    """Steps per season: a day for sub-daily data, a week for daily, a year for weekly and coarser."""
-    offset = pd.tseries.frequencies.to_offset(freq)
-    base = offset.rule_code.split("-")[0]  # "W-SUN" -> "W"
-    if base in ("min", "s", "ms", "h"):
-        steps = pd.Timedelta(days=1) / pd.Timedelta(offset)
-        return max(1, int(round(steps)))
-    return _PERIODS.get(base, 1)
+def season(config: DataConfig, freq: str) -> int:
+    """The seasonal period in steps: `data.seasonal_period` where set, else the frequency's own."""
+    return config.seasonal_period or seasonal_period(freq)
 
 
 @dataclass
@@ -55,22 +45,23 @@ def default_patch_len(period: int, lookback: int) -> int:
 
 def resolve(config: PipelineConfig, series: Series) -> Resolved:
     """Fill in `window.lookback` and `model.patch_len` where they are None (auto) from `series`."""
-    period = seasonal_period(series.freq)
+    period = season(config.data, series.freq)
     rows = len(series.frame)
     # the split's train rows do not depend on the lookback; a placeholder of 1 only sizes them
-    train_rows = split_rows(config.data, series.name, rows, 1, 1, series.source).train_end
+    split = split_rows(config.data, series.name, rows, 1, config.window.horizon, series.source)
+    train_rows = split.train_end
     derived: dict[str, int] = {}
     lookback = config.window.lookback
     if lookback is None:
         lookback = derived["window.lookback"] = default_lookback(period, train_rows)
     if config.model.patch_len is None:
         derived["model.patch_len"] = default_patch_len(period, lookback)
-    warnings = []
+    notes = [split.note] if split.note else []
     if "window.lookback" not in derived and lookback > LOOKBACK_SHARE * train_rows:
-        warnings.append(
+        notes.append(
             f"window.lookback={lookback} takes {lookback / train_rows:.0%} of the {train_rows} train rows"
             f" (more than {LOOKBACK_SHARE:.0%}): few training windows; the seasonal period of"
             f" {series.freq} data is {period} steps, and leaving the lookback unset picks"
             f" {default_lookback(period, train_rows)}"
         )
-    return Resolved(with_overrides(config, derived), period, derived, warnings)
+    return Resolved(with_overrides(config, derived), period, derived, notes)

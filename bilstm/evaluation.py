@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from bilstm import metrics
-from bilstm.defaults import seasonal_period
 from bilstm.forecaster import Forecaster
 from bilstm.intervals import interval_scores
 from bilstm.scaling import Scaler
@@ -81,7 +80,7 @@ def evaluate(
     )
     truth = truth.transpose(0, 2, 1)
     # truth -> (N, T, k)
-    period = seasonal_period(spec.freq)
+    period = spec.period
     scale = metrics.mase_scale(target_values[: split.train_end], period)
     naive = metrics.naive_forecast(target_values, first, windows, spec.horizon)
     seasonal = metrics.seasonal_naive_forecast(target_values, first, windows, spec.horizon, period)

@@ -19,6 +19,7 @@ import torch
 from bilstm.config import DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
+from bilstm.frequency import future_stamps, seasonal_period
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.model import BiLSTMNet
 from bilstm.panel_forecaster import PANEL_FORMAT_VERSION, PanelForecaster
@@ -45,6 +46,11 @@ class WindowSpec:
     freq: str
     timezone: str | None = None  # '+08:00', 'UTC', 'Europe/Berlin'; bundles before format 3 have none
     series_column: str | None = None  # many series in a long table (format 5); None: one series
+    seasonal_period: int | None = None  # steps per season; None (older bundles): the frequency's own
+
+    @property
+    def period(self) -> int:
+        return self.seasonal_period or seasonal_period(self.freq)
 
 
 @dataclass
@@ -118,7 +124,7 @@ class Forecaster:
         """
         times, values = self._history_values(history)
         lookback = self.spec.lookback
-        future = pd.date_range(times[-1], periods=self.spec.horizon + 1, freq=self.spec.freq)[1:]
+        future = future_stamps(times[-1:], self.spec.horizon, self.spec.freq, self.spec.timezone)
         inputs, _ = self._scaled(values[-lookback:], times[-lookback:])  # (L, C), as the network reads it
         output = predict(self.model, inputs[None]).numpy().reshape(self.spec.horizon, -1)
         if self.cycle is not None:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bilstm.defaults import seasonal_period
 from bilstm.errors import MonitorInputError
 from bilstm.forecaster import Forecaster
 from bilstm.metrics import naive_forecast
@@ -26,14 +25,14 @@ from bilstm.recorded import arrived_windows
 ROLLING, RECORDED = "rolling-origin", "recorded"
 
 
-def default_window(freq: str, horizon: int) -> int:
-    """A week of steps for data stepping a day or less (168 for hourly data), else four seasonal periods;
-    at least two horizons."""
+def default_window(freq: str, horizon: int, period: int) -> int:
+    """A week of steps for data stepping a day or less (168 for hourly data), else four seasonal periods
+    (`period` steps each); at least two horizons."""
     offset = pd.tseries.frequencies.to_offset(freq)
     try:
         steps = int(pd.Timedelta(days=7) / pd.Timedelta(offset))
     except ValueError:  # months, quarters, weeks: no fixed length in pandas
-        steps = 4 * seasonal_period(freq)
+        steps = 4 * period
     return max(steps, 2 * horizon)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 from bilstm.config import DataConfig
 from bilstm.data import builtin_path, check_numeric, read_table, used_columns
 from bilstm.errors import DataValidationError
+from bilstm.frequency import Stamps, infer
 from bilstm.messages import names, rows, sample
 from bilstm.stamps import time_index
 
@@ -38,6 +39,7 @@ class Panel:
     target_columns: list[str]
     freq: str
     timezone: str | None = None
+    notes: list[str] = field(default_factory=list)  # what loading warned of, for the run's summary
 
     @property
     def values(self) -> np.ndarray:
@@ -135,7 +137,8 @@ def load_panel(config: DataConfig, missing_column_fix: str | None = None) -> Pan
         timezone=timezone,
     )
     panel = _fill_missing(panel, config.missing)
-    panel.freq = panel_freq(panel, config.max_gap)
+    stamps = Stamps(panel.times, panel.offsets, timezone, source, panel.file_rows, panel.described)
+    panel.freq = infer(stamps, config.max_gap)
     return panel
 
 
@@ -150,51 +153,3 @@ def _fill_missing(panel: Panel, policy: str) -> Panel:
     else:
         filled = groups.transform(lambda column: column.interpolate(limit_direction="both"))
     return replace(panel, frame=filled)
-
-
-def panel_freq(panel: Panel, max_gap: float) -> str:
-    """The table's one frequency: the most common step within series. A series whose own steps are mostly
-    another one, or a gap longer than `max_gap` steps, is an error naming the series and its rows."""
-    stamps = panel.times.asi8
-    steps = np.diff(stamps)
-    within = np.ones(len(steps), dtype=bool)
-    within[panel.offsets[1:-1] - 1] = False  # the step from one series' last row to the next one's first
-    steps_within = steps[within]
-    if steps_within.size == 0:
-        raise DataValidationError(
-            f"{panel.source}: every series has one row; the frequency cannot be inferred"
-        )
-    common = int(pd.Series(steps_within).mode().iloc[0])
-    freq = pd.tseries.frequencies.to_offset(pd.Timedelta(common, unit="ns")).freqstr
-    series_of_step = panel.row_series[:-1][within]
-    medians = pd.Series(steps_within).groupby(series_of_step).median()
-    mixed = medians[medians != common]
-    if len(mixed):
-        raise DataValidationError(
-            f"{panel.source}: {panel.described(int(mixed.index[0]))} steps by"
-            f" {pd.Timedelta(mixed.iloc[0], unit='ns')}, the table by {freq}{_more(len(mixed))};"
-            " one frequency per table: resample that series or put it in a file of its own"
-        )
-    too_long = np.flatnonzero(steps > max_gap * common)
-    too_long = too_long[within[too_long]]
-    if too_long.size:
-        i = too_long[0]
-        series, gap = int(panel.row_series[i]), pd.Timedelta(steps[i], unit="ns")
-        between = f"file rows {panel.file_rows[i]} and {panel.file_rows[i + 1]}"
-        raise DataValidationError(
-            f"{panel.source}: series {sample(panel.ids[series])} has a gap of {gap} between {between}"
-            f"{_more(too_long.size, 'gaps')}"
-            f" longer than data.max_gap={max_gap:g} steps of {freq}; fill or resample the missing timestamps,"
-            " or raise data.max_gap"
-        )
-    irregular = int((steps_within != common).sum())
-    if irregular:
-        warnings.warn(
-            f"{panel.source}: {irregular} steps within series differ from the table's step {freq}",
-            stacklevel=3,
-        )
-    return freq
-
-
-def _more(count: int, what: str = "series") -> str:
-    return f" (and {count - 1} more {what})" if count > 1 else ""

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from bilstm import m4
-from bilstm.defaults import seasonal_period
 from bilstm.evaluation import IncomparableModelError
 from bilstm.intervals import level_name
 from bilstm.panel_forecaster import PanelForecaster
@@ -69,7 +68,7 @@ def evaluate_panel(forecaster: PanelForecaster, prepared: ScaledPanel) -> PanelE
     steps = first_rows[:, None] + np.arange(split.horizon)[None, :]
     truth = targets[steps]
     # truth -> (N, T, k)
-    period = seasonal_period(panel.freq)
+    period = spec.period
     forecasts = {"": pred, **_baselines(targets, panel.offsets, split, first_rows, series, period)}
     mase_scales = _mase_scales(targets, panel.offsets, split, period)
     reference = prepared.scalers.units(series, slice(-len(panel.target_columns), None))[:, None, :]

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from bilstm.errors import ForecastInputError
+from bilstm.frequency import future_stamps
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.messages import names, sample
 from bilstm.model import BiLSTMNet
@@ -103,7 +104,7 @@ class PanelForecaster:
         series = np.flatnonzero(keep)
         point = self.forecast_inputs(inputs, series, scalers)
         bands = self.bands(point, inputs, series, scalers)
-        future = _future_stamps(times[ends[keep] - 1], spec.horizon, spec.freq)
+        future = future_stamps(times[ends[keep] - 1], spec.horizon, spec.freq, spec.timezone)
         if spec.timezone is not None:
             future = future.tz_convert(spec.timezone)
         frame = {
@@ -166,17 +167,3 @@ class PanelForecaster:
         (directory / "forecaster.json").write_text(json.dumps(meta, indent=2))
         torch.save({k: v.cpu() for k, v in self.model.state_dict().items()}, directory / "weights.pt")
         return directory
-
-
-def _future_stamps(last: pd.DatetimeIndex, horizon: int, freq: str) -> pd.DatetimeIndex:
-    """The `horizon` stamps after each of `last`, series after series: (len(last) * horizon,)."""
-    offset = pd.tseries.frequencies.to_offset(freq)
-    if isinstance(offset, pd.offsets.Tick):
-        step = pd.Timedelta(offset).value  # nanoseconds
-        stamps = last.as_unit("ns").asi8[:, None] + step * np.arange(1, horizon + 1)[None, :]
-        naive = pd.DatetimeIndex(stamps.reshape(-1).view("datetime64[ns]"))
-        return naive if last.tz is None else naive.tz_localize("UTC").tz_convert(last.tz)
-    # calendar steps (months, business days) differ in length: one range per series
-    ranges = [pd.date_range(t, periods=horizon + 1, freq=freq)[1:] for t in last]
-    stamps = np.concatenate([r.as_unit("ns").asi8 for r in ranges])
-    return pd.DatetimeIndex(stamps.view("datetime64[ns]")).tz_localize(last.tz)

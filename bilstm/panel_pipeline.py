@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.defaults import default_lookback, default_patch_len, seasonal_period
+from bilstm.defaults import default_lookback, default_patch_len, season
 from bilstm.errors import DataValidationError
 from bilstm.forecaster import WindowSpec
 from bilstm.model import BiLSTMNet
@@ -41,7 +41,7 @@ def resolve_panel(config: PipelineConfig, panel: Panel) -> PipelineConfig:
         raise DataValidationError(
             f"{panel.source}: scaler.cycle is not supported with a series column; leave it at 0"
         )
-    period = seasonal_period(panel.freq)
+    period = season(config.data, panel.freq)
     derived = {}
     lookback = config.window.lookback
     if lookback is None:
@@ -105,5 +105,6 @@ def new_panel_forecaster(prepared: ScaledPanel, config: PipelineConfig) -> Panel
         freq=panel.freq,
         timezone=panel.timezone,
         series_column=panel.series_column,
+        seasonal_period=season(config.data, panel.freq),
     )
     return PanelForecaster(net, prepared.scalers, spec)

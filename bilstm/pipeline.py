@@ -18,7 +18,7 @@ import torch
 from bilstm.config import PipelineConfig
 from bilstm.cycle import Cycle, fit_on_train_rows
 from bilstm.data import Series, load_series
-from bilstm.defaults import resolve, seasonal_period
+from bilstm.defaults import resolve, season
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.forecaster import Forecaster, WindowSpec
 from bilstm.intervals import ConformalIntervals, calibrate
@@ -54,7 +54,7 @@ def split_and_scale(series: Series, config: PipelineConfig, split: Split | None 
     if config.scaler.cycle:
         times, train = series.frame.index, split.train_rows
         cycle = fit_on_train_rows(
-            scaled[train], times[train], config.scaler.cycle, series.freq, series.source
+            scaled[train], times[train], config.scaler.cycle, series.freq, series.source, series.timezone
         )
         scaled = scaled - cycle.at(times)
     return ScaledSplit(series, split, scaler, scaled.astype(np.float32), cycle)
@@ -84,6 +84,7 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
         horizon=window.horizon,
         freq=series.freq,
         timezone=series.timezone,
+        seasonal_period=season(config.data, series.freq),
     )
     return Forecaster(net, prepared.scaler, spec, prepared.cycle)
 
@@ -112,9 +113,7 @@ def fit_forecaster(
     training_log = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
     training_log.train_seconds += warm_start_seconds  # part of what training costs
     model.cpu()
-    forecaster.intervals = calibrate_intervals(
-        model, windows[1], config, seasonal_period(forecaster.spec.freq)
-    )
+    forecaster.intervals = calibrate_intervals(model, windows[1], config, forecaster.spec.period)
     return training_log
 
 

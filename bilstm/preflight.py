@@ -52,7 +52,8 @@ def check_cycle(series: Series, config: PipelineConfig, split: Split) -> None:
     if config.scaler.cycle:
         train = split.train_rows
         times = series.frame.index[train]
-        fit_on_train_rows(series.values[train], times, config.scaler.cycle, series.freq, series.source)
+        cycle = config.scaler.cycle
+        fit_on_train_rows(series.values[train], times, cycle, series.freq, series.source, series.timezone)
 
 
 def check_forecast_input(data: str | None, output: str, plot: str | None) -> None:

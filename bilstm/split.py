@@ -25,6 +25,7 @@ class Split:
     val_end: int
     test_end: int
     lookback: int
+    note: str | None = None  # what was changed from the configured split, to tell the user
 
     @property
     def train_rows(self) -> slice:
@@ -63,9 +64,7 @@ def split_rows(
             )
         split = Split(*borders, lookback=lookback)
     else:
-        train_end = int(rows * config.train_fraction)
-        test_rows = int(rows * config.test_fraction)
-        split = Split(train_end, rows - test_rows, rows, lookback)
+        split = _fraction_split(config, rows, lookback, horizon, where)
     val_targets = split.val_end - split.train_end
     test_targets = split.test_end - split.val_end
     if split.train_end < lookback + horizon or min(val_targets, test_targets) < horizon:
@@ -76,3 +75,20 @@ def split_rows(
             f" (each needs >= {horizon}); use more data or a shorter lookback/horizon"
         )
     return split
+
+
+def _fraction_split(config: DataConfig, rows: int, lookback: int, horizon: int, where: str) -> Split:
+    """Train / validation / test by `config`'s fractions; a validation or test part shorter than one horizon
+    (a short series) is lengthened to one, from the train rows, and the split says so in its `note`."""
+    test_rows = int(rows * config.test_fraction)
+    train_end = int(rows * config.train_fraction)
+    wanted = (train_end, rows - test_rows)
+    test_rows = max(test_rows, horizon)
+    train_end = min(train_end, rows - test_rows - horizon)
+    note = None
+    if (train_end, rows - test_rows) != wanted:
+        note = (
+            f"{where}: {rows} rows are few for horizon {horizon}: validation and test get one horizon at"
+            f" least ({train_end} train rows, {rows - test_rows - train_end} validation, {test_rows} test)"
+        )
+    return Split(train_end, rows - test_rows, rows, lookback, note)

@@ -79,7 +79,15 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         else:
             promotion = promote(version, forecaster, evidence, prepared, job, registry.model_name)
         summary = _summary(
-            run, config, settings, champion_warning, training_log, evaluation, version, promotion
+            run,
+            config,
+            settings,
+            series.notes,
+            champion_warning,
+            training_log,
+            evaluation,
+            version,
+            promotion,
         )
         publish_report(summary, promotion)
         clear_checkpoint(checkpoint)
@@ -130,6 +138,7 @@ def _summary(
     run: mlflow.ActiveRun,
     config: PipelineConfig,
     settings: Resolved,
+    data_notes: list[str],
     champion_warning: str | None,
     training_log: TrainingLog,
     evaluation: Evaluation,
@@ -159,6 +168,7 @@ def _summary(
         "train_seconds": round(training_log.train_seconds, 3),
         "train_samples_per_s": round(training_log.samples_per_s, 1),
         "warnings": [
+            *data_notes,
             *settings.warnings,
             *([champion_warning] if champion_warning else []),
             *baseline_shortfalls(metrics),

@@ -15,7 +15,6 @@ from prefect.runtime import flow_run
 
 from bilstm import gate
 from bilstm.config import PipelineConfig
-from bilstm.defaults import seasonal_period
 from bilstm.evaluation import baseline_shortfalls
 from bilstm.job import Job
 from bilstm.pipeline import kept_start_note
@@ -68,7 +67,7 @@ def train_many_series(
         "approval": None if promotion.approval is None else promotion.approval.__dict__,
         "series": len(prepared.panel.ids),
         "series_left_out": len(panel.ids) - len(prepared.panel.ids),
-        "seasonal_period": seasonal_period(panel.freq),
+        "seasonal_period": forecaster.spec.period,
         "lookback": config.window.lookback,
         "patch_len": config.model.patch_len,
         "epochs_run": training_log.epochs_run,
@@ -76,7 +75,11 @@ def train_many_series(
         "training_note": kept_start_note(config) if training_log.best_epoch == 0 else None,
         "train_seconds": round(training_log.train_seconds, 3),
         "train_samples_per_s": round(training_log.samples_per_s, 1),
-        "warnings": [*([champion_warning] if champion_warning else []), *baseline_shortfalls(metrics)],
+        "warnings": [
+            *panel.notes,
+            *([champion_warning] if champion_warning else []),
+            *baseline_shortfalls(metrics),
+        ],
         "metrics": metrics,
     }
     publish_report(summary, promotion)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+from typing import TypeVar
+
 import mlflow
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -13,11 +17,25 @@ from bilstm.stamps import as_text
 from bilstm.windows import Windows
 from tasks.retries import IO_RETRIES
 
+T = TypeVar("T")
+
+
+def loaded_with_notes(load: Callable[[DataConfig], T], config: DataConfig) -> T:
+    """`load(config)` with what it warns of (gaps, sorting, mixed offsets) logged and kept as the data's
+    `notes`, which the run's summary lists among its warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load(config)
+    data.notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    for note in data.notes:
+        get_run_logger().warning(note)
+    return data
+
 
 @task(**IO_RETRIES)
 def ingest(config: DataConfig) -> Series:
     """Read and validate the data set; log it to MLflow as the run's training input."""
-    series = load_series(config)
+    series = loaded_with_notes(load_series, config)
     frame, targets, digest = series.frame.reset_index(), series.target_columns, series.digest()
     frame = as_text(frame, series.timezone)  # stamps with offsets as text: MLflow's schema has no zones
     # an MLflow dataset names one target column; several (setting M) are in the data.targets tag only;

@@ -70,7 +70,7 @@ def plan_stretch(series: Series, forecaster: Forecaster, promise: Promise | None
     data and to the stretch the promise covers."""
     spec = forecaster.spec
     if window is None:
-        window = min(monitor.default_window(series.freq, spec.horizon), len(series.frame))
+        window = min(monitor.default_window(series.freq, spec.horizon, spec.period), len(series.frame))
         if promise is not None:
             window = min(window, len(promise.mse) + spec.horizon - 1)
     first_row = monitor.first_target_row(len(series.frame), forecaster, window, series.source)

@@ -13,20 +13,21 @@ from prefect.cache_policies import NO_CACHE
 
 from bilstm import panel_pipeline, plots
 from bilstm.config import DataConfig, PipelineConfig
-from bilstm.defaults import seasonal_period
+from bilstm.defaults import season
 from bilstm.panel import Panel, load_panel
 from bilstm.panel_evaluation import PanelEvaluation, evaluate_panel
 from bilstm.panel_forecaster import PanelForecaster
 from bilstm.stamps import as_text
 from bilstm.training import TrainingLog
 from bilstm.windows import Windows
+from tasks.data import loaded_with_notes
 from tasks.retries import IO_RETRIES
 
 
 @task(**IO_RETRIES)
 def ingest_panel(config: DataConfig) -> Panel:
     """Read and validate the long table; log it to MLflow as the run's training input."""
-    panel = load_panel(config)
+    panel = loaded_with_notes(load_panel, config)
     frame = panel.frame.assign(
         **{panel.series_column: np.repeat(panel.ids, panel.lengths), config.time_column: panel.times}
     )
@@ -56,7 +57,7 @@ def ingest_panel(config: DataConfig) -> Panel:
 def fit_panel_settings(config: PipelineConfig, panel: Panel) -> PipelineConfig:
     """Fill in the settings left to the data from the shortest series; log them and the seasonal period."""
     resolved = panel_pipeline.resolve_panel(config, panel)
-    period = seasonal_period(panel.freq)
+    period = season(config.data, panel.freq)
     mlflow.log_params(
         {
             "window.lookback": resolved.window.lookback,

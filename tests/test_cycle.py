@@ -44,10 +44,12 @@ def test_a_period_the_train_rows_do_not_cover_is_refused():
         Cycle.fit(np.zeros((96, 1)), HOURS, 168, "h")
 
 
-def test_a_series_without_a_fixed_step_is_refused():
+def test_monthly_phases_are_calendar_months_whatever_their_length():
     months = pd.date_range("2020-01-01", periods=36, freq="MS")
-    with pytest.raises(CycleError, match="'MS' has none: set scaler.cycle=0"):
-        Cycle.fit(np.zeros((36, 1)), months, 12, "MS")
+    values = months.month.to_numpy(dtype=np.float64)[:, None]  # each month's own number
+    cycle = Cycle.fit(values, months, 12, "MS")
+    later = pd.date_range("2031-03-01", periods=14, freq="MS")
+    np.testing.assert_array_equal(cycle.at(later)[:, 0], later.month)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ def _hours_later(frame: pd.DataFrame, after_row: int, hours: int) -> pd.DataFram
 
 def test_a_gap_within_max_gap_loads_with_a_warning(tmp_path):
     path = write_table(tmp_path, _hours_later(synthetic_frame(60), 30, 2))  # one step of 3 hours
-    with pytest.warns(UserWarning, match="not evenly spaced; using the most common step h"):
+    with pytest.warns(UserWarning, match=r"not evenly spaced: 1 gap\(s\) with 2 missing step\(s\) of h"):
         series = load_series(data_config(path))
     assert series.freq == "h" and len(series.frame) == 60
 

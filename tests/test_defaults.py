@@ -41,9 +41,9 @@ def test_daily_data_gets_a_week_as_period_and_a_lookback_within_a_quarter_of_the
     resolved = resolve(config, load_series(config.data))
     assert resolved.period == 7
     assert resolved.config.window.lookback == 98 and resolved.config.model.patch_len == 7  # 14 weeks
-    short = job(series_file(tmp_path, 200, "D", "short.csv"))  # 140 train rows: a quarter is 35
+    short = job(series_file(tmp_path, 300, "D", "short.csv"))  # 210 train rows: a quarter is 52
     resolved = resolve(short, load_series(short.data))
-    assert resolved.config.window.lookback == 35 and resolved.config.model.patch_len == 7
+    assert resolved.config.window.lookback == 49 and resolved.config.model.patch_len == 7  # whole weeks
 
 
 def test_settings_the_user_chose_are_kept_and_a_lookback_eating_the_train_rows_warns(tmp_path):
@@ -86,3 +86,16 @@ def test_an_ettm_file_has_a_day_of_15_minute_steps_as_period(tmp_path):
 @pytest.mark.parametrize(("freq", "period"), [("h", 24), ("15min", 96), ("D", 7), ("W-SUN", 52), ("MS", 12)])
 def test_seasonal_period_follows_the_frequency(freq, period):
     assert seasonal_period(freq) == period
+
+
+def test_a_few_dozen_monthly_rows_get_a_working_lookback_and_a_split_with_a_horizon_each(tmp_path):
+    config = job(series_file(tmp_path, 40, "MS"), **{"window.horizon": 6})
+    resolved = resolve(config, load_series(config.data))
+    lookback = resolved.config.window.lookback
+    split = split_rows(config.data, "data", 40, lookback, 6)  # raises where no window fits
+    assert resolved.period == 12 and lookback == 6
+    assert (split.train_end, split.val_end - split.train_end, split.test_end - split.val_end) == (26, 6, 8)
+    assert resolved.warnings == [
+        f"{config.data.path}: 40 rows are few for horizon 6: validation and test get one horizon at least"
+        " (26 train rows, 6 validation, 8 test)"
+    ]

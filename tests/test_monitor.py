@@ -94,10 +94,10 @@ def test_the_drift_reference_reads_back_from_json(trained):
 
 
 def test_the_default_window_is_a_week_of_steps_for_data_stepping_a_day_or_less():
-    assert default_window("h", 24) == 168
-    assert default_window("15min", 96) == 672
-    assert default_window("D", 24) == 48  # a week of days is shorter than two horizons
-    assert default_window("MS", 3) == 48  # four years of months
+    assert default_window("h", 24, 24) == 168
+    assert default_window("15min", 96, 96) == 672
+    assert default_window("D", 24, 7) == 48  # a week of days is shorter than two horizons
+    assert default_window("MS", 3, 12) == 48  # four years of months
 
 
 @pytest.mark.parametrize(

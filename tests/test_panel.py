@@ -90,12 +90,12 @@ def _every_second_hour_for_c(frame: pd.DataFrame) -> pd.DataFrame:
         ),
         (
             lambda f: f.drop(index=range(300, 310)),
-            r"series 'b' has a gap of 0 days 11:00:00 between file rows 300 and 301 longer than"
-            r" data.max_gap=3 steps of h",
+            r"series 'b' \(file rows 201-450\) has a gap of 0 days 11:00:00 between rows 300 and 301 .* is"
+            r" longer than data.max_gap=3 steps of h",
         ),
         (
             _every_second_hour_for_c,
-            r"series 'c' \(file rows 461-690\) steps by 0 days 02:00:00, the table by h;",
+            r"series 'c' \(file rows 461-690\) steps by 2 steps of h, the table by one;",
         ),
     ],
     ids=["no series column", "an empty id", "a repeated stamp", "a long gap", "another frequency"],
