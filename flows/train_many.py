@@ -17,6 +17,7 @@ from bilstm import gate
 from bilstm.config import PipelineConfig
 from bilstm.defaults import seasonal_period
 from bilstm.evaluation import baseline_shortfalls
+from bilstm.intervals import shortfall_warnings
 from bilstm.job import Job
 from bilstm.pipeline import kept_start_note
 from tasks.panel import (
@@ -76,7 +77,11 @@ def train_many_series(
         "training_note": kept_start_note(config) if training_log.best_epoch == 0 else None,
         "train_seconds": round(training_log.train_seconds, 3),
         "train_samples_per_s": round(training_log.samples_per_s, 1),
-        "warnings": [*([champion_warning] if champion_warning else []), *baseline_shortfalls(metrics)],
+        "warnings": [
+            *([champion_warning] if champion_warning else []),
+            *shortfall_warnings(forecaster.intervals),
+            *baseline_shortfalls(metrics),
+        ],
         "metrics": metrics,
     }
     publish_report(summary, promotion)
