@@ -70,6 +70,12 @@ class DataConfig(_Section):
     skip_short: bool = Field(
         False, description="Many series: leave out (with a warning) series too short for the split, not fail"
     )
+    nonnegative: Literal["auto", True, False] = Field(
+        "auto",
+        description="Floor forecasts and their bands at 0: true, false, or auto (each target whose train and"
+        " validation rows are all >= 0, as counts, sales and prices are); the choice is kept in the model"
+        " bundle",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -2,14 +2,15 @@
 
 Saved as a bundle, a directory of `forecaster.json` and `weights.pt` (a state dict read back with
 `torch.load(weights_only=True)`): loading it never unpickles code. Its conformal intervals, where calibrated,
-are JSON in `forecaster.json` too. `Forecaster.predict` turns a history DataFrame into a DataFrame of future
-timestamps and forecasts in original units, with their bands where the forecaster has intervals.
+are JSON in `forecaster.json` too, and so are the targets it floors at 0 (`bilstm.nonnegative`).
+`Forecaster.predict` turns a history DataFrame into a DataFrame of future timestamps and forecasts in original
+units, with their bands where the forecaster has intervals.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from bilstm.errors import ForecastInputError
 from bilstm.frequency import future_stamps, seasonal_period
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.model import BiLSTMNet
+from bilstm.nonnegative import floor, floor_bands, floor_mask
 from bilstm.panel_forecaster import PANEL_FORMAT_VERSION, PanelForecaster
 from bilstm.scaling import Scaler
 from bilstm.series_scaling import SeriesScalers
@@ -60,16 +62,18 @@ class Forecaster:
     spec: WindowSpec
     cycle: Cycle | None = None
     intervals: ConformalIntervals | None = None  # None: calibrated without levels, or bundles before format 4
+    nonnegative: list[str] = field(default_factory=list)  # targets floored at 0; none in older bundles
 
     def bands(
         self, point: np.ndarray, inputs: np.ndarray | None = None
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """{level: (lo, hi)} in original units around (..., T, k) original-unit forecasts; {} without
         intervals. `inputs`: the (..., L, C) network inputs of those forecasts (`input_windows`), which a
-        scaled-residuals calibration needs for each window's volatility."""
+        scaled-residuals calibration needs for each window's volatility. Floored at 0 as the forecasts are."""
         if self.intervals is None:
             return {}
-        return self.intervals.bands(point, self.scaler.units(self._targets), inputs)
+        bands = self.intervals.bands(point, self.scaler.units(self._targets), inputs)
+        return floor_bands(bands, self._floored)
 
     def input_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
         """What the network reads of every window of (rows, C) original values of `spec.input_columns` at
@@ -82,7 +86,7 @@ class Forecaster:
     def forecast_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
         """Forecasts in original units for every window of (rows, C) original values of
         `spec.input_columns` taken at `times` (needed with a cycle): (rows - L - T + 1, T, k), window i
-        reading rows [i, i + L)."""
+        reading rows [i, i + L); the `nonnegative` targets floored at 0."""
         lookback, horizon, targets = self.spec.lookback, self.spec.horizon, self._targets
         scaled, cycle = self._scaled(values, times)
         inputs, _ = numpy_windows(scaled, lookback, horizon)
@@ -90,7 +94,7 @@ class Forecaster:
         if cycle is not None:
             _, target_cycle = numpy_windows(cycle[:, targets], lookback, horizon)
             outputs = outputs + target_cycle  # the cycle at each window's target rows, (N, T, k)
-        return self.scaler.inverse_transform(outputs, targets)
+        return floor(self.scaler.inverse_transform(outputs, targets), self._floored)
 
     def _scaled(
         self, values: np.ndarray, times: pd.DatetimeIndex | None
@@ -108,6 +112,10 @@ class Forecaster:
     def _targets(self) -> slice:
         """The target columns among the input columns: the last ones."""
         return slice(-len(self.spec.target_columns), None)
+
+    @property
+    def _floored(self) -> np.ndarray:
+        return floor_mask(self.spec.target_columns, self.nonnegative)
 
     def predict(self, history: pd.DataFrame) -> pd.DataFrame:
         """Forecast the `horizon` steps after the last row of `history`.
@@ -129,7 +137,7 @@ class Forecaster:
         output = predict(self.model, inputs[None]).numpy().reshape(self.spec.horizon, -1)
         if self.cycle is not None:
             output = output + self.cycle.at(future, self._targets)
-        forecast = self.scaler.inverse_transform(output, self._targets)
+        forecast = floor(self.scaler.inverse_transform(output, self._targets), self._floored)
         frame = self._forecast_frame(forecast, self.bands(forecast, inputs))
         frame.insert(0, "step", np.arange(1, self.spec.horizon + 1))
         shown = future if self.spec.timezone is None else future.tz_convert(self.spec.timezone)
@@ -211,6 +219,7 @@ class Forecaster:
             "scaler": self.scaler.to_json(),
             "cycle": None if self.cycle is None else self.cycle.to_json(),
             "intervals": None if self.intervals is None else self.intervals.to_json(),
+            "nonnegative": self.nonnegative,
         }
         (directory / "forecaster.json").write_text(json.dumps(meta, indent=2))
         torch.save({k: v.cpu() for k, v in self.model.state_dict().items()}, directory / "weights.pt")
@@ -239,7 +248,9 @@ class Forecaster:
         model.load_state_dict(state)
         cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None
         intervals = ConformalIntervals.from_json(meta["intervals"]) if meta.get("intervals") else None
+        nonnegative = meta.get("nonnegative", [])  # bundles from before flooring floor nothing
         model = model.to(device).eval()
         if spec.series_column is not None:
-            return PanelForecaster(model, SeriesScalers.from_json(meta["scaler"]), spec, intervals)
-        return cls(model, Scaler.from_json(meta["scaler"]), spec, cycle, intervals)
+            scalers = SeriesScalers.from_json(meta["scaler"])
+            return PanelForecaster(model, scalers, spec, intervals, nonnegative=nonnegative)
+        return cls(model, Scaler.from_json(meta["scaler"]), spec, cycle, intervals, nonnegative)

@@ -10,13 +10,18 @@ forecaster keeps the calibration as plain JSON in its bundle. Two calibrators (`
   steps; the band of a window is that quantile times its own volatility, narrow in calm spells and wide in
   volatile ones.
 
+Where the validation windows are too few for a level (ceil((n + 1) * a) > n), its half-width is the largest
+score times a normal tail's factor (`tail_factor`), with one warning line (`shortfall_warnings`).
+
 Scores: coverage, mean width, MSIS.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -30,18 +35,56 @@ def level_name(level: float) -> str:
     return f"{level:g}"
 
 
+def fewest_windows(level: float) -> int:
+    """The fewest calibration windows n whose ceil((n + 1) * a)-th smallest score exists (is at most n) for
+    `level` a in percent: 4 for 80, 19 for 95."""
+    return next(n for n in itertools.count(1) if math.ceil((n + 1) * level / 100) <= n)
+
+
+def tail_factor(level: float, n: int) -> float:
+    """What the largest of n scores is multiplied by for a `level` (percent) that n windows cannot support:
+    the ratio of a normal's two-sided quantiles at the level and at n / (n + 1), the highest level that
+    largest score supports. Above 1 and increasing with the level, so the bands stay nested and apart."""
+    normal = NormalDist()
+    return normal.inv_cdf((1 + level / 100) / 2) / normal.inv_cdf((1 + n / (n + 1)) / 2)
+
+
 def _conformal_quantiles(scores: np.ndarray, levels: list[float]) -> np.ndarray:
-    """(levels, T, k): per level `a`, the ceil((n + 1) * a)-th smallest of the (n, T, k) `scores` per cell
-    (the largest where that rank exceeds n)."""
+    """(levels, T, k): per level `a`, the ceil((n + 1) * a)-th smallest of the (n, T, k) `scores` per cell;
+    where that rank exceeds n, the largest times `tail_factor`."""
     scores = np.sort(scores, axis=0)
     n = len(scores)
     if n < 1:
         raise ValueError("conformal calibration needs at least one window")
-    ranks = [min(math.ceil((n + 1) * level / 100), n) for level in levels]
-    if not ranks:
+    if not levels:
         return np.zeros((0,) + scores.shape[1:])
-    # scores[rank - 1] -> (T, k) for each level -> (levels, T, k)
-    return np.stack([scores[rank - 1] for rank in ranks])
+    quantiles = []
+    for level in levels:
+        rank = math.ceil((n + 1) * level / 100)
+        # scores[rank - 1] -> (T, k)
+        quantiles.append(scores[rank - 1] if rank <= n else scores[-1] * tail_factor(level, n))
+    return np.stack(quantiles)
+
+
+def shortfall_warnings(intervals: ConformalIntervals | None) -> list[str]:
+    """One line (or none) naming the levels too few validation windows calibrated, and what their bands
+    are instead."""
+    if intervals is None:
+        return []
+    n = intervals.n
+    short = [level for level in intervals.levels if fewest_windows(level) > n]
+    if not short:
+        return []
+    bands = " and ".join(f"{level_name(level)} %" for level in short)
+    needs = " and ".join(str(fewest_windows(level)) for level in short)
+    factors = " and ".join(f"{tail_factor(level, n):.2f}" for level in short)
+    plural = len(short) > 1
+    return [
+        f"the {bands} band{'s' if plural else ''} need{'' if plural else 's'} at least {needs} validation"
+        f" windows per horizon step, this run has {n}: {'they are' if plural else 'it is'} the largest"
+        f" validation residual times {factors} (normal quantile ratios), without conformal's coverage"
+        " guarantee; lengthen the validation split or lower intervals.levels"
+    ]
 
 
 @dataclass
@@ -51,7 +94,7 @@ class ConformalIntervals:
     Split conformal: the half-width of level `a` at step t for target j is the ceil((n + 1) * a)-th smallest
     of the n absolute calibration residuals at (t, j), i.e. their empirical quantile at the finite-sample
     corrected level ceil((n + 1) * a) / n. Where that rank exceeds n (fewer than a / (1 - a) windows) the
-    largest residual is used and the coverage guarantee does not hold.
+    largest residual times `tail_factor` is used and the coverage guarantee does not hold.
     """
 
     levels: list[float]  # percent, strictly increasing

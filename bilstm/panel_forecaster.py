@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ from bilstm.frequency import future_stamps
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.messages import names, sample
 from bilstm.model import BiLSTMNet
+from bilstm.nonnegative import floor, floor_bands, floor_mask
 from bilstm.series_scaling import SeriesScalers
 from bilstm.stamps import offsets, to_utc
 from bilstm.training import predict
@@ -42,31 +43,37 @@ class PanelForecaster:
     spec: WindowSpec  # with `series_column` set
     intervals: ConformalIntervals | None = None
     cycle: None = None  # many-series models remove no cycle; the attribute keeps the training code uniform
+    nonnegative: list[str] = field(default_factory=list)  # targets floored at 0; none in older bundles
 
     @property
     def _targets(self) -> slice:
         return slice(-len(self.spec.target_columns), None)
 
+    @property
+    def _floored(self) -> np.ndarray:
+        return floor_mask(self.spec.target_columns, self.nonnegative)
+
     def forecast_inputs(
         self, inputs: np.ndarray, series: np.ndarray, scalers: SeriesScalers | None = None
     ) -> np.ndarray:
         """(N, T, k) original-unit forecasts of (N, L, C) scaled inputs, window n of series `series[n]` of
-        `scalers` (the forecaster's own by default)."""
+        `scalers` (the forecaster's own by default); the `nonnegative` targets floored at 0."""
         scalers = scalers or self.scalers
         spec = self.spec
         # a series embedding knows the series by their number in training; -1: not seen there
         known = self.scalers.numbers(scalers.ids)[series]
         outputs = predict(self.model, inputs, known).numpy().reshape(len(inputs), spec.horizon, -1)
-        return scalers.inverse_transform(outputs, series, self._targets)
+        return floor(scalers.inverse_transform(outputs, series, self._targets), self._floored)
 
     def bands(
         self, point: np.ndarray, inputs: np.ndarray, series: np.ndarray, scalers: SeriesScalers | None = None
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-        """{level: (lo, hi)} around (N, T, k) forecasts, each window in its own series' units."""
+        """{level: (lo, hi)} around (N, T, k) forecasts, each window in its own series' units, floored at 0 as
+        the forecasts are."""
         if self.intervals is None:
             return {}
         units = (scalers or self.scalers).units(series, self._targets)[:, None, :]
-        return self.intervals.bands(point, units, inputs)
+        return floor_bands(self.intervals.bands(point, units, inputs), self._floored)
 
     def predict(self, history: pd.DataFrame, skip_short: bool = False) -> pd.DataFrame:
         """Forecast the `horizon` steps after each series' last row of the long table `history`.
@@ -163,6 +170,7 @@ class PanelForecaster:
             "scaler": self.scalers.to_json(),
             "cycle": None,
             "intervals": None if self.intervals is None else self.intervals.to_json(),
+            "nonnegative": self.nonnegative,
         }
         (directory / "forecaster.json").write_text(json.dumps(meta, indent=2))
         torch.save({k: v.cpu() for k, v in self.model.state_dict().items()}, directory / "weights.pt")

@@ -17,6 +17,7 @@ from bilstm.defaults import default_lookback, default_patch_len, season
 from bilstm.errors import DataValidationError
 from bilstm.forecaster import WindowSpec
 from bilstm.model import BiLSTMNet
+from bilstm.nonnegative import floored_targets
 from bilstm.panel import Panel
 from bilstm.panel_forecaster import PanelForecaster
 from bilstm.panel_split import PanelSplit, check_targets_vary, split_panel
@@ -91,7 +92,8 @@ def make_panel_windows(prepared: ScaledPanel, config: PipelineConfig) -> tuple[W
 
 
 def new_panel_forecaster(prepared: ScaledPanel, config: PipelineConfig) -> PanelForecaster:
-    """An untrained forecaster of the panel's series, with the seed's initial weights."""
+    """An untrained forecaster of the panel's series, with the seed's initial weights and the targets it
+    floors at 0 (`data.nonnegative`, auto read from every series' train and validation rows)."""
     torch.manual_seed(config.train.seed)
     panel, window = prepared.panel, config.window
     inputs, targets = len(panel.input_columns), len(panel.target_columns)
@@ -107,4 +109,8 @@ def new_panel_forecaster(prepared: ScaledPanel, config: PipelineConfig) -> Panel
         series_column=panel.series_column,
         seasonal_period=season(config.data, panel.freq),
     )
-    return PanelForecaster(net, prepared.scalers, spec)
+    targets = panel.target_columns
+    # every series' train and validation rows: those before its val_end
+    known = np.arange(len(panel.frame)) < prepared.split.val_end[panel.row_series]
+    nonnegative = floored_targets(config.data.nonnegative, panel.frame[targets].to_numpy()[known], targets)
+    return PanelForecaster(net, prepared.scalers, spec, nonnegative=nonnegative)

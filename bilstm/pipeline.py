@@ -23,6 +23,7 @@ from bilstm.evaluation import Evaluation, evaluate
 from bilstm.forecaster import Forecaster, WindowSpec
 from bilstm.intervals import ConformalIntervals, calibrate
 from bilstm.model import BiLSTMNet
+from bilstm.nonnegative import floored_targets
 from bilstm.preflight import checked_split
 from bilstm.scaling import Scaler
 from bilstm.split import Split
@@ -70,7 +71,8 @@ def make_train_windows(prepared: ScaledSplit, config: PipelineConfig) -> tuple[W
 
 
 def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
-    """An untrained forecaster: the network with the seed's initial weights, the scaler and the spec."""
+    """An untrained forecaster: the network with the seed's initial weights, the scaler, the spec and the
+    targets it floors at 0 (`data.nonnegative`, auto read from the train and validation rows)."""
     torch.manual_seed(config.train.seed)  # the initial weights too are a function of the seed
     series, window = prepared.series, config.window
     net = BiLSTMNet(
@@ -86,7 +88,9 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
         timezone=series.timezone,
         seasonal_period=season(config.data, series.freq),
     )
-    return Forecaster(net, prepared.scaler, spec, prepared.cycle)
+    known = series.frame[series.target_columns].to_numpy()[: prepared.split.val_end]
+    nonnegative = floored_targets(config.data.nonnegative, known, series.target_columns)
+    return Forecaster(net, prepared.scaler, spec, prepared.cycle, nonnegative=nonnegative)
 
 
 def fit_forecaster(

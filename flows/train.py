@@ -22,6 +22,7 @@ from bilstm.defaults import Resolved
 from bilstm.evaluation import Evaluation, baseline_shortfalls
 from bilstm.folds import BacktestOptions
 from bilstm.forecaster import Forecaster
+from bilstm.intervals import shortfall_warnings
 from bilstm.job import Job
 from bilstm.pipeline import ScaledSplit, kept_start_note
 from bilstm.training import TrainingLog
@@ -78,17 +79,13 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
             promotion = _promote_once_approved(run, version, forecaster, evidence, prepared, job, registry)
         else:
             promotion = promote(version, forecaster, evidence, prepared, job, registry.model_name)
-        summary = _summary(
-            run,
-            config,
-            settings,
-            series.notes,
-            champion_warning,
-            training_log,
-            evaluation,
-            version,
-            promotion,
-        )
+        warnings = [
+            *series.notes,
+            *settings.warnings,
+            *([champion_warning] if champion_warning else []),
+            *shortfall_warnings(forecaster.intervals),
+        ]
+        summary = _summary(run, config, settings, warnings, training_log, evaluation, version, promotion)
         publish_report(summary, promotion)
         clear_checkpoint(checkpoint)
     return summary
@@ -138,14 +135,14 @@ def _summary(
     run: mlflow.ActiveRun,
     config: PipelineConfig,
     settings: Resolved,
-    data_notes: list[str],
-    champion_warning: str | None,
+    warnings: list[str],
     training_log: TrainingLog,
     evaluation: Evaluation,
     version: str,
     promotion: Promotion,
 ) -> dict:
-    """What `bilstm train` prints (and `--json` returns) of the run."""
+    """What `bilstm train` prints (and `--json` returns) of the run; `warnings` come before the baselines'
+    shortfalls."""
     metrics = evaluation.metrics
     return {
         "run_id": run.info.run_id,
@@ -167,11 +164,6 @@ def _summary(
         "training_note": kept_start_note(config) if training_log.best_epoch == 0 else None,
         "train_seconds": round(training_log.train_seconds, 3),
         "train_samples_per_s": round(training_log.samples_per_s, 1),
-        "warnings": [
-            *data_notes,
-            *settings.warnings,
-            *([champion_warning] if champion_warning else []),
-            *baseline_shortfalls(metrics),
-        ],
+        "warnings": [*warnings, *baseline_shortfalls(metrics)],
         "metrics": metrics,
     }

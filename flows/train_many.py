@@ -16,6 +16,7 @@ from prefect.runtime import flow_run
 from bilstm import gate
 from bilstm.config import PipelineConfig
 from bilstm.evaluation import baseline_shortfalls
+from bilstm.intervals import shortfall_warnings
 from bilstm.job import Job
 from bilstm.pipeline import kept_start_note
 from tasks.panel import (
@@ -78,6 +79,7 @@ def train_many_series(
         "warnings": [
             *panel.notes,
             *([champion_warning] if champion_warning else []),
+            *shortfall_warnings(forecaster.intervals),
             *baseline_shortfalls(metrics),
         ],
         "metrics": metrics,

@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import checkpoints, pipeline
 from bilstm.config import PipelineConfig
 from bilstm.forecaster import Forecaster
+from bilstm.intervals import shortfall_warnings
 from bilstm.panel_forecaster import PanelForecaster
 from bilstm.panel_pipeline import ScaledPanel, new_panel_forecaster
 from bilstm.training import TrainingLog
@@ -57,14 +58,18 @@ def train(
     claim: checkpoints.Claim,
 ) -> tuple[Forecaster | PanelForecaster, TrainingLog]:
     """Train on the train windows with early stopping on the validation windows, checkpointing each epoch
-    to the claimed file (a retry resumes from it)."""
+    to the claimed file (a retry resumes from it); tag the targets floored at 0 and warn of interval levels
+    the validation windows cannot support."""
     if claim.path.exists():
         get_run_logger().info("Resuming from checkpoint %s", claim.path)
     if isinstance(prepared, ScaledPanel):
         forecaster = new_panel_forecaster(prepared, config)
     else:
         forecaster = pipeline.new_forecaster(prepared, config)
+    mlflow.set_tag("data.nonnegative_targets", ",".join(forecaster.nonnegative) or "none")
     training_log = pipeline.fit_forecaster(forecaster, windows, config, log_epoch, str(claim.path))
+    for warning in shortfall_warnings(forecaster.intervals):
+        get_run_logger().warning(warning)
     if training_log.resumed_from_epoch:
         get_run_logger().info("Resumed after epoch %d", training_log.resumed_from_epoch)
     # epoch 0 of the validation curve: the weights training started from (the linear warm start)

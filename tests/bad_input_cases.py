@@ -293,6 +293,15 @@ CASES = [
         warns=True,
     ),
     Case(
+        "too few validation windows for the 95 % band (widened, warns)",
+        "train --data {d}/good.csv --epochs 1 --set data.train_fraction=0.8 --set data.test_fraction=0.18"
+        " --set registry.model_name=bilstm-few-windows --json",
+        r"^the 95 % band needs at least 19 validation windows per horizon step, this run has 13: it is the"
+        r" largest validation residual times 1\.09 \(normal quantile ratios\), without conformal's coverage"
+        r" guarantee; lengthen the validation split or lower intervals\.levels$",
+        warns=True,
+    ),
+    Case(
         "monitor data without the model's columns",
         "monitor --data {d}/no_target.csv",
         r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x; the model was trained on columns"
@@ -345,6 +354,11 @@ CASES = [
         "sweep space with an empty range",
         "sweep --data {d}/good.csv --space {d}/space_empty_range.yaml",
         r"{d}/space_empty_range\.yaml: train\.lr: the range is empty \(low 0\.01 is not below high 0\.001\)$",
+    ),
+    Case(
+        "nonnegative neither auto nor a boolean",
+        "train --data {d}/good.csv --set data.nonnegative=maybe",
+        r"data\.nonnegative: Input should be 'auto', True or False \(got 'maybe'\)$",
     ),
     Case(
         "sweep without trials",

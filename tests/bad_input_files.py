@@ -93,8 +93,10 @@ def error_lines(stderr: str) -> list[str]:
 
 
 def warning_lines(stderr: str) -> list[str]:
-    """The messages of the Python warnings in a command's stderr."""
-    return [line.split("UserWarning: ", 1)[1] for line in stderr.splitlines() if "UserWarning: " in line]
+    """The messages of the Python warnings and of the `WARNING: ` lines in a command's stderr."""
+    lines = stderr.splitlines()
+    python = [line.split("UserWarning: ", 1)[1] for line in lines if "UserWarning: " in line]
+    return python + [line.removeprefix("WARNING: ") for line in lines if line.startswith("WARNING: ")]
 
 
 def registry(client) -> list:

@@ -5,6 +5,7 @@ bundle with and without a calibration, and the band columns of its forecasts. Sc
 
 import dataclasses
 import json
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,15 @@ from pydantic import ValidationError
 
 from bilstm.config import PipelineConfig
 from bilstm.forecaster import Forecaster
-from bilstm.intervals import ConformalIntervals, coverage, interval_scores, msis
+from bilstm.intervals import (
+    ConformalIntervals,
+    calibrate,
+    coverage,
+    fewest_windows,
+    interval_scores,
+    msis,
+    shortfall_warnings,
+)
 
 
 def test_half_width_is_the_rank_ceil_n_plus_1_times_level_of_the_absolute_residuals():
@@ -24,9 +33,33 @@ def test_half_width_is_the_rank_ceil_n_plus_1_times_level_of_the_absolute_residu
     assert intervals.n == 19 and intervals.method == "split-conformal"
 
 
-def test_too_few_calibration_windows_for_a_level_fall_back_to_the_largest_residual():
-    intervals = ConformalIntervals.calibrate(np.arange(1.0, 10.0).reshape(9, 1, 1), [95])
-    assert intervals.quantiles[0, 0, 0] == 9.0  # rank ceil(10 * 0.95) = 10 > n = 9
+def test_a_level_too_few_windows_support_is_the_largest_residual_times_a_normal_tail_factor_with_a_warning():
+    # n = 12, as the airline passengers' monthly job: 80 % is rank ceil(13 * 0.8) = 11; 95 % needs 19 windows
+    intervals = ConformalIntervals.calibrate(np.arange(1.0, 13.0).reshape(12, 1, 1), [80, 95])
+    z = NormalDist().inv_cdf
+    assert intervals.quantiles[:, 0, 0] == pytest.approx([11.0, 12.0 * z(0.975) / z((1 + 12 / 13) / 2)])
+    assert fewest_windows(80) == 4 and fewest_windows(95) == 19
+    [warning] = shortfall_warnings(intervals)
+    assert warning == (
+        "the 95 % band needs at least 19 validation windows per horizon step, this run has 12: it is the"
+        " largest validation residual times 1.11 (normal quantile ratios), without conformal's coverage"
+        " guarantee; lengthen the validation split or lower intervals.levels"
+    )
+    enough = ConformalIntervals.calibrate(np.ones((19, 1, 1)), [80, 95])
+    assert shortfall_warnings(enough) == [] and shortfall_warnings(None) == []
+
+
+def test_levels_no_window_count_supports_stay_nested_and_apart_not_equal_width_duplicates():
+    residuals = np.random.default_rng(3).standard_normal((2, 4, 2))
+    for calibrated in (
+        ConformalIntervals.calibrate(residuals, [80, 95]),
+        calibrate("scaled-residuals", residuals, np.ones((2, 5, 2)).cumsum(axis=1), [80, 95], 2),
+    ):
+        (lo80, hi80), (lo95, hi95) = calibrated.bands(np.zeros((1, 4, 2)), inputs=np.ones((1, 5, 2))).values()
+        assert (hi95 > hi80).all() and (lo95 < lo80).all() and (hi80 > 0).all()
+        [warning] = shortfall_warnings(calibrated)
+        assert warning.startswith("the 80 % and 95 % bands need at least 4 and 19 validation windows per")
+        assert "this run has 2: they are the largest validation residual times 1.32 and 2.03" in warning
 
 
 def test_bands_are_nested_around_the_point_per_step_and_target():

@@ -3,6 +3,8 @@ that never cross a series, the panel forecaster's long-table forecasts and its e
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.errors import DataValidationError, ForecastInputError
 from bilstm.forecaster import Forecaster
+from bilstm.intervals import shortfall_warnings
 from bilstm.panel import load_panel
 from bilstm.panel_evaluation import evaluate_panel
 from bilstm.panel_pipeline import (
@@ -225,6 +228,24 @@ def test_a_saved_panel_forecaster_forecasts_each_series_after_its_own_last_stamp
         assert first == rows["ds"].max() + pd.Timedelta(hours=1)
     same = forecaster.predict(history)
     np.testing.assert_allclose(table["y"].to_numpy(), same["y"].to_numpy(), rtol=1e-6)
+
+
+def test_bands_three_validation_windows_cannot_support_warn_and_a_positive_panel_floors_at_zero(trained):
+    forecaster, prepared, folder = trained
+    assert forecaster.intervals.n == 3  # one validation window per series
+    [warning] = shortfall_warnings(forecaster.intervals)
+    assert warning.startswith("the 80 % and 95 % bands need at least 4 and 19 validation windows per")
+    # every series' rows before its test are positive: floored at 0 (nonnegative auto), in the bundle too
+    loaded = Forecaster.load(forecaster.save(folder / "floored"))
+    assert forecaster.nonnegative == ["y"] == loaded.nonnegative
+    history = long_frame()
+    low = history[history.id == "a"].assign(id="low", y=lambda f: f.y - 12)  # a series that dips below 0
+    floored = loaded.predict(pd.concat([history, low]))
+    assert (floored.drop(columns=["id", "ds", "step"]) >= 0).all().all()
+    evaluation = evaluate_panel(loaded, prepared)
+    assert all((lo >= 0).all() for lo, _ in evaluation.bands.values())
+    unfloored = dataclasses.replace(loaded, nonnegative=[]).predict(pd.concat([history, low]))
+    assert (unfloored[unfloored.id == "low"][["y", "y_lo_80"]] < 0).any().all()
 
 
 def test_an_unknown_series_is_scaled_by_its_own_history_and_a_short_one_is_named(trained):
