@@ -1,20 +1,31 @@
-"""What a forecaster forecasts — its job: the data set, the time column, the input and target columns, the
-horizon and the frequency. Versions of one registered model compete for `champion` only when their jobs are
-equal: otherwise the alias that production forecasts with would point at a model of something else.
+"""What a forecaster forecasts — its job: the time column, the input and target columns, the horizon, the
+frequency and the series (the ids of many; for one series, its values at a sample of its stamps). Versions
+of one registered model compete for `champion` only when their jobs are the same: otherwise the alias that
+production forecasts with would point at a model of something else. The file's name is information: a new
+file of the same series is the same job (the nightly retrain), another series in a file of that name is not.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, fields
 
+import numpy as np
 import pandas as pd
 
 from bilstm.config import PipelineConfig
 from bilstm.data import Series
+from bilstm.frequency import step_numbers
 from bilstm.panel import Panel
 
 TAG_PREFIX = "job."
+# one series is recognised in a later file by its values at the stamps whose step number (since 1970, in steps
+# of the frequency) is a multiple of SAMPLE_EVERY: the same stamps in any file, so files that overlap by a
+# few hundred steps share several; the last SAMPLES of them are kept
+SAMPLE_EVERY, SAMPLES = 31, 32
+AGREEING = 0.9  # the share of shared stamps whose values must agree for two files to hold one series
+IDENTITY = ("series", "sample")  # fields compared by their own rule, not by equality
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,8 @@ class Job:
     horizon: int
     freq: str
     series_column: str | None = None  # many series in a long table; None: one series
+    series: str | None = None  # many series: their count and a digest of their ids
+    sample: str | None = None  # one series: JSON {stamp: [target values]} at sampled stamps
 
     @classmethod
     def of(
@@ -39,9 +52,19 @@ class Job:
         horizon: int,
         freq: str,
         series_column: str | None = None,
+        series: str | None = None,
+        sample: str | None = None,
     ) -> Job:
         return cls(
-            data, time_column, tuple(inputs), tuple(targets), int(horizon), _canonical(freq), series_column
+            data,
+            time_column,
+            tuple(inputs),
+            tuple(targets),
+            int(horizon),
+            _canonical(freq),
+            series_column,
+            series,
+            sample,
         )
 
     @classmethod
@@ -55,6 +78,8 @@ class Job:
             config.window.horizon,
             series.freq,
             config.data.series_column,
+            _ids_digest(series.ids) if isinstance(series, Panel) else None,
+            None if isinstance(series, Panel) else _sample(series),
         )
 
     def to_tags(self) -> dict[str, str]:
@@ -70,8 +95,9 @@ class Job:
     @classmethod
     def from_tags(cls, tags: dict[str, str]) -> Job | None:
         """The job recorded by `to_tags`, or None for a version registered before jobs were recorded."""
+        optional = ("series_column", *IDENTITY)
         try:
-            raw = {f.name: tags[TAG_PREFIX + f.name] for f in fields(cls) if f.name != "series_column"}
+            raw = {f.name: tags[TAG_PREFIX + f.name] for f in fields(cls) if f.name not in optional}
         except KeyError:
             return None
         return cls.of(
@@ -81,16 +107,65 @@ class Job:
             json.loads(raw["targets"]),
             int(raw["horizon"]),
             raw["freq"],
-            tags.get(TAG_PREFIX + "series_column"),
+            *(tags.get(TAG_PREFIX + name) for name in ("series_column", *IDENTITY)),
         )
 
     def differences(self, other: Job) -> list[str]:
-        """What differs, as `field: ours vs theirs` items; empty when the two forecast the same thing."""
-        return [
-            f"{f.name} {_shown(getattr(self, f.name))} vs {_shown(getattr(other, f.name))}"
-            for f in fields(self)
-            if getattr(self, f.name) != getattr(other, f.name)
+        """What differs, as `field: ours vs theirs` items; empty when the two forecast the same thing.
+        The series are the same where both have the same ids (many series) or agree on the values at the
+        stamps both files hold (one series); where that cannot be told, the file names must match."""
+        compared = [f.name for f in fields(self) if f.name not in ("data", *IDENTITY)]
+        found = [
+            f"{name} {_shown(getattr(self, name))} vs {_shown(getattr(other, name))}"
+            for name in compared
+            if getattr(self, name) != getattr(other, name)
         ]
+        if self.series and other.series:
+            if self.series != other.series:
+                found.append(f"series {self.series} vs {other.series}")
+            return found
+        same = _same_values(self.sample, other.sample)
+        if same is not None:
+            return found + (
+                []
+                if same
+                else [
+                    f"the series (data {_shown(self.data)} vs {_shown(other.data)}):"
+                    " other values at the same stamps"
+                ]
+            )
+        if self.data != other.data:
+            found.insert(0, f"data {_shown(self.data)} vs {_shown(other.data)}")
+        return found
+
+
+def _ids_digest(ids: np.ndarray) -> str:
+    """'414 series #3f2a9c1d0b7e': the count and a digest of the sorted ids."""
+    joined = "\x1f".join(sorted(str(i) for i in ids))
+    return f"{len(ids)} series #{hashlib.sha256(joined.encode()).hexdigest()[:12]}"
+
+
+def _sample(series: Series) -> str:
+    """The target values at the series' last `SAMPLES` sampled stamps, by stamp, as JSON."""
+    numbers = step_numbers(series.frame.index, series.freq, series.timezone)
+    rows = np.flatnonzero(np.mod(numbers, SAMPLE_EVERY) == 0)[-SAMPLES:]
+    values = series.frame[series.target_columns].to_numpy()[rows]
+    stamps = series.frame.index[rows]
+    return json.dumps(
+        {str(t): [float(f"{v:.9g}") for v in row] for t, row in zip(stamps, values, strict=True)}
+    )
+
+
+def _same_values(ours: str | None, theirs: str | None) -> bool | None:
+    """Do two files' samples hold one series? None where they share no stamp (or one has none)."""
+    if not ours or not theirs:
+        return None
+    mine, other = json.loads(ours), json.loads(theirs)
+    shared = [t for t in mine if t in other and len(mine[t]) == len(other[t])]
+    if not shared:
+        return None
+    agree = [np.allclose(mine[t], other[t], rtol=1e-6, atol=1e-9) for t in shared]
+    return float(np.mean(agree)) >= AGREEING
 
 
 def _canonical(freq: str) -> str:
