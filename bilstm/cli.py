@@ -18,7 +18,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from bilstm.config_layers import build_config
+from bilstm.config import CsvConfig
+from bilstm.config_layers import ConfigError, build_config
 from bilstm.errors import BadInputError
 from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import preset_names
@@ -80,6 +81,14 @@ FeaturesOption = Annotated[
 TimeColumnOption = Annotated[
     str | None, typer.Option("--time-column", help="Timestamp column [default: date]")
 ]
+SepOption = Annotated[
+    str | None,
+    typer.Option("--sep", help="CSV field separator: , ; | or '\\t' (tab) [default: sniffed from the file]"),
+]
+DecimalOption = Annotated[
+    str | None,
+    typer.Option("--decimal", help="CSV decimal mark, . or , [default: , in files like 12,5 not split by ,]"),
+]
 SeriesColumnOption = Annotated[
     str | None,
     typer.Option(
@@ -107,18 +116,33 @@ SetOption = Annotated[list[str] | None, typer.Option("--set", help="dotted.key=v
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks")]
 
 
-def _options(data, target, features, time_column, lookback, horizon, epochs, batch_size) -> dict[str, Any]:
+def _options(
+    data, target, features, time_column, sep, decimal, lookback, horizon, epochs, batch_size
+) -> dict[str, Any]:
     """The config keys the shared options set (None: not given)."""
     return {
         "data.path": data,
         "data.targets": _columns(target),
         "data.features": _columns(features),
         "data.time_column": time_column,
+        "data.csv.sep": sep,
+        "data.csv.decimal": decimal,
         "window.lookback": lookback,
         "window.horizon": horizon,
         "train.epochs": epochs,
         "train.batch_size": batch_size,
     }
+
+
+def _csv_settings(sep: str | None, decimal: str | None) -> CsvConfig:
+    """`--sep` and `--decimal` of the commands without a config (forecast, monitor), checked as `data.csv`."""
+    try:
+        return CsvConfig(sep=sep, decimal=decimal)
+    except ValidationError as error:
+        first = error.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        option = f"--{first['loc'][0]} {first['input']!r}" if first["loc"] else "--sep and --decimal"
+        raise ConfigError(f"{option}: {message}") from None
 
 
 @app.command()
@@ -127,6 +151,8 @@ def train(
     target: TargetOption = None,
     features: FeaturesOption = None,
     time_column: TimeColumnOption = None,
+    sep: SepOption = None,
+    decimal: DecimalOption = None,
     series_column: SeriesColumnOption = None,
     skip_short: SkipShortOption = None,
     lookback: LookbackOption = None,
@@ -147,7 +173,9 @@ def train(
     With --series-column, the file is a long table of many series and one model is trained across them.
     """
     reexec_with_tuned_malloc()
-    options = _options(data, target, features, time_column, lookback, horizon, epochs, batch_size)
+    options = _options(
+        data, target, features, time_column, sep, decimal, lookback, horizon, epochs, batch_size
+    )
     options |= {"data.series_column": series_column, "data.skip_short": skip_short}
     try:
         pipeline_config = build_config(config, options, set_ or [], preset)
@@ -171,6 +199,8 @@ def backtest(
     target: TargetOption = None,
     features: FeaturesOption = None,
     time_column: TimeColumnOption = None,
+    sep: SepOption = None,
+    decimal: DecimalOption = None,
     lookback: LookbackOption = None,
     horizon: HorizonOption = None,
     epochs: EpochsOption = None,
@@ -203,7 +233,9 @@ def backtest(
     Settings apply as for `bilstm train`; the folds run in parallel on a Dask cluster with --workers N.
     """
     reexec_with_tuned_malloc()
-    options = _options(data, target, features, time_column, lookback, horizon, epochs, batch_size)
+    options = _options(
+        data, target, features, time_column, sep, decimal, lookback, horizon, epochs, batch_size
+    )
     folds_module = importlib.import_module("bilstm.folds")
     try:
         pipeline_config = build_config(config, options, set_ or [], preset)
@@ -233,6 +265,8 @@ def sweep(
     target: TargetOption = None,
     features: FeaturesOption = None,
     time_column: TimeColumnOption = None,
+    sep: SepOption = None,
+    decimal: DecimalOption = None,
     lookback: LookbackOption = None,
     horizon: HorizonOption = None,
     epochs: EpochsOption = None,
@@ -282,7 +316,9 @@ def sweep(
     Settings apply as for `bilstm train` and are the starting point the space's fields override.
     """
     reexec_with_tuned_malloc()
-    options = _options(data, target, features, time_column, lookback, horizon, epochs, batch_size)
+    options = _options(
+        data, target, features, time_column, sep, decimal, lookback, horizon, epochs, batch_size
+    )
     try:
         sweep_module = importlib.import_module("bilstm.sweep")
         space_module = importlib.import_module("bilstm.sweep_space")
@@ -323,16 +359,21 @@ def forecast(
         bool,
         typer.Option(help="Many series: leave out series shorter than the model's lookback, with a warning"),
     ] = False,
+    sep: SepOption = None,
+    decimal: DecimalOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (last line)")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks")] = False,
 ) -> None:
     """Forecast the steps after the last row of a history with a registered model (after each series' last
     row of a long table, for a model of many series)."""
     try:
-        importlib.import_module("bilstm.preflight").check_forecast_input(data, output, plot)
+        csv = _csv_settings(sep, decimal)
+        importlib.import_module("bilstm.preflight").check_forecast_input(data, output, plot, csv)
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
-    parameters = {"model_uri": model, "data": data, "output": output, "plot": plot, "skip_short": skip_short}
+    parameters = {
+        "model_uri": model, "data": data, "output": output, "plot": plot, "skip_short": skip_short, "csv": csv
+    }  # fmt: skip
     summary = _run_flow("flows.forecast", "forecast_flow", parameters, debug)
     typer.echo(
         f"{summary['rows']} steps {summary['first_timestamp']} .. {summary['last_timestamp']}"
@@ -355,16 +396,19 @@ def monitor(
         int | None,
         typer.Option(min=1, help="Rows to monitor, the newest [default: a week of steps for hourly data]"),
     ] = None,
+    sep: SepOption = None,
+    decimal: DecimalOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (last line)")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Score a registered model on the newest actuals against what it promised at registration, check its
     inputs for drift, and emit bilstm.model.degraded or bilstm.model.healthy. Exits 0 either way."""
     try:
-        importlib.import_module("bilstm.preflight").check_monitor_input(data, window)
+        csv = _csv_settings(sep, decimal)
+        importlib.import_module("bilstm.preflight").check_monitor_input(data, window, csv)
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
-    parameters = {"model_uri": model, "data": data, "window": window}
+    parameters = {"model_uri": model, "data": data, "window": window, "csv": csv}
     summary = _run_flow("flows.monitor", "monitor_flow", parameters, debug)
     _print_monitor(summary, as_json)
 

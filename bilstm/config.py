@@ -17,8 +17,44 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CsvConfig(_Section):
+    sep: str | None = Field(
+        None,
+        description="Field separator: one character such as , ; | or \\t (a tab); empty = sniffed from the"
+        " file's first lines",
+    )
+    decimal: Literal[".", ","] | None = Field(
+        None,
+        description="Decimal mark; empty = ',' where the separator is not ',' and the numbers read 12,5,"
+        " else '.'",
+    )
+
+    @field_validator("sep")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        value = {"\\t": "\t", "tab": "\t"}.get(value, value)  # a tab as a shell passes it
+        if len(value) != 1 or value.isalnum() or value in '"\r\n':
+            raise ValueError(
+                "the separator must be one character other than a letter, digit or quote, e.g. ',' ';' '|'"
+                " or '\\t' (a tab)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _separator_is_not_the_decimal_mark(self) -> CsvConfig:
+        if self.sep is not None and self.sep == self.decimal:
+            raise ValueError(
+                f"sep and decimal are both {self.sep!r}; files with decimal commas usually separate fields"
+                " with ';'"
+            )
+        return self
+
+
 class DataConfig(_Section):
     path: str | None = Field(None, description="CSV or Parquet path or fsspec URI; empty = built-in ETTh1")
+    csv: CsvConfig = Field(CsvConfig(), description="How a CSV file separates fields and writes decimals")
     time_column: str = Field("date", description="Column holding the timestamps")
     series_column: str | None = Field(
         None,
@@ -39,6 +75,11 @@ class DataConfig(_Section):
     )
     missing: Literal["error", "ffill", "interpolate"] = Field(
         "error", description="What to do with NaN or empty cells in the used columns"
+    )
+    duplicates: Literal["error", "first", "last", "mean"] = Field(
+        "error",
+        description="Rows sharing a timestamp (within a series, in a long table): an error, or merged into"
+        " one: the first row, the last, or the mean of each used column",
     )
     max_gap: float = Field(
         3.0,

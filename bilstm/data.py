@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bilstm.config import DataConfig
+from bilstm.config import CsvConfig, DataConfig
+from bilstm.csv_dialect import decimal_hint, read_csv
+from bilstm.duplicates import merge_duplicates
 from bilstm.errors import DataValidationError
 from bilstm.frequency import Stamps, infer
 from bilstm.messages import names, rows, sample
@@ -59,8 +61,9 @@ def builtin_path() -> str:
     return str(resources.files("bilstm.datasets").joinpath(f"{BUILTIN_NAME}.csv"))
 
 
-def read_table(source: str) -> pd.DataFrame:
-    """Read CSV or Parquet by extension; errors name the file."""
+def read_table(source: str, csv: CsvConfig | None = None) -> pd.DataFrame:
+    """Read CSV (with the separator and decimal mark of `csv`, sniffed where unset) or Parquet by extension;
+    errors name the file."""
     lower = source.lower()
     is_remote = "://" in source and not lower.startswith("file://")
     if not is_remote and not Path(source.removeprefix("file://")).exists():
@@ -68,11 +71,11 @@ def read_table(source: str) -> pd.DataFrame:
     try:
         if lower.endswith((".parquet", ".pq")):
             return pd.read_parquet(source)
-        if lower.endswith((".csv", ".csv.gz", ".txt")):
-            return pd.read_csv(source)
+        if lower.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
+            return read_csv(source, csv or CsvConfig())
     except (OSError, ValueError, ImportError) as error:
         raise DataValidationError(f"{source}: cannot be read ({error})") from error
-    raise DataValidationError(f"{source}: unsupported format; use a .csv, .csv.gz or .parquet file")
+    raise DataValidationError(f"{source}: unsupported format; use a .csv, .tsv, .csv.gz or .parquet file")
 
 
 def _mostly_numeric(column: pd.Series) -> bool:
@@ -114,10 +117,10 @@ def check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, s
     for column in columns:
         if not pd.api.types.is_numeric_dtype(table[column]):
             bad = pd.to_numeric(table[column], errors="coerce").isna() & table[column].notna()
+            first = table[column][bad].iloc[0]
+            fix = decimal_hint(first) or "fix those cells or leave the column out of --features"
             raise DataValidationError(
-                f"{source}: column {sample(column)} is not numeric ({rows(bad)},"
-                f" e.g. {sample(table[column][bad].iloc[0])});"
-                " fix those cells or leave the column out of --features"
+                f"{source}: column {sample(column)} is not numeric ({rows(bad)}, e.g. {sample(first)}); {fix}"
             )
         values = table[column].to_numpy(dtype=np.float64)
         if np.isinf(values).any():
@@ -164,14 +167,15 @@ def load_series(config: DataConfig, missing_column_fix: str | None = None) -> Se
             " `bilstm train` and forecast with `bilstm forecast`; this command takes one series so far:"
             " filter one series into its own file"
         )
-    table = read_table(source)
+    table = read_table(source, config.csv)
     if table.empty:
         raise DataValidationError(f"{source}: the file has no data rows")
     index, timezone = time_index(table, config, source)
     inputs, targets = used_columns(table, config, source, missing_column_fix)
     check_numeric(table, inputs, config, source)
     frame = table[inputs].astype(np.float64).set_axis(index)
-    file_rows = np.arange(1, len(frame) + 1)
+    frame, kept = merge_duplicates(frame, [index.asi8], config.duplicates, source)
+    index, file_rows = frame.index, kept + 1
     if not index.is_monotonic_increasing:
         warnings.warn(
             f"{source}: timestamps were not sorted; sorted them by {config.time_column!r}", stacklevel=2

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from bilstm.config import DataConfig
+from bilstm.csv_dialect import separator_hint
 from bilstm.data import builtin_path, check_numeric, read_table, used_columns
+from bilstm.duplicates import merge_duplicates
 from bilstm.errors import DataValidationError
 from bilstm.frequency import Stamps, infer
 from bilstm.messages import names, rows, sample
@@ -86,9 +88,9 @@ class Panel:
 def series_ids(table: pd.DataFrame, column: str, source: str) -> pd.Series:
     """The series column as text ids; a missing column or an empty id is an error naming it."""
     if column not in table.columns:
+        fix = separator_hint(table.columns) or " (set --series-column)"
         raise DataValidationError(
-            f"{source}: series column {sample(column)} not found; available: {names(table.columns)}"
-            " (set --series-column)"
+            f"{source}: series column {sample(column)} not found; available: {names(table.columns)}{fix}"
         )
     ids = table[column]
     if ids.isna().any():
@@ -102,7 +104,7 @@ def series_ids(table: pd.DataFrame, column: str, source: str) -> pd.Series:
 def load_panel(config: DataConfig, missing_column_fix: str | None = None) -> Panel:
     """Read, validate and order the long table that `config` describes (`config.series_column` set)."""
     source = config.path or builtin_path()
-    table = read_table(source)
+    table = read_table(source, config.csv)
     if table.empty:
         raise DataValidationError(f"{source}: the file has no data rows")
     ids = series_ids(table, config.series_column, source)
@@ -112,6 +114,9 @@ def load_panel(config: DataConfig, missing_column_fix: str | None = None) -> Pan
     inputs, targets = used_columns(table, config, source, missing_column_fix)
     check_numeric(table, inputs, config, source)
     codes, uniques = pd.factorize(ids, sort=True)
+    frame = table[inputs].astype(np.float64)
+    frame, kept = merge_duplicates(frame, [codes, times.asi8], config.duplicates, source)
+    codes, times = codes[kept], times[kept]
     order = np.lexsort((times.asi8, codes))
     if (order != np.arange(len(order))).any():
         warnings.warn(
@@ -119,7 +124,7 @@ def load_panel(config: DataConfig, missing_column_fix: str | None = None) -> Pan
             f" {config.series_column!r} and {config.time_column!r}",
             stacklevel=2,
         )
-    frame = table[inputs].astype(np.float64).iloc[order].reset_index(drop=True)
+    frame = frame.iloc[order].reset_index(drop=True)
     codes = codes[order]
     offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
     panel = Panel(
@@ -127,7 +132,7 @@ def load_panel(config: DataConfig, missing_column_fix: str | None = None) -> Pan
         times=times[order],
         ids=np.asarray(uniques, dtype=object),
         offsets=offsets,
-        file_rows=order + 1,
+        file_rows=kept[order] + 1,
         source=source,
         name=Path(source.split("?")[0]).name.split(".")[0] or "series",
         series_column=config.series_column,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 
-from bilstm.config import PipelineConfig
+from bilstm.config import CsvConfig, PipelineConfig
 from bilstm.cycle import fit_on_train_rows
 from bilstm.data import Series, builtin_path, check_targets_vary, load_series, read_table
 from bilstm.defaults import resolve
@@ -56,12 +56,14 @@ def check_cycle(series: Series, config: PipelineConfig, split: Split) -> None:
         fit_on_train_rows(series.values[train], times, cycle, series.freq, series.source, series.timezone)
 
 
-def check_forecast_input(data: str | None, output: str, plot: str | None) -> None:
+def check_forecast_input(
+    data: str | None, output: str, plot: str | None, csv: CsvConfig | None = None
+) -> None:
     """Raise for an output or plot path that cannot be written, or a history file that cannot be read."""
     check_table_path(output)
     if plot is not None:
         check_figure_path(plot)
-    if data is not None and read_table(data).empty:
+    if data is not None and read_table(data, csv).empty:
         raise DataValidationError(f"{data}: the file has no data rows")
 
 
@@ -73,10 +75,10 @@ def check_window(window: int, rows: int, source: str) -> None:
         )
 
 
-def check_monitor_input(data: str | None, window: int | None) -> None:
+def check_monitor_input(data: str | None, window: int | None, csv: CsvConfig | None = None) -> None:
     """Raise for a data file that cannot be read or has no rows, or a window longer than its rows."""
     source = data or builtin_path()
-    table = read_table(source)
+    table = read_table(source, csv)
     if table.empty:
         raise DataValidationError(f"{source}: the file has no data rows")
     if window is not None:

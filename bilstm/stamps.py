@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 
 from bilstm.config import DataConfig
+from bilstm.csv_dialect import separator_hint
 from bilstm.errors import DataValidationError
 from bilstm.messages import names, rows, sample
 
 _OFFSET = r"(Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
+MERGE_FIX = "set data.duplicates to first, last or mean to merge them"
 
 
 def offsets(raw: pd.Series) -> pd.Series:
@@ -56,9 +58,9 @@ def time_index(table: pd.DataFrame, config: DataConfig, source: str) -> tuple[pd
     (and no `data.timezone`), else UTC; zone is None, or where forecast stamps are shown."""
     column = config.time_column
     if column not in table.columns:
+        fix = separator_hint(table.columns) or " (set --time-column)"
         raise DataValidationError(
-            f"{source}: time column {column!r} not found; available: {names(table.columns)}"
-            " (set --time-column)"
+            f"{source}: time column {column!r} not found; available: {names(table.columns)}{fix}"
         )
     raw = table[column]
     written = offsets(raw)
@@ -83,10 +85,11 @@ def time_index(table: pd.DataFrame, config: DataConfig, source: str) -> tuple[pd
         zone = _zone_of(written.unique().tolist(), column, source)
     elif zone is not None and not aware.any():
         parsed = _localize(parsed, raw, zone, column, source)
-    if config.series_column is None:
-        _check_unique(table, parsed, column, source)
-    else:
-        _check_unique_per_series(table[config.series_column], parsed, column, source)
+    if config.duplicates == "error":  # else they are merged, by `bilstm.duplicates`
+        if config.series_column is None:
+            _check_unique(table, parsed, column, source)
+        else:
+            _check_unique_per_series(table[config.series_column], parsed, column, source)
     return pd.DatetimeIndex(parsed, name=column), zone
 
 
@@ -126,6 +129,8 @@ def _check_unique(table: pd.DataFrame, parsed: pd.Series, column: str, source: s
             f": this looks like {count} series in one table, told apart by column {sample(series_column)};"
             f" pass --series-column {series_column} to train one model across them"
         )
+    else:
+        message += f"; {MERGE_FIX}, or drop them"
     raise DataValidationError(message)
 
 
@@ -140,7 +145,7 @@ def _check_unique_per_series(ids: pd.Series, parsed: pd.Series, column: str, sou
     others = f" (and {more} more series)" if more else ""
     raise DataValidationError(
         f"{source}: series {sample(first)} has duplicate timestamps in column {column!r} in {rows(same)}"
-        f"{others}; keep one row per series and time"
+        f"{others}; keep one row per series and time, or {MERGE_FIX}"
     )
 
 

@@ -8,6 +8,7 @@ import mlflow
 from prefect import flow
 from prefect.runtime import flow_run
 
+from bilstm.config import CsvConfig
 from bilstm.panel_forecaster import PanelForecaster
 from tasks.forecasting import (
     check_outputs,
@@ -32,11 +33,13 @@ def forecast_flow(
     output: str = "forecast.csv",
     plot: str | None = None,
     skip_short: bool = False,
+    csv: CsvConfig = CsvConfig(),  # noqa: B008 - pydantic default
 ) -> dict:
     """Forecast the `horizon` steps after the last row of `data` (empty = the built-in data set); `plot`
     (.png, .svg or .pdf) also gets the plot of the recent history and the forecast. A model of many series
     forecasts each series of the long table `data` after its own last row; `skip_short` leaves out (with a
-    warning) series shorter than the model's lookback instead of failing."""
+    warning) series shorter than the model's lookback instead of failing. `csv`: the separator and decimal
+    mark of a CSV `data` (empty: sniffed)."""
     use_tracking(FORECAST_EXPERIMENT)
     with tracked_run(flow_run.name) as run:
         params = {"model_uri": model_uri, "data": data or "built-in ETTh1", "output": output, "plot": plot}
@@ -47,10 +50,10 @@ def forecast_flow(
         forecaster = load_forecaster(model_uri, found)
         if isinstance(forecaster, PanelForecaster):
             # the monitor scores one series' recorded forecasts, and the plot shows one: not recorded here
-            table = forecast_many(forecaster, data, skip_short)
+            table = forecast_many(forecaster, data, skip_short, csv)
             path, plot_path = publish_forecast(table, output), None
         else:
-            history = read_history(forecaster, data)
+            history = read_history(forecaster, data, csv)
             table = forecast(forecaster, history)
             path = publish_forecast(table, output)
             plot_path = plot_forecast(forecaster, history, table, plot)

@@ -15,6 +15,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 from pydantic import Field
 
+from bilstm.config import CsvConfig
 from tasks.forecasting import load_forecaster
 from tasks.monitoring import (
     emit_verdict,
@@ -39,10 +40,12 @@ def monitor_flow(
     model_uri: str = "models:/bilstm-forecaster@champion",
     data: str | None = None,
     window: Annotated[int, Field(ge=1)] | None = None,
+    csv: CsvConfig = CsvConfig(),  # noqa: B008 - pydantic default
 ) -> dict:
     """Score a registered model on the newest rows of `data` (empty = the built-in data set) against what it
     promised at registration, check its inputs for drift, and emit the verdict as a Prefect event. `window`:
-    the rows monitored (empty = a week of steps for hourly data)."""
+    the rows monitored (empty = a week of steps for hourly data); `csv`: the separator and decimal mark of a
+    CSV `data` (empty: sniffed)."""
     use_tracking(MONITOR_EXPERIMENT)
     with tracked_run(flow_run.name) as run:
         mlflow.log_params({"model_uri": model_uri, "data": data or "built-in ETTh1", "window": window})
@@ -50,7 +53,7 @@ def monitor_flow(
         version = find_version(model_uri)
         promise, test_mse = load_promise(version[2], model_uri)
         forecaster = load_forecaster(f"models:/{version[0]}/{version[1]}", version)
-        series = read_actuals(forecaster, data)
+        series = read_actuals(forecaster, data, csv)
         first_row = plan_stretch(series, forecaster, promise, window)
         recorded = find_recorded_forecasts(version[0], version[1], forecaster, series, first_row)
         scores = score(forecaster, series, recorded, first_row)

@@ -10,6 +10,8 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from bilstm import plots, recorded
+from bilstm.config import CsvConfig
+from bilstm.csv_dialect import separator_hint
 from bilstm.data import Series, load_series, read_table
 from bilstm.forecast_files import check_figure_path, check_table_path, write_figure, write_table
 from bilstm.forecaster import Forecaster, ForecastInputError
@@ -41,10 +43,11 @@ def load_forecaster(model_uri: str, found: tuple[str, str, str] | None) -> Forec
 
 
 @task(cache_policy=NO_CACHE)
-def read_history(forecaster: Forecaster, data: str | None) -> Series:
+def read_history(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> Series:
     """Read and validate the history with the columns the model was trained on, at least `lookback` rows."""
     fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass a history with them"
-    history = load_series(forecaster.data_config(data), missing_column_fix=fix)
+    config = forecaster.data_config(data).model_copy(update={"csv": csv or CsvConfig()})
+    history = load_series(config, missing_column_fix=fix)
     if len(history.frame) < forecaster.spec.lookback:
         raise ForecastInputError(
             f"{history.source}: the history has {len(history.frame)} rows; the model needs the last"
@@ -54,7 +57,9 @@ def read_history(forecaster: Forecaster, data: str | None) -> Series:
 
 
 @task(cache_policy=NO_CACHE)
-def forecast_many(forecaster: PanelForecaster, data: str | None, skip_short: bool) -> pd.DataFrame:
+def forecast_many(
+    forecaster: PanelForecaster, data: str | None, skip_short: bool, csv: CsvConfig | None = None
+) -> pd.DataFrame:
     """Per series of the long history table, the next `horizon` steps after that series' last stamp."""
     if data is None:
         raise ForecastInputError(
@@ -62,10 +67,11 @@ def forecast_many(forecaster: PanelForecaster, data: str | None, skip_short: boo
             f" {forecaster.spec.series_column}, {forecaster.spec.time_column},"
             f" {names(forecaster.spec.input_columns)})"
         )
+    table = read_table(data, csv)
     try:
-        return forecaster.predict(read_table(data), skip_short=skip_short)
+        return forecaster.predict(table, skip_short=skip_short)
     except ForecastInputError as error:
-        raise ForecastInputError(f"{data}: {error}") from None
+        raise ForecastInputError(f"{data}: {error}{separator_hint(table.columns)}") from None
 
 
 @task(cache_policy=NO_CACHE)

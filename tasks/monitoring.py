@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
 from bilstm import monitor, plots
+from bilstm.config import CsvConfig
 from bilstm.data import Series, load_series
 from bilstm.errors import MonitorInputError
 from bilstm.forecaster import Forecaster
@@ -53,7 +54,7 @@ def load_promise(run_id: str, model_uri: str) -> tuple[Promise | None, float]:
 
 
 @task(cache_policy=NO_CACHE)
-def read_actuals(forecaster: Forecaster, data: str | None) -> Series:
+def read_actuals(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> Series:
     """The newest actuals, validated, with the columns the model reads."""
     if isinstance(forecaster, PanelForecaster):
         raise MonitorInputError(
@@ -61,7 +62,9 @@ def read_actuals(forecaster: Forecaster, data: str | None) -> Series:
             " scores models of one series so far"
         )
     fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass data with them"
-    return load_series(forecaster.data_config(data), missing_column_fix=fix)
+    return load_series(
+        forecaster.data_config(data).model_copy(update={"csv": csv or CsvConfig()}), missing_column_fix=fix
+    )
 
 
 @task(cache_policy=NO_CACHE)

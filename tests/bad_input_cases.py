@@ -56,7 +56,38 @@ CASES = [
     Case(
         "duplicate timestamps",
         "train --data {d}/duplicate_time.csv",
-        r"{d}/duplicate_time\.csv: column 'timestamp' has duplicate timestamps in rows 5, 6",
+        r"{d}/duplicate_time\.csv: column 'timestamp' has duplicate timestamps in rows 5, 6; set"
+        r" data\.duplicates to first, last or mean to merge them, or drop them$",
+    ),
+    Case(
+        "forced separator that is not the file's",
+        "train --data {d}/semicolon.csv --sep ,",
+        r"{d}/semicolon\.csv: time column 'timestamp' not found; available: timestamp;x;y; the file seems to"
+        r" use ';' as separator: pass --sep ';'$",
+    ),
+    Case(
+        "decimal commas read with --decimal .",
+        "train --data {d}/semicolon.csv --decimal .",
+        r"{d}/semicolon\.csv: column 'y' is not numeric \(rows 1, 2, 3, 4, 5 \(and 1195 more\), e\.g\."
+        r" '[\d,]+'\); the file seems to write decimals with ',': pass --decimal ','$",
+    ),
+    Case(
+        "separator of two characters",
+        "train --data {d}/good.csv --sep ;;",
+        r"invalid config: data\.csv\.sep: the separator must be one character other than a letter, digit or"
+        r" quote, e\.g\. ',' ';' '\|' or '\\t' \(a tab\) \(got ';;'\)$",
+    ),
+    Case(
+        "forecast history read with a forced separator that is not the file's",
+        "forecast --data {d}/semicolon.csv --sep , --output {d}/f11.csv",
+        r"{d}/semicolon\.csv: time column 'timestamp' not found; available: timestamp;x;y; the file seems to"
+        r" use ';' as separator: pass --sep ';'$",
+        FORECAST,
+    ),
+    Case(
+        "forecast with a decimal mark other than . or ,",
+        "forecast --data {d}/good.csv --decimal x --output {d}/f12.csv",
+        r"--decimal 'x': Input should be '\.' or ','$",
     ),
     Case(
         "irregular gap beyond max_gap",
@@ -114,7 +145,8 @@ CASES = [
         "many series: a repeated (series, time) pair",
         "train --data {d}/long_table_repeat.csv --series-column sensor",
         r"{d}/long_table_repeat\.csv: series 'south' has duplicate timestamps in column 'timestamp' in rows"
-        r" 1204, 2401; keep one row per series and time$",
+        r" 1204, 2401; keep one row per series and time, or set data\.duplicates to first, last or mean to"
+        r" merge them$",
     ),
     Case(
         "many series: one series too short",

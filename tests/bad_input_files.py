@@ -51,6 +51,8 @@ BAD_FILES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     ),
     "unsorted.csv": lambda f: f.iloc[::-1],
 }
+# file name -> the CSV dialect the good synthetic series is written in
+DIALECT_FILES = {"semicolon.csv": {"sep": ";", "decimal": ","}}
 # files that are not a table of the series at all
 RAW_FILES = {
     "empty.csv": b"timestamp,x,y\n",
@@ -63,11 +65,14 @@ RAW_FILES = {
 
 
 def write_files(folder: Path) -> None:
-    """good.csv (the synthetic series), every bad file made from it, and the raw files, in `folder`."""
+    """good.csv (the synthetic series), every bad file made from it, it in other CSV dialects, and the raw
+    files, in `folder`."""
     good = synthetic_frame()
     good.to_csv(folder / "good.csv", index=False)
     for name, make in BAD_FILES.items():
         make(good.copy()).to_csv(folder / name, index=False)
+    for name, dialect in DIALECT_FILES.items():
+        good.to_csv(folder / name, index=False, **dialect)
     for name, content in RAW_FILES.items():
         (folder / name).write_bytes(content)
 

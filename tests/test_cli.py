@@ -17,7 +17,7 @@ from tests.helpers import BILSTM, synthetic_frame, tiny, tiny_args
 TINY = tiny_args(epochs=2)
 
 
-def test_train_json_summary_is_the_last_stdout_line_and_no_command_prints_library_warnings(
+def test_train_json_summary_is_the_last_stdout_line_and_no_command_prints_library_warnings_or_leaves_a_lock(
     synthetic_csv, tracking, bilstm, tmp_path
 ):
     result = bilstm("train", "--data", synthetic_csv, *TINY, "--json")
@@ -55,6 +55,8 @@ def test_train_json_summary_is_the_last_stdout_line_and_no_command_prints_librar
         assert command.returncode == 0, command.stderr[-3000:]
         assert "Warning" not in command.stderr, command.stderr[-3000:]
         assert "Downloading artifacts" not in command.stderr
+    # the store's creation lock lies in the .bilstm/ state folder, not beside mlflow.db among the user's files
+    assert not (tmp_path / "mlflow.db.lock").exists() and (tmp_path / ".bilstm" / "mlflow.db.lock").exists()
 
 
 def test_a_model_worse_than_persistence_is_flagged_loudly_and_not_promoted(synthetic_csv, bilstm):

@@ -50,7 +50,8 @@ def test_parquet_reads_like_csv(tmp_path):
         ),
         (
             lambda f: f.assign(timestamp=f.timestamp.where(f.index != 7, f.timestamp[6])),
-            r"duplicate timestamps in rows 7, 8",
+            r"duplicate timestamps in rows 7, 8; set data.duplicates to first, last or mean to merge them, or"
+            r" drop them$",
         ),
         (lambda f: f.assign(y=f.y.where(f.index != 3, np.inf)), r"column 'y' has inf in row 4"),
     ],
@@ -84,6 +85,20 @@ def test_unsorted_timestamps_are_sorted_with_a_warning(tmp_path):
         series = load_series(data_config(path))
     assert series.frame.index.is_monotonic_increasing
     np.testing.assert_allclose(series.frame["y"].to_numpy(), frame["y"].to_numpy())
+
+
+@pytest.mark.parametrize(("policy", "kept"), [("first", 1.0), ("last", 3.0), ("mean", 2.0)])
+def test_rows_sharing_a_timestamp_are_merged_as_data_duplicates_says_with_a_warning(tmp_path, policy, kept):
+    frame = synthetic_frame(50)
+    frame.loc[6, "y"] = 1.0
+    again = frame.iloc[[6, 6]].assign(y=[2.0, 3.0])  # two more rows of row 7's stamp, right after it
+    path = write_table(tmp_path, pd.concat([frame[:7], again, frame[7:]]))
+    merged = r"3 rows share their timestamp with another; merged them into 1 row, .* \(data.duplicates="
+    with pytest.warns(UserWarning, match=merged + policy):
+        series = load_series(data_config(path, duplicates=policy))
+    assert series.frame.index.equals(pd.DatetimeIndex(frame.timestamp, name="timestamp"))
+    np.testing.assert_array_equal(series.frame["y"].to_numpy(), frame.y.where(frame.index != 6, kept))
+    np.testing.assert_array_equal(series.frame["x"].to_numpy(), frame.x.to_numpy())
 
 
 @pytest.mark.parametrize("policy", ["ffill", "interpolate"])
@@ -158,7 +173,7 @@ def test_a_stray_repeated_stamp_in_one_series_is_only_a_duplicate(tmp_path):
     stray = frame.assign(
         sensor="north", timestamp=frame.timestamp.where(frame.index != 7, frame.timestamp[6])
     )
-    with pytest.raises(DataValidationError, match=r"duplicate timestamps in rows 7, 8$"):
+    with pytest.raises(DataValidationError, match=r"duplicate timestamps in rows 7, 8; set data.duplicates"):
         load_series(data_config(write_table(tmp_path, stray)))
 
 

@@ -44,3 +44,5 @@ def test_two_trains_started_together_on_a_fresh_machine_both_register_and_the_be
     mse = {str(s["model_version"]): s["metrics"]["test_mse_scaled"] for s in summaries}
     champion = client.get_model_version_by_alias("bilstm-forecaster", "champion")
     assert mse[str(champion.version)] == min(mse.values())
+    # both took the store's creation lock in the .bilstm/ state folder: none is left in the working directory
+    assert not (tmp_path / "mlflow.db.lock").exists()

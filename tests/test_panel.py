@@ -89,7 +89,8 @@ def _every_second_hour_for_c(frame: pd.DataFrame) -> pd.DataFrame:
         (lambda f: f.assign(id=f.id.where(f.index != 5)), r"series column 'id' is empty in row 6;"),
         (
             lambda f: pd.concat([f, f.iloc[[210]]], ignore_index=True),
-            r"series 'b' has duplicate timestamps in column 'ds' in rows 211, 691;",
+            r"series 'b' has duplicate timestamps in column 'ds' in rows 211, 691; keep one row per series"
+            r" and time, or set data.duplicates to first, last or mean to merge them$",
         ),
         (
             lambda f: f.drop(index=range(300, 310)),
@@ -107,6 +108,19 @@ def test_bad_long_tables_are_refused_naming_the_series_and_rows(tmp_path, change
     frame = change(long_frame())
     with pytest.raises(DataValidationError, match=message):
         load_panel(panel_config(written(tmp_path, frame)).data)
+
+
+def test_a_repeated_stamp_is_averaged_within_its_own_series_only(tmp_path):
+    frame = long_frame()
+    again = frame.iloc[[210]].assign(y=frame.y[210] + 10)  # series b's row 11 again, 10 higher
+    path = written(tmp_path, pd.concat([frame, again], ignore_index=True))
+    with pytest.warns(UserWarning, match=r"2 rows share their timestamp within their series with another"):
+        panel = load_panel(panel_config(path, **{"data.duplicates": "mean"}).data)
+    assert list(panel.lengths) == [200, 260, 230]
+    expected = frame.y.to_numpy().copy()
+    expected[210] += 5
+    np.testing.assert_allclose(panel.frame["y"].to_numpy(), expected)
+    assert panel.file_rows[210] == 211  # the merged row is named by its first file row
 
 
 def test_a_short_series_is_named_or_left_out_with_skip_short(tmp_path):

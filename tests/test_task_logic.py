@@ -11,9 +11,11 @@ import pytest
 from mlflow import MlflowClient
 from prefect.logging import disable_run_logger
 
-from bilstm.errors import BadInputError, ForecastInputError, OutputError
+from bilstm.config import CsvConfig
+from bilstm.errors import BadInputError, DataValidationError, ForecastInputError, OutputError
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.forecasting import check_outputs, forecast, read_history
+from tasks.monitoring import read_actuals
 from tasks.training import claim_checkpoint, clear_checkpoint, train
 from tests.helpers import synthetic_frame, tiny
 
@@ -201,6 +203,18 @@ def test_forecast_continues_the_hourly_stamps_from_the_last_lookback_rows_alone(
     # the same rows in, the same forecast out (no random initial state), and older rows play no part
     pd.testing.assert_frame_equal(forecast.fn(forecaster, history), table)
     pd.testing.assert_frame_equal(forecast.fn(forecaster, last_rows), table)
+
+
+def test_forecast_and_monitor_read_a_european_csv_as_sniffed_or_as_told(store, forecaster):
+    frame = synthetic_frame(ROWS)
+    commas = read_history.fn(forecaster, history_file(store, frame, "history.csv"))
+    path = store / "semicolons.csv"
+    frame.to_csv(path, index=False, sep=";", decimal=",")
+    told = CsvConfig(sep=";", decimal=",")
+    for series in (read_history.fn(forecaster, str(path)), read_actuals.fn(forecaster, str(path), told)):
+        np.testing.assert_array_equal(series.values, commas.values)
+    with pytest.raises(DataValidationError, match=r"the file seems to use ';' as separator: pass --sep ';'$"):
+        read_history.fn(forecaster, str(path), CsvConfig(sep=","))
 
 
 def test_read_history_refuses_fewer_rows_than_the_lookback(store, forecaster):

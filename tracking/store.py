@@ -25,6 +25,7 @@ from tracking.retries import TrackingUnavailableError, reached, retry_delays
 from tracking.urls import without_credentials
 
 DEFAULT_DB = "mlflow.db"
+STATE_FOLDER = ".bilstm"  # this project's own files beside a SQLite store (as `bilstm train`'s checkpoints)
 # MLflow's experiment kind, which its UI reads to pick the view an experiment opens in (MLflow 3 has no Python
 # constant for it); "custom_model_development" is what the UI's kind selector writes for "Machine learning"
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -109,11 +110,18 @@ def mark_as_model_training(experiment: Experiment) -> None:
 
 
 def store_creation_lock(uri: str) -> AbstractContextManager:
-    """For a SQLite store, a lock file beside the database, so that commands started together do not create
-    and migrate it at the same time (they would fail with `table ... already exists`); a server needs none."""
+    """For a SQLite store, a lock file, so that commands started together do not create and migrate it at
+    the same time (they would fail with `table ... already exists`); a server needs none.
+
+    The lock file stays (removing it would let two processes lock two inodes), so it lies in the `.bilstm/`
+    state folder beside the database, out of the user's own files: `.bilstm/mlflow.db.lock`. Every process
+    that opens the same database path finds it there.
+    """
     if not uri.startswith("sqlite:"):
         return nullcontext()
     database = make_url(uri).database
     if not database or database == ":memory:" or not Path(database).parent.is_dir():
         return nullcontext()  # in memory, or a folder that is not there: MLflow says what is wrong
-    return FileLock(f"{database}.lock")
+    state = Path(database).parent / STATE_FOLDER
+    state.mkdir(exist_ok=True)
+    return FileLock(state / f"{Path(database).name}.lock")
