@@ -198,6 +198,12 @@ CASES = [
         r" use a shorter cycle or more train rows",
     ),
     Case(
+        "stamps off the frequency's grid",
+        "train --data {d}/off_grid.csv",
+        r"{d}/off_grid\.csv: the stamps fit no frequency: most steps are hours \(h\), but row 301 \(2024-01-13"
+        r" 12:30:00\) are not on that grid; fix or drop those rows, or resample the data to one frequency",
+    ),
+    Case(
         "invalid max_gap",
         "train --data {d}/good.csv --set data.max_gap=0.5",
         r"invalid config: data\.max_gap: Input should be greater than or equal to 1",

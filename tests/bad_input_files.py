@@ -25,6 +25,9 @@ BAD_FILES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "bad_time.csv": lambda f: f.assign(timestamp=f.timestamp.astype(str).where(f.index != 9, "soon")),
     "duplicate_time.csv": lambda f: f.assign(timestamp=f.timestamp.where(f.index != 5, f.timestamp[4])),
     "gap.csv": _with_gap,
+    "off_grid.csv": lambda f: f.assign(
+        timestamp=f.timestamp.where(f.index != 300, f.timestamp[300] + pd.Timedelta(minutes=30))
+    ),
     "nan_target.csv": lambda f: f.assign(y=f.y.where(~f.index.isin([200, 201]))),
     "inf_feature.csv": lambda f: f.assign(x=f.x.where(f.index != 7, np.inf)),
     "text_feature.csv": lambda f: f.assign(x=f.x.astype(object).where(f.index != 3, "abc")),
