@@ -200,8 +200,8 @@ CASES = [
     Case(
         "stamps off the frequency's grid",
         "train --data {d}/off_grid.csv",
-        r"{d}/off_grid\.csv: the stamps fit no frequency: most steps are hours \(h\), but row 301 \(2024-01-13"
-        r" 12:30:00\) are not on that grid; fix or drop those rows, or resample the data to one frequency",
+        r"{d}/off_grid\.csv: the stamps fit no frequency: most steps are hours \(h\), but row 301"
+        r" \(2024-01-13 12:30:00\) are not on that grid; fix or drop those rows, or resample the data",
     ),
     Case(
         "invalid max_gap",
