@@ -16,7 +16,8 @@ from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.forecast_files import check_figure_path, check_table_path
 from bilstm.panel import Panel, load_panel
-from bilstm.panel_pipeline import resolve_panel, split_and_scale_panel
+from bilstm.panel_settings import resolve_panel
+from bilstm.panel_split import checked_panel_split
 from bilstm.split import Split, split_rows
 
 
@@ -39,7 +40,7 @@ def check_training_input(config: PipelineConfig) -> tuple[Series | Panel, Pipeli
         if config.data.series_column is not None:
             panel = load_panel(config.data)
             config = resolve_panel(config, panel)
-            split_and_scale_panel(panel, config)  # the split and each series' target, checked
+            checked_panel_split(panel, config)
             return panel, config
         series = load_series(config.data)
     config = resolve(config, series).config
