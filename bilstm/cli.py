@@ -329,7 +329,11 @@ def forecast(
     """Forecast the steps after the last row of a history with a registered model (after each series' last
     row of a long table, for a model of many series)."""
     try:
-        importlib.import_module("bilstm.preflight").check_forecast_input(data, output, plot)
+        preflight = importlib.import_module("bilstm.preflight")
+        history = preflight.check_forecast_input(data, output, plot)
+        _, job = _registered_job(model, debug)
+        if job is not None:
+            preflight.check_model_columns(history, data, job, "a history")
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {"model_uri": model, "data": data, "output": output, "plot": plot, "skip_short": skip_short}
@@ -361,7 +365,12 @@ def monitor(
     """Score a registered model on the newest actuals against what it promised at registration, check its
     inputs for drift, and emit bilstm.model.degraded or bilstm.model.healthy. Exits 0 either way."""
     try:
-        importlib.import_module("bilstm.preflight").check_monitor_input(data, window)
+        preflight = importlib.import_module("bilstm.preflight")
+        actuals = preflight.check_monitor_input(data, window)
+        found, job = _registered_job(model, debug)
+        preflight.check_monitored_model(model, found is not None, job)
+        if job is not None:
+            preflight.check_model_columns(actuals, data, job, "data")
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {"model_uri": model, "data": data, "window": window}
@@ -478,6 +487,17 @@ def _user() -> str:
         return getpass.getuser()
     except OSError:  # no user name in the environment or the password database (some containers)
         return "unknown"
+
+
+def _registered_job(model: str, debug: bool) -> tuple[tuple[str, str, str] | None, Any]:
+    """The version `model` names and the job tagged on it (`tracking.versions.registered_job`): MLflow loads
+    now, neither torch nor Prefect, so an unknown model or alias, or a name without a champion, is refused
+    before a flow or the temporary server starts."""
+    apply_env_defaults()
+    try:
+        return importlib.import_module("tracking.versions").registered_job(model)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
+        _fail(error, debug, exit_code(error))
 
 
 def _check_approval_reachable() -> None:
