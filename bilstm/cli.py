@@ -67,7 +67,7 @@ def _columns(value: str | None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()] if value else None
 
 
-# the options that say what to train, shared by `train` and `backtest`
+# the options that say what to train and on which data, shared by `train`, `backtest` and `sweep`
 DataOption = Annotated[
     str | None, typer.Option("--data", help="CSV/Parquet path or fsspec URI [default: built-in ETTh1]")
 ]
@@ -107,13 +107,17 @@ SetOption = Annotated[list[str] | None, typer.Option("--set", help="dotted.key=v
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks")]
 
 
-def _options(data, target, features, time_column, lookback, horizon, epochs, batch_size) -> dict[str, Any]:
+def _options(
+    data, target, features, time_column, series_column, skip_short, lookback, horizon, epochs, batch_size
+) -> dict[str, Any]:
     """The config keys the shared options set (None: not given)."""
     return {
         "data.path": data,
         "data.targets": _columns(target),
         "data.features": _columns(features),
         "data.time_column": time_column,
+        "data.series_column": series_column,
+        "data.skip_short": skip_short,
         "window.lookback": lookback,
         "window.horizon": horizon,
         "train.epochs": epochs,
@@ -147,8 +151,9 @@ def train(
     With --series-column, the file is a long table of many series and one model is trained across them.
     """
     reexec_with_tuned_malloc()
-    options = _options(data, target, features, time_column, lookback, horizon, epochs, batch_size)
-    options |= {"data.series_column": series_column, "data.skip_short": skip_short}
+    options = _options(
+        data, target, features, time_column, series_column, skip_short, lookback, horizon, epochs, batch_size
+    )
     try:
         pipeline_config = build_config(config, options, set_ or [], preset)
         # the data against the config, before Prefect, torch and MLflow start: a bad input fails fast
@@ -171,6 +176,8 @@ def backtest(
     target: TargetOption = None,
     features: FeaturesOption = None,
     time_column: TimeColumnOption = None,
+    series_column: SeriesColumnOption = None,
+    skip_short: SkipShortOption = None,
     lookback: LookbackOption = None,
     horizon: HorizonOption = None,
     epochs: EpochsOption = None,
@@ -203,19 +210,17 @@ def backtest(
     Settings apply as for `bilstm train`; the folds run in parallel on a Dask cluster with --workers N.
     """
     reexec_with_tuned_malloc()
-    options = _options(data, target, features, time_column, lookback, horizon, epochs, batch_size)
+    options = _options(
+        data, target, features, time_column, series_column, skip_short, lookback, horizon, epochs, batch_size
+    )
     folds_module = importlib.import_module("bilstm.folds")
     try:
+        _refuse_many_series("backtest", series_column)
         pipeline_config = build_config(config, options, set_ or [], preset)
+        _refuse_many_series("backtest", pipeline_config.data.series_column, "data.series_column=")
         backtest_options = folds_module.BacktestOptions.checked(
             folds=folds, step=step, refit=refit, workers=workers, dask_address=dask_address
         )
-        if pipeline_config.data.series_column is not None:
-            column = pipeline_config.data.series_column
-            raise BadInputError(
-                f"data.series_column={column}: bilstm backtest takes one series so far; many series in a"
-                " long table are trained and scored with bilstm train"
-            )
         series, resolved = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
         folds_module.check_backtest_input(series, resolved, backtest_options)
         if dask_address:
@@ -233,6 +238,8 @@ def sweep(
     target: TargetOption = None,
     features: FeaturesOption = None,
     time_column: TimeColumnOption = None,
+    series_column: SeriesColumnOption = None,
+    skip_short: SkipShortOption = None,
     lookback: LookbackOption = None,
     horizon: HorizonOption = None,
     epochs: EpochsOption = None,
@@ -282,19 +289,20 @@ def sweep(
     Settings apply as for `bilstm train` and are the starting point the space's fields override.
     """
     reexec_with_tuned_malloc()
-    options = _options(data, target, features, time_column, lookback, horizon, epochs, batch_size)
+    options = _options(
+        data, target, features, time_column, series_column, skip_short, lookback, horizon, epochs, batch_size
+    )
     try:
+        _refuse_many_series("sweep", series_column)
         sweep_module = importlib.import_module("bilstm.sweep")
         space_module = importlib.import_module("bilstm.sweep_space")
         pipeline_config = build_config(config, options, set_ or [], preset)
+        _refuse_many_series("sweep", pipeline_config.data.series_column, "data.series_column=")
         sweep_options = sweep_module.SweepOptions.checked(
             trials=trials, timeout=timeout, folds=folds, workers=workers, dask_address=dask_address,
             study=study, storage=storage,
         )  # fmt: skip
         search = space_module.SearchSpace.from_file(space) if space else space_module.SearchSpace.default()
-        if pipeline_config.data.series_column is not None:
-            column = pipeline_config.data.series_column
-            raise BadInputError(f"data.series_column={column}: bilstm sweep takes one series so far")
         series, _ = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
         sweep_module.check_space_fits(series, pipeline_config, search, sweep_options)
         if dask_address:
@@ -487,6 +495,16 @@ def _user() -> str:
         return getpass.getuser()
     except OSError:  # no user name in the environment or the password database (some containers)
         return "unknown"
+
+
+def _refuse_many_series(command: str, series_column: str | None, option: str = "--series-column ") -> None:
+    """`bilstm backtest` and `bilstm sweep` take one series so far: refuse a series column, naming where
+    it was set (the option, or the config), before the config's other checks."""
+    if series_column is not None:
+        raise BadInputError(
+            f"{option}{series_column}: bilstm {command} takes one series so far; many series in a long table"
+            " are trained and scored with bilstm train"
+        )
 
 
 def _registered_job(model: str, debug: bool) -> tuple[tuple[str, str, str] | None, Any]:

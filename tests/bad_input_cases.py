@@ -330,6 +330,17 @@ CASES = [
         r"--model no-such-model: no such registered model; registered models: (.*, )?bilstm-forecaster\b",
     ),
     Case(
+        "backtest of many series",
+        "backtest --data {d}/long_table.csv --series-column sensor",
+        r"--series-column sensor: bilstm backtest takes one series so far; many series in a long table are"
+        r" trained and scored with bilstm train$",
+    ),
+    Case(
+        "sweep of many series, from the config",
+        "sweep --data {d}/long_table.csv --set data.series_column=sensor",
+        r"data\.series_column=sensor: bilstm sweep takes one series so far",
+    ),
+    Case(
         "sweep space with an unknown field",
         "sweep --data {d}/good.csv --space {d}/space_unknown_field.yaml",
         r"{d}/space_unknown_field\.yaml: 'model\.hiden_size' is not a config field; did you mean"

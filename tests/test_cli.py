@@ -130,6 +130,19 @@ def test_preset_then_config_file_then_set_compose(tmp_path):
     assert config.registry.model_name == "bilstm-etth1-m96"
 
 
+def test_train_backtest_and_sweep_take_the_same_data_and_config_options():
+    import typer
+
+    from bilstm.cli import app
+
+    commands = typer.main.get_command(app).commands
+    shared = {"--data", "--target", "--features", "--time-column", "--series-column", "--skip-short"}
+    shared |= {"--lookback", "--horizon", "--epochs", "--batch-size", "--preset", "--config", "--set"}
+    for name in ("train", "backtest", "sweep"):
+        options = {option for param in commands[name].params for option in param.opts}
+        assert shared <= options, (name, shared - options)
+
+
 @pytest.mark.parametrize("name", preset_names())
 def test_every_preset_is_a_valid_config_with_its_own_model_name(name):
     config = PipelineConfig.model_validate(load_preset(name))
