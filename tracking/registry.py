@@ -18,7 +18,7 @@ from bilstm.forecaster import Forecaster
 from bilstm.gate import GateEvidence
 from bilstm.job import Job
 from tracking.approvals import Decision
-from tracking.champion_history import CHALLENGER, CHAMPION, PREVIOUS, record_move
+from tracking.champion_history import CHALLENGER, CHAMPION, PREVIOUS, PROMOTION_TAG, record_move
 from tracking.models import history_example, log_model, registered_forecaster
 from tracking.promotion_lock import promotion_lock
 from tracking.refusals import refusals_as_bad_input
@@ -204,6 +204,6 @@ def promote_if_better(
 
 
 def record_outcome(model_name: str, version: str, promoted: bool, reason: str) -> None:
-    """Tag the gate's outcome on the version (`promotion`) and on the active run."""
-    MlflowClient().set_model_version_tag(model_name, version, "promotion", reason)
+    """Tag the gate's outcome on the version (`PROMOTION_TAG`) and on the active run."""
+    MlflowClient().set_model_version_tag(model_name, version, PROMOTION_TAG, reason)
     mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_reason": reason})

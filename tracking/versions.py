@@ -1,7 +1,8 @@
 """The registered version a model URI names (`models:/name@alias`, `models:/name/3`) and the job it
 forecasts, found with MLflow's client alone (no torch, no Prefect): the forecast and monitor flows resolve
 their model with it, and the CLI refuses an unknown model or alias, or a name without a champion, before a
-flow starts."""
+flow starts. A name whose versions lost the gate says why the newest was not promoted and how to promote
+it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from mlflow import MlflowClient
 
 from bilstm.errors import ForecastInputError
 from bilstm.job import Job
+from tracking.champion_history import CHAMPION, CHAMPION_TAG, PROMOTION_TAG
 from tracking.refusals import refusals_as_bad_input
 from tracking.store import store_creation_lock, use_tracking
 
@@ -28,7 +30,7 @@ def registered_version(model_uri: str) -> tuple[str, str, str] | None:
     client = MlflowClient()
     with refusals_as_bad_input(lambda message: unknown_model(model_uri, message)):
         client.get_registered_model(name)
-    with refusals_as_bad_input(lambda message: _unknown_version(model_uri, name, alias, message)):
+    with refusals_as_bad_input(lambda message: _unknown_version(client, model_uri, name, alias, message)):
         version = (
             client.get_model_version_by_alias(name, alias)
             if alias
@@ -48,13 +50,33 @@ def registered_job(model_uri: str) -> tuple[tuple[str, str, str] | None, Job | N
         return found, Job.from_tags(MlflowClient().get_model_version(name, version).tags)
 
 
-def _unknown_version(model_uri: str, name: str, alias: str | None, message: str) -> ForecastInputError:
-    if alias == "champion":
-        return ForecastInputError(
-            f"{model_uri}: {name} has no champion yet (no version has the alias 'champion'); train one with"
+def _unknown_version(
+    client: MlflowClient, model_uri: str, name: str, alias: str | None, message: str
+) -> ForecastInputError:
+    if alias == CHAMPION:
+        return ForecastInputError(f"{model_uri}: {_without_champion(client, name)}")
+    return unknown_model(model_uri, message)
+
+
+def _without_champion(client: MlflowClient, name: str) -> str:
+    """Why `name` has no champion and what to do: train one, or, where versions lost the gate, promote the
+    newest by hand (the gate's reason is the version's `PROMOTION_TAG`)."""
+    newest = client.search_model_versions(f"name='{name}'", max_results=1, order_by=["version_number DESC"])
+    if not newest:
+        return (
+            f"{name} has no champion yet (no version has the alias 'champion'); train one with"
             f" `bilstm train --set registry.model_name={name}`, or pass --model models:/{name}/VERSION"
         )
-    return unknown_model(model_uri, message)
+    number = str(newest[0].version)
+    tags = client.get_model_version(name, number).tags
+    reason = tags.get(PROMOTION_TAG)
+    lost = reason and f"{CHAMPION_TAG}at" not in tags  # the gate kept it out, and nothing moved it in since
+    # the fix before the reason: a line cut at its end keeps the command
+    return (
+        f"{name} has no champion: its newest version v{number} {'was not promoted' if lost else 'is not'};"
+        f" make it champion with `bilstm promote --model {name} --version {number}`, or pass --model"
+        f" models:/{name}/{number}" + (f". The gate said: {reason}" if lost else "")
+    )
 
 
 def unknown_model(model_uri: str, message: str) -> ForecastInputError:
