@@ -10,6 +10,7 @@ import getpass
 import importlib
 import json
 import os
+import textwrap
 import traceback
 from dataclasses import asdict
 from pathlib import Path
@@ -61,6 +62,20 @@ def _fail(error: BaseException, debug: bool, code: int) -> None:
     prefix = "error: "
     typer.secho(prefix + _one_line(error, None if debug else LINE_LIMIT - len(prefix)), err=True, fg="red")
     raise typer.Exit(code)
+
+
+def _echo(text: str, err: bool = False, **style: Any) -> None:
+    """Print `text` with no line over `LINE_LIMIT` characters: a longer one (a long promotion reason or
+    warning) goes on over indented lines, broken between words."""
+    lines = []
+    for line in text.splitlines():
+        if len(line) <= LINE_LIMIT:
+            lines.append(line)
+        else:
+            lines += textwrap.wrap(
+                line, LINE_LIMIT, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+            )
+    typer.secho("\n".join(lines), err=err, **style)
 
 
 def _columns(value: str | None) -> list[str] | None:
@@ -346,7 +361,7 @@ def forecast(
         _fail(error, debug, exit_code(error))
     parameters = {"model_uri": model, "data": data, "output": output, "plot": plot, "skip_short": skip_short}
     summary = _run_flow("flows.forecast", "forecast_flow", parameters, debug)
-    typer.echo(
+    _echo(
         f"{summary['rows']} steps {summary['first_timestamp']} .. {summary['last_timestamp']}"
         f" from {summary['model_uri']} written to {summary['output']}"
     )
@@ -575,7 +590,7 @@ def _print_summary(summary: dict, as_json: bool) -> None:
     verdict = "promoted to champion" if summary["promoted"] else "not promoted"
     name, version, champion = summary["model_name"], summary["model_version"], summary["champion_version"]
     kept = "no champion" if champion is None else f"champion: v{champion}"
-    typer.echo(
+    _echo(
         f"{name} v{version} {verdict} ({kept}): {summary['promotion_reason']}\n"
         f"test MSE (scaled) {metrics['test_mse_scaled']:.4f}"
         f" | persistence {metrics['naive_test_mse_scaled']:.4f}"
@@ -589,7 +604,7 @@ def _print_summary(summary: dict, as_json: bool) -> None:
         + f"MLflow run {summary['run_id']}: {summary['run_url']}"
     )
     for warning in summary["warnings"]:
-        typer.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
+        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 
@@ -610,9 +625,9 @@ def _print_backtest(summary: dict, as_json: bool) -> None:
         f" | seasonal naive {metrics['mean_seasonal_naive_test_mse_scaled']:.4f}",
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
-    typer.echo("\n".join(lines))
+    _echo("\n".join(lines))
     for warning in summary["warnings"]:
-        typer.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
+        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 
@@ -630,7 +645,7 @@ def _print_sweep(summary: dict, as_json: bool) -> None:
         f" ({promoted})",
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
-    typer.echo("\n".join(lines))
+    _echo("\n".join(lines))
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 
@@ -656,9 +671,9 @@ def _print_monitor(summary: dict, as_json: bool) -> None:
         shown = ", ".join(f"{c} {v:.2f}/{limits[c]:.2f}" for c, v in summary["drift"].items())
         lines.append(f"drift (PSI/threshold): {shown}")
     lines.append(f"event {summary['event']}. MLflow run {summary['run_id']}: {summary['run_url']}")
-    typer.echo("\n".join(lines))
+    _echo("\n".join(lines))
     for reason in summary["reasons"]:
-        typer.secho(f"DEGRADED: {reason}", err=True, fg="yellow", bold=True)
+        _echo(f"DEGRADED: {reason}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 
