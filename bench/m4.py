@@ -36,9 +36,9 @@ from bilstm.panel_pipeline import (
     ScaledPanel,
     make_panel_windows,
     new_panel_forecaster,
-    resolve_panel,
     split_and_scale_panel,
 )
+from bilstm.panel_settings import resolve_panel
 from bilstm.pipeline import fit_forecaster
 
 BENCH = Path(__file__).resolve().parent

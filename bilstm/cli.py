@@ -10,6 +10,7 @@ import getpass
 import importlib
 import json
 import os
+import textwrap
 import traceback
 from dataclasses import asdict
 from pathlib import Path
@@ -64,11 +65,25 @@ def _fail(error: BaseException, debug: bool, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _echo(text: str, err: bool = False, **style: Any) -> None:
+    """Print `text` with no line over `LINE_LIMIT` characters: a longer one (a long promotion reason or
+    warning) goes on over indented lines, broken between words."""
+    lines = []
+    for line in text.splitlines():
+        if len(line) <= LINE_LIMIT:
+            lines.append(line)
+        else:
+            lines += textwrap.wrap(
+                line, LINE_LIMIT, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+            )
+    typer.secho("\n".join(lines), err=err, **style)
+
+
 def _columns(value: str | None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()] if value else None
 
 
-# the options that say what to train, shared by `train` and `backtest`
+# the options that say what to train and on which data, shared by `train`, `backtest` and `sweep`
 DataOption = Annotated[
     str | None, typer.Option("--data", help="CSV/Parquet path or fsspec URI [default: built-in ETTh1]")
 ]
@@ -117,7 +132,18 @@ DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks")]
 
 
 def _options(
-    data, target, features, time_column, sep, decimal, lookback, horizon, epochs, batch_size
+    data,
+    target,
+    features,
+    time_column,
+    sep,
+    decimal,
+    series_column,
+    skip_short,
+    lookback,
+    horizon,
+    epochs,
+    batch_size,
 ) -> dict[str, Any]:
     """The config keys the shared options set (None: not given)."""
     return {
@@ -127,6 +153,8 @@ def _options(
         "data.time_column": time_column,
         "data.csv.sep": sep,
         "data.csv.decimal": decimal,
+        "data.series_column": series_column,
+        "data.skip_short": skip_short,
         "window.lookback": lookback,
         "window.horizon": horizon,
         "train.epochs": epochs,
@@ -174,9 +202,19 @@ def train(
     """
     reexec_with_tuned_malloc()
     options = _options(
-        data, target, features, time_column, sep, decimal, lookback, horizon, epochs, batch_size
+        data,
+        target,
+        features,
+        time_column,
+        sep,
+        decimal,
+        series_column,
+        skip_short,
+        lookback,
+        horizon,
+        epochs,
+        batch_size,
     )
-    options |= {"data.series_column": series_column, "data.skip_short": skip_short}
     try:
         pipeline_config = build_config(config, options, set_ or [], preset)
         # the data against the config, before Prefect, torch and MLflow start: a bad input fails fast
@@ -201,6 +239,8 @@ def backtest(
     time_column: TimeColumnOption = None,
     sep: SepOption = None,
     decimal: DecimalOption = None,
+    series_column: SeriesColumnOption = None,
+    skip_short: SkipShortOption = None,
     lookback: LookbackOption = None,
     horizon: HorizonOption = None,
     epochs: EpochsOption = None,
@@ -234,20 +274,27 @@ def backtest(
     """
     reexec_with_tuned_malloc()
     options = _options(
-        data, target, features, time_column, sep, decimal, lookback, horizon, epochs, batch_size
+        data,
+        target,
+        features,
+        time_column,
+        sep,
+        decimal,
+        series_column,
+        skip_short,
+        lookback,
+        horizon,
+        epochs,
+        batch_size,
     )
     folds_module = importlib.import_module("bilstm.folds")
     try:
+        _refuse_many_series("backtest", series_column)
         pipeline_config = build_config(config, options, set_ or [], preset)
+        _refuse_many_series("backtest", pipeline_config.data.series_column, "data.series_column=")
         backtest_options = folds_module.BacktestOptions.checked(
             folds=folds, step=step, refit=refit, workers=workers, dask_address=dask_address
         )
-        if pipeline_config.data.series_column is not None:
-            column = pipeline_config.data.series_column
-            raise BadInputError(
-                f"data.series_column={column}: bilstm backtest takes one series so far; many series in a"
-                " long table are trained and scored with bilstm train"
-            )
         series, resolved = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
         folds_module.check_backtest_input(series, resolved, backtest_options)
         if dask_address:
@@ -267,6 +314,8 @@ def sweep(
     time_column: TimeColumnOption = None,
     sep: SepOption = None,
     decimal: DecimalOption = None,
+    series_column: SeriesColumnOption = None,
+    skip_short: SkipShortOption = None,
     lookback: LookbackOption = None,
     horizon: HorizonOption = None,
     epochs: EpochsOption = None,
@@ -317,20 +366,30 @@ def sweep(
     """
     reexec_with_tuned_malloc()
     options = _options(
-        data, target, features, time_column, sep, decimal, lookback, horizon, epochs, batch_size
+        data,
+        target,
+        features,
+        time_column,
+        sep,
+        decimal,
+        series_column,
+        skip_short,
+        lookback,
+        horizon,
+        epochs,
+        batch_size,
     )
     try:
+        _refuse_many_series("sweep", series_column)
         sweep_module = importlib.import_module("bilstm.sweep")
         space_module = importlib.import_module("bilstm.sweep_space")
         pipeline_config = build_config(config, options, set_ or [], preset)
+        _refuse_many_series("sweep", pipeline_config.data.series_column, "data.series_column=")
         sweep_options = sweep_module.SweepOptions.checked(
             trials=trials, timeout=timeout, folds=folds, workers=workers, dask_address=dask_address,
             study=study, storage=storage,
         )  # fmt: skip
         search = space_module.SearchSpace.from_file(space) if space else space_module.SearchSpace.default()
-        if pipeline_config.data.series_column is not None:
-            column = pipeline_config.data.series_column
-            raise BadInputError(f"data.series_column={column}: bilstm sweep takes one series so far")
         series, _ = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
         sweep_module.check_space_fits(series, pipeline_config, search, sweep_options)
         if dask_address:
@@ -368,14 +427,18 @@ def forecast(
     row of a long table, for a model of many series)."""
     try:
         csv = _csv_settings(sep, decimal)
-        importlib.import_module("bilstm.preflight").check_forecast_input(data, output, plot, csv)
+        preflight = importlib.import_module("bilstm.preflight")
+        history = preflight.check_forecast_input(data, output, plot, csv)
+        _, job = _registered_job(model, debug)
+        if job is not None:
+            preflight.check_model_columns(history, data, job, "a history")
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {
         "model_uri": model, "data": data, "output": output, "plot": plot, "skip_short": skip_short, "csv": csv
     }  # fmt: skip
     summary = _run_flow("flows.forecast", "forecast_flow", parameters, debug)
-    typer.echo(
+    _echo(
         f"{summary['rows']} steps {summary['first_timestamp']} .. {summary['last_timestamp']}"
         f" from {summary['model_uri']} written to {summary['output']}"
     )
@@ -405,7 +468,12 @@ def monitor(
     inputs for drift, and emit bilstm.model.degraded or bilstm.model.healthy. Exits 0 either way."""
     try:
         csv = _csv_settings(sep, decimal)
-        importlib.import_module("bilstm.preflight").check_monitor_input(data, window, csv)
+        preflight = importlib.import_module("bilstm.preflight")
+        actuals = preflight.check_monitor_input(data, window, csv)
+        found, job = _registered_job(model, debug)
+        preflight.check_monitored_model(model, found is not None, job)
+        if job is not None:
+            preflight.check_model_columns(actuals, data, job, "data")
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {"model_uri": model, "data": data, "window": window, "csv": csv}
@@ -524,6 +592,27 @@ def _user() -> str:
         return "unknown"
 
 
+def _refuse_many_series(command: str, series_column: str | None, option: str = "--series-column ") -> None:
+    """`bilstm backtest` and `bilstm sweep` take one series so far: refuse a series column, naming where
+    it was set (the option, or the config), before the config's other checks."""
+    if series_column is not None:
+        raise BadInputError(
+            f"{option}{series_column}: bilstm {command} takes one series so far; many series in a long table"
+            " are trained and scored with bilstm train"
+        )
+
+
+def _registered_job(model: str, debug: bool) -> tuple[tuple[str, str, str] | None, Any]:
+    """The version `model` names and the job tagged on it (`tracking.versions.registered_job`): MLflow loads
+    now, neither torch nor Prefect, so an unknown model or alias, or a name without a champion, is refused
+    before a flow or the temporary server starts."""
+    apply_env_defaults()
+    try:
+        return importlib.import_module("tracking.versions").registered_job(model)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
+        _fail(error, debug, exit_code(error))
+
+
 def _check_approval_reachable() -> None:
     """Manual approval waits for a person in a Prefect UI: a command's temporary server has none."""
     if not importlib.import_module("deployments.temporary_api").configured_api():
@@ -581,7 +670,7 @@ def _print_summary(summary: dict, as_json: bool) -> None:
     verdict = "promoted to champion" if summary["promoted"] else "not promoted"
     name, version, champion = summary["model_name"], summary["model_version"], summary["champion_version"]
     kept = "no champion" if champion is None else f"champion: v{champion}"
-    typer.echo(
+    _echo(
         f"{name} v{version} {verdict} ({kept}): {summary['promotion_reason']}\n"
         f"test MSE (scaled) {metrics['test_mse_scaled']:.4f}"
         f" | persistence {metrics['naive_test_mse_scaled']:.4f}"
@@ -595,7 +684,7 @@ def _print_summary(summary: dict, as_json: bool) -> None:
         + f"MLflow run {summary['run_id']}: {summary['run_url']}"
     )
     for warning in summary["warnings"]:
-        typer.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
+        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 
@@ -616,9 +705,9 @@ def _print_backtest(summary: dict, as_json: bool) -> None:
         f" | seasonal naive {metrics['mean_seasonal_naive_test_mse_scaled']:.4f}",
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
-    typer.echo("\n".join(lines))
+    _echo("\n".join(lines))
     for warning in summary["warnings"]:
-        typer.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
+        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 
@@ -636,7 +725,7 @@ def _print_sweep(summary: dict, as_json: bool) -> None:
         f" ({promoted})",
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
-    typer.echo("\n".join(lines))
+    _echo("\n".join(lines))
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 
@@ -662,9 +751,9 @@ def _print_monitor(summary: dict, as_json: bool) -> None:
         shown = ", ".join(f"{c} {v:.2f}/{limits[c]:.2f}" for c, v in summary["drift"].items())
         lines.append(f"drift (PSI/threshold): {shown}")
     lines.append(f"event {summary['event']}. MLflow run {summary['run_id']}: {summary['run_url']}")
-    typer.echo("\n".join(lines))
+    _echo("\n".join(lines))
     for reason in summary["reasons"]:
-        typer.secho(f"DEGRADED: {reason}", err=True, fg="yellow", bold=True)
+        _echo(f"DEGRADED: {reason}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

@@ -1,8 +1,9 @@
 """The pipeline's steps for many series in one long table: the same network and training loop as one series
 (`bilstm.pipeline`), with per-series splits, per-series scalers and windows that never cross a series.
 
-load (`bilstm.panel.load_panel`) -> `resolve_panel` -> `split_and_scale_panel` -> `make_panel_windows` ->
-`new_panel_forecaster` -> `bilstm.pipeline.fit_forecaster` -> `bilstm.panel_evaluation.evaluate_panel`.
+load (`bilstm.panel.load_panel`) -> `bilstm.panel_settings.resolve_panel` -> `split_and_scale_panel` ->
+`make_panel_windows` -> `new_panel_forecaster` -> `bilstm.pipeline.fit_forecaster` ->
+`bilstm.panel_evaluation.evaluate_panel`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bilstm.config import PipelineConfig, with_overrides
-from bilstm.defaults import default_lookback, default_patch_len, season
-from bilstm.errors import DataValidationError
+from bilstm.config import PipelineConfig
+from bilstm.defaults import season
 from bilstm.forecaster import WindowSpec
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floored_targets
 from bilstm.panel import Panel
 from bilstm.panel_forecaster import PanelForecaster
-from bilstm.panel_split import PanelSplit, check_targets_vary, split_panel
+from bilstm.panel_split import PanelSplit, checked_panel_split
 from bilstm.series_scaling import SeriesScalers
 from bilstm.windows import Windows, make_windows
 
@@ -35,31 +35,10 @@ class ScaledPanel:
     scaled: np.ndarray  # (rows, C) float32
 
 
-def resolve_panel(config: PipelineConfig, panel: Panel) -> PipelineConfig:
-    """Fill in the settings left to the data (lookback, patch length) from the shortest series' train rows,
-    and refuse what many series do not support."""
-    if config.scaler.cycle:
-        raise DataValidationError(
-            f"{panel.source}: scaler.cycle is not supported with a series column; leave it at 0"
-        )
-    period = season(config.data, panel.freq)
-    derived = {}
-    lookback = config.window.lookback
-    if lookback is None:
-        held_out = 2 * config.window.horizon
-        shortest = int(panel.lengths.min()) - held_out
-        lookback = derived["window.lookback"] = default_lookback(period, max(shortest, 1))
-    if config.model.patch_len is None:
-        derived["model.patch_len"] = default_patch_len(period, lookback)
-    return with_overrides(config, derived)
-
-
 def split_and_scale_panel(panel: Panel, config: PipelineConfig) -> ScaledPanel:
     """Split every series (leaving out the short ones where `data.skip_short`), fit one scaler per series
     on its train rows (one for all with `scaler.per_series` off), and scale every row."""
-    window = config.window
-    panel, split = split_panel(panel, config.data, window.lookback, window.horizon)
-    check_targets_vary(panel, split)
+    panel, split = checked_panel_split(panel, config)
     values, row_series = panel.frame[panel.input_columns].to_numpy(), panel.row_series
     train = split.train_mask(len(values))
     if config.scaler.per_series:

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from bilstm.config import DataConfig
+from bilstm.config import DataConfig, PipelineConfig
 from bilstm.errors import DataValidationError
 from bilstm.messages import sample
 from bilstm.panel import Panel
@@ -123,3 +123,11 @@ def check_targets_vary(panel: Panel, split: PanelSplit) -> None:
             f"{panel.source}: {panel.described(series)} has a constant target {column!r} in its train rows"
             f"{more}; there is nothing to learn: drop that series or fix its values"
         )
+
+
+def checked_panel_split(panel: Panel, config: PipelineConfig) -> tuple[Panel, PanelSplit]:
+    """The split of a resolved `config`, checked to leave a window in every split of every series and a
+    target that varies over each series' train rows."""
+    panel, split = split_panel(panel, config.data, config.window.lookback, config.window.horizon)
+    check_targets_vary(panel, split)
+    return panel, split

@@ -1,13 +1,16 @@
 """Checks of a command's input before anything heavy starts (Prefect's server, torch, MLflow), so a bad
 input is rejected in about a second: for `bilstm train` the file, its columns and timestamps, and the
-config against the data; for `bilstm forecast` the history file and the output paths (its columns need the
-model); for `bilstm monitor` the data file and the window against its rows. The flows check the same again,
-where they run without the CLI (a deployment, the dashboard).
+config against the data; for `bilstm forecast` the history file and the output paths; for `bilstm monitor`
+the data file and the window against its rows; for both, the file's columns against the job the registry
+tagged on the model. The flows check the same again, where they run without the CLI (a deployment, the
+dashboard).
 """
 
 from __future__ import annotations
 
 import warnings
+
+import pandas as pd
 
 from bilstm.config import CsvConfig, PipelineConfig
 from bilstm.cycle import fit_on_train_rows
@@ -15,8 +18,11 @@ from bilstm.data import Series, builtin_path, check_targets_vary, load_series, r
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.forecast_files import check_figure_path, check_table_path
+from bilstm.job import Job
+from bilstm.messages import names, sample
 from bilstm.panel import Panel, load_panel
-from bilstm.panel_pipeline import resolve_panel, split_and_scale_panel
+from bilstm.panel_settings import resolve_panel
+from bilstm.panel_split import checked_panel_split
 from bilstm.split import Split, split_rows
 
 
@@ -39,7 +45,7 @@ def check_training_input(config: PipelineConfig) -> tuple[Series | Panel, Pipeli
         if config.data.series_column is not None:
             panel = load_panel(config.data)
             config = resolve_panel(config, panel)
-            split_and_scale_panel(panel, config)  # the split and each series' target, checked
+            checked_panel_split(panel, config)
             return panel, config
         series = load_series(config.data)
     config = resolve(config, series).config
@@ -58,13 +64,13 @@ def check_cycle(series: Series, config: PipelineConfig, split: Split) -> None:
 
 def check_forecast_input(
     data: str | None, output: str, plot: str | None, csv: CsvConfig | None = None
-) -> None:
-    """Raise for an output or plot path that cannot be written, or a history file that cannot be read."""
+) -> pd.DataFrame:
+    """Raise for an output or plot path that cannot be written, or a history file that cannot be read or
+    has no rows; else the history as read."""
     check_table_path(output)
     if plot is not None:
         check_figure_path(plot)
-    if data is not None and read_table(data, csv).empty:
-        raise DataValidationError(f"{data}: the file has no data rows")
+    return _rows_of(data, csv)
 
 
 def check_window(window: int, rows: int, source: str) -> None:
@@ -75,11 +81,54 @@ def check_window(window: int, rows: int, source: str) -> None:
         )
 
 
-def check_monitor_input(data: str | None, window: int | None, csv: CsvConfig | None = None) -> None:
-    """Raise for a data file that cannot be read or has no rows, or a window longer than its rows."""
+def check_monitor_input(data: str | None, window: int | None, csv: CsvConfig | None = None) -> pd.DataFrame:
+    """Raise for a data file that cannot be read or has no rows, or a window longer than its rows; else the
+    data as read."""
+    table = _rows_of(data, csv)
+    if window is not None:
+        check_window(window, len(table), data or builtin_path())
+    return table
+
+
+def _rows_of(data: str | None, csv: CsvConfig | None) -> pd.DataFrame:
     source = data or builtin_path()
     table = read_table(source, csv)
     if table.empty:
         raise DataValidationError(f"{source}: the file has no data rows")
-    if window is not None:
-        check_window(window, len(table), source)
+    return table
+
+
+def check_model_columns(table: pd.DataFrame, data: str | None, job: Job, what: str) -> None:
+    """Raise `DataValidationError` for a table (`data`; None: the built-in set) without a column the model
+    of `job` reads: its time column, its series column (many series) and the columns it was trained on;
+    `what` names the table in the fix ("a history")."""
+    source = data or builtin_path()
+    if job.series_column is not None and data is None:
+        raise DataValidationError(
+            f"this model forecasts many series: pass their history as a long table with --data (columns"
+            f" {job.series_column}, {job.time_column}, {names(job.inputs)})"
+        )
+    targets_first = [*job.targets, *(c for c in job.inputs if c not in job.targets)]  # as the flow reads
+    kinds = [("time column", job.time_column), ("series column", job.series_column)]
+    for kind, column in [*kinds, *(("column", c) for c in targets_first)]:
+        if column is not None and column not in table.columns:
+            fix = f"the model was trained on columns {names(job.inputs)}: pass {what} with them"
+            if kind != "column":
+                fix = f"the model reads its {kind} {sample(column)}: pass {what} with it"
+            raise DataValidationError(
+                f"{source}: {kind} {sample(column)} not found; available: {names(table.columns)}; {fix}"
+            )
+
+
+def check_monitored_model(model_uri: str, registered: bool, job: Job | None) -> None:
+    """Raise `MonitorInputError` for a model the monitor cannot score: not a registered version (it has no
+    promise), or a model of many series (`job`: the version's, None where unknown)."""
+    if not registered:
+        raise MonitorInputError(
+            f"--model {model_uri}: not a registered model; pass models:/NAME@ALIAS or models:/NAME/VERSION"
+        )
+    if job is not None and job.series_column is not None:
+        raise MonitorInputError(
+            f"--model {model_uri}: the model forecasts many series (series column {job.series_column!r});"
+            " bilstm monitor scores models of one series so far"
+        )

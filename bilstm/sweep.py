@@ -21,7 +21,6 @@ import optuna
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.engine import make_url
 
-from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
 from bilstm.defaults import resolve
@@ -150,6 +149,8 @@ def run_trial(
 def _scored(
     trial: optuna.Trial, series: Series, config: PipelineConfig, space: SearchSpace, options: SweepOptions
 ) -> float:
+    from bilstm import pipeline  # torch loads with the first trial, not with the CLI's checks of a sweep
+
     resolved = trial_config(config, series, space.suggest(trial))
     epochs = resolved.train.epochs
     fold_mse, curves = [], {}

@@ -10,11 +10,13 @@ Only subprocesses are started here: this module imports neither Prefect nor MLfl
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ from deployments.database import Database
 from deployments.processes import stop_group, wait_for
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+READY_TIMEOUT = 300  # seconds the served deployments may take to be ready (the flows import torch and MLflow)
 
 
 class DashboardError(RuntimeError):
@@ -55,6 +58,11 @@ class Dashboard:
     @property
     def mlflow_url(self) -> str:
         return f"http://{self.host}:{self.mlflow_port}"
+
+    @property
+    def local_api(self) -> str:
+        """The Prefect API as this machine reaches it."""
+        return self._local(f"{self.prefect_url}/api")
 
     def _local(self, url: str) -> str:
         """The URL to reach a server from this machine, also when it binds every interface."""
@@ -92,7 +100,7 @@ class Dashboard:
         self._wait_healthy("mlflow", self._local(f"{self.mlflow_url}/health"), timeout, logs)
         # flow runs (children of the serve process) train: give them the tuned allocator
         serve_env = with_tuned_malloc(prefect_env) | {
-            "PREFECT_API_URL": self._local(f"{self.prefect_url}/api"),
+            "PREFECT_API_URL": self.local_api,
             "PREFECT_UI_URL": self.prefect_url,
             "PREFECT_RUNNER_POLL_FREQUENCY": "2",
             "MLFLOW_TRACKING_URI": self._local(self.mlflow_url),
@@ -131,10 +139,28 @@ class Dashboard:
         return next((name for name, child in self.children.items() if child.poll() is not None), None)
 
 
-def _shipped() -> list[str]:
-    """The names of the packaged prefect.yaml's deployments, which the dashboard serves by default."""
-    spec = yaml.safe_load(Path(__file__).with_name("prefect.yaml").read_text())
-    return [entry["name"] for entry in spec["deployments"]]
+def deployment_names(prefect_file: Path | None) -> list[str]:
+    """The names of the deployments a prefect.yaml holds (None: the packaged one, served by default)."""
+    spec = yaml.safe_load((prefect_file or Path(__file__).with_name("prefect.yaml")).read_text())
+    # a file the serve process cannot serve makes it exit, which the dashboard reports: no names, no wait
+    entries = spec.get("deployments") if isinstance(spec, dict) else None
+    return [entry["name"] for entry in entries or [] if isinstance(entry, dict) and "name" in entry]
+
+
+def not_ready(api: str, names: list[str]) -> list[str]:
+    """Those of the deployments `names` that the Prefect server at `api` does not hold yet or shows as
+    NOT_READY (no runner has polled for their runs: the UI would offer nothing to run); all of them while
+    the API does not answer."""
+    query = {"deployments": {"name": {"any_": names}}, "limit": len(names) + 1}
+    request = urllib.request.Request(
+        f"{api}/deployments/filter", json.dumps(query).encode(), {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            status = {entry["name"]: entry.get("status") for entry in json.load(response)}
+    except (OSError, ValueError):
+        return names
+    return [name for name in names if status.get(name) != "READY"]
 
 
 def run(
@@ -159,19 +185,35 @@ def run(
     dashboard = Dashboard(host, prefect_port, mlflow_port, state_dir, prefect_file, database=database)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    names = deployment_names(prefect_file)
+    logs = state_dir / ".bilstm" / "logs"
     try:
         dashboard.start()
-        served = f"deployments of {prefect_file}" if prefect_file else "deployments: " + ", ".join(_shipped())
-        print(f"Prefect UI: {dashboard.prefect_url}  ({served})", flush=True)
+        # the servers answer now; the deployments are served once the serve process has imported the flows
+        print(f"Prefect UI: {dashboard.prefect_url}  (deployments starting: {', '.join(names)})", flush=True)
         print(f"MLflow UI:  {dashboard.mlflow_url}", flush=True)
         if database:
             print(f"Database:   {database.redacted}  (schemas prefect and mlflow)", flush=True)
         print(f"State:      {state_dir.resolve()}  (Ctrl-C stops everything)", flush=True)
+        started, pending = time.monotonic(), names
         while not stopping:
             exited = dashboard.first_exited()
             if exited:
-                print(f"the {exited} process stopped; see {state_dir / '.bilstm' / 'logs'}", file=sys.stderr)
+                print(f"the {exited} process stopped; see {logs}", file=sys.stderr)
                 return 1
+            if pending:
+                pending = not_ready(dashboard.local_api, names)
+                waited = time.monotonic() - started
+                if not pending:
+                    ready = f"{dashboard.prefect_url}/deployments"
+                    print(f"Deployments ready after {waited:.0f} s: {ready}", flush=True)
+                elif waited > READY_TIMEOUT:
+                    print(
+                        f"deployments not ready after {READY_TIMEOUT} s: {', '.join(pending)}; see"
+                        f" {logs / 'serve.log'}",
+                        file=sys.stderr,
+                    )
+                    pending = []
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass

@@ -18,7 +18,7 @@ from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.messages import names
 from bilstm.panel_forecaster import PanelForecaster
 from tasks.retries import IO_RETRIES
-from tracking import forecasts, models
+from tracking import forecasts, models, versions
 
 
 @task(cache_policy=NO_CACHE)
@@ -33,7 +33,7 @@ def check_outputs(output: str, plot: str | None) -> None:
 def find_registered_version(model_uri: str) -> tuple[str, str, str] | None:
     """(name, version, training run id) of `models:/name@alias` or `models:/name/3`, resolved once per
     forecast; None for a run's model. An unknown name, alias or version is refused."""
-    return models.registered_version(model_uri)
+    return versions.registered_version(model_uri)
 
 
 @task(**IO_RETRIES)

@@ -22,7 +22,7 @@ from bilstm.panel_forecaster import PanelForecaster
 from bilstm.promise import FALLBACK_FACTOR, Promise
 from bilstm.recorded import stamps
 from tasks.retries import IO_RETRIES
-from tracking import forecasts, models, monitoring
+from tracking import forecasts, monitoring, versions
 
 DEGRADED, HEALTHY = "bilstm.model.degraded", "bilstm.model.healthy"
 
@@ -30,7 +30,7 @@ DEGRADED, HEALTHY = "bilstm.model.degraded", "bilstm.model.healthy"
 @task(**IO_RETRIES)
 def find_version(model_uri: str) -> tuple[str, str, str]:
     """(name, version, training run id) of a registered model URI; other URIs are refused."""
-    found = models.registered_version(model_uri)
+    found = versions.registered_version(model_uri)
     if found is None:
         raise MonitorInputError(
             f"--model {model_uri}: not a registered model; pass models:/NAME@ALIAS or models:/NAME/VERSION"

@@ -17,6 +17,7 @@ from bilstm.defaults import season
 from bilstm.panel import Panel, load_panel
 from bilstm.panel_evaluation import PanelEvaluation, evaluate_panel
 from bilstm.panel_forecaster import PanelForecaster
+from bilstm.panel_settings import resolve_panel
 from bilstm.stamps import as_text
 from bilstm.training import TrainingLog
 from bilstm.windows import Windows
@@ -56,7 +57,7 @@ def ingest_panel(config: DataConfig) -> Panel:
 @task(cache_policy=NO_CACHE)
 def fit_panel_settings(config: PipelineConfig, panel: Panel) -> PipelineConfig:
     """Fill in the settings left to the data from the shortest series; log them and the seasonal period."""
-    resolved = panel_pipeline.resolve_panel(config, panel)
+    resolved = resolve_panel(config, panel)
     period = season(config.data, panel.freq)
     mlflow.log_params(
         {

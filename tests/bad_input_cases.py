@@ -252,26 +252,22 @@ CASES = [
         "unknown model alias",
         "forecast --model models:/bilstm-forecaster@nope --data {d}/good.csv --output {d}/f1.csv",
         r"models:/bilstm-forecaster@nope: .*nope.*; see the Models page",
-        FORECAST,
     ),
     Case(
         "unknown model name",
         "forecast --model models:/no-such-model@champion --data {d}/good.csv --output {d}/f2.csv",
         r"models:/no-such-model@champion: .*no-such-model.*; see the Models page",
-        FORECAST,
     ),
     Case(
         "history lacks a column",
         "forecast --data {d}/no_target.csv --output {d}/f3.csv",
         r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x; the model was trained on"
         r" columns x, y: pass a history with them$",
-        FORECAST,
     ),
     Case(
         "history with other columns",
         "forecast --data {d}/renamed_columns.csv --output {d}/f4.csv",
         r"{d}/renamed_columns\.csv: column 'x' not found; available: timestamp, temperature, y",
-        FORECAST,
     ),
     Case(
         "history shorter than lookback",
@@ -344,7 +340,6 @@ CASES = [
         "monitor --data {d}/no_target.csv",
         r"{d}/no_target\.csv: column 'y' not found; available: timestamp, x; the model was trained on columns"
         r" x, y: pass data with them$",
-        MONITOR,
     ),
     Case(
         "monitor data shorter than lookback + horizon",
@@ -358,7 +353,6 @@ CASES = [
         "monitor --model models:/bilstm-no-champion@champion --data {d}/good.csv",
         r"models:/bilstm-no-champion@champion: bilstm-no-champion has no champion yet \(no version has the"
         r" alias 'champion'\); train one with `bilstm train --set registry\.model_name=bilstm-no-champion`",
-        MONITOR,
     ),
     Case(
         "monitor window larger than the data",
@@ -381,6 +375,17 @@ CASES = [
         "promote --model no-such-model --version 1",
         # the store holds other cases' models too: the one that exists is among those named
         r"--model no-such-model: no such registered model; registered models: (.*, )?bilstm-forecaster\b",
+    ),
+    Case(
+        "backtest of many series",
+        "backtest --data {d}/long_table.csv --series-column sensor",
+        r"--series-column sensor: bilstm backtest takes one series so far; many series in a long table are"
+        r" trained and scored with bilstm train$",
+    ),
+    Case(
+        "sweep of many series, from the config",
+        "sweep --data {d}/long_table.csv --set data.series_column=sensor",
+        r"data\.series_column=sensor: bilstm sweep takes one series so far",
     ),
     Case(
         "sweep space with an unknown field",

@@ -1,7 +1,8 @@
 """`bilstm promote` and `bilstm rollback` as functions, on a real MLflow SQLite store with versions registered
 directly (no training): the previous champion becomes `previous-champion`, every move is kept in the
 registered model's history tags, a rollback walks one step back at a time, and a version of another job is
-refused. (The bad-input catalogue runs the commands' other refusals.)"""
+refused; a name without a champion says why its newest version lost and how to promote it. (The bad-input
+catalogue runs the commands' other refusals.)"""
 
 import json
 
@@ -9,9 +10,11 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
+from bilstm.errors import ForecastInputError
 from bilstm.job import Job
-from tracking.champion_history import HISTORY_PREFIX, history
+from tracking.champion_history import HISTORY_PREFIX, PROMOTION_TAG, history
 from tracking.champion_moves import RegistryInputError, promote_version, rollback
+from tracking.versions import registered_job
 
 JOB = Job.of("series", "timestamp", ["x", "y"], ["y"], 12, "h")
 
@@ -112,3 +115,19 @@ def test_a_version_of_another_job_cannot_replace_the_champion(client, name):
     ):
         promote_version(name, "4", by="ops")
     assert aliases(client, name) == {"champion": "1"}
+
+
+def test_without_a_champion_the_refusal_says_why_the_newest_version_lost_and_the_promote_that_fixes_it(
+    client, name
+):
+    client.set_model_version_tag(name, "3", PROMOTION_TAG, "test MSE 0.5000 does not beat persistence 0.4000")
+    uri = f"models:/{name}@champion"
+    with pytest.raises(ForecastInputError) as refused:
+        registered_job(uri)
+    assert str(refused.value) == (
+        f"{uri}: {name} has no champion: its newest version v3 was not promoted; make it champion with"
+        f" `bilstm promote --model {name} --version 3`, or pass --model models:/{name}/3. The gate said:"
+        " test MSE 0.5000 does not beat persistence 0.4000"
+    )
+    promote_version(name, "3", by="alice")  # what the message says to run
+    assert registered_job(uri) == ((name, "3", None), JOB)

@@ -132,6 +132,38 @@ def test_preset_then_config_file_then_set_compose(tmp_path):
     assert config.registry.model_name == "bilstm-etth1-m96"
 
 
+def test_train_backtest_and_sweep_take_the_same_data_and_config_options():
+    import typer
+
+    from bilstm.cli import app
+
+    commands = typer.main.get_command(app).commands
+    shared = {"--data", "--target", "--features", "--time-column", "--series-column", "--skip-short"}
+    shared |= {"--lookback", "--horizon", "--epochs", "--batch-size", "--preset", "--config", "--set"}
+    for name in ("train", "backtest", "sweep"):
+        options = {option for param in commands[name].params for option in param.opts}
+        assert shared <= options, (name, shared - options)
+
+
+def test_no_summary_or_warning_line_runs_past_300_characters(capsys):
+    from bilstm.cli import _print_summary
+
+    reason = "champion v1 forecasts another job (this run vs it: " + "; ".join(["inputs a,b,c vs d,e,f"] * 20)
+    summary = {
+        "model_name": "bilstm-" + "x" * 80, "model_version": "2", "champion_version": "1", "promoted": False,
+        "promotion_reason": reason, "warnings": [f"This run's version will not be promoted: {reason}"],
+        "metrics": {"test_mse_scaled": 0.1, "naive_test_mse_scaled": 0.2,
+                    "seasonal_naive_test_mse_scaled": 0.3},
+        "lookback": 48, "patch_len": 24, "seasonal_period": 24, "epochs_run": 2, "best_epoch": 2,
+        "train_seconds": 1.0, "train_samples_per_s": 100.0, "training_note": None, "run_id": "r",
+        "run_url": "u",
+    }  # fmt: skip
+    _print_summary(summary, as_json=False)
+    out, err = capsys.readouterr()
+    assert max(len(line) for line in (out + err).splitlines()) <= 300
+    assert reason in " ".join(out.split()) and reason in " ".join(err.split())  # broken, not cut
+
+
 @pytest.mark.parametrize("name", preset_names())
 def test_every_preset_is_a_valid_config_with_its_own_model_name(name):
     config = PipelineConfig.model_validate(load_preset(name))

@@ -93,7 +93,14 @@ def test_the_shipped_deployments_are_served_with_a_per_field_form(dashboard):
     names = {"train", "nightly-retrain", "forecast", "backtest", "sweep", "monitor", "retrain-on-degradation"}
     assert names <= set(shipped)
     printed = (dashboard.state / "dashboard.out").read_text()
-    assert f"(deployments: {', '.join(shipped)})" in printed
+    assert f"(deployments starting: {', '.join(shipped)})" in printed
+    # "ready" is printed once every deployment is READY: the UI offers them to run
+    deadline = time.monotonic() + 120
+    while "Deployments ready after" not in printed and time.monotonic() < deadline:
+        time.sleep(1)
+        printed = (dashboard.state / "dashboard.out").read_text()
+    assert "Deployments ready after" in printed and f"s: {dashboard.prefect_url}/deployments" in printed
+    assert {d.name: d.status.value for d in dashboard.deployments()} == dict.fromkeys(shipped, "READY")
     assert set(deployments["monitor"].parameter_openapi_schema["properties"]) == {
         "model_uri",
         "data",

@@ -1,8 +1,9 @@
-"""The `bilstm` command's exit without module teardown (`bilstm.fast_exit`): it keeps the steps of a normal
-exit, and the two private CPython functions it calls still exist and still do those steps. These tests fail
-when Python changes under the module."""
+"""The `bilstm` command's fast exits: its exit without module teardown (`bilstm.fast_exit`) keeps the steps
+of a normal exit, and the two private CPython functions it calls still exist and still do those steps (these
+tests fail when Python changes under the module); a refused input loads none of the heavy libraries."""
 
 import atexit
+import os
 import subprocess
 import sys
 import threading
@@ -52,3 +53,27 @@ def test_the_private_exit_steps_exist_and_do_what_the_quick_exit_relies_on(tmp_p
     subprocess.run([sys.executable, "-c", PRIVATE_STEPS, str(out)], check=True, timeout=60)
     # the thread was waited for, the handler ran once (not again at the real exit: the list was emptied)
     assert out.read_text() == "thread done; atexit ran; after"
+
+
+REFUSALS_SCRIPT = """
+import sys
+from bilstm.cli import app
+for command in sys.argv[1:]:
+    try:
+        app(command.split())
+    except SystemExit as done:
+        print(command.split()[0], done.code)
+print(*sorted(m for m in ("torch", "sklearn", "prefect", "mlflow") if m in sys.modules))
+"""
+
+
+def test_a_missing_data_file_is_refused_without_loading_torch_sklearn_prefect_or_mlflow(tmp_path):
+    missing = tmp_path / "missing.csv"
+    commands = [f"{name} --data {missing}" for name in ("train", "backtest", "sweep", "forecast", "monitor")]
+    env = dict(os.environ, BILSTM_MALLOC_TUNING="0")  # no restart of the process: its modules are read here
+    done = subprocess.run([sys.executable, "-c", REFUSALS_SCRIPT, *commands], capture_output=True, text=True,
+                          timeout=60, env=env)  # fmt: skip
+    *codes, loaded = done.stdout.splitlines()
+    assert codes == ["train 2", "backtest 2", "sweep 2", "forecast 2", "monitor 2"], done.stderr
+    assert "file not found" in done.stderr
+    assert loaded == ""  # none of the four

@@ -139,11 +139,13 @@ def test_a_champion_of_another_job_is_kept_and_the_new_version_registered(
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
     assert second["champion_version"] == "1"
     reason = second["promotion_reason"]
-    assert f"champion v1 of {NAME} forecasts another job (this run vs the champion: {difference})" in reason
-    assert "so it stays champion; to give this job a champion of its own, train it under another" in reason
+    assert reason == (
+        f"champion v1 forecasts another job (this run vs it: {difference}), so it stays; give this job its"
+        " own name: --set registry.model_name=NAME"
+    )
     assert client.get_model_version(NAME, "2").tags["promotion"] == reason
     # said before training too
-    said = "This run will register a version but not promote it"
+    said = "This run's version will not be promoted: champion v1 forecasts another job"
     assert any(warning.startswith(said) for warning in second["warnings"])
 
 

@@ -18,9 +18,9 @@ from bilstm.panel_evaluation import evaluate_panel
 from bilstm.panel_pipeline import (
     make_panel_windows,
     new_panel_forecaster,
-    resolve_panel,
     split_and_scale_panel,
 )
+from bilstm.panel_settings import resolve_panel
 from bilstm.pipeline import fit_forecaster
 from tests.helpers import tiny
 

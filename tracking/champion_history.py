@@ -15,6 +15,7 @@ CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"  
 HISTORY_PREFIX = "bilstm.champion.history."
 CHAMPION_TAG = "bilstm.champion."  # + at, by, action: the latest time a version became champion
 ROLLBACK_TAG = "bilstm.rollback."  # + at, by: on a version a rollback took the alias from
+PROMOTION_TAG = "promotion"  # on a version: the gate's outcome, promoted or not and why
 
 
 def utc_now() -> str:

@@ -3,7 +3,6 @@ input example and pinned requirements, and loaded back from a registered URI (`m
 
 from __future__ import annotations
 
-import re
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -19,9 +18,9 @@ from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.panel_pipeline import ScaledPanel
 from bilstm.stamps import as_text
 from tracking.refusals import refusals_as_bad_input
+from tracking.versions import unknown_model
 
 PYFUNC_MODEL = str(Path(__file__).with_name("pyfunc_model.py"))
-_MODEL_URI = re.compile(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))")  # models:/name@alias or models:/name/3
 
 
 def history_example(prepared: pipeline.ScaledSplit | ScaledPanel, forecaster: Forecaster) -> pd.DataFrame:
@@ -70,51 +69,15 @@ def registered_forecaster(model_uri: str) -> Forecaster:
 
 
 def load_forecaster(model_uri: str, found: tuple[str, str, str] | None) -> Forecaster:
-    """The forecaster of `model_uri`. `found` is what `registered_version(model_uri)` resolved it to: that
-    version is loaded without resolving the URI again (None: a run's model, loaded from the URI). A version
-    whose files are gone is refused as a `ForecastInputError`."""
-    with refusals_as_bad_input(lambda message: _unknown_model(model_uri, message)):
+    """The forecaster of `model_uri`. `found` is what `tracking.versions.registered_version` resolved it to:
+    that version is loaded without resolving the URI again (None: a run's model, loaded from the URI). A
+    version whose files are gone is refused as a `ForecastInputError`."""
+    with refusals_as_bad_input(lambda message: unknown_model(model_uri, message)):
         if found is None:
             return registered_forecaster(model_uri)
         name, version, _ = found
         _check_artifacts(model_uri, name, version)
         return registered_forecaster(f"models:/{name}/{version}")
-
-
-def registered_version(model_uri: str) -> tuple[str, str, str] | None:
-    """(name, version, run id) of `models:/name@alias` or `models:/name/3`; None for another kind of URI (a
-    run's model: no registered name). An unknown name, alias or version is refused as a
-    `ForecastInputError` (a name without a `champion` says so)."""
-    match = _MODEL_URI.fullmatch(model_uri)
-    if match is None:
-        return None
-    name, alias, number = match.groups()
-    client = MlflowClient()
-    with refusals_as_bad_input(lambda message: _unknown_model(model_uri, message)):
-        client.get_registered_model(name)
-    with refusals_as_bad_input(lambda message: _unknown_version(model_uri, name, alias, message)):
-        version = (
-            client.get_model_version_by_alias(name, alias)
-            if alias
-            else client.get_model_version(name, number)
-        )
-    return name, str(version.version), version.run_id
-
-
-def _unknown_version(model_uri: str, name: str, alias: str | None, message: str) -> ForecastInputError:
-    if alias == "champion":
-        return ForecastInputError(
-            f"{model_uri}: {name} has no champion yet (no version has the alias 'champion'); train one with"
-            f" `bilstm train --set registry.model_name={name}`, or pass --model models:/{name}/VERSION"
-        )
-    return _unknown_model(model_uri, message)
-
-
-def _unknown_model(model_uri: str, message: str) -> ForecastInputError:
-    return ForecastInputError(
-        f"{model_uri}: {message.rstrip('.')}; see the Models page of the MLflow UI for names and aliases, or"
-        " pass --model models:/NAME/VERSION"
-    )
 
 
 def _check_artifacts(model_uri: str, name: str, version: str) -> None:

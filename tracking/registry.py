@@ -17,8 +17,9 @@ from bilstm.evaluation import IncomparableModelError, promotion_decision
 from bilstm.forecaster import Forecaster
 from bilstm.gate import GateEvidence
 from bilstm.job import Job
+from bilstm.messages import clip
 from tracking.approvals import Decision
-from tracking.champion_history import CHALLENGER, CHAMPION, PREVIOUS, record_move
+from tracking.champion_history import CHALLENGER, CHAMPION, PREVIOUS, PROMOTION_TAG, record_move
 from tracking.models import history_example, log_model, registered_forecaster
 from tracking.promotion_lock import promotion_lock
 from tracking.refusals import refusals_as_bad_input
@@ -70,12 +71,13 @@ def champion_job(client: MlflowClient, model_name: str, version: str) -> Job:
     )
 
 
-def _other_job_note(model_name: str, version: str, differences: list[str]) -> str:
-    shown = "; ".join(differences[:3]) + (f"; {len(differences) - 3} more" if len(differences) > 3 else "")
+def _other_job_note(version: str, differences: list[str]) -> str:
+    """Why `version`, the champion, stays: short enough for one line of the summary or a Prefect log."""
+    shown = "; ".join(clip(difference, 36) for difference in differences[:2])
+    more = f"; {len(differences) - 2} more" if len(differences) > 2 else ""
     return (
-        f"champion v{version} of {model_name} forecasts another job (this run vs the champion: {shown}),"
-        " so it stays champion; to give this job a champion of its own, train it under another"
-        " registry.model_name (--set registry.model_name=NAME)"
+        f"champion v{version} forecasts another job (this run vs it: {shown}{more}), so it stays; give this"
+        " job its own name: --set registry.model_name=NAME"
     )
 
 
@@ -87,9 +89,7 @@ def champion_conflict(job: Job, model_name: str) -> str | None:
     differences = job.differences(champion_job(MlflowClient(), model_name, current))
     if not differences:
         return None
-    return "This run will register a version but not promote it: " + _other_job_note(
-        model_name, current, differences
-    )
+    return "This run's version will not be promoted: " + _other_job_note(current, differences)
 
 
 def register(forecaster: Forecaster, prepared: pipeline.ScaledSplit, job: Job, model_name: str) -> str:
@@ -124,7 +124,7 @@ def _decide(
     if current not in (None, version):
         differences = job.differences(champion_job(client, model_name, current))
         if differences:
-            return False, _other_job_note(model_name, current, differences), None
+            return False, _other_job_note(current, differences), None
         try:
             champion_mse = evidence.score(registered_forecaster(f"models:/{model_name}@{CHAMPION}"))
         except IncomparableModelError as error:
@@ -204,6 +204,6 @@ def promote_if_better(
 
 
 def record_outcome(model_name: str, version: str, promoted: bool, reason: str) -> None:
-    """Tag the gate's outcome on the version (`promotion`) and on the active run."""
-    MlflowClient().set_model_version_tag(model_name, version, "promotion", reason)
+    """Tag the gate's outcome on the version (`PROMOTION_TAG`) and on the active run."""
+    MlflowClient().set_model_version_tag(model_name, version, PROMOTION_TAG, reason)
     mlflow.set_tags({"promoted": str(promoted).lower(), "promotion_reason": reason})
