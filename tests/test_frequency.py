@@ -128,3 +128,23 @@ def test_seasonal_period_override_wins_over_the_frequency(tmp_path):
 
     assert season(DataConfig(seasonal_period=6), "MS") == 6
     assert season(DataConfig(), "MS") == 12
+
+
+def test_a_model_of_monthly_data_forecasts_month_starts_and_keeps_the_period_in_its_bundle(tmp_path):
+    from bilstm.forecaster import Forecaster
+    from bilstm.pipeline import run
+    from tests.helpers import tiny
+
+    stamps = pd.date_range("2010-01-01", periods=120, freq="MS").delete(50)  # a missing month on the way
+    path = write(tmp_path, stamps)
+    config = tiny(**{"data.path": path, "data.time_column": "date", "data.targets": ["y"], "data.setting": "S",
+                     "window.lookback": None, "model.patch_len": None, "train.epochs": 1})  # fmt: skip
+    with pytest.warns(UserWarning, match="not evenly spaced"):
+        forecaster, _, evaluation = run(config, progress=False)
+    assert (forecaster.spec.freq, forecaster.spec.period) == ("MS", 12)
+    assert forecaster.spec.lookback == 20  # a quarter of the 83 train rows (less than two periods)
+    history = pd.read_csv(path, parse_dates=["date"])
+    loaded = Forecaster.load(forecaster.save(tmp_path / "bundle"))
+    forecast = loaded.predict(history)
+    assert list(forecast["date"]) == list(pd.date_range("2020-01-01", periods=12, freq="MS"))
+    assert np.isfinite(evaluation.metrics["seasonal_naive_test_mse_scaled"])
