@@ -445,6 +445,8 @@ def forecast(
     if summary["plot"]:
         typer.echo(f"plot written to {summary['plot']}")
     typer.echo(f"MLflow run {summary['run_url']}")
+    for warning in summary["warnings"]:
+        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

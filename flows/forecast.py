@@ -51,13 +51,14 @@ def forecast_flow(
         if isinstance(forecaster, PanelForecaster):
             # the monitor scores one series' recorded forecasts, and the plot shows one: not recorded here
             table = forecast_many(forecaster, data, skip_short, csv)
-            path, plot_path = publish_forecast(table, output), None
+            path, plot_path, notes = publish_forecast(table, output), None, []
         else:
             history = read_history(forecaster, data, csv)
             table = forecast(forecaster, history)
             path = publish_forecast(table, output)
             plot_path = plot_forecast(forecaster, history, table, plot)
             record_forecast(forecaster, history, table, model_uri, found)
+            notes = history.notes
         times = table[forecaster.spec.time_column]
     return {
         "run_id": run.info.run_id,
@@ -69,4 +70,5 @@ def forecast_flow(
         "rows": len(table),
         "first_timestamp": str(times.min()),
         "last_timestamp": str(times.max()),
+        "warnings": notes,  # what reading the history noticed (gaps, mixed UTC offsets)
     }

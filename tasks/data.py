@@ -9,6 +9,7 @@ from typing import TypeVar
 import mlflow
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
 
 from bilstm import defaults, pipeline
 from bilstm.config import DataConfig, PipelineConfig
@@ -27,8 +28,13 @@ def loaded_with_notes(load: Callable[[DataConfig], T], config: DataConfig) -> T:
         warnings.simplefilter("always")
         data = load(config)
     data.notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-    for note in data.notes:
-        get_run_logger().warning(note)
+    if data.notes:
+        try:
+            logger = get_run_logger()
+        except MissingContextError:  # the task's function called outside a run: the notes alone tell
+            return data
+        for note in data.notes:
+            logger.warning(note)
     return data
 
 

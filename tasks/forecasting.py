@@ -17,6 +17,7 @@ from bilstm.forecast_files import check_figure_path, check_table_path, write_fig
 from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.messages import names
 from bilstm.panel_forecaster import PanelForecaster
+from tasks.data import loaded_with_notes
 from tasks.retries import IO_RETRIES
 from tracking import forecasts, models, versions
 
@@ -47,7 +48,7 @@ def read_history(forecaster: Forecaster, data: str | None, csv: CsvConfig | None
     """Read and validate the history with the columns the model was trained on, at least `lookback` rows."""
     fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass a history with them"
     config = forecaster.data_config(data).model_copy(update={"csv": csv or CsvConfig()})
-    history = load_series(config, missing_column_fix=fix)
+    history = loaded_with_notes(lambda data_config: load_series(data_config, missing_column_fix=fix), config)
     if len(history.frame) < forecaster.spec.lookback:
         raise ForecastInputError(
             f"{history.source}: the history has {len(history.frame)} rows; the model needs the last"

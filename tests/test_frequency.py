@@ -137,8 +137,8 @@ def test_a_model_of_monthly_data_forecasts_month_starts_and_keeps_the_period_in_
 
     stamps = pd.date_range("2010-01-01", periods=120, freq="MS").delete(50)  # a missing month on the way
     path = write(tmp_path, stamps)
-    config = tiny(**{"data.path": path, "data.time_column": "date", "data.targets": ["y"], "data.setting": "S",
-                     "window.lookback": None, "model.patch_len": None, "train.epochs": 1})  # fmt: skip
+    data = {"data.path": path, "data.time_column": "date", "data.targets": ["y"], "data.setting": "S"}
+    config = tiny(**data, **{"window.lookback": None, "model.patch_len": None, "train.epochs": 1})
     with pytest.warns(UserWarning, match="not evenly spaced"):
         forecaster, _, evaluation = run(config, progress=False)
     assert (forecaster.spec.freq, forecaster.spec.period) == ("MS", 12)
