@@ -83,7 +83,7 @@ class PanelForecaster:
             where the forecaster has intervals, `<target>_lo_<level>` / `<target>_hi_<level>` per level.
         """
         spec = self.spec
-        ids, times, values = self._history(history)
+        ids, times, values = self.history_arrays(history)
         codes, uniques = pd.factorize(ids, sort=True)
         order = np.lexsort((times.asi8, codes))
         codes, times, values = codes[order], times[order], values[order]
@@ -128,7 +128,9 @@ class PanelForecaster:
                 frame[f"{target}_hi_{level_name(level)}"] = hi[:, :, j].reshape(-1)
         return pd.DataFrame(frame)
 
-    def _history(self, history: pd.DataFrame) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray]:
+    def history_arrays(self, history: pd.DataFrame) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray]:
+        """(ids as text, stamps, input columns' values) of the long table `history`, checked; the stamps UTC
+        where the model's stamps are zoned."""
         spec = self.spec
         missing = [
             c for c in [spec.series_column, spec.time_column, *spec.input_columns] if c not in history.columns

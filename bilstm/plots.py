@@ -1,6 +1,6 @@
-"""Figures: a training run's loss curve and test forecasts against the actual values; a forecast after the
-recent history; a monitored model's realised error against its band; the best, median and worst of many
-series.
+"""Figures of a training run: its loss curve and test forecasts against the actual values with their bands;
+the best, median and worst of many series; a backtest's folds; a monitored model's realised error against
+its band. (A batch forecast's figures: `bilstm.forecast_plots`.)
 
 Built on `matplotlib.figure.Figure` directly (no pyplot, no GUI backend), so nothing ever blocks a pipeline.
 """
@@ -15,6 +15,7 @@ from matplotlib.ticker import MaxNLocator
 from bilstm.evaluation import Evaluation
 from bilstm.panel import Panel
 from bilstm.panel_evaluation import PanelEvaluation
+from bilstm.plot_axes import FORECAST_COLOR, date_axis, in_zone, shade_bands
 from bilstm.promise import Band
 from bilstm.training import TrainingLog
 
@@ -38,10 +39,13 @@ def loss_curve(training_log: TrainingLog) -> Figure:
     return figure
 
 
-def forecast_plot(evaluation: Evaluation, target_names: list[str], windows: int = 4) -> Figure:
+def forecast_plot(
+    evaluation: Evaluation, target_names: list[str], windows: int = 4, timezone: str | None = None
+) -> Figure:
     """The last `windows` non-overlapping test forecasts of the first target against the actual series, with
-    their prediction intervals shaded where the forecaster has them."""
-    truth, forecast, times = evaluation.truth, evaluation.forecast, evaluation.times
+    their prediction intervals shaded where the forecaster has them; dates in `timezone`, the data's."""
+    truth, forecast = evaluation.truth, evaluation.forecast
+    times = in_zone(evaluation.times, timezone)
     horizon = truth.shape[1]
     # the actual series: each window's first target, then the rest of the last window
     actual = np.concatenate([truth[:, 0, 0], truth[-1, 1:, 0]])
@@ -51,53 +55,15 @@ def forecast_plot(evaluation: Evaluation, target_names: list[str], windows: int 
     ax = figure.add_subplot()
     ax.plot(times[shown], actual[shown], color="black", label=f"actual {target_names[0]}")
     for i, start in enumerate(sorted(starts)):
+        span = slice(start, start + horizon)
+        bands = {level: (lo[start, :, 0], hi[start, :, 0]) for level, (lo, hi) in evaluation.bands.items()}
+        shade_bands(ax, times[span], bands, labelled=i == 0)
         label = "forecast" if i == 0 else None
-        ax.plot(times[start : start + horizon], forecast[start, :, 0], color="tab:orange", label=label)
-        # the widest band first and palest, so the narrower ones show on top of it
-        for j, (level, (lo, hi)) in enumerate(sorted(evaluation.bands.items(), reverse=True)):
-            band = f"{level:g} % interval" if i == 0 else None
-            alpha = 0.15 + 0.15 * j
-            span = times[start : start + horizon]
-            ax.fill_between(
-                span, lo[start, :, 0], hi[start, :, 0], color="tab:orange", alpha=alpha, label=band
-            )
+        ax.plot(times[span], forecast[start, :, 0], color=FORECAST_COLOR, label=label)
         ax.axvline(times[start], color="grey", alpha=0.2)
     ax.set(title=f"Test forecasts of {target_names[0]} ({horizon} steps each)", ylabel=target_names[0])
-    ax.legend()
-    ax.grid(alpha=0.3)
-    return figure
-
-
-def forecast_ahead(history: pd.Series, forecast: pd.Series, lookback: int, horizons: int = 10) -> Figure:
-    """A target's recent history, then its forecast after it: the last `horizons` forecast lengths of
-    history, or the whole input window where it is shorter, so that the forecast stays readable.
-
-    Args:
-        history: the target's observed values, indexed by time.
-        forecast: the forecast of the same target, indexed by the future times.
-        lookback: the model's input window, shaded where it is shown.
-    """
-    recent = history.iloc[-min(lookback, horizons * len(forecast)) :]
-    origin = recent.index[-1]
-    figure = Figure(figsize=(10, 4), layout="constrained")
-    ax = figure.add_subplot()
-    shown = "" if len(recent) >= lookback else f", the last {len(recent)} shown"
-    start = recent.index[-min(lookback, len(recent))]
-    ax.axvspan(start, origin, color="grey", alpha=0.12, label=f"model input ({lookback} steps{shown})")
-    ax.plot(recent.index, recent.to_numpy(), color="black", label=f"history of {history.name}")
-    # the forecast line starts at the last observation, so the two lines join
-    ahead = pd.concat([recent.iloc[-1:], forecast])
-    ax.plot(
-        ahead.index,
-        ahead.to_numpy(),
-        color="tab:orange",
-        marker=".",
-        markevery=slice(1, None),
-        label=f"forecast ({len(forecast)} steps)",
-    )
-    ax.axvline(origin, color="grey", linestyle="--", label=f"last observation ({origin})")
-    ax.set(title=f"Forecast of {history.name} after the last {len(recent)} steps", ylabel=str(history.name))
-    ax.legend(loc="best")
+    date_axis(ax, times)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     ax.grid(alpha=0.3)
     return figure
 
@@ -126,8 +92,9 @@ def backtest_plot(folds: pd.DataFrame) -> Figure:
 def monitor_plot(
     times: pd.DatetimeIndex, errors: np.ndarray, persistence: np.ndarray, band: Band, degraded: bool
 ) -> Figure:
-    """The scaled MSE of each monitored window over time (by its first target) beside persistence's, with
-    the band the model promised for their mean (shaded), the threshold, and their realised mean."""
+    """The scaled MSE of each monitored window over time (by its first target, `times` as the data shows
+    them) beside persistence's, with the band the model promised for their mean (shaded), the threshold, and
+    their realised mean."""
     figure = Figure(figsize=(10, 4), layout="constrained")
     ax = figure.add_subplot()
     ax.plot(times, persistence, color="grey", alpha=0.5, linewidth=1, label="persistence, per window")
@@ -140,6 +107,7 @@ def monitor_plot(
     ax.axhline(realised, color="black", label=f"realised mean {realised:.4f}")
     verdict = "degraded" if degraded else "healthy"
     ax.set(ylabel="MSE (scaled)", title=f"Realised error of the monitored windows: {verdict}")
+    date_axis(ax, times)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize="small", ncol=2)
     ax.grid(alpha=0.3)
@@ -161,17 +129,15 @@ def series_forecast_plot(evaluation: PanelEvaluation, panel: Panel, history: int
         before = slice(max(int(panel.offsets[number]), first - history), first)
         horizon = evaluation.truth.shape[1]
         target = panel.target_columns[0]
-        times = panel.times
+        times = in_zone(panel.times, panel.timezone)
         ax.plot(times[before], panel.frame[target].to_numpy()[before], color="black", label="history")
         span = times[first : first + horizon]
+        bands = {level: (lo[window, :, 0], hi[window, :, 0]) for level, (lo, hi) in evaluation.bands.items()}
+        shade_bands(ax, span, bands, labelled=label == "best")
         ax.plot(span, evaluation.truth[window, :, 0], color="grey", label="actual")
-        ax.plot(span, evaluation.forecast[window, :, 0], color="tab:orange", label="forecast")
-        for level, (lo, hi) in sorted(evaluation.bands.items(), reverse=True):
-            shown = f"{level:g} % interval" if label == "best" else None
-            ax.fill_between(
-                span, lo[window, :, 0], hi[window, :, 0], color="tab:orange", alpha=0.2, label=shown
-            )
+        ax.plot(span, evaluation.forecast[window, :, 0], color=FORECAST_COLOR, label="forecast")
         ax.set_title(f"{label}: series {row[panel.series_column]} (sMAPE {row['smape']:.2f})")
+        date_axis(ax, times[before.start : first + horizon])
         ax.grid(alpha=0.3)
-    axes[0].legend(loc="upper left")
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")
     return figure

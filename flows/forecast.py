@@ -17,8 +17,10 @@ from tasks.forecasting import (
     forecast_many,
     load_forecaster,
     plot_forecast,
+    plot_many_forecasts,
     publish_forecast,
     read_history,
+    read_long_history,
     record_forecast,
 )
 from tracking.forecasts import FORECAST_EXPERIMENT
@@ -36,10 +38,10 @@ def forecast_flow(
     csv: CsvConfig = CsvConfig(),  # noqa: B008 - pydantic default
 ) -> dict:
     """Forecast the `horizon` steps after the last row of `data` (empty = the built-in data set); `plot`
-    (.png, .svg or .pdf) also gets the plot of the recent history and the forecast. A model of many series
-    forecasts each series of the long table `data` after its own last row; `skip_short` leaves out (with a
-    warning) series shorter than the model's lookback instead of failing. `csv`: the separator and decimal
-    mark of a CSV `data` (empty: sniffed)."""
+    (.png, .svg or .pdf) also gets the plot of the recent history and the forecast with its bands (of the
+    first few series, for a model of many). A model of many series forecasts each series of the long table
+    `data` after its own last row; `skip_short` leaves out (with a warning) series shorter than the model's
+    lookback instead of failing. `csv`: the separator and decimal mark of a CSV `data` (empty: sniffed)."""
     use_tracking(FORECAST_EXPERIMENT)
     with tracked_run(flow_run.name) as run:
         params = {"model_uri": model_uri, "data": data or "built-in ETTh1", "output": output, "plot": plot}
@@ -49,9 +51,12 @@ def forecast_flow(
         found = find_registered_version(model_uri)
         forecaster = load_forecaster(model_uri, found)
         if isinstance(forecaster, PanelForecaster):
-            # the monitor scores one series' recorded forecasts, and the plot shows one: not recorded here
-            table = forecast_many(forecaster, data, skip_short, csv)
-            path, plot_path, notes = publish_forecast(table, output), None, []
+            # the monitor scores one series' recorded forecasts: not recorded here
+            long_history = read_long_history(forecaster, data, csv)
+            table = forecast_many(forecaster, long_history, data, skip_short)
+            path = publish_forecast(table, output)
+            plot_path = plot_many_forecasts(forecaster, long_history, table, plot)
+            notes = []  # a long table is read as it is, without the checks that notice gaps
         else:
             history = read_history(forecaster, data, csv)
             table = forecast(forecaster, history)

@@ -28,7 +28,9 @@ def evaluate(forecaster: Forecaster, prepared: pipeline.ScaledSplit, training_lo
         evaluation.by_horizon.to_csv(table, index=False)
         mlflow.log_artifact(str(table))
     mlflow.log_figure(plots.loss_curve(training_log), "plots/loss_curve.png")
-    mlflow.log_figure(plots.forecast_plot(evaluation, forecaster.spec.target_columns), "plots/forecast.png")
+    spec = forecaster.spec
+    figure = plots.forecast_plot(evaluation, spec.target_columns, timezone=spec.timezone)
+    mlflow.log_figure(figure, "plots/forecast.png")
     return evaluation
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import mlflow
 import pandas as pd
+from matplotlib.figure import Figure
 from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from bilstm import plots, recorded
+from bilstm import forecast_plots, recorded
 from bilstm.config import CsvConfig
 from bilstm.csv_dialect import separator_hint
 from bilstm.data import Series, load_series, read_table
@@ -58,21 +59,29 @@ def read_history(forecaster: Forecaster, data: str | None, csv: CsvConfig | None
 
 
 @task(cache_policy=NO_CACHE)
-def forecast_many(
-    forecaster: PanelForecaster, data: str | None, skip_short: bool, csv: CsvConfig | None = None
+def read_long_history(
+    forecaster: PanelForecaster, data: str | None, csv: CsvConfig | None = None
 ) -> pd.DataFrame:
-    """Per series of the long history table, the next `horizon` steps after that series' last stamp."""
+    """The long history table of a model of many series, which only `data` can give."""
     if data is None:
         raise ForecastInputError(
             f"this model forecasts many series: pass their history as a long table with --data (columns"
             f" {forecaster.spec.series_column}, {forecaster.spec.time_column},"
             f" {names(forecaster.spec.input_columns)})"
         )
-    table = read_table(data, csv)
+    return read_table(data, csv)
+
+
+@task(cache_policy=NO_CACHE)
+def forecast_many(
+    forecaster: PanelForecaster, history: pd.DataFrame, data: str, skip_short: bool
+) -> pd.DataFrame:
+    """Per series of the long `history` table (read from `data`), the next `horizon` steps after that
+    series' last stamp."""
     try:
-        return forecaster.predict(table, skip_short=skip_short)
+        return forecaster.predict(history, skip_short=skip_short)
     except ForecastInputError as error:
-        raise ForecastInputError(f"{data}: {error}{separator_hint(table.columns)}") from None
+        raise ForecastInputError(f"{data}: {error}{separator_hint(history.columns)}") from None
 
 
 @task(cache_policy=NO_CACHE)
@@ -98,12 +107,34 @@ def publish_forecast(table: pd.DataFrame, output: str) -> str:
 def plot_forecast(
     forecaster: Forecaster, history: Series, table: pd.DataFrame, plot: str | None
 ) -> str | None:
-    """Log the first target's recent history and forecast as `plots/forecast.png`; also write it to `plot`."""
+    """Log the first target's recent history and forecast, with its bands, as `plots/forecast.png`; also
+    write it to `plot`."""
+    spec = forecaster.spec
+    figure = forecast_plots.forecast_ahead(
+        history.frame[spec.target_columns[0]], table.set_index(spec.time_column), spec.lookback
+    )
+    return _publish_figure(figure, plot)
+
+
+@task(cache_policy=NO_CACHE)
+def plot_many_forecasts(
+    forecaster: PanelForecaster, history: pd.DataFrame, table: pd.DataFrame, plot: str | None
+) -> str | None:
+    """Log the first few series' recent history and forecast (first target, with its bands) as
+    `plots/forecast.png`; also write it to `plot`."""
     spec = forecaster.spec
     target = spec.target_columns[0]
-    figure = plots.forecast_ahead(
-        history.frame[target], table.set_index(spec.time_column)[target], spec.lookback
+    ids, times, values = forecaster.history_arrays(history)
+    observed = pd.DataFrame(
+        {spec.series_column: ids, target: values[:, spec.input_columns.index(target)]}, index=times
     )
+    figure = forecast_plots.series_forecasts_ahead(
+        observed, table.set_index(spec.time_column), spec.series_column, spec.lookback
+    )
+    return _publish_figure(figure, plot)
+
+
+def _publish_figure(figure: Figure, plot: str | None) -> str | None:
     mlflow.log_figure(figure, "plots/forecast.png")
     return None if plot is None else str(write_figure(figure, plot).resolve())
 

@@ -148,7 +148,7 @@ def record_monitoring(
     )
     drift["drifted"] = drift["psi"] > drift["threshold"]
     figure = plots.monitor_plot(
-        series.frame.index[scores.rows], scores.mse, scores.naive_mse, verdict.error_band, verdict.degraded
+        series.shown_times[scores.rows], scores.mse, scores.naive_mse, verdict.error_band, verdict.degraded
     )
     monitoring.log_monitoring(summary, windows_table(scores, series), drift, figure)
 

@@ -1,6 +1,7 @@
 """Many series end to end: the training flow on a long table (real Prefect test server, real MLflow SQLite
 store) registers one global model with per-series metrics, and `bilstm forecast` forecasts every series of a
-long history after its own last stamp; a history without the series column exits 2, the registry untouched."""
+long history after its own last stamp, plotting the first few; a history without the series column exits 2,
+the registry untouched."""
 
 import json
 
@@ -40,9 +41,14 @@ def test_a_long_table_trains_one_registered_model_and_forecasts_every_series(tmp
     assert [c.name for c in signature.inputs.inputs] == ["id", "ds", "y"]
     assert [c.name for c in signature.outputs.inputs][:3] == ["id", "ds", "step"]
 
-    result = bilstm("forecast", "--data", str(history), "--output", "forecast.csv", "--json")
+    result = bilstm(
+        "forecast", "--data", str(history), "--output", "forecast.csv", "--plot", "forecast.png", "--json"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1])["rows"] == 36
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert printed["rows"] == 36 and printed["plot"] == str(tmp_path / "forecast.png")
+    assert (tmp_path / "forecast.png").read_bytes().startswith(b"\x89PNG")
+    assert "plots/forecast.png" in {a.path for a in client.list_artifacts(printed["run_id"], "plots")}
     forecast = pd.read_csv(tmp_path / "forecast.csv", parse_dates=["ds"])
     last = long_frame().groupby("id")["ds"].max()
     firsts = forecast[forecast.step == 1].set_index("id")["ds"]
