@@ -113,9 +113,8 @@ class DataConfig(_Section):
     )
     nonnegative: Literal["auto", True, False] = Field(
         "auto",
-        description="Floor forecasts and their bands at 0: true, false, or auto (each target whose train and"
-        " validation rows are all >= 0, as counts, sales and prices are); the choice is kept in the model"
-        " bundle",
+        description="Floor forecasts and their bands at 0: true, false, or auto (each target that is a count:"
+        " whole numbers >= 0 in the train and validation rows); the choice is kept in the model bundle",
     )
 
     @field_validator("timezone")

@@ -1,9 +1,10 @@
 """Targets that are never negative (counts, sales, prices): which targets a forecaster floors at 0
 (`data.nonnegative`), and that floor on its forecasts and their bands.
 
-`auto` floors each target whose train and validation rows (all the model is fitted and calibrated on) are
-all >= 0. The targets floored are kept in the bundle, so a saved forecaster floors what it floored in
-training; bundles from before floor nothing.
+`auto` floors each target that is a count: whole numbers, none negative, in the train and validation rows
+(all the model is fitted and calibrated on). Positive real values (prices, loads) are not floored by auto:
+a series that stayed positive so far may still go below 0; `true` floors them. The targets floored are kept
+in the bundle, so a saved forecaster floors what it floored in training; bundles from before floor nothing.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import numpy as np
 def floored_targets(
     setting: Literal["auto", True, False], known: np.ndarray, targets: list[str]
 ) -> list[str]:
-    """The targets to floor at 0: all (`True`), none (`False`), or (`"auto"`) those whose (rows, k) `known`
-    values (train and validation rows), one column per target, are all >= 0."""
+    """The targets to floor at 0: all (`True`), none (`False`), or (`"auto"`) the counts: those whose
+    (rows, k) `known` values (train and validation rows), one column per target, are whole numbers >= 0."""
     if setting == "auto":
-        return [target for target, lowest in zip(targets, np.min(known, axis=0), strict=True) if lowest >= 0]
+        counts = (known >= 0).all(axis=0) & (known == np.round(known)).all(axis=0)
+        return [target for target, count in zip(targets, counts, strict=True) if count]
     return list(targets) if setting else []
 
 

@@ -27,7 +27,7 @@ def test_train_flow_tracks_registers_and_promotes(tiny_config, tracking):
     assert sorted(m.step for m in client.get_metric_history(run.info.run_id, "val_loss")) == [0, *epochs]
     # the segment length was left to the data: one day of hourly steps, logged once it was known
     assert run.data.params["model.patch_len"] == "24" and run.data.params["data.seasonal_period"] == "24"
-    # the synthetic walk dips below 0 in its validation rows: nothing is floored
+    # the synthetic walk is no count: nothing is floored
     assert run.data.tags["data.nonnegative_targets"] == "none"
     assert summary["derived_settings"] == {"model.patch_len": 24}
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}

@@ -41,9 +41,9 @@ def counts(tmp_path_factory):
     return forecaster, evaluation, frame
 
 
-def test_auto_floors_the_targets_never_negative_before_the_test_rows_true_all_false_none():
-    known = np.array([[0.0, -1.0, 3.0], [2.0, 5.0, 0.5]])
-    assert floored_targets("auto", known, ["a", "b", "c"]) == ["a", "c"]
+def test_auto_floors_the_counts_true_all_false_none():
+    known = np.array([[0.0, -1.0, 3.0], [2.0, 5.0, 0.5]])  # a: counts; b: negative; c: positive, not whole
+    assert floored_targets("auto", known, ["a", "b", "c"]) == ["a"]
     assert floored_targets(True, known, ["a", "b", "c"]) == ["a", "b", "c"]
     assert floored_targets(False, known, ["a", "b", "c"]) == []
     assert PipelineConfig().data.nonnegative == "auto"

@@ -244,14 +244,15 @@ def test_a_saved_panel_forecaster_forecasts_each_series_after_its_own_last_stamp
     np.testing.assert_allclose(table["y"].to_numpy(), same["y"].to_numpy(), rtol=1e-6)
 
 
-def test_bands_three_validation_windows_cannot_support_warn_and_a_positive_panel_floors_at_zero(trained):
+def test_bands_three_validation_windows_cannot_support_warn_and_a_floored_panel_stays_at_zero(trained):
     forecaster, prepared, folder = trained
     assert forecaster.intervals.n == 3  # one validation window per series
     [warning] = shortfall_warnings(forecaster.intervals)
     assert warning.startswith("the 80 % and 95 % bands need at least 4 and 19 validation windows per")
-    # every series' rows before its test are positive: floored at 0 (nonnegative auto), in the bundle too
-    loaded = Forecaster.load(forecaster.save(folder / "floored"))
-    assert forecaster.nonnegative == ["y"] == loaded.nonnegative
+    # positive but not counts: auto leaves them; floored (data.nonnegative true), the bundle keeps it
+    assert forecaster.nonnegative == []
+    loaded = Forecaster.load(dataclasses.replace(forecaster, nonnegative=["y"]).save(folder / "floored"))
+    assert loaded.nonnegative == ["y"]
     history = long_frame()
     low = history[history.id == "a"].assign(id="low", y=lambda f: f.y - 12)  # a series that dips below 0
     floored = loaded.predict(pd.concat([history, low]))

@@ -23,8 +23,8 @@ def test_a_long_table_trains_one_registered_model_and_forecasts_every_series(tmp
     assert run.info.status == "FINISHED"
     assert summary["series"] == 3 and summary["model_version"] == "1" and summary["promoted"]
     assert run.data.tags["data.series"] == "3" and run.data.tags["data.series_column"] == "id"
-    # positive series: floored at 0; one validation window per series supports neither band level
-    assert run.data.tags["data.nonnegative_targets"] == "y"
+    # positive series, not counts: not floored; one validation window per series supports neither band level
+    assert run.data.tags["data.nonnegative_targets"] == "none"
     assert any(w.startswith("the 80 % and 95 % bands need at least 4 and 19") for w in summary["warnings"])
     by_series = pd.read_csv(
         mlflow.artifacts.download_artifacts(f"runs:/{run.info.run_id}/metrics_by_series.csv")
