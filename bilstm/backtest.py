@@ -24,12 +24,15 @@ from bilstm.folds import Fold
 from bilstm.forecaster import Forecaster
 from bilstm.training import TrainingLog
 
-# the metrics of a fold, in `--json` and in backtest/folds.csv
+# the metrics of a fold, in `--json` and in backtest/folds.csv (MASE for `registry.gate_metric: mase`)
 FOLD_METRICS = (
     "test_mse_scaled",
     "naive_test_mse_scaled",
     "seasonal_naive_test_mse_scaled",
     "test_mae_scaled",
+    "test_mase",
+    "naive_test_mase",
+    "seasonal_naive_test_mase",
 )
 
 

@@ -275,6 +275,11 @@ class RegistryConfig(_Section):
         " gate_folds rolling folds, each trained anew: gate_folds more trainings per run)",
     )
     gate_folds: int = Field(4, ge=1, description="Folds of the backtest gate")
+    gate_metric: Literal["mse", "mase", "owa"] = Field(
+        "mse",
+        description="The champion gate's score, lower winning: mse (scaled), mase, or owa (M4's, against"
+        " Naive2: many series with a seasonal period only)",
+    )
     coverage_tolerance: float = Field(
         0.05,
         gt=0,
@@ -307,6 +312,11 @@ class PipelineConfig(_Section):
     def _model_fits_the_data(self) -> PipelineConfig:
         if self.model.series_embedding and self.data.series_column is None:
             raise ValueError("model.series_embedding needs many series (data.series_column); leave it at 0")
+        if self.registry.gate_metric == "owa" and self.data.series_column is None:
+            raise ValueError(
+                "registry.gate_metric owa needs many series (data.series_column): OWA is scored against M4's"
+                " Naive2, which one series' evaluation has not; use mse or mase"
+            )
         if self.data.series_column is not None:
             unsupported = {
                 "scaler.cycle": self.scaler.cycle != 0,

@@ -98,39 +98,52 @@ def evaluate(
     return Evaluation(scores, table, truth, pred, frame.index[first : split.test_end], bands)
 
 
-def baseline_shortfalls(metrics: dict[str, float]) -> list[str]:
-    """One line per naive baseline the model does not beat on the test windows (scaled MSE)."""
-    model = metrics["test_mse_scaled"]
-    return [
-        f"the model does not beat {name}: test MSE {model:.4f} vs {metrics[key]:.4f}"
-        for name, key in (
-            ("persistence", "naive_test_mse_scaled"),
-            ("seasonal naive", "seasonal_naive_test_mse_scaled"),
-        )
-        if not model < metrics[key]
-    ]
+# what the model must beat on the test windows: (baseline, its prefix, the measure, its key, decimals)
+_SHORTFALLS = (
+    ("persistence", "naive_", "MSE", "mse_scaled", 4),
+    ("seasonal naive", "seasonal_naive_", "MSE", "mse_scaled", 4),
+    ("seasonal naive", "seasonal_naive_", "sMAPE", "smape", 2),
+    ("seasonal naive", "seasonal_naive_", "MASE", "mase", 4),
+)
+
+
+def baseline_shortfalls(metrics: dict[str, float], measure: str = "test {}") -> list[str]:
+    """One line per naive baseline the model does not beat on the test windows: persistence and seasonal
+    naive on the scaled MSE, seasonal naive on sMAPE and MASE where they are in `metrics`. `measure` words
+    the measure's name ("mean test {} over the folds")."""
+    lines = []
+    for baseline, prefix, name, key, decimals in _SHORTFALLS:
+        if f"test_{key}" not in metrics or f"{prefix}test_{key}" not in metrics:
+            continue
+        model, other = metrics[f"test_{key}"], metrics[f"{prefix}test_{key}"]
+        if not model < other:
+            shown = measure.format(name)
+            lines.append(
+                f"the model does not beat {baseline}: {shown} {model:.{decimals}f} vs {other:.{decimals}f}"
+            )
+    return lines
 
 
 def promotion_decision(
-    challenger_mse: float,
-    naive_mse: float,
-    seasonal_naive_mse: float,
-    champion_mse: float | None,
+    challenger: float,
+    naive: float,
+    seasonal_naive: float,
+    champion: float | None,
     measure: str = "test MSE",
     coverage_miss: str | None = None,
 ) -> tuple[bool, str]:
     """Promote only a model that beats persistence, seasonal naive AND the current champion, all scored on
-    the same windows (`measure` names the score: the test MSE, or a mean over backtest folds), and whose
-    intervals are not off nominal (`coverage_miss` says how they are)."""
-    for baseline, mse in (("persistence", naive_mse), ("seasonal naive", seasonal_naive_mse)):
-        if not challenger_mse < mse:
-            return False, f"{measure} {challenger_mse:.4f} does not beat {baseline} {mse:.4f}"
-    if champion_mse is not None and not challenger_mse < champion_mse:
-        return False, f"{measure} {challenger_mse:.4f} does not beat the champion's {champion_mse:.4f}"
+    the same windows with the same measure, lower winning (`measure` names it: the test MSE or MASE, or a
+    mean over backtest folds), and whose intervals are not off nominal (`coverage_miss` says how they are)."""
+    for baseline, score in (("persistence", naive), ("seasonal naive", seasonal_naive)):
+        if not challenger < score:
+            return False, f"{measure} {challenger:.4f} does not beat {baseline} {score:.4f}"
+    if champion is not None and not challenger < champion:
+        return False, f"{measure} {challenger:.4f} does not beat the champion's {champion:.4f}"
     if coverage_miss is not None:
         return False, coverage_miss
-    against = "no champion yet" if champion_mse is None else f"champion {champion_mse:.4f}"
+    against = "no champion yet" if champion is None else f"champion {champion:.4f}"
     return True, (
-        f"{measure} {challenger_mse:.4f} beats persistence {naive_mse:.4f}, seasonal naive"
-        f" {seasonal_naive_mse:.4f} and {against}"
+        f"{measure} {challenger:.4f} beats persistence {naive:.4f}, seasonal naive {seasonal_naive:.4f}"
+        f" and {against}"
     )

@@ -1,8 +1,9 @@
-"""The champion gate's evidence: the challenger's scaled MSE beside the baselines' on some windows, and how
-to score the champion on the very same windows. `single`: every test window of this run's split;
-`backtest`: the mean over rolling folds (`bilstm.folds`), the challenger's config trained anew on each, the
-champion re-scored on each fold's test windows as it is (not retrained), and the widest interval level's
-mean coverage checked against nominal."""
+"""The champion gate's evidence: the challenger's score beside the baselines' on some windows, and how to
+score the champion on the very same windows. The score is `registry.gate_metric`'s, lower winning: the
+scaled MSE, MASE, or M4's OWA against Naive2 (many series only). `single`: every test window of this run's
+split; `backtest`: the mean over rolling folds (`bilstm.folds`), the challenger's config trained anew on
+each, the champion re-scored on each fold's test windows as it is (not retrained), and the widest interval
+level's mean coverage checked against nominal."""
 
 from __future__ import annotations
 
@@ -20,39 +21,48 @@ from bilstm.intervals import level_name
 from bilstm.panel_evaluation import PanelEvaluation, evaluate_panel
 from bilstm.panel_pipeline import ScaledPanel
 
+# registry.gate_metric -> its name in the promotion reason, and its key in the metrics after `test_`
+METRICS = {"mse": ("MSE", "mse_scaled"), "mase": ("MASE", "mase"), "owa": ("OWA", "owa")}
+
 
 @dataclass
 class GateEvidence:
-    measure: str  # what the MSEs are, in the promotion reason: "test MSE", "mean MSE over 4 backtest folds"
-    mse: float
-    naive_mse: float
-    seasonal_naive_mse: float
-    score: Callable[[Forecaster], float]  # another forecaster's MSE on the same windows (the champion's)
+    measure: str  # the score, in the promotion reason: "test MSE", "mean MASE over 4 backtest folds"
+    metric: str  # its key in the metrics: test_mse_scaled, test_mase, test_owa (champion_<key>: the champion)
+    challenger: float
+    naive: float
+    seasonal_naive: float
+    score: Callable[[Forecaster], float]  # another forecaster's score on the same windows (the champion's)
     coverage_miss: str | None = None  # why the challenger's intervals are off nominal, if they are
 
 
-def single_split(evaluation: Evaluation, prepared: pipeline.ScaledSplit) -> GateEvidence:
-    """Every test window of this run's split, the champion scored with this run's scaler."""
-    metrics = evaluation.metrics
+def single_split(evaluation: Evaluation, prepared: pipeline.ScaledSplit, gate_metric: str) -> GateEvidence:
+    """Every test window of this run's split, the champion scored with this run's scaler (and MASE over this
+    run's train rows' seasonal-naive error)."""
+    name, key = METRICS[gate_metric]
+    metrics, metric = evaluation.metrics, f"test_{key}"
     return GateEvidence(
-        "test MSE",
-        metrics["test_mse_scaled"],
-        metrics["naive_test_mse_scaled"],
-        metrics["seasonal_naive_test_mse_scaled"],
-        lambda champion: pipeline.evaluate_forecaster(champion, prepared).metrics["test_mse_scaled"],
+        f"test {name}",
+        metric,
+        metrics[metric],
+        metrics[f"naive_{metric}"],
+        metrics[f"seasonal_naive_{metric}"],
+        lambda champion: pipeline.evaluate_forecaster(champion, prepared).metrics[metric],
     )
 
 
-def panel_split(evaluation: PanelEvaluation, prepared: ScaledPanel) -> GateEvidence:
-    """Every test window of every series (the mean over series), the champion scored with this run's
-    scalers as the reference."""
-    metrics = evaluation.metrics
+def panel_split(evaluation: PanelEvaluation, prepared: ScaledPanel, gate_metric: str) -> GateEvidence:
+    """Every test window of every series (the mean over series; OWA from those means, against Naive2's), the
+    champion scored with this run's scalers as the reference."""
+    name, key = METRICS[gate_metric]
+    metrics, metric = evaluation.metrics, f"test_{key}"
     return GateEvidence(
-        "test MSE (mean over series)",
-        metrics["test_mse_scaled"],
-        metrics["naive_test_mse_scaled"],
-        metrics["seasonal_naive_test_mse_scaled"],
-        lambda champion: evaluate_panel(champion, prepared).metrics["test_mse_scaled"],
+        f"test {name}" + ("" if gate_metric == "owa" else " (mean over series)"),
+        metric,
+        metrics[metric],
+        metrics[f"naive_{metric}"],
+        metrics[f"seasonal_naive_{metric}"],
+        lambda champion: evaluate_panel(champion, prepared).metrics[metric],
     )
 
 
@@ -60,18 +70,22 @@ def over_folds(
     means: dict[str, float], folds: list[Fold], series: Series, config: PipelineConfig
 ) -> GateEvidence:
     """The means over backtest folds (`bilstm.backtest.summarise`); the champion is scored on each fold's
-    test windows in units scaled by that fold's train rows, and averaged the same way."""
+    test windows in units scaled by that fold's train rows (MASE by their seasonal-naive error), and
+    averaged the same way."""
+    name, key = METRICS[config.registry.gate_metric]
+    metric = f"test_{key}"
 
-    def champion_mse(champion: Forecaster) -> float:
+    def champion_score(champion: Forecaster) -> float:
         scores = [backtest.score_fold(champion, series, config, fold) for fold in folds]
-        return statistics.fmean(e.metrics["test_mse_scaled"] for e in scores)
+        return statistics.fmean(e.metrics[metric] for e in scores)
 
     return GateEvidence(
-        f"mean MSE over {len(folds)} backtest folds",
-        means["mean_test_mse_scaled"],
-        means["mean_naive_test_mse_scaled"],
-        means["mean_seasonal_naive_test_mse_scaled"],
-        champion_mse,
+        f"mean {name} over {len(folds)} backtest folds",
+        metric,
+        means[f"mean_{metric}"],
+        means[f"mean_naive_{metric}"],
+        means[f"mean_seasonal_naive_{metric}"],
+        champion_score,
         coverage_miss(means, config.intervals.levels, config.registry.coverage_tolerance),
     )
 

@@ -13,12 +13,17 @@ from bilstm.panel import Panel
 
 def resolve_panel(config: PipelineConfig, panel: Panel) -> PipelineConfig:
     """Fill in the settings left to the data (lookback, patch length) from the shortest series' train rows,
-    and refuse what many series do not support."""
+    and refuse what many series do not support, or this data's seasonal period does not."""
     if config.scaler.cycle:
         raise DataValidationError(
             f"{panel.source}: scaler.cycle is not supported with a series column; leave it at 0"
         )
     period = season(config.data, panel.freq)
+    if config.registry.gate_metric == "owa" and period == 1:
+        raise DataValidationError(
+            f"{panel.source}: registry.gate_metric owa needs a seasonal period above 1, not 1 (OWA is scored"
+            " only where the data has a season); set data.seasonal_period above 1 or use mase"
+        )
     derived = {}
     lookback = config.window.lookback
     if lookback is None:

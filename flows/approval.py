@@ -40,19 +40,20 @@ def approval_markdown(
 ) -> str:
     """The form's description: the gate's verdict and the figures it compared, on the same windows."""
     champion = verdict.champion_version
-    rows = [("challenger (this run)", f"v{version}", evidence.mse)]
-    if champion is not None and verdict.champion_mse is not None:
-        rows.append(("champion", f"v{champion}", verdict.champion_mse))
-    rows += [("persistence", "", evidence.naive_mse), ("seasonal naive", "", evidence.seasonal_naive_mse)]
+    rows = [("challenger (this run)", f"v{version}", evidence.challenger)]
+    if champion is not None and verdict.champion_score is not None:
+        rows.append(("champion", f"v{champion}", verdict.champion_score))
+    rows += [("persistence", "", evidence.naive), ("seasonal naive", "", evidence.seasonal_naive)]
+    scaled = " (scaled)" if evidence.metric.endswith("_scaled") else ""
     return "\n".join(
         [
             f"## Promote v{version} of {model_name} to champion?",
             "",
             f"The gate says yes: {verdict.reason}.",
             "",
-            f"| | version | {evidence.measure} (scaled) |",
+            f"| | version | {evidence.measure}{scaled} |",
             "|---|---|---|",
-            *[f"| {label} | {shown} | {mse:.4f} |" for label, shown, mse in rows],
+            *[f"| {label} | {shown} | {score:.4f} |" for label, shown, score in rows],
             "",
             f"[The challenger's MLflow run]({run_link}). "
             + ("No champion yet." if champion is None else f"The champion now is v{champion}."),

@@ -55,10 +55,9 @@ def backtest_flow(
             "flow_run_id": str(flow_run.id),
             "folds": table.to_dict("records"),
             "metrics": metrics,
-            "warnings": [
-                line.replace("test MSE", "mean test MSE over the folds")
-                for line in baseline_shortfalls({k.removeprefix("mean_"): v for k, v in metrics.items()})
-            ],
+            "warnings": baseline_shortfalls(
+                {k.removeprefix("mean_"): v for k, v in metrics.items()}, "mean test {} over the folds"
+            ),
             "wall_seconds": round(time.perf_counter() - started, 3),
         }
         publish_backtest_report(summary)

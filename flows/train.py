@@ -70,7 +70,7 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         forecaster, training_log = train(prepared, windows, config, checkpoint)
         evaluation = evaluate(forecaster, prepared, training_log)
         record_promise(evaluation, prepared)
-        evidence = gate.single_split(evaluation, prepared)
+        evidence = gate.single_split(evaluation, prepared, config.registry.gate_metric)
         if config.registry.gate == "backtest":
             evidence = _backtest_evidence(run, series, config)
         version = register_model(forecaster, prepared, job, config.registry.model_name)

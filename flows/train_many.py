@@ -1,7 +1,8 @@
 """The training flow's recipe for many series in one long table (`data.series_column`): ingest -> settings
 from the shortest series -> split and scale per series -> windows across all series -> train one global
 network -> evaluate per series -> register -> promote (the same gate as one series: the mean over series of
-the test MSE, against persistence, seasonal naive and the champion scored on the same windows).
+the test MSE or MASE, or OWA, against persistence, seasonal naive and the champion scored on the same
+windows).
 
 `flows.train.train_flow` runs it inside its MLflow run; the summary has the keys of one series' summary,
 with the series counted."""
@@ -47,7 +48,7 @@ def train_many_series(
     checkpoint = claim_checkpoint(config, panel.digest())
     forecaster, training_log = train(prepared, windows, config, checkpoint)
     evaluation = evaluate_many(forecaster, prepared, training_log)
-    evidence = gate.panel_split(evaluation, prepared)
+    evidence = gate.panel_split(evaluation, prepared, config.registry.gate_metric)
     registry = config.registry
     version = register_model(forecaster, prepared, job, registry.model_name)
     if registry.approval == "manual":

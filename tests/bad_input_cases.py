@@ -242,6 +242,24 @@ CASES = [
         r"invalid config: model\.channel_independent needs data\.setting S or M: with MS the features are"
         r" inputs only$",
     ),
+    Case(
+        "unknown gate metric",
+        "train --data {d}/good.csv --set registry.gate_metric=mae",
+        r"invalid config: registry\.gate_metric: Input should be 'mse', 'mase' or 'owa' \(got 'mae'\)$",
+    ),
+    Case(
+        "gate on OWA with one series",
+        "train --data {d}/good.csv --set registry.gate_metric=owa",
+        r"invalid config: registry\.gate_metric owa needs many series \(data\.series_column\): OWA is scored"
+        r" against M4's Naive2, which one series' evaluation has not; use mse or mase$",
+    ),
+    Case(
+        "many series: gate on OWA without a season",
+        "train --data {d}/long_table.csv --series-column sensor --set data.seasonal_period=1"
+        " --set registry.gate_metric=owa",
+        r"{d}/long_table\.csv: registry\.gate_metric owa needs a seasonal period above 1, not 1 \(OWA is"
+        r" scored only where the data has a season\); set data\.seasonal_period above 1 or use mase$",
+    ),
     Case("missing config file", "train --config {d}/none.yaml", r"--config {d}/none\.yaml: file not found"),
     Case(
         "config file not YAML",

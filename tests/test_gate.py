@@ -1,5 +1,6 @@
-"""The backtest gate (`registry.gate: backtest`): the coverage check, and the training flow comparing the
-challenger's folds with the champion re-scored on the same folds, on real Prefect and MLflow."""
+"""The champion gate: its score by `registry.gate_metric` (the challenger, the baselines and the champion
+scored with the same metric on the same windows), the backtest gate's coverage check, and the training flow
+comparing the challenger's folds with the champion re-scored on the same folds, on real Prefect and MLflow."""
 
 from __future__ import annotations
 
@@ -8,14 +9,40 @@ import statistics
 import pytest
 from mlflow import MlflowClient
 
-from bilstm import backtest
+from bilstm import backtest, gate, pipeline
 from bilstm.data import load_series
 from bilstm.defaults import resolve
+from bilstm.evaluation import promotion_decision
 from bilstm.folds import BacktestOptions, plan_folds
 from bilstm.gate import coverage_miss
 from flows.train import train_flow
 from tests.helpers import tiny
 from tracking.models import registered_forecaster
+
+
+@pytest.mark.parametrize(
+    ("gate_metric", "measure", "key"), [("mse", "MSE", "mse_scaled"), ("mase", "MASE", "mase")]
+)
+def test_the_gate_metric_scores_challenger_baselines_and_champion_alike_on_the_same_windows(
+    tiny_config, gate_metric, measure, key
+):
+    series = load_series(tiny_config.data)
+    config = resolve(tiny(tiny_config, **{"registry.gate_metric": gate_metric}), series).config
+    prepared = pipeline.split_and_scale(series, config)
+    challenger = pipeline.new_forecaster(prepared, config)
+    champion = pipeline.new_forecaster(prepared, tiny(config, **{"train.seed": 1}))
+    evaluation = pipeline.evaluate_forecaster(challenger, prepared)
+
+    evidence = gate.single_split(evaluation, prepared, gate_metric)
+
+    assert (evidence.measure, evidence.metric) == (f"test {measure}", f"test_{key}")
+    scores = (evidence.challenger, evidence.naive, evidence.seasonal_naive)
+    metrics = evaluation.metrics
+    assert scores == tuple(metrics[f"{prefix}test_{key}"] for prefix in ("", "naive_", "seasonal_naive_"))
+    champion_score = evidence.score(champion)
+    assert champion_score == pipeline.evaluate_forecaster(champion, prepared).metrics[f"test_{key}"]
+    _, reason = promotion_decision(*scores, champion_score, evidence.measure)
+    assert reason.startswith(f"test {measure} {evidence.challenger:.4f} ")
 
 
 def test_coverage_within_the_tolerance_of_the_widest_level_passes_and_beyond_it_is_named():

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error
 
 from bilstm import metrics
-from bilstm.evaluation import promotion_decision
+from bilstm.evaluation import baseline_shortfalls, promotion_decision
 
 
 def test_metrics_agree_with_scikit_learn():
@@ -65,3 +65,40 @@ def test_promotion_names_its_measure_and_refuses_intervals_off_nominal():
     assert promotion_decision(0.03, 0.05, 0.04, 0.035, "mean MSE", miss) == (False, miss)
     # a worse MSE is the first reason given, whatever the coverage
     assert "does not beat the champion's" in promotion_decision(0.04, 0.05, 0.045, 0.035, "mean MSE", miss)[1]
+
+
+def test_promotion_on_mase_compares_mase_and_says_so():
+    promoted, reason = promotion_decision(0.91, 1.2, 1.0, 0.95, "test MASE")
+    assert promoted and reason == (
+        "test MASE 0.9100 beats persistence 1.2000, seasonal naive 1.0000 and champion 0.9500"
+    )
+    assert promotion_decision(0.96, 1.2, 1.0, 0.95, "test MASE") == (
+        False,
+        "test MASE 0.9600 does not beat the champion's 0.9500",
+    )
+
+
+def test_a_model_that_loses_to_seasonal_naive_on_smape_or_mase_is_warned_of_though_its_mse_wins():
+    # the many-series run the gate promoted on its scaled MSE alone: sMAPE 66.6 against 28.4
+    metrics = {
+        "test_mse_scaled": 0.5,
+        "naive_test_mse_scaled": 0.9,
+        "seasonal_naive_test_mse_scaled": 0.7,
+        "test_smape": 66.6,
+        "seasonal_naive_test_smape": 28.4,
+        "test_mase": 1.5,
+        "seasonal_naive_test_mase": 1.1,
+    }
+    assert baseline_shortfalls(metrics) == [
+        "the model does not beat seasonal naive: test sMAPE 66.60 vs 28.40",
+        "the model does not beat seasonal naive: test MASE 1.5000 vs 1.1000",
+    ]
+    assert baseline_shortfalls(metrics | {"test_smape": 20.0, "test_mase": 0.9}) == []
+    # the backtest's means (no sMAPE there), in its words
+    means = {"test_mse_scaled": 1.0, "naive_test_mse_scaled": 0.9, "seasonal_naive_test_mse_scaled": 1.2}
+    assert baseline_shortfalls(
+        means | {"test_mase": 1.3, "seasonal_naive_test_mase": 1.2}, "mean test {} over the folds"
+    ) == [
+        "the model does not beat persistence: mean test MSE over the folds 1.0000 vs 0.9000",
+        "the model does not beat seasonal naive: mean test MASE over the folds 1.3000 vs 1.2000",
+    ]

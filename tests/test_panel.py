@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bilstm import gate
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.errors import DataValidationError, ForecastInputError
 from bilstm.forecaster import Forecaster
@@ -228,6 +229,36 @@ def test_evaluation_scores_every_series_and_the_baselines_on_the_same_windows(tr
         assert by_series.loc[window, "naive_mae_scaled"] == pytest.approx(naive_mae / scale)
         assert by_series.loc[window, "seasonal_naive_mae_scaled"] == pytest.approx(seasonal_mae / scale)
     assert metrics["test_mse_scaled"] < metrics["naive_test_mse_scaled"]
+
+
+@pytest.mark.parametrize(
+    ("gate_metric", "measure"), [("mase", "test MASE (mean over series)"), ("owa", "test OWA")]
+)
+def test_the_gate_on_mase_or_owa_scores_the_champion_with_that_metric_on_the_same_windows(
+    trained, gate_metric, measure
+):
+    forecaster, prepared, folder = trained
+    config = resolve_panel(panel_config(folder / "long.csv"), prepared.panel)
+    champion = new_panel_forecaster(prepared, config)  # untrained
+    evaluation = evaluate_panel(forecaster, prepared)
+    metrics, key = evaluation.metrics, f"test_{gate_metric}"
+
+    evidence = gate.panel_split(evaluation, prepared, gate_metric)
+
+    assert (evidence.measure, evidence.metric) == (measure, key)
+    scores = (evidence.challenger, evidence.naive, evidence.seasonal_naive)
+    assert scores == (metrics[key], metrics[f"naive_{key}"], metrics[f"seasonal_naive_{key}"])
+    assert evidence.score(champion) == evaluate_panel(champion, prepared).metrics[key]
+
+
+def test_gating_on_owa_without_a_season_is_refused_before_training(tmp_path):
+    config = panel_config(written(tmp_path, long_frame()), **{"data.seasonal_period": 1})
+    panel = load_panel(config.data)
+    resolve_panel(config, panel)  # the scaled MSE needs no season
+    with pytest.raises(
+        DataValidationError, match=r"registry\.gate_metric owa needs a seasonal period above 1"
+    ):
+        resolve_panel(with_overrides(config, {"registry.gate_metric": "owa"}), panel)
 
 
 def test_a_saved_panel_forecaster_forecasts_each_series_after_its_own_last_stamp(trained):

@@ -1,7 +1,7 @@
 """Many series end to end: the training flow on a long table (real Prefect test server, real MLflow SQLite
-store) registers one global model with per-series metrics, and `bilstm forecast` forecasts every series of a
-long history after its own last stamp, plotting the first few; a history without the series column exits 2,
-the registry untouched."""
+store) registers one global model with per-series metrics, gated on OWA (the next run's champion scored on
+OWA too), and `bilstm forecast` forecasts every series of a long history after its own last stamp, plotting
+the first few; a history without the series column exits 2, the registry untouched."""
 
 import json
 
@@ -10,18 +10,22 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from flows.train import train_flow
+from tests.helpers import tiny
 from tests.test_panel import long_frame, panel_config
 
 
 def test_a_long_table_trains_one_registered_model_and_forecasts_every_series(tmp_path, tracking, bilstm):
     history = tmp_path / "long.csv"
     long_frame().to_csv(history, index=False)
-    summary = train_flow(panel_config(history, **{"train.epochs": 1}))
+    config = panel_config(history, **{"train.epochs": 1, "registry.gate_metric": "owa"})
+    summary = train_flow(config)
 
     client = MlflowClient(tracking, registry_uri=tracking)
     run = client.get_run(summary["run_id"])
     assert run.info.status == "FINISHED"
     assert summary["series"] == 3 and summary["model_version"] == "1" and summary["promoted"]
+    # gated on M4's OWA (registry.gate_metric), not on the scaled MSE
+    assert summary["promotion_reason"].startswith(f"test OWA {run.data.metrics['test_owa']:.4f} beats")
     assert run.data.tags["data.series"] == "3" and run.data.tags["data.series_column"] == "id"
     # positive series, not counts: not floored; one validation window per series supports neither band level
     assert run.data.tags["data.nonnegative_targets"] == "none"
@@ -64,3 +68,8 @@ def test_a_long_table_trains_one_registered_model_and_forecasts_every_series(tmp
     ]
     assert not (tmp_path / "other.csv").exists()
     assert [str(v.version) for v in client.search_model_versions("name='bilstm-forecaster'")] == ["1"]
+
+    # the champion scored on OWA too, on the next run's windows
+    second = train_flow(tiny(config, **{"train.seed": 1}))
+    champion_owa = client.get_run(second["run_id"]).data.metrics["champion_test_owa"]
+    assert f"{champion_owa:.4f}" in second["promotion_reason"]

@@ -40,7 +40,7 @@ class Verdict:
     promote: bool
     reason: str
     champion_version: str | None  # the champion it was judged against
-    champion_mse: float | None  # that champion's MSE on the gate's windows, if it was scored
+    champion_score: float | None  # that champion's score on the gate's windows, if it was scored
 
 
 def champion_version(name: str) -> str | None:
@@ -119,26 +119,26 @@ def _decide(
     evidence: GateEvidence,
     job: Job,
 ) -> tuple[bool, str, float | None]:
-    """(promote?, why, the champion's MSE on our windows if it was scored); `current` is the champion."""
-    champion_mse = None
+    """(promote?, why, the champion's score on our windows if it was scored); `current` is the champion."""
+    champion_score = None
     if current not in (None, version):
         differences = job.differences(champion_job(client, model_name, current))
         if differences:
             return False, _other_job_note(current, differences), None
         try:
-            champion_mse = evidence.score(registered_forecaster(f"models:/{model_name}@{CHAMPION}"))
+            champion_score = evidence.score(registered_forecaster(f"models:/{model_name}@{CHAMPION}"))
         except IncomparableModelError as error:
             # the same job, but e.g. a lookback longer than this data leaves before its test split
             return False, f"champion v{current} cannot be scored on this run's test windows ({error})", None
     promoted, reason = promotion_decision(
-        evidence.mse,
-        evidence.naive_mse,
-        evidence.seasonal_naive_mse,
-        champion_mse,
+        evidence.challenger,
+        evidence.naive,
+        evidence.seasonal_naive,
+        champion_score,
         evidence.measure,
         evidence.coverage_miss,
     )
-    return promoted, reason, champion_mse
+    return promoted, reason, champion_score
 
 
 def _smoke_test(model_name: str, version: str, forecaster: Forecaster, example: pd.DataFrame) -> None:
@@ -154,10 +154,10 @@ def judge(model_name: str, version: str, *, job: Job, evidence: GateEvidence) ->
     """The gate's decision on `version`, moving nothing (so without the promotion lock, which must not be
     held while a person decides); `promote_if_better` decides again under the lock."""
     current = champion_version(model_name)
-    promote, reason, champion_mse = _decide(MlflowClient(), model_name, current, version, evidence, job)
-    if champion_mse is not None:
-        mlflow.log_metric("champion_test_mse_scaled", champion_mse)
-    return Verdict(promote, reason, current, champion_mse)
+    promote, reason, champion_score = _decide(MlflowClient(), model_name, current, version, evidence, job)
+    if champion_score is not None:
+        mlflow.log_metric(f"champion_{evidence.metric}", champion_score)
+    return Verdict(promote, reason, current, champion_score)
 
 
 def promote_if_better(
@@ -182,9 +182,9 @@ def promote_if_better(
     with promotion_lock(client, model_name, mlflow.active_run().info.run_id):
         current = champion_version(model_name)
         if judged is not None and judged.champion_version == current:  # the same models: the same scores
-            promoted, reason, champion_mse = judged.promote, judged.reason, judged.champion_mse
+            promoted, reason, champion_score = judged.promote, judged.reason, judged.champion_score
         else:
-            promoted, reason, champion_mse = _decide(client, model_name, current, version, evidence, job)
+            promoted, reason, champion_score = _decide(client, model_name, current, version, evidence, job)
         if promoted:
             _smoke_test(model_name, version, forecaster, history_example(prepared, forecaster))
             if current is not None and current != version:
@@ -193,8 +193,8 @@ def promote_if_better(
             if current != version:  # not when a retried task finds its own promotion done
                 by, action = (approval.by, "approval") if approval else ("gate", "gate")
                 record_move(client, model_name, action, version, current, by)
-    if champion_mse is not None:  # on the gate's windows: the test split's, or the mean over the folds
-        mlflow.log_metric("champion_test_mse_scaled", champion_mse)
+    if champion_score is not None:  # on the gate's windows: the test split's, or the mean over the folds
+        mlflow.log_metric(f"champion_{evidence.metric}", champion_score)
     if approval is not None and promoted:
         reason = f"{approval.said()}; {reason}"
     elif approval is not None:  # judged a win, so the champion is another one now
