@@ -131,34 +131,22 @@ SetOption = Annotated[list[str] | None, typer.Option("--set", help="dotted.key=v
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks")]
 
 
-def _options(
-    data,
-    target,
-    features,
-    time_column,
-    sep,
-    decimal,
-    series_column,
-    skip_short,
-    lookback,
-    horizon,
-    epochs,
-    batch_size,
-) -> dict[str, Any]:
-    """The config keys the shared options set (None: not given)."""
+def _options(given: dict[str, Any]) -> dict[str, Any]:
+    """The config keys the shared options set (None: not given), from a command's arguments `given` (its
+    `locals()` before anything else is bound: train, backtest and sweep take the same data options)."""
     return {
-        "data.path": data,
-        "data.targets": _columns(target),
-        "data.features": _columns(features),
-        "data.time_column": time_column,
-        "data.csv.sep": sep,
-        "data.csv.decimal": decimal,
-        "data.series_column": series_column,
-        "data.skip_short": skip_short,
-        "window.lookback": lookback,
-        "window.horizon": horizon,
-        "train.epochs": epochs,
-        "train.batch_size": batch_size,
+        "data.path": given["data"],
+        "data.targets": _columns(given["target"]),
+        "data.features": _columns(given["features"]),
+        "data.time_column": given["time_column"],
+        "data.csv.sep": given["sep"],
+        "data.csv.decimal": given["decimal"],
+        "data.series_column": given["series_column"],
+        "data.skip_short": given["skip_short"],
+        "window.lookback": given["lookback"],
+        "window.horizon": given["horizon"],
+        "train.epochs": given["epochs"],
+        "train.batch_size": given["batch_size"],
     }
 
 
@@ -200,21 +188,8 @@ def train(
     Settings apply in this order, later ones winning: defaults, --preset, --config, the options, --set.
     With --series-column, the file is a long table of many series and one model is trained across them.
     """
+    options = _options(locals())  # first: locals() holds the arguments alone
     reexec_with_tuned_malloc()
-    options = _options(
-        data,
-        target,
-        features,
-        time_column,
-        sep,
-        decimal,
-        series_column,
-        skip_short,
-        lookback,
-        horizon,
-        epochs,
-        batch_size,
-    )
     try:
         pipeline_config = build_config(config, options, set_ or [], preset)
         # the data against the config, before Prefect, torch and MLflow start: a bad input fails fast
@@ -272,21 +247,8 @@ def backtest(
 
     Settings apply as for `bilstm train`; the folds run in parallel on a Dask cluster with --workers N.
     """
+    options = _options(locals())  # first: locals() holds the arguments alone
     reexec_with_tuned_malloc()
-    options = _options(
-        data,
-        target,
-        features,
-        time_column,
-        sep,
-        decimal,
-        series_column,
-        skip_short,
-        lookback,
-        horizon,
-        epochs,
-        batch_size,
-    )
     folds_module = importlib.import_module("bilstm.folds")
     try:
         _refuse_many_series("backtest", series_column)
@@ -364,21 +326,8 @@ def sweep(
 
     Settings apply as for `bilstm train` and are the starting point the space's fields override.
     """
+    options = _options(locals())  # first: locals() holds the arguments alone
     reexec_with_tuned_malloc()
-    options = _options(
-        data,
-        target,
-        features,
-        time_column,
-        sep,
-        decimal,
-        series_column,
-        skip_short,
-        lookback,
-        horizon,
-        epochs,
-        batch_size,
-    )
     try:
         _refuse_many_series("sweep", series_column)
         sweep_module = importlib.import_module("bilstm.sweep")

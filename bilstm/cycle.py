@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from bilstm.calendar_steps import step_numbers
 from bilstm.errors import BadInputError, DataValidationError
-from bilstm.frequency import step_numbers
 
 
 class CycleError(BadInputError):

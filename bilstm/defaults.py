@@ -1,5 +1,5 @@
 """Settings left to the data: the lookback and the segment length, derived from the series' seasonal period
-(`bilstm.frequency.seasonal_period`, or `data.seasonal_period`) and its train rows.
+(`bilstm.calendar_steps.seasonal_period`, or `data.seasonal_period`) and its train rows.
 
 `resolve` returns a config with every such setting filled in, the period, and warnings about the settings
 the user chose (a lookback that takes a large share of the train rows).
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bilstm.calendar_steps import seasonal_period
 from bilstm.config import DataConfig, PipelineConfig, with_overrides
 from bilstm.data import Series
-from bilstm.frequency import seasonal_period
 from bilstm.split import split_rows
 
 SEASONS = 14  # the default lookback in seasonal periods: two weeks of hourly data, as ETTh1's 336 rows

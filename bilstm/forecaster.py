@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from bilstm.calendar_steps import future_stamps, seasonal_period
 from bilstm.config import DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
-from bilstm.frequency import future_stamps, seasonal_period
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floor, floor_bands, floor_mask

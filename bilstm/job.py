@@ -14,9 +14,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from bilstm.calendar_steps import step_numbers
 from bilstm.config import PipelineConfig
 from bilstm.data import Series
-from bilstm.frequency import step_numbers
 from bilstm.panel import Panel
 
 TAG_PREFIX = "job."

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from bilstm.calendar_steps import future_stamps
 from bilstm.errors import ForecastInputError
-from bilstm.frequency import future_stamps
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.messages import names, sample
 from bilstm.model import BiLSTMNet

@@ -13,6 +13,7 @@ import warnings
 import pandas as pd
 
 from bilstm.config import CsvConfig, PipelineConfig
+from bilstm.csv_dialect import separator_hint
 from bilstm.cycle import fit_on_train_rows
 from bilstm.data import Series, builtin_path, check_targets_vary, load_series, read_table
 from bilstm.defaults import resolve
@@ -116,7 +117,8 @@ def check_model_columns(table: pd.DataFrame, data: str | None, job: Job, what: s
             if kind != "column":
                 fix = f"the model reads its {kind} {sample(column)}: pass {what} with it"
             raise DataValidationError(
-                f"{source}: {kind} {sample(column)} not found; available: {names(table.columns)}; {fix}"
+                f"{source}: {kind} {sample(column)} not found; available: {names(table.columns)}"
+                + (separator_hint(table.columns) or f"; {fix}")
             )
 
 

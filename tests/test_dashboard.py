@@ -105,6 +105,7 @@ def test_the_shipped_deployments_are_served_with_a_per_field_form(dashboard):
         "model_uri",
         "data",
         "window",
+        "csv",
     }
     assert [s.active for s in deployments["monitor"].schedules] == [False]  # on with one edit
     train_schema = deployments["train"].parameter_openapi_schema
@@ -116,6 +117,7 @@ def test_the_shipped_deployments_are_served_with_a_per_field_form(dashboard):
         "output",
         "plot",
         "skip_short",
+        "csv",
     }
     backtest = deployments["backtest"].parameter_openapi_schema
     assert set(backtest["properties"]) == {"config", "backtest"}

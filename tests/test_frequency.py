@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bilstm.calendar_steps import future_stamps, seasonal_period
 from bilstm.config import DataConfig
 from bilstm.data import load_series
 from bilstm.errors import DataValidationError
-from bilstm.frequency import future_stamps, seasonal_period
 from bilstm.panel import load_panel
 
 

@@ -63,8 +63,8 @@ def test_a_long_table_trains_one_registered_model_and_forecasts_every_series(tmp
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
     assert errors == [
-        f"error: {tmp_path / 'one.csv'}: history lacks column(s) id; the model reads a long table with id, ds"
-        " and y"
+        f"error: {tmp_path / 'one.csv'}: series column 'id' not found; available: ds, y; the model reads its"
+        " series column 'id': pass a history with it"
     ]
     assert not (tmp_path / "other.csv").exists()
     assert [str(v.version) for v in client.search_model_versions("name='bilstm-forecaster'")] == ["1"]

@@ -112,7 +112,9 @@ def test_a_wrong_tracking_database_fails_fast_with_one_line_naming_it_without_it
         assert secret not in done.stdout + done.stderr
     assert not (folder / "f.csv").exists()
     new = [state for run, state in flow_run_states().items() if run not in flow_runs_before]
-    assert new == ["FAILED"]  # the flow run that found the store wrong, and no other
+    # train and backtest find the store wrong in their flow run; forecast and monitor before any starts, as
+    # they look the model up in the registry first
+    assert new == ([] if command[0] in ("forecast", "monitor") else ["FAILED"])
     assert seconds < 60  # not MLflow's own ten tries over about 100 s
 
 
