@@ -49,6 +49,7 @@ class WindowSpec:
     timezone: str | None = None  # '+08:00', 'UTC', 'Europe/Berlin'; bundles before format 3 have none
     series_column: str | None = None  # many series in a long table (format 5); None: one series
     seasonal_period: int | None = None  # steps per season; None (older bundles): the frequency's own
+    missing: str = "error"  # data.missing of the training run, which a history is read with too
 
     @property
     def period(self) -> int:
@@ -196,7 +197,8 @@ class Forecaster:
         return pd.DatetimeIndex(pd.to_datetime(stamps, errors="coerce"))
 
     def data_config(self, path: str | None) -> DataConfig:
-        """How to read a history for this model: its time column, features and targets."""
+        """How to read a history for this model: its time column, features and targets, and its training
+        run's policy for missing values."""
         targets = self.spec.target_columns
         features = [c for c in self.spec.input_columns if c not in targets]
         # a model trained with setting M has targets == inputs, which setting S reads the same way
@@ -207,6 +209,7 @@ class Forecaster:
             targets=targets,
             features=features,
             setting="MS" if features else "S",
+            missing=self.spec.missing,
         )
 
     def save(self, directory: str | Path) -> Path:

@@ -87,6 +87,7 @@ def new_panel_forecaster(prepared: ScaledPanel, config: PipelineConfig) -> Panel
         timezone=panel.timezone,
         series_column=panel.series_column,
         seasonal_period=season(config.data, panel.freq),
+        missing=config.data.missing,
     )
     targets = panel.target_columns
     # every series' train and validation rows: those before its val_end

@@ -87,6 +87,7 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
         freq=series.freq,
         timezone=series.timezone,
         seasonal_period=season(config.data, series.freq),
+        missing=config.data.missing,
     )
     known = series.frame[series.target_columns].to_numpy()[: prepared.split.val_end]
     nonnegative = floored_targets(config.data.nonnegative, known, series.target_columns)

@@ -130,14 +130,15 @@ def test_seasonal_period_override_wins_over_the_frequency(tmp_path):
     assert season(DataConfig(), "MS") == 12
 
 
-def test_a_model_of_monthly_data_forecasts_month_starts_and_keeps_the_period_in_its_bundle(tmp_path):
+def test_a_model_of_monthly_data_forecasts_month_starts_and_keeps_its_period_and_gap_policy(tmp_path):
     from bilstm.forecaster import Forecaster
     from bilstm.pipeline import run
     from tests.helpers import tiny
 
     stamps = pd.date_range("2010-01-01", periods=120, freq="MS").delete(50)  # a missing month on the way
     path = write(tmp_path, stamps)
-    data = {"data.path": path, "data.time_column": "date", "data.targets": ["y"], "data.setting": "S"}
+    data = {"data.path": path, "data.time_column": "date", "data.targets": ["y"], "data.setting": "S",
+            "data.missing": "interpolate"}  # fmt: skip
     config = tiny(**data, **{"window.lookback": None, "model.patch_len": None, "train.epochs": 1})
     with pytest.warns(UserWarning, match="not evenly spaced"):
         forecaster, _, evaluation = run(config, progress=False)
@@ -145,6 +146,7 @@ def test_a_model_of_monthly_data_forecasts_month_starts_and_keeps_the_period_in_
     assert forecaster.spec.lookback == 20  # a quarter of the 83 train rows (less than two periods)
     history = pd.read_csv(path, parse_dates=["date"])
     loaded = Forecaster.load(forecaster.save(tmp_path / "bundle"))
+    assert loaded.data_config(path).missing == "interpolate"  # a history is read as the train rows were
     forecast = loaded.predict(history)
     assert list(forecast["date"]) == list(pd.date_range("2020-01-01", periods=12, freq="MS"))
     assert np.isfinite(evaluation.metrics["seasonal_naive_test_mse_scaled"])
