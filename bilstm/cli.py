@@ -705,6 +705,8 @@ def _print_monitor(summary: dict, as_json: bool) -> None:
     _echo("\n".join(lines))
     for reason in summary["reasons"]:
         _echo(f"DEGRADED: {reason}", err=True, fg="yellow", bold=True)
+    for warning in summary["warnings"]:
+        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

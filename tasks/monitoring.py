@@ -21,6 +21,7 @@ from bilstm.messages import names
 from bilstm.panel_forecaster import PanelForecaster
 from bilstm.promise import FALLBACK_FACTOR, Promise
 from bilstm.recorded import stamps
+from tasks.data import loaded_with_notes
 from tasks.retries import IO_RETRIES
 from tracking import forecasts, monitoring, versions
 
@@ -62,9 +63,8 @@ def read_actuals(forecaster: Forecaster, data: str | None, csv: CsvConfig | None
             " scores models of one series so far"
         )
     fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass data with them"
-    return load_series(
-        forecaster.data_config(data).model_copy(update={"csv": csv or CsvConfig()}), missing_column_fix=fix
-    )
+    config = forecaster.data_config(data).model_copy(update={"csv": csv or CsvConfig()})
+    return loaded_with_notes(lambda data_config: load_series(data_config, missing_column_fix=fix), config)
 
 
 @task(cache_policy=NO_CACHE)
@@ -239,6 +239,7 @@ def summary_of(
         "run_id": run[0],
         "run_url": run[1],
         "reasons": verdict.reasons,
+        "warnings": series.notes,  # what reading the actuals noticed (gaps, mixed UTC offsets)
         "source": scores.source,
         "windows": len(scores.mse),
         "first_target": times[scores.rows[0]],

@@ -226,9 +226,12 @@ def test_read_history_refuses_fewer_rows_than_the_lookback(store, forecaster):
     )
 
 
-def test_what_reading_a_history_notices_is_kept_for_the_forecast_summary(store, forecaster):
+def test_what_reading_a_history_or_actuals_notices_is_kept_for_the_forecast_and_monitor_summary(
+    store, forecaster
+):
     frame = synthetic_frame(ROWS).drop(index=[1100, 1101])  # two missing hours
     history = read_history.fn(forecaster, history_file(store, frame, "gaps.csv"))
+    assert read_actuals.fn(forecaster, str(store / "gaps.csv")).notes == history.notes
     assert history.notes == [
         f"{store / 'gaps.csv'}: timestamps are not evenly spaced: 1 gap(s) with 2 missing step(s) of h in all"
         " (at most 2 in a row); windows read the rows on either side of a gap as neighbours"
