@@ -50,7 +50,7 @@ def step_numbers(
     days = wall.normalize().asi8 // DAY_NS
     numbers = _calendar_numbers(wall, days, offset, groups)
     clock = wall.asi8 - days * DAY_NS  # the time of day: one per series
-    numbers[clock != _mode_per_group(clock, groups)[groups]] = np.nan
+    numbers[clock != mode_per_group(clock, groups)[groups]] = np.nan
     return numbers
 
 
@@ -59,12 +59,16 @@ def most_common(values: np.ndarray) -> int:
     return int(unique[counts.argmax()])
 
 
-def _mode_per_group(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """(groups,) the most common value of each group (the smallest of the most common)."""
+def mode_per_group(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(groups,) the most common value of each group (the smallest of the most common); `groups` (rows,)
+    numbers the groups 0, 1, ... in order."""
+    count = int(groups.max()) + 1 if len(groups) else 0
+    if len(values) and (values == values[0]).all():  # the usual case, without a sort
+        return np.full(count, values[0], dtype=values.dtype)
     pairs, counts = np.unique(np.stack([groups, values]), axis=1, return_counts=True)
     order = np.lexsort((-pairs[1], counts, pairs[0]))  # by group, then count, then value falling
     last = np.r_[pairs[0][order][1:] != pairs[0][order][:-1], True]
-    modes = np.zeros(int(groups.max()) + 1 if len(groups) else 0, dtype=values.dtype)
+    modes = np.zeros(count, dtype=values.dtype)
     modes[pairs[0][order][last]] = pairs[1][order][last]
     return modes
 
@@ -72,7 +76,7 @@ def _mode_per_group(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
 def _multiples(values: np.ndarray, step: int, groups: np.ndarray) -> np.ndarray:
     """values / step where whole once each group's most common remainder is taken off, else NaN."""
     remainder = values % step
-    phase = _mode_per_group(remainder, groups)[groups]
+    phase = mode_per_group(remainder, groups)[groups]
     numbers = ((values - phase) // step).astype(np.float64)
     numbers[remainder != phase] = np.nan
     return numbers

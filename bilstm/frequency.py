@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from bilstm.calendar_steps import DAY_NS, describe, most_common, rule_base, step_numbers, wall_clock
+from bilstm.calendar_steps import (
+    DAY_NS,
+    describe,
+    mode_per_group,
+    most_common,
+    rule_base,
+    step_numbers,
+    wall_clock,
+)
 from bilstm.errors import DataValidationError
 from bilstm.messages import rows as rows_text
 
@@ -142,13 +150,12 @@ def _file_mask(stamps: Stamps, mask: np.ndarray) -> np.ndarray:
 def _check_one_step_per_series(stamps: Stamps, steps: np.ndarray, within: np.ndarray, freq: str) -> None:
     """A series that steps by several steps of the table's frequency is another frequency."""
     series_of_step = stamps.series_of_row[:-1][within]
-    frame = pd.DataFrame({"series": series_of_step, "steps": steps})
-    common = frame.groupby("series")["steps"].agg(lambda s: s.mode().iloc[0])
-    other = common[common != 1]
+    common = mode_per_group(steps.astype(np.int64), series_of_step)
+    other = np.flatnonzero((common != 1) & (np.bincount(series_of_step, minlength=len(common)) > 0))
     if len(other):
         more = f" (and {len(other) - 1} more series)" if len(other) > 1 else ""
         raise DataValidationError(
-            f"{stamps.source}: {stamps.describe(int(other.index[0]))} steps by {int(other.iloc[0])} steps of"
+            f"{stamps.source}: {stamps.describe(int(other[0]))} steps by {int(common[other[0]])} steps of"
             f" {freq}, the table by one{more}; one frequency per table: resample that series or put it in"
             " a file of its own"
         )
