@@ -13,8 +13,10 @@ Light (no torch), so the CLI checks the options against the data before anything
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -164,8 +166,9 @@ def unreachable_scheduler(address: str, reason: str) -> BacktestError:
 
 
 def check_scheduler(address: str, timeout: float = 5.0) -> None:
-    """Raise `BacktestError` unless something listens at the scheduler's tcp:// or tls:// address (whether
-    it is a Dask scheduler, the flow finds out)."""
+    """Raise `BacktestError` unless a Dask scheduler answers at the tcp:// or tls:// address within `timeout`
+    seconds: a refused connection fails at once, and anything else listening there (a web server, a silent
+    port) fails once the handshake is overdue, where Dask's client would wait for ever."""
     parts = urlsplit(address if "://" in address else f"tcp://{address}")
     try:
         port = parts.port
@@ -179,3 +182,27 @@ def check_scheduler(address: str, timeout: float = 5.0) -> None:
         socket.create_connection((parts.hostname, port), timeout=timeout).close()
     except OSError as error:
         raise unreachable_scheduler(address, str(error)) from None
+    try:
+        # a thread of its own: a flow that calls this may run an event loop in its own thread
+        with ThreadPoolExecutor(1) as thread:
+            probe = asyncio.wait_for(_identity(parts.geturl(), timeout), timeout)
+            identity = thread.submit(asyncio.run, probe).result()
+    except (OSError, asyncio.TimeoutError) as error:  # distributed's CommClosedError is an OSError
+        reason = str(error) or f"no Dask handshake within {timeout:g} s"
+        raise unreachable_scheduler(address, reason) from None
+    if not isinstance(identity, dict) or identity.get("type") != "Scheduler":
+        raise unreachable_scheduler(address, f"what answered is not a Dask scheduler: {str(identity)[:80]}")
+
+
+async def _identity(address: str, timeout: float) -> object:
+    """What the Dask server at `address` says it is, over the comm and security settings (TLS) that Dask's
+    client would use; distributed is imported here, as only --dask-address needs it."""
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    comm = await connect(address, timeout=timeout, **Security().get_connection_args("client"))
+    try:
+        await comm.write({"op": "identity"})
+        return await comm.read()
+    finally:
+        comm.abort()

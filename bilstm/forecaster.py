@@ -10,6 +10,7 @@ units, with their bands where the forecaster has intervals.
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -232,7 +233,12 @@ class Forecaster:
     def load(cls, directory: str | Path, device: str = "cpu") -> Forecaster | PanelForecaster:
         """The forecaster a bundle holds: a `PanelForecaster` where it was trained on many series."""
         directory = Path(directory)
-        meta = json.loads((directory / "forecaster.json").read_text())
+        try:
+            meta = json.loads((directory / "forecaster.json").read_text())
+        except FileNotFoundError:
+            raise ForecastInputError(
+                f"{directory}: no forecaster.json; this is not a forecaster bundle"
+            ) from None
         if meta.get("format_version") not in READABLE_VERSIONS:
             raise ValueError(
                 f"{directory}: bundle format {meta.get('format_version')} is not one this release reads"
@@ -247,7 +253,7 @@ class Forecaster:
             spec.lookback,
             len(meta["scaler"]["ids"]) if spec.series_column else 0,  # the series an embedding knows
         )
-        state = torch.load(directory / "weights.pt", map_location=device, weights_only=True)
+        state = _weights(directory / "weights.pt", device)
         model.load_state_dict(state)
         cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None
         intervals = ConformalIntervals.from_json(meta["intervals"]) if meta.get("intervals") else None
@@ -257,3 +263,19 @@ class Forecaster:
             scalers = SeriesScalers.from_json(meta["scaler"])
             return PanelForecaster(model, scalers, spec, intervals, nonnegative=nonnegative)
         return cls(model, Scaler.from_json(meta["scaler"]), spec, cycle, intervals, nonnegative)
+
+
+def _weights(path: Path, device: str) -> dict:
+    """The state dict in a bundle's `weights.pt`; a missing file, or one that is not tensors alone (damaged,
+    or a pickle of other objects, which `weights_only` refuses to run) is a `ForecastInputError` naming it."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise ForecastInputError(
+            f"{path}: the bundle's weights file is missing; register the model again"
+        ) from None
+    except pickle.UnpicklingError:
+        raise ForecastInputError(
+            f"{path}: not a weights file (damaged, or a pickle of objects other than tensors, which is never"
+            " run); register the model again from a trained run"
+        ) from None

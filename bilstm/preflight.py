@@ -13,6 +13,7 @@ import warnings
 import pandas as pd
 
 from bilstm.config import CsvConfig, PipelineConfig
+from bilstm.config_layers import ConfigError
 from bilstm.csv_dialect import separator_hint
 from bilstm.cycle import fit_on_train_rows
 from bilstm.data import Series, builtin_path, check_targets_vary, load_series, read_table
@@ -41,6 +42,7 @@ def check_training_input(config: PipelineConfig) -> tuple[Series | Panel, Pipeli
     """Raise `DataValidationError` for what the training flow would reject after starting up; else the
     series (a panel of many with `data.series_column`) as read and the config with the settings left to
     the data filled in, for further checks."""
+    check_device(config.train.device)
     with warnings.catch_warnings():  # the flow's own run of the same steps shows them
         warnings.simplefilter("ignore")
         if config.data.series_column is not None:
@@ -52,6 +54,28 @@ def check_training_input(config: PipelineConfig) -> tuple[Series | Panel, Pipeli
     config = resolve(config, series).config
     check_cycle(series, config, checked_split(series, config))
     return series, config
+
+
+def check_device(name: str) -> None:
+    """Raise `ConfigError` for a `train.device` of CUDA where this machine has none (or not that many GPUs):
+    found here in a second, where the flow would find it after starting up. Torch is imported only then."""
+    if not name.startswith("cuda"):
+        return
+    import torch
+
+    try:
+        index = torch.device(name).index or 0
+    except RuntimeError:  # cudax, cuda:x
+        raise ConfigError(
+            f"train.device={name!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'"
+        ) from None
+    if not torch.cuda.is_available():
+        raise ConfigError(f"train.device={name!r} but CUDA is not available here; use 'auto' or 'cpu'")
+    if index >= torch.cuda.device_count():
+        raise ConfigError(
+            f"train.device={name!r} but this machine has {torch.cuda.device_count()} GPU(s); use cuda:0 to"
+            f" cuda:{torch.cuda.device_count() - 1}, 'auto' or 'cpu'"
+        )
 
 
 def check_cycle(series: Series, config: PipelineConfig, split: Split) -> None:

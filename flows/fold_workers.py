@@ -77,7 +77,7 @@ class FoldWorkers:
 
     def runner(self) -> TaskRunner:
         """A task runner for the folds, not yet entered: the local cluster's (waiting for it to be up), the
-        scheduler's at `dask_address` (checked to listen first: a refused connection fails at once), or a
+        scheduler's at `dask_address` (checked to answer Dask's handshake first, within seconds), or a
         single thread here."""
         if not self.options.parallel:
             return ThreadPoolTaskRunner(max_workers=1)

@@ -328,6 +328,11 @@ CASES = [
         r"{d}/good\.csv: 50 folds do not fit in 1200 rows .*: at most \d+ fit; use --folds \d+",
     ),
     Case(
+        "a CUDA device this machine does not have",
+        "train --data {d}/good.csv --set train.device=cuda:99",
+        r"^train\.device='cuda:99' but (CUDA is not available here|this machine has \d+ GPU\(s\))",
+    ),
+    Case(
         "backtest with an unknown refit",
         "backtest --data {d}/good.csv --refit sometimes",
         r"--refit 'sometimes': must be 'every', 'once' or a whole number K >= 1",

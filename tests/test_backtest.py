@@ -3,7 +3,11 @@ and that nothing of a fold's test rows reaches its scaler, its model or its earl
 
 from __future__ import annotations
 
+import http.server
 import socket
+import subprocess
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -23,7 +27,7 @@ from bilstm.folds import (
     trained_by,
 )
 from bilstm.preflight import check_training_input, checked_split
-from tests.helpers import synthetic_frame, tiny, write_table
+from tests.helpers import BILSTM, synthetic_frame, tiny, tiny_args, write_table
 
 
 @pytest.fixture
@@ -104,6 +108,39 @@ def test_an_address_where_nothing_listens_is_refused_at_once():
         check_scheduler(f"tcp://127.0.0.1:{port}")
     with pytest.raises(BacktestError, match="expected tcp://HOST:PORT"):
         check_scheduler("ucx://somewhere:1")
+
+
+@pytest.fixture
+def web_server():
+    """An HTTP server on a free loopback port, answering Dask's handshake with `400 Bad Request`."""
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # the test's output stays the command's
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_address_where_a_web_server_listens_is_refused_once_the_handshake_is_overdue(web_server):
+    started = time.monotonic()
+    with pytest.raises(BacktestError, match=rf"--dask-address {web_server}: no Dask scheduler answered"):
+        check_scheduler(web_server, timeout=1)
+    assert time.monotonic() - started < 5
+
+
+def test_backtest_on_a_web_server_address_exits_2_in_one_line_before_any_run(web_server, tmp_path):
+    data = write_table(tmp_path, synthetic_frame())
+    command = [BILSTM, "backtest", "--data", data, *tiny_args(2), "--dask-address", web_server]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=30)
+
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"--dask-address {web_server}: no Dask scheduler answered" in lines[0]
+    assert not (tmp_path / "mlflow.db").exists()  # no MLflow run was started
 
 
 def test_changing_a_folds_test_rows_changes_neither_its_scaler_nor_its_model(series_and_config):

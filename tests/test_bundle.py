@@ -131,5 +131,18 @@ def test_tampered_weights_do_not_execute_code(trained, tmp_path):
     forecaster, _ = trained
     bundle = forecaster.save(tmp_path / "bundle")
     (bundle / "weights.pt").write_bytes(pickle.dumps(_Payload()))
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(
+        ForecastInputError, match=r"weights\.pt: not a weights file \(damaged, or a pickle"
+    ) as error:
+        Forecaster.load(bundle)
+    assert "weights_only" not in str(error.value)
+
+
+def test_a_bundle_without_its_weights_file_is_refused_naming_the_file(trained, tmp_path):
+    forecaster, _ = trained
+    bundle = forecaster.save(tmp_path / "bundle")
+    (bundle / "weights.pt").unlink()
+    with pytest.raises(
+        ForecastInputError, match=rf"{tmp_path}/bundle/weights\.pt: the bundle's weights file is"
+    ):
         Forecaster.load(bundle)

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -104,3 +105,23 @@ def test_a_champion_whose_artifacts_are_gone_fails_clearly_and_writes_nothing(
     expected = f"error: models:/bilstm-forecaster@champion: the artifacts of version {version} are missing"
     assert expected in result.stderr
     assert not output.exists() and not list(tmp_path.glob("*.partial"))
+
+
+def test_a_champion_whose_weights_file_is_gone_exits_2_naming_the_model_uri(
+    champion, synthetic_csv, tracking, tmp_path, bilstm
+):
+    client = MlflowClient(tracking, registry_uri=tracking)
+    version = client.get_model_version_by_alias("bilstm-forecaster", "champion").version
+    location = client.get_model_version_download_uri("bilstm-forecaster", version).removeprefix("file://")
+    (weights,) = Path(location).rglob("weights.pt")
+    weights.unlink()
+    output = tmp_path / "forecast.csv"
+
+    result = bilstm("forecast", "--data", synthetic_csv, "--output", str(output))
+
+    assert result.returncode == 2, result.stderr[-3000:]
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert (
+        line.startswith("error: models:/bilstm-forecaster@champion: ") and "weights.pt: the bundle's" in line
+    )
+    assert not output.exists()

@@ -2,7 +2,8 @@
 without a server) that is wrong: `train`, `backtest`, `forecast` and `monitor` each fail within seconds with
 one line naming the URL without its password: exit 3 where nothing answers (after the short retries), exit 2
 where the URL is malformed or the database refuses it. The password is in no output and no JSON line. URLs
-that are wrong before any connection are checked without a command or a server."""
+that are wrong before any connection are checked without a command or a server; a SQLite store's file that
+is no database is named."""
 
 import json
 import os
@@ -172,3 +173,21 @@ def test_a_database_as_tracking_uri_trains_and_registers_with_its_password_in_no
     assert version.run_id == summary["run_id"]
     run = client.get_run(summary["run_id"])
     assert postgres.password not in done.stdout + done.stderr + str(run.data.params) + str(run.data.tags)
+
+
+def test_a_sqlite_store_that_is_no_database_is_named_in_one_line(tmp_path):
+    synthetic_frame().to_csv(tmp_path / "series.csv", index=False)
+    (tmp_path / "mlflow.db").write_bytes(b"\x00garbage, not SQLite\xff" * 200)
+    env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
+
+    done = subprocess.run(
+        [BILSTM, *FORECAST], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert error_lines(done.stderr) == [
+        f"{tmp_path}/mlflow.db: the MLflow tracking store cannot be read (file is not a database);"
+        " restore it from a backup, move it aside to start a new store, or point MLFLOW_TRACKING_URI at"
+        " another one"
+    ]
+    assert "SELECT" not in done.stderr

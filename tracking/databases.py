@@ -2,11 +2,15 @@
 checked before MLflow opens it: MLflow would retry a refused connection for about 100 s, logging each try, and
 wait on a host that drops packets without end. A malformed URL or a database that answers with a refusal
 (wrong password, no such database) is the user's to fix; a database that does not answer is tried again like a
-tracking server, then named unreachable. Every line names the URL without its password."""
+tracking server, then named unreachable. Every line names the URL without its password. A SQLite store's
+file that is no database is named too."""
 
 from __future__ import annotations
 
 import socket
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlalchemy
@@ -33,6 +37,25 @@ class TrackingDatabaseError(BadInputError):
 def is_database(uri: str) -> bool:
     """A URI MLflow would open with SQLAlchemy on a database server (not SQLite, not a tracking server)."""
     return urlsplit(uri).scheme.split("+")[0] in DEFAULT_PORTS
+
+
+def check_sqlite_file(uri: str) -> None:
+    """Raise `TrackingDatabaseError` naming the file where a `sqlite:///` store's file exists but is no SQLite
+    database (damaged, or another file under its name): MLflow would print SQLAlchemy's SQL text alone. A
+    file that is busy (locked) is left to MLflow, which waits for it."""
+    database = make_url(uri).database
+    if not database or database == ":memory:" or not Path(database).is_file():
+        return  # MLflow creates a store where none is
+    try:
+        with closing(sqlite3.connect(database)) as connection:
+            connection.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.OperationalError:  # locked or busy: not the file's fault
+        return
+    except sqlite3.DatabaseError as error:  # "file is not a database", "database disk image is malformed"
+        raise TrackingDatabaseError(
+            f"{database}: the MLflow tracking store cannot be read ({error}); restore it from a backup, move"
+            " it aside to start a new store, or point MLFLOW_TRACKING_URI at another one"
+        ) from None
 
 
 def reach_database(uri: str, delays: list[float]) -> None:

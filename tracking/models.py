@@ -71,13 +71,22 @@ def registered_forecaster(model_uri: str) -> Forecaster:
 def load_forecaster(model_uri: str, found: tuple[str, str, str] | None) -> Forecaster:
     """The forecaster of `model_uri`. `found` is what `tracking.versions.registered_version` resolved it to:
     that version is loaded without resolving the URI again (None: a run's model, loaded from the URI). A
-    version whose files are gone is refused as a `ForecastInputError`."""
+    version whose files are gone, or whose bundle is damaged, is refused as a `ForecastInputError`."""
     with refusals_as_bad_input(lambda message: unknown_model(model_uri, message)):
         if found is None:
-            return registered_forecaster(model_uri)
+            return _bundle_of(model_uri, model_uri)
         name, version, _ = found
         _check_artifacts(model_uri, name, version)
-        return registered_forecaster(f"models:/{name}/{version}")
+        return _bundle_of(model_uri, f"models:/{name}/{version}")
+
+
+def _bundle_of(model_uri: str, uri: str) -> Forecaster:
+    """`registered_forecaster(uri)`; a bundle that cannot be loaded (its weights file deleted or replaced)
+    is refused naming `model_uri`, as the file's path is one in MLflow's download folder."""
+    try:
+        return registered_forecaster(uri)
+    except ForecastInputError as error:
+        raise ForecastInputError(f"{model_uri}: {error}") from None
 
 
 def _check_artifacts(model_uri: str, name: str, version: str) -> None:

@@ -19,7 +19,7 @@ from mlflow.exceptions import MlflowException
 from sqlalchemy.engine import make_url
 
 from bilstm.file_lock import FileLock
-from tracking.databases import is_database, reach_database
+from tracking.databases import check_sqlite_file, is_database, reach_database
 from tracking.refusals import refusals_as_bad_input
 from tracking.retries import TrackingUnavailableError, reached, retry_delays
 from tracking.urls import without_credentials
@@ -82,6 +82,8 @@ def use_tracking(experiment: str | None) -> str:
         reached(lambda: _reach_server(uri), server, retry_delays())
     elif is_database(uri):  # MLflow alone would retry a refused one for minutes, a silent one for ever
         reach_database(uri, retry_delays())
+    elif uri.startswith("sqlite:"):
+        check_sqlite_file(uri)
     # a URI of no store MLflow knows, a deleted experiment or an overlong name: the user's to fix
     with refusals_as_bad_input():
         mlflow.set_tracking_uri(uri)
