@@ -383,6 +383,7 @@ def forecast(
         _, job = _registered_job(model, debug)
         if job is not None:
             preflight.check_model_columns(history, data, job, "a history")
+            preflight.check_model_frequency(history, data, job)
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {
@@ -427,6 +428,7 @@ def monitor(
         preflight.check_monitored_model(model, found is not None, job)
         if job is not None:
             preflight.check_model_columns(actuals, data, job, "data")
+            preflight.check_model_frequency(actuals, data, job)
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {"model_uri": model, "data": data, "window": window, "csv": csv}
