@@ -25,6 +25,7 @@ from bilstm.errors import BadInputError
 from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import preset_names
 from bilstm.process import apply_env_defaults, quiet_prefect_tracebacks, run_and_exit
+from bilstm.url_masking import masked_urls
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 
@@ -61,7 +62,8 @@ def _fail(error: BaseException, debug: bool, code: int) -> None:
     if debug:
         traceback.print_exception(error)
     prefix = "error: "
-    typer.secho(prefix + _one_line(error, None if debug else LINE_LIMIT - len(prefix)), err=True, fg="red")
+    line = masked_urls(_one_line(error, None if debug else LINE_LIMIT - len(prefix)))  # a library's text too
+    typer.secho(prefix + line, err=True, fg="red")
     raise typer.Exit(code)
 
 
@@ -381,6 +383,7 @@ def forecast(
         _, job = _registered_job(model, debug)
         if job is not None:
             preflight.check_model_columns(history, data, job, "a history")
+            preflight.check_model_frequency(history, data, job)
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {
@@ -425,6 +428,7 @@ def monitor(
         preflight.check_monitored_model(model, found is not None, job)
         if job is not None:
             preflight.check_model_columns(actuals, data, job, "data")
+            preflight.check_model_frequency(actuals, data, job)
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {"model_uri": model, "data": data, "window": window, "csv": csv}

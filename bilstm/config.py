@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf or nan in a float field (`train.lr=inf`) would train on NaN losses: refused as any bad value is
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class CsvConfig(_Section):

@@ -66,6 +66,8 @@ def read_table(source: str, csv: CsvConfig | None = None) -> pd.DataFrame:
     errors name the file."""
     lower = source.lower()
     is_remote = "://" in source and not lower.startswith("file://")
+    if is_remote:  # a signed or token URL ends in its query: the extension is the path's
+        lower = lower.split("?")[0]
     if not is_remote and not Path(source.removeprefix("file://")).exists():
         raise DataValidationError(f"{source}: file not found; pass an existing CSV or Parquet file")
     try:

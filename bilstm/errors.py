@@ -7,14 +7,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bilstm.url_masking import masked_urls
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
 
 class BadInputError(ValueError):
-    """The input (data, config, model URI, output path) cannot be used; the message says how to fix it."""
+    """The input (data, config, model URI, output path) cannot be used; the message says how to fix it, with
+    the secrets of any URL in it masked (`bilstm.url_masking`)."""
 
     exit_code = 2
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(masked_urls(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class DataValidationError(BadInputError):

@@ -1,9 +1,9 @@
 """Checks of a command's input before anything heavy starts (Prefect's server, torch, MLflow), so a bad
 input is rejected in about a second: for `bilstm train` the file, its columns and timestamps, and the
 config against the data; for `bilstm forecast` the history file and the output paths; for `bilstm monitor`
-the data file and the window against its rows; for both, the file's columns against the job the registry
-tagged on the model. The flows check the same again, where they run without the CLI (a deployment, the
-dashboard).
+the data file and the window against its rows; for both, the file's columns and frequency against the job
+the registry tagged on the model. The flows check the same again, where they run without the CLI (a
+deployment, the dashboard).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bilstm.data import Series, builtin_path, check_targets_vary, load_series, r
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.forecast_files import check_figure_path, check_table_path
+from bilstm.frequency_match import check_frequency, table_freq
 from bilstm.job import Job
 from bilstm.messages import names, sample
 from bilstm.panel import Panel, load_panel
@@ -144,6 +145,16 @@ def check_model_columns(table: pd.DataFrame, data: str | None, job: Job, what: s
                 f"{source}: {kind} {sample(column)} not found; available: {names(table.columns)}"
                 + (separator_hint(table.columns) or f"; {fix}")
             )
+
+
+def check_model_frequency(table: pd.DataFrame, data: str | None, job: Job) -> None:
+    """Raise `DataValidationError` for a table (`data`; None: the built-in set) whose stamps step at another
+    frequency than the model of `job` (daily data for an hourly model); stamps whose frequency cannot be
+    told here are left to the flow's reading, which names what is wrong with them."""
+    source = data or builtin_path()
+    freq = table_freq(table, source, job.time_column, job.series_column)
+    if freq is not None:
+        check_frequency(freq, job.freq, source)
 
 
 def check_monitored_model(model_uri: str, registered: bool, job: Job | None) -> None:

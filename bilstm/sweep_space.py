@@ -19,6 +19,7 @@ from typing import Any
 
 import optuna
 import yaml
+from pydantic import ValidationError
 
 from bilstm.config import PipelineConfig, flatten, with_overrides
 from bilstm.errors import BadInputError
@@ -124,8 +125,10 @@ def _distribution(name: str, spec: Any, source: str) -> optuna.distributions.Bas
         keys = sorted(spec)
         raise SweepError(f"{where}: a range needs low and high (and optionally log, step); got {keys}")
     low, high, log, step = spec["low"], spec["high"], bool(spec.get("log", False)), spec.get("step")
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
-        raise SweepError(f"{where}: low and high must be numbers, got {low!r} and {high!r}")
+    if not all(_finite_number(v) for v in (low, high)):
+        raise SweepError(f"{where}: low and high must be finite numbers, got {low!r} and {high!r}")
+    if step is not None and not (_finite_number(step) and step > 0):
+        raise SweepError(f"{where}: step must be a number above 0, got {step!r}; leave it out for any value")
     if not low < high:
         raise SweepError(f"{where}: the range is empty (low {low} is not below high {high})")
     if log and low <= 0:
@@ -133,6 +136,17 @@ def _distribution(name: str, spec: Any, source: str) -> optuna.distributions.Bas
     if isinstance(low, int) and isinstance(high, int) and (step is None or isinstance(step, int)):
         return optuna.distributions.IntDistribution(low, high, log=log, step=step or 1)
     return optuna.distributions.FloatDistribution(low, high, log=log, step=step)
+
+
+def _reason(error: ValueError) -> str:
+    """The why of a refused value in a few words: pydantic's text ends in a link, its first problem is it."""
+    if isinstance(error, ValidationError):
+        return error.errors()[0]["msg"].removeprefix("Value error, ")
+    return str(error).splitlines()[-1].strip() if str(error) else type(error).__name__
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_values(distributions: dict[str, optuna.distributions.BaseDistribution], source: str) -> None:
@@ -147,5 +161,5 @@ def _check_values(distributions: dict[str, optuna.distributions.BaseDistribution
             try:
                 with_overrides(PipelineConfig(), {name: value})
             except ValueError as error:
-                reason = str(error).splitlines()[-1].strip() if str(error) else type(error).__name__
+                reason = _reason(error)
                 raise SweepError(f"{source}: {name} = {value!r} is not a valid value ({reason})") from None

@@ -21,12 +21,18 @@ from torch import nn
 
 from bilstm.config import TrainConfig
 from bilstm.early_stopping import EarlyStopping, snapshot
+from bilstm.errors import BadInputError
 from bilstm.progress import epoch_progress
 from bilstm.windows import Windows
 
 log = logging.getLogger(__name__)
 
 EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+class TrainingDivergedError(BadInputError):
+    """Every epoch's training loss was NaN or infinite: the settings (a learning rate far too high) leave
+    nothing to keep, and keeping the starting weights would pass off a warm start as a trained model."""
 
 
 @dataclass
@@ -201,9 +207,19 @@ def fit(
                 _save(checkpoint, model, optimizer, scheduler, order, training_log, stopping)
             if on_epoch_end:
                 on_epoch_end(epoch, losses)
+    _check_converged(training_log, config)
     model.load_state_dict(stopping.best_state)
     model.eval()
     return training_log
+
+
+def _check_converged(training_log: TrainingLog, config: TrainConfig) -> None:
+    if training_log.train_loss and not np.isfinite(training_log.train_loss).any():
+        raise TrainingDivergedError(
+            f"training diverged: the training loss was NaN or infinite in all {len(training_log.train_loss)}"
+            f" epochs (train.lr={config.lr:g}, train.loss={config.loss}); lower train.lr, or check the"
+            " data's scale"
+        )
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):

@@ -15,6 +15,7 @@ from bilstm import defaults, pipeline
 from bilstm.config import DataConfig, PipelineConfig
 from bilstm.data import Series, load_series
 from bilstm.stamps import as_text
+from bilstm.url_masking import masked_urls
 from bilstm.windows import Windows
 from tasks.retries import IO_RETRIES
 
@@ -27,7 +28,7 @@ def loaded_with_notes(load: Callable[[DataConfig], T], config: DataConfig) -> T:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         data = load(config)
-    data.notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    data.notes = [masked_urls(str(w.message)) for w in caught if issubclass(w.category, UserWarning)]
     if data.notes:
         try:
             logger = get_run_logger()
@@ -48,7 +49,7 @@ def ingest(config: DataConfig) -> Series:
     # its digest is ours, so the UI's dataset panel and the data.digest tag show the same one
     dataset = mlflow.data.from_pandas(
         frame,
-        source=series.source,
+        source=masked_urls(series.source),  # the UI shows it: no password or token of a data URL
         name=series.name,
         targets=targets[0] if len(targets) == 1 else None,
         digest=digest,

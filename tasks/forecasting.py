@@ -16,6 +16,7 @@ from bilstm.csv_dialect import separator_hint
 from bilstm.data import Series, load_series, read_table
 from bilstm.forecast_files import check_figure_path, check_table_path, write_figure, write_table
 from bilstm.forecaster import Forecaster, ForecastInputError
+from bilstm.frequency_match import check_frequency, table_freq
 from bilstm.messages import names
 from bilstm.panel_forecaster import PanelForecaster
 from tasks.data import loaded_with_notes
@@ -46,10 +47,12 @@ def load_forecaster(model_uri: str, found: tuple[str, str, str] | None) -> Forec
 
 @task(cache_policy=NO_CACHE)
 def read_history(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> Series:
-    """Read and validate the history with the columns the model was trained on, at least `lookback` rows."""
+    """Read and validate the history with the columns the model was trained on, at its frequency, at least
+    `lookback` rows."""
     fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass a history with them"
     config = forecaster.data_config(data).model_copy(update={"csv": csv or CsvConfig()})
     history = loaded_with_notes(lambda data_config: load_series(data_config, missing_column_fix=fix), config)
+    check_frequency(history.freq, forecaster.spec.freq, history.source)
     if len(history.frame) < forecaster.spec.lookback:
         raise ForecastInputError(
             f"{history.source}: the history has {len(history.frame)} rows; the model needs the last"
@@ -62,14 +65,20 @@ def read_history(forecaster: Forecaster, data: str | None, csv: CsvConfig | None
 def read_long_history(
     forecaster: PanelForecaster, data: str | None, csv: CsvConfig | None = None
 ) -> pd.DataFrame:
-    """The long history table of a model of many series, which only `data` can give."""
+    """The long history table of a model of many series, which only `data` can give, at the model's
+    frequency."""
     if data is None:
         raise ForecastInputError(
             f"this model forecasts many series: pass their history as a long table with --data (columns"
             f" {forecaster.spec.series_column}, {forecaster.spec.time_column},"
             f" {names(forecaster.spec.input_columns)})"
         )
-    return read_table(data, csv)
+    table = read_table(data, csv)
+    spec = forecaster.spec
+    freq = table_freq(table, data, spec.time_column, spec.series_column)
+    if freq is not None:  # else the forecaster's own reading of the stamps says what is wrong with them
+        check_frequency(freq, spec.freq, data)
+    return table
 
 
 @task(cache_policy=NO_CACHE)

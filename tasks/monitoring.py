@@ -17,6 +17,7 @@ from bilstm.config import CsvConfig
 from bilstm.data import Series, load_series
 from bilstm.errors import MonitorInputError
 from bilstm.forecaster import Forecaster
+from bilstm.frequency_match import check_frequency
 from bilstm.messages import names
 from bilstm.panel_forecaster import PanelForecaster
 from bilstm.promise import FALLBACK_FACTOR, Promise
@@ -56,7 +57,7 @@ def load_promise(run_id: str, model_uri: str) -> tuple[Promise | None, float]:
 
 @task(cache_policy=NO_CACHE)
 def read_actuals(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> Series:
-    """The newest actuals, validated, with the columns the model reads."""
+    """The newest actuals, validated, with the columns the model reads, at its frequency."""
     if isinstance(forecaster, PanelForecaster):
         raise MonitorInputError(
             f"the model forecasts many series (series column {forecaster.spec.series_column!r}); the monitor"
@@ -64,7 +65,9 @@ def read_actuals(forecaster: Forecaster, data: str | None, csv: CsvConfig | None
         )
     fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass data with them"
     config = forecaster.data_config(data).model_copy(update={"csv": csv or CsvConfig()})
-    return loaded_with_notes(lambda data_config: load_series(data_config, missing_column_fix=fix), config)
+    actuals = loaded_with_notes(lambda data_config: load_series(data_config, missing_column_fix=fix), config)
+    check_frequency(actuals.freq, forecaster.spec.freq, actuals.source)
+    return actuals
 
 
 @task(cache_policy=NO_CACHE)

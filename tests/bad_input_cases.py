@@ -293,6 +293,17 @@ CASES = [
         FORECAST,
     ),
     Case(
+        "history at another frequency",
+        "forecast --data {d}/daily.csv --output {d}/f11.csv",
+        r"{d}/daily\.csv: the data steps by days \(D\), the model by hours \(h\); pass data at the model's"
+        r" frequency$",
+    ),
+    Case(
+        "history URL with a password (masked)",
+        "forecast --data s3://reader:hunter2@127.0.0.1/history.xlsx --output {d}/f12.csv",
+        r"^s3://reader:\*\*\*@127\.0\.0\.1/history\.xlsx: unsupported format",
+    ),
+    Case(
         "history file missing",
         "forecast --data {d}/nowhere.csv --output {d}/f10.csv",
         r"{d}/nowhere\.csv: file not found; pass an existing CSV or Parquet file",
@@ -364,6 +375,12 @@ CASES = [
         r" x, y: pass data with them$",
     ),
     Case(
+        "monitor data at another frequency",
+        "monitor --data {d}/daily.csv",
+        r"{d}/daily\.csv: the data steps by days \(D\), the model by hours \(h\); pass data at the model's"
+        r" frequency$",
+    ),
+    Case(
         "monitor data shorter than lookback + horizon",
         "monitor --data {d}/short_history.csv",
         r"{d}/short_history\.csv: 20 rows; the model needs lookback 48 \+ horizon 12 = 60 rows to score one"
@@ -419,6 +436,22 @@ CASES = [
         "sweep space with an empty range",
         "sweep --data {d}/good.csv --space {d}/space_empty_range.yaml",
         r"{d}/space_empty_range\.yaml: train\.lr: the range is empty \(low 0\.01 is not below high 0\.001\)$",
+    ),
+    Case(
+        "sweep space with step 0",
+        "sweep --data {d}/good.csv --space {d}/space_step_zero.yaml",
+        r"{d}/space_step_zero\.yaml: model\.dropout: step must be a number above 0, got 0; leave it out for"
+        r" any value$",
+    ),
+    Case(
+        "sweep space with an infinite bound",
+        "sweep --data {d}/good.csv --space {d}/space_infinite.yaml",
+        r"{d}/space_infinite\.yaml: train\.lr: low and high must be finite numbers, got 0\.0001 and inf$",
+    ),
+    Case(
+        "infinite learning rate",
+        "train --data {d}/good.csv --set train.lr=inf",
+        r"invalid config: train\.lr: Input should be a finite number \(got 'inf'\)$",
     ),
     Case(
         "nonnegative neither auto nor a boolean",

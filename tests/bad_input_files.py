@@ -53,6 +53,7 @@ BAD_FILES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
         timestamp=f.timestamp.dt.tz_localize("UTC").astype(str).where(f.index != 11, str(f.timestamp[11]))
     ),
     "unsorted.csv": lambda f: f.iloc[::-1],
+    "daily.csv": lambda f: f.assign(timestamp=pd.date_range("2021-01-01", periods=len(f), freq="D")),
 }
 # file name -> the CSV dialect the good synthetic series is written in
 DIALECT_FILES = {"semicolon.csv": {"sep": ";", "decimal": ","}}
@@ -64,6 +65,8 @@ RAW_FILES = {
     "broken.yaml": b"train: [epochs: 3\n",
     "space_unknown_field.yaml": b"model.hiden_size: {choices: [8, 16]}\n",
     "space_empty_range.yaml": b"train.lr: {low: 0.01, high: 0.001}\n",
+    "space_step_zero.yaml": b"model.dropout: {low: 0.0, high: 0.5, step: 0}\n",
+    "space_infinite.yaml": b"train.lr: {low: 1.0e-4, high: .inf, log: true}\n",
 }
 
 

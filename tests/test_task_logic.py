@@ -4,6 +4,8 @@ dir; the run logger, which needs a flow run, is disabled."""
 
 from __future__ import annotations
 
+import re
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -224,6 +226,15 @@ def test_read_history_refuses_fewer_rows_than_the_lookback(store, forecaster):
     assert str(error.value) == (
         f"{path}: the history has 20 rows; the model needs the last {LOOKBACK}: pass a longer history"
     )
+
+
+def test_a_deployments_forecast_or_monitor_refuses_daily_data_for_an_hourly_model(store, forecaster):
+    daily = synthetic_frame(ROWS).assign(timestamp=pd.date_range("2021-01-01", periods=ROWS, freq="D"))
+    path = history_file(store, daily, "daily.csv")
+    message = rf"^{re.escape(path)}: the data steps by days \(D\), the model by hours \(h\)"
+    for read in (read_history, read_actuals):
+        with pytest.raises(DataValidationError, match=message):
+            read.fn(forecaster, path)
 
 
 def test_what_reading_a_history_or_actuals_notices_is_kept_for_the_forecast_and_monitor_summary(

@@ -6,7 +6,7 @@ import torch
 
 from bilstm.config import ModelConfig, TrainConfig
 from bilstm.model import BiLSTMNet
-from bilstm.training import evaluate_loss, fit
+from bilstm.training import TrainingDivergedError, evaluate_loss, fit
 from bilstm.windows import make_windows
 
 L, T = 24, 6
@@ -145,3 +145,11 @@ def test_mae_loss_scores_the_starting_weights_by_their_mean_absolute_error():
     mean_absolute_error = evaluate_loss(model, val, torch.nn.L1Loss(), batch_size=64)
     training_log = fit(model, train, val, TrainConfig(epochs=1, batch_size=64, loss="mae"))
     assert training_log.start_val_loss == pytest.approx(mean_absolute_error)
+
+
+def test_a_training_whose_every_epoch_loss_is_nan_fails_naming_the_learning_rate():
+    train, val = sine_windows()
+    # pydantic refuses lr=inf from a user; built unchecked it stands for any setting that diverges
+    config = TrainConfig.model_construct(**{**TrainConfig().model_dump(), "epochs": 2, "lr": float("inf")})
+    with pytest.raises(TrainingDivergedError, match=r"NaN or infinite in all 2 epochs \(train\.lr=inf"):
+        fit(new_model(), train, val, config)
