@@ -18,7 +18,7 @@ from bilstm.calendar_steps import DAY_NS, describe
 from bilstm.config import DataConfig
 from bilstm.errors import DataValidationError
 from bilstm.frequency import Stamps, infer
-from bilstm.job import _canonical
+from bilstm.job import canonical_freq
 from bilstm.stamps import time_index
 
 # a calendar step's lengths are read off its grid over these years (leap years, every weekday and month)
@@ -28,7 +28,7 @@ _SLACK = pd.Timedelta(hours=1)  # a day across a daylight-saving change, as an o
 
 def same_frequency(data_freq: str, model_freq: str) -> bool:
     """Does data stepping by `data_freq` fit a model of `model_freq` (pandas aliases, any spelling)?"""
-    data, model = to_offset(_canonical(data_freq)), to_offset(_canonical(model_freq))
+    data, model = to_offset(canonical_freq(data_freq)), to_offset(canonical_freq(model_freq))
     data_fixed, model_fixed = isinstance(data, pd.offsets.Tick), isinstance(model, pd.offsets.Tick)
     if data_fixed and model_fixed:
         return data == model

@@ -61,7 +61,7 @@ class Job:
             tuple(inputs),
             tuple(targets),
             int(horizon),
-            _canonical(freq),
+            canonical_freq(freq),
             series_column,
             series,
             sample,
@@ -168,7 +168,7 @@ def _same_values(ours: str | None, theirs: str | None) -> bool | None:
     return float(np.mean(agree)) >= AGREEING
 
 
-def _canonical(freq: str) -> str:
+def canonical_freq(freq: str) -> str:
     """One spelling per frequency: "60min" -> "h"; calendar ones ("MS", "W-SUN") as pandas writes them."""
     offset = pd.tseries.frequencies.to_offset(freq)
     try:
