@@ -308,6 +308,11 @@ CASES = [
         r"{d}/f7\.xlsx: unsupported output format; use a \.csv or \.parquet file name",
     ),
     Case(
+        "output that is a folder",
+        "forecast --data {d}/good.csv --output {d}/folder.csv",
+        r"{d}/folder\.csv: is a folder; name a file in it, e.g\. {d}/folder\.csv/output\.csv$",
+    ),
+    Case(
         "plot folder missing",
         "forecast --data {d}/good.csv --output {d}/f8.csv --plot {d}/no/plot.png",
         r"{d}/no/plot\.png: folder {d}/no does not exist; create it or choose another plot",
@@ -414,6 +419,13 @@ CASES = [
         "sweep space with an empty range",
         "sweep --data {d}/good.csv --space {d}/space_empty_range.yaml",
         r"{d}/space_empty_range\.yaml: train\.lr: the range is empty \(low 0\.01 is not below high 0\.001\)$",
+    ),
+    Case(
+        "model name MLflow cannot register",
+        "train --data {d}/good.csv --set registry.model_name=team/forecaster",
+        r"invalid config: registry\.model_name: MLflow cannot register a model under this name: it must not"
+        r" be blank, hold / : or %, be '\.' or start with '\.\.'; e\.g\. bilstm-forecaster \(got"
+        r" 'team/forecaster'\)$",
     ),
     Case(
         "nonnegative neither auto nor a boolean",

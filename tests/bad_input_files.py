@@ -65,11 +65,12 @@ RAW_FILES = {
     "space_unknown_field.yaml": b"model.hiden_size: {choices: [8, 16]}\n",
     "space_empty_range.yaml": b"train.lr: {low: 0.01, high: 0.001}\n",
 }
+FOLDERS = ["folder.csv"]  # a folder where a file is asked for
 
 
 def write_files(folder: Path) -> None:
-    """good.csv (the synthetic series), every bad file made from it, it in other CSV dialects, and the raw
-    files, in `folder`."""
+    """good.csv (the synthetic series), every bad file made from it, it in other CSV dialects, the raw
+    files and the folders, in `folder`."""
     good = synthetic_frame()
     good.to_csv(folder / "good.csv", index=False)
     for name, make in BAD_FILES.items():
@@ -78,6 +79,8 @@ def write_files(folder: Path) -> None:
         good.to_csv(folder / name, index=False, **dialect)
     for name, content in RAW_FILES.items():
         (folder / name).write_bytes(content)
+    for name in FOLDERS:
+        (folder / name).mkdir()
 
 
 def setup_argv(folder: Path) -> list[str]:
