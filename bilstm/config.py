@@ -299,6 +299,17 @@ class RegistryConfig(_Section):
         description="Seconds a paused run waits for the decision (manual approval); then nothing is promoted",
     )
 
+    @field_validator("model_name")
+    @classmethod
+    def _registrable_name(cls, value: str) -> str:
+        # what MLflow's registry refuses, which it says only when the trained model is registered
+        if not value.strip() or any(c in value for c in "/:%") or value == "." or value.startswith(".."):
+            raise ValueError(
+                "MLflow cannot register a model under this name: it must not be blank, hold / : or %, be"
+                " '.' or start with '..'; e.g. bilstm-forecaster"
+            )
+        return value
+
 
 class PipelineConfig(_Section):
     data: DataConfig = DataConfig()

@@ -23,11 +23,21 @@ FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
 def _checked(path: str | Path, formats: tuple[str, ...], kind: str, names: str) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; name a file in it, e.g. {path / (kind + formats[0])}")
     if path.suffix.lower() not in formats:
         raise OutputError(f"{path}: unsupported {kind} format; use a {names} file name")
     if not path.parent.is_dir():
         raise OutputError(f"{path}: folder {path.parent} does not exist; create it or choose another {kind}")
+    if not _writable(path.parent):
+        raise OutputError(f"{path}: folder {path.parent} is not writable; choose another {kind}")
     return path
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files can be created in `folder`: its permissions allow it (`os.access`, which says yes to
+    root everywhere) and its file system is not mounted read-only (which stops root too)."""
+    return os.access(folder, os.W_OK | os.X_OK) and not os.statvfs(folder).f_flag & os.ST_RDONLY
 
 
 def check_table_path(path: str | Path) -> Path:

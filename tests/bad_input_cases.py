@@ -319,6 +319,11 @@ CASES = [
         r"{d}/f7\.xlsx: unsupported output format; use a \.csv or \.parquet file name",
     ),
     Case(
+        "output that is a folder",
+        "forecast --data {d}/good.csv --output {d}/folder.csv",
+        r"{d}/folder\.csv: is a folder; name a file in it, e.g\. {d}/folder\.csv/output\.csv$",
+    ),
+    Case(
         "plot folder missing",
         "forecast --data {d}/good.csv --output {d}/f8.csv --plot {d}/no/plot.png",
         r"{d}/no/plot\.png: folder {d}/no does not exist; create it or choose another plot",
@@ -452,6 +457,13 @@ CASES = [
         "infinite learning rate",
         "train --data {d}/good.csv --set train.lr=inf",
         r"invalid config: train\.lr: Input should be a finite number \(got 'inf'\)$",
+    ),
+    Case(
+        "model name MLflow cannot register",
+        "train --data {d}/good.csv --set registry.model_name=team/forecaster",
+        r"invalid config: registry\.model_name: MLflow cannot register a model under this name: it must not"
+        r" be blank, hold / : or %, be '\.' or start with '\.\.'; e\.g\. bilstm-forecaster \(got"
+        r" 'team/forecaster'\)$",
     ),
     Case(
         "nonnegative neither auto nor a boolean",

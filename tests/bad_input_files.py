@@ -68,11 +68,12 @@ RAW_FILES = {
     "space_step_zero.yaml": b"model.dropout: {low: 0.0, high: 0.5, step: 0}\n",
     "space_infinite.yaml": b"train.lr: {low: 1.0e-4, high: .inf, log: true}\n",
 }
+FOLDERS = ["folder.csv"]  # a folder where a file is asked for
 
 
 def write_files(folder: Path) -> None:
-    """good.csv (the synthetic series), every bad file made from it, it in other CSV dialects, and the raw
-    files, in `folder`."""
+    """good.csv (the synthetic series), every bad file made from it, it in other CSV dialects, the raw
+    files and the folders, in `folder`."""
     good = synthetic_frame()
     good.to_csv(folder / "good.csv", index=False)
     for name, make in BAD_FILES.items():
@@ -81,6 +82,8 @@ def write_files(folder: Path) -> None:
         good.to_csv(folder / name, index=False, **dialect)
     for name, content in RAW_FILES.items():
         (folder / name).write_bytes(content)
+    for name in FOLDERS:
+        (folder / name).mkdir()
 
 
 def setup_argv(folder: Path) -> list[str]:

@@ -88,7 +88,7 @@ def test_bad_input_exits_2_names_the_culprit_and_leaves_the_registry_alone(store
     assert new_flow_runs == (["FAILED"] if case.experiment else [])
     # a bad plot path is refused before the forecast is written, and no half-written file is left behind
     outputs = [argv[i + 1] for i, option in enumerate(argv) if option in ("--output", "--plot")]
-    assert [path for path in outputs if os.path.exists(path)] == []
+    assert [path for path in outputs if os.path.isfile(path)] == []
     assert list(folder.glob("**/*.partial")) == []
 
 

@@ -7,6 +7,7 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from pydantic import ValidationError
 
 from bilstm.config import PipelineConfig
 from bilstm.presets import load_preset, preset_names
@@ -171,6 +172,26 @@ def test_every_preset_is_a_valid_config_with_its_own_model_name(name):
     if name.startswith("etth1-"):
         assert config.window.horizon == int(name.removeprefix("etth1-")[1:])
         assert config.data.setting == name.removeprefix("etth1-")[0].upper()
+
+
+@pytest.mark.parametrize(
+    "name", ["a/b", "a:b", " ", "", ".", "..", "../x", "a\\b", "50%", "ok name", "v1.2@x"]
+)
+def test_a_model_name_is_refused_in_the_config_exactly_where_the_mlflow_registry_would_refuse_it(name):
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.model_registry.file_store import _validate_model_name
+
+    try:
+        _validate_model_name(name)  # the file store's: the SQL store's, and no %
+        mlflow_refuses = False
+    except MlflowException:
+        mlflow_refuses = True
+    try:
+        PipelineConfig.model_validate({"registry": {"model_name": name}})
+        refused = False
+    except ValidationError:
+        refused = True
+    assert refused == mlflow_refuses
 
 
 def test_m4_hourly_preset_reads_the_long_table_and_fits_the_shortest_series():

@@ -67,13 +67,16 @@ print(*sorted(m for m in ("torch", "sklearn", "prefect", "mlflow") if m in sys.m
 """
 
 
-def test_a_missing_data_file_is_refused_without_loading_torch_sklearn_prefect_or_mlflow(tmp_path):
+def test_a_missing_file_or_a_bad_option_is_refused_without_loading_torch_sklearn_prefect_or_mlflow(tmp_path):
     missing = tmp_path / "missing.csv"
+    space = tmp_path / "space.yaml"
+    space.write_text("train.lr: {low: a, high: 1}\n")
     commands = [f"{name} --data {missing}" for name in ("train", "backtest", "sweep", "forecast", "monitor")]
+    commands += ["backtest --workers 0", "backtest --step 0", f"sweep --space {space}"]
     env = dict(os.environ, BILSTM_MALLOC_TUNING="0")  # no restart of the process: its modules are read here
     done = subprocess.run([sys.executable, "-c", REFUSALS_SCRIPT, *commands], capture_output=True, text=True,
                           timeout=60, env=env)  # fmt: skip
     *codes, loaded = done.stdout.splitlines()
-    assert codes == ["train 2", "backtest 2", "sweep 2", "forecast 2", "monitor 2"], done.stderr
-    assert "file not found" in done.stderr
+    assert codes == [f"{command.split()[0]} 2" for command in commands], done.stderr
+    assert "file not found" in done.stderr and "--workers 0" in done.stderr and "low and high" in done.stderr
     assert loaded == ""  # none of the four

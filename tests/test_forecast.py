@@ -2,7 +2,10 @@
 
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -11,7 +14,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from bilstm.forecast_files import write_table
+from bilstm.errors import OutputError
+from bilstm.forecast_files import check_figure_path, check_table_path, write_table
 from flows.forecast import FORECAST_EXPERIMENT, forecast_flow
 from flows.train import train_flow
 from tests.helpers import synthetic_frame
@@ -69,6 +73,56 @@ def test_forecast_file_gets_the_mode_of_a_plain_file_under_the_umask(tmp_path, u
         os.umask(previous)
     assert path.stat().st_mode & 0o777 == mode
     assert [p.name for p in tmp_path.iterdir()] == ["forecast.csv"]
+
+
+def test_an_output_or_plot_path_that_is_a_folder_is_refused_naming_a_file_in_it(tmp_path):
+    folder = tmp_path / "out.csv"
+    folder.mkdir()
+    with pytest.raises(
+        OutputError, match=re.escape(f"{folder}: is a folder; name a file in it, e.g. {folder}/output.csv")
+    ):
+        check_table_path(folder)
+    with pytest.raises(
+        OutputError, match=re.escape(f"{tmp_path}: is a folder; name a file in it, e.g. {tmp_path}/plot.png")
+    ):
+        check_figure_path(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in any folder its permissions close")
+def test_an_output_in_a_folder_without_write_permission_is_refused(tmp_path):
+    tmp_path.chmod(0o555)
+    with pytest.raises(
+        OutputError, match=re.escape(f"folder {tmp_path} is not writable; choose another output")
+    ):
+        check_table_path(tmp_path / "forecast.csv")
+
+
+CANNOT_MOUNT = 77  # the exit status of the test's shell where the mount is not allowed
+READ_ONLY_CHECK = """
+import sys
+from bilstm.errors import OutputError
+from bilstm.forecast_files import check_table_path
+try:
+    check_table_path(sys.argv[1])
+except OutputError as error:
+    print(error)
+"""
+
+
+def test_an_output_on_a_read_only_file_system_is_refused_even_for_root(tmp_path):
+    """A read-only tmpfs mounted in a mount namespace of its own (root, or where user namespaces are
+    allowed): `os.access` says root may write there, the mount's flags say it may not."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    script = f'mount -t tmpfs -o ro,size=64k tmpfs {folder} || exit {CANNOT_MOUNT}; exec "$0" -c "$1" "$2"'
+    argv = ["unshare", "-rm", "sh", "-c", script, sys.executable, READ_ONLY_CHECK, str(folder / "f.csv")]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        pytest.skip("no unshare command to mount a read-only file system with")
+    if done.returncode == CANNOT_MOUNT or done.stderr.startswith("unshare:"):
+        pytest.skip(f"cannot mount a read-only file system here: {done.stderr.strip()[-200:]}")
+    assert done.stdout.strip() == f"{folder}/f.csv: folder {folder} is not writable; choose another output"
 
 
 def test_forecast_cli_writes_the_forecast_and_its_plot_logs_the_plot_and_prints_json(

@@ -11,7 +11,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, Schema
 
 from bilstm import pipeline
 from bilstm.forecaster import Forecaster, ForecastInputError
@@ -45,6 +46,15 @@ def _requirements() -> list[str]:
     ]
 
 
+def signature(forecaster: Forecaster, example: pd.DataFrame) -> ModelSignature:
+    """The pyfunc's signature: the history's columns and types as in `example`, each optional, and the
+    forecast's. Optional, so that a history without a column reaches the forecaster, whose one line names
+    it (MLflow's own check would answer a server's client with the whole input frame)."""
+    inferred = infer_signature(example, as_text(forecaster.predict(example), forecaster.spec.timezone))
+    inputs = Schema([ColSpec(column.type, column.name, required=False) for column in inferred.inputs.inputs])
+    return ModelSignature(inputs, inferred.outputs)
+
+
 def log_model(forecaster: Forecaster, example: pd.DataFrame, model_name: str) -> str:
     """Log the bundle as the active run's `model` and register it under `model_name`; returns the version."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,9 +63,7 @@ def log_model(forecaster: Forecaster, example: pd.DataFrame, model_name: str) ->
             name="model",
             python_model=PYFUNC_MODEL,
             artifacts={"bundle": str(bundle)},
-            signature=infer_signature(
-                example, as_text(forecaster.predict(example), forecaster.spec.timezone)
-            ),
+            signature=signature(forecaster, example),
             input_example=example,
             registered_model_name=model_name,
             pip_requirements=_requirements(),
