@@ -81,8 +81,9 @@ def fit_on_train_rows(
 def _phases(
     times: pd.DatetimeIndex, origin: pd.Timestamp, freq: str, period: int, zone: str | None
 ) -> np.ndarray:
-    if isinstance(to_offset(freq), pd.offsets.Tick):
-        steps = np.round((pd.DatetimeIndex(times) - origin) / pd.Timedelta(to_offset(freq))).astype(np.int64)
+    offset = to_offset(freq)
+    if isinstance(offset, pd.offsets.Tick):
+        steps = np.round((pd.DatetimeIndex(times) - origin) / pd.Timedelta(offset)).astype(np.int64)
         return np.mod(steps, period)
     numbers = step_numbers(pd.DatetimeIndex([origin]).append(pd.DatetimeIndex(times)), freq, zone)
     if np.isnan(numbers).any():

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from bilstm.calendar_steps import future_stamps, seasonal_period
-from bilstm.config import DataConfig, ModelConfig
+from bilstm.config import CsvConfig, DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
 from bilstm.intervals import ConformalIntervals, level_name
@@ -197,9 +197,9 @@ class Forecaster:
             )
         return pd.DatetimeIndex(pd.to_datetime(stamps, errors="coerce"))
 
-    def data_config(self, path: str | None) -> DataConfig:
+    def data_config(self, path: str | None, csv: CsvConfig | None = None) -> DataConfig:
         """How to read a history for this model: its time column, features and targets, and its training
-        run's policy for missing values."""
+        run's policy for missing values; `csv`: the file's separator and decimal mark (empty: sniffed)."""
         targets = self.spec.target_columns
         features = [c for c in self.spec.input_columns if c not in targets]
         # a model trained with setting M has targets == inputs, which setting S reads the same way
@@ -211,6 +211,7 @@ class Forecaster:
             features=features,
             setting="MS" if features else "S",
             missing=self.spec.missing,
+            csv=csv or CsvConfig(),
         )
 
     def save(self, directory: str | Path) -> Path:

@@ -10,6 +10,7 @@ import calendar
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -53,8 +54,9 @@ class Stamps:
     file_rows: np.ndarray
     describe: Callable[[int], str]
 
-    @property
+    @cached_property
     def series_of_row(self) -> np.ndarray:
+        """(rows,) the series of each row."""
         return np.repeat(np.arange(len(self.bounds) - 1), np.diff(self.bounds))
 
     def within(self) -> np.ndarray:
@@ -78,9 +80,9 @@ def infer(stamps: Stamps, max_gap: float = np.inf) -> str:
     off_grid = np.isnan(numbers)
     if off_grid.any():
         _refuse_off_grid(stamps, off_grid, freq)
-    steps = np.diff(numbers)[within]
-    _check_one_step_per_series(stamps, steps, within, freq)
-    _check_gaps(stamps, np.diff(numbers), within, freq, max_gap)
+    steps = np.diff(numbers)  # (rows - 1,) in steps of `freq`; those across two series are not read
+    _check_one_step_per_series(stamps, steps[within], within, freq)
+    _check_gaps(stamps, steps, within, freq, max_gap)
     return freq
 
 
@@ -117,9 +119,8 @@ def _monthly(wall: pd.DatetimeIndex, within: np.ndarray) -> str:
     if count % 12 == 0:
         return f"{'' if count == 12 else count // 12}Y{kind}-{_MONTHS[anchor + 1]}"
     if count % 3 == 0:
-        first = (
-            anchor % 3 if kind == "S" else anchor % 3 + 9
-        )  # pandas names a quarter by its first / last month
+        # pandas names a quarter by its first month (starts) or its last (ends)
+        first = anchor % 3 if kind == "S" else anchor % 3 + 9
         return f"{'' if count == 3 else count // 3}Q{kind}-{_MONTHS[first + 1]}"
     return f"{'' if count == 1 else count}M{kind}"
 

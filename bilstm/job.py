@@ -125,16 +125,10 @@ class Job:
                 found.append(f"series {self.series} vs {other.series}")
             return found
         same = _same_values(self.sample, other.sample)
-        if same is not None:
-            return found + (
-                []
-                if same
-                else [
-                    f"the series (data {_shown(self.data)} vs {_shown(other.data)}):"
-                    " other values at the same stamps"
-                ]
-            )
-        if self.data != other.data:
+        if same is False:
+            data = f"data {_shown(self.data)} vs {_shown(other.data)}"
+            found.append(f"the series ({data}): other values at the same stamps")
+        elif same is None and self.data != other.data:
             found.insert(0, f"data {_shown(self.data)} vs {_shown(other.data)}")
         return found
 

@@ -12,8 +12,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from bilstm import defaults, pipeline
-from bilstm.config import DataConfig, PipelineConfig
+from bilstm.config import CsvConfig, DataConfig, PipelineConfig
 from bilstm.data import Series, load_series
+from bilstm.forecaster import Forecaster
+from bilstm.frequency_match import check_frequency
+from bilstm.messages import names
 from bilstm.stamps import as_text
 from bilstm.url_masking import masked_urls
 from bilstm.windows import Windows
@@ -37,6 +40,18 @@ def loaded_with_notes(load: Callable[[DataConfig], T], config: DataConfig) -> T:
         for note in data.notes:
             logger.warning(note)
     return data
+
+
+def read_as_model_reads(forecaster: Forecaster, data: str | None, csv: CsvConfig | None, what: str) -> Series:
+    """`data` (None: the built-in set) read as `forecaster` reads it: its columns, zone and `data.missing`,
+    the separator and decimal mark of `csv`; what reading noticed kept as its notes; refused at another
+    frequency than the model's. `what` names the data in the fix for a missing column ("a history")."""
+    fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass {what} with them"
+    read = loaded_with_notes(
+        lambda config: load_series(config, missing_column_fix=fix), forecaster.data_config(data, csv)
+    )
+    check_frequency(read.freq, forecaster.spec.freq, read.source)
+    return read
 
 
 @task(**IO_RETRIES)

@@ -13,13 +13,13 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import forecast_plots, recorded
 from bilstm.config import CsvConfig
 from bilstm.csv_dialect import separator_hint
-from bilstm.data import Series, load_series, read_table
+from bilstm.data import Series, read_table
 from bilstm.forecast_files import check_figure_path, check_table_path, write_figure, write_table
 from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.frequency_match import check_frequency, table_freq
 from bilstm.messages import names
 from bilstm.panel_forecaster import PanelForecaster
-from tasks.data import loaded_with_notes
+from tasks.data import read_as_model_reads
 from tasks.retries import IO_RETRIES
 from tracking import forecasts, models, versions
 
@@ -49,10 +49,7 @@ def load_forecaster(model_uri: str, found: tuple[str, str, str] | None) -> Forec
 def read_history(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> Series:
     """Read and validate the history with the columns the model was trained on, at its frequency, at least
     `lookback` rows."""
-    fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass a history with them"
-    config = forecaster.data_config(data).model_copy(update={"csv": csv or CsvConfig()})
-    history = loaded_with_notes(lambda data_config: load_series(data_config, missing_column_fix=fix), config)
-    check_frequency(history.freq, forecaster.spec.freq, history.source)
+    history = read_as_model_reads(forecaster, data, csv, "a history")
     if len(history.frame) < forecaster.spec.lookback:
         raise ForecastInputError(
             f"{history.source}: the history has {len(history.frame)} rows; the model needs the last"

@@ -14,15 +14,13 @@ from prefect.events import emit_event
 
 from bilstm import monitor, plots
 from bilstm.config import CsvConfig
-from bilstm.data import Series, load_series
+from bilstm.data import Series
 from bilstm.errors import MonitorInputError
 from bilstm.forecaster import Forecaster
-from bilstm.frequency_match import check_frequency
-from bilstm.messages import names
 from bilstm.panel_forecaster import PanelForecaster
 from bilstm.promise import FALLBACK_FACTOR, Promise
 from bilstm.recorded import stamps
-from tasks.data import loaded_with_notes
+from tasks.data import read_as_model_reads
 from tasks.retries import IO_RETRIES
 from tracking import forecasts, monitoring, versions
 
@@ -63,11 +61,7 @@ def read_actuals(forecaster: Forecaster, data: str | None, csv: CsvConfig | None
             f"the model forecasts many series (series column {forecaster.spec.series_column!r}); the monitor"
             " scores models of one series so far"
         )
-    fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass data with them"
-    config = forecaster.data_config(data).model_copy(update={"csv": csv or CsvConfig()})
-    actuals = loaded_with_notes(lambda data_config: load_series(data_config, missing_column_fix=fix), config)
-    check_frequency(actuals.freq, forecaster.spec.freq, actuals.source)
-    return actuals
+    return read_as_model_reads(forecaster, data, csv, "data")
 
 
 @task(cache_policy=NO_CACHE)
