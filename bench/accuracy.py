@@ -32,10 +32,10 @@ from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import load_series
 from bilstm.defaults import resolve
-from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import load_preset, preset_names
 from bilstm.ridge import fit_ridge
 from bilstm.windows import numpy_windows
+from deployments.malloc_tuning import reexec_with_tuned_malloc
 
 ETTH1_PRESETS = [name for name in preset_names() if name.startswith("etth1-")]  # m4-hourly: bench/m4.py
 

@@ -31,8 +31,8 @@ from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series, load_series
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestOptions, Fold, plan_folds
-from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import load_preset, preset_names
+from deployments.malloc_tuning import reexec_with_tuned_malloc
 
 LIBRARIES = {"darts": "darts_forecasts.py", "neuralforecast": "neuralforecast_forecasts.py"}
 NAMES = {"ours": "bilstm", "darts": "darts BlockRNN LSTM", "neuralforecast": "neuralforecast LSTM"}

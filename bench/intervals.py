@@ -23,8 +23,8 @@ from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series, load_series
 from bilstm.defaults import resolve, seasonal_period
 from bilstm.intervals import interval_scores, level_name
-from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import load_preset, preset_names
+from deployments.malloc_tuning import reexec_with_tuned_malloc
 
 SHOWN_STEPS = (1, 2, 3, 6, 12, 18, 24, 48, 72, 96)
 

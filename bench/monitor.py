@@ -33,9 +33,9 @@ from bilstm import pipeline
 from bilstm.config import PipelineConfig
 from bilstm.data import load_series
 from bilstm.defaults import resolve
-from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.monitor import Scores, default_window, judge, limits, rolling_scores
 from bilstm.promise import promise_of
+from deployments.malloc_tuning import reexec_with_tuned_malloc
 
 WEEK = 168
 CHANGES = {  # kind -> sizes, in train standard deviations of the target (scale: the factor)

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bilstm.malloc_tuning import with_tuned_malloc
+from deployments.malloc_tuning import with_tuned_malloc
 
 LIBRARY_FIT = """
 import json, time

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from overhead import prefect_server
 
-from bilstm.malloc_tuning import with_tuned_malloc
+from deployments.malloc_tuning import with_tuned_malloc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/servers.py: the servers the tests run
 from deployments.processes import free_port, stop_group  # noqa: E402

@@ -48,9 +48,9 @@ from bilstm.config_layers import build_config
 from bilstm.data import load_series
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestOptions, plan_folds
-from bilstm.malloc_tuning import with_tuned_malloc
 from bilstm.sweep import make_study
 from bilstm.sweep_space import SearchSpace
+from deployments.malloc_tuning import with_tuned_malloc
 
 BILSTM = str(Path(sys.executable).with_name("bilstm"))
 ACCURACY = Path(__file__).with_name("accuracy.json")

@@ -32,8 +32,8 @@ from bilstm import pipeline
 from bilstm.config import PipelineConfig
 from bilstm.data import load_series
 from bilstm.defaults import resolve
-from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import load_preset
+from deployments.malloc_tuning import reexec_with_tuned_malloc
 
 PRESET = "etth1-s96"
 SWEEP = Path(__file__).with_name("sweep.json")

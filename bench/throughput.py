@@ -26,10 +26,10 @@ from bilstm import pipeline
 from bilstm.config import ModelConfig, PipelineConfig, TrainConfig, with_overrides
 from bilstm.data import load_series
 from bilstm.defaults import resolve
-from bilstm.malloc_tuning import with_tuned_malloc
 from bilstm.model import BiLSTMNet
 from bilstm.training import fit
 from bilstm.windows import make_windows
+from deployments.malloc_tuning import with_tuned_malloc
 
 LOOKBACK, HORIZON = 96, 24
 # name -> (method, malloc); "tuned" = the GLIBC_TUNABLES that `bilstm train` runs with

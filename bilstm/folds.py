@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from bilstm.config import PipelineConfig
 from bilstm.data import Series, check_targets_vary
 from bilstm.errors import BadInputError, option_problems
-from bilstm.preflight import check_cycle, checked_split
+from bilstm.input_checks import check_cycle, checked_split
 from bilstm.split import Split
 
 
@@ -149,7 +149,7 @@ def check_backtest_input(
     series: Series, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
 ) -> None:
     """Raise `BacktestError` (or `DataValidationError`) for folds that do not fit `series` (as
-    `preflight.check_training_input` read it, with its resolved `config`), before the flow starts: the same
+    the command line's checks read it, with its resolved `config`), before the flow starts: the same
     planning the flow does, and the cycle (`scaler.cycle`) on each fold's train rows, which the flow fits
     only in the fold."""
     for fold in plan_folds(series, config, options, folds_option):

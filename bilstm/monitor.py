@@ -17,8 +17,8 @@ import pandas as pd
 
 from bilstm.errors import MonitorInputError
 from bilstm.forecaster import Forecaster
+from bilstm.input_checks import check_window
 from bilstm.metrics import naive_forecast
-from bilstm.preflight import check_window
 from bilstm.promise import Band, Promise, band, coverage_band, fallback_band, window_miss, window_mse
 from bilstm.recorded import arrived_windows
 

@@ -1,6 +1,6 @@
 """The settings a many-series config leaves to the data (lookback, patch length), filled in from the panel,
 and the refusal of what many series do not support. Free of torch and scikit-learn, so the CLI's preflight
-(`bilstm.preflight`) runs it before anything heavy loads.
+(`deployments.preflight`) runs it before anything heavy loads.
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ from bilstm.data import Series, load_series
 from bilstm.defaults import resolve, season
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.forecaster import Forecaster, WindowSpec
+from bilstm.input_checks import checked_split
 from bilstm.intervals import ConformalIntervals, calibrate
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floored_targets
-from bilstm.preflight import checked_split
 from bilstm.scaling import Scaler
 from bilstm.split import Split
 from bilstm.training import EpochCallback, TrainingLog, fit, predict

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from bilstm.malloc_tuning import with_tuned_malloc
 from deployments.database import Database
+from deployments.malloc_tuning import with_tuned_malloc
 from deployments.processes import stop_group, wait_for
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

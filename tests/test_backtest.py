@@ -26,7 +26,8 @@ from bilstm.folds import (
     plan_folds,
     trained_by,
 )
-from bilstm.preflight import check_training_input, checked_split
+from bilstm.input_checks import checked_split
+from deployments.preflight import check_training_input
 from tests.helpers import BILSTM, synthetic_frame, tiny, tiny_args, write_table
 
 

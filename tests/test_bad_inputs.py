@@ -1,7 +1,7 @@
 """The bad-input catalogue: every case runs the installed `bilstm` command against one store that holds a
 champion, exits 2 with one line naming the file / column / row / parameter, leaves the registry (versions
 and aliases) as it was, and leaves the Prefect flow run and the MLflow run it opened, if any, FAILED. Bad
-input to `bilstm train` is rejected before any flow run or MLflow run starts (`bilstm.preflight`)."""
+input to `bilstm train` is rejected before any flow run or MLflow run starts (`deployments.preflight`)."""
 
 from __future__ import annotations
 

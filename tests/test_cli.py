@@ -136,7 +136,7 @@ def test_preset_then_config_file_then_set_compose(tmp_path):
 def test_train_backtest_and_sweep_take_the_same_data_and_config_options():
     import typer
 
-    from bilstm.cli import app
+    from deployments.cli import app
 
     commands = typer.main.get_command(app).commands
     shared = {"--data", "--target", "--features", "--time-column", "--series-column", "--skip-short"}
@@ -147,7 +147,7 @@ def test_train_backtest_and_sweep_take_the_same_data_and_config_options():
 
 
 def test_no_summary_or_warning_line_runs_past_300_characters(capsys):
-    from bilstm.cli import _print_summary
+    from deployments.cli import _print_summary
 
     reason = "champion v1 forecasts another job (this run vs it: " + "; ".join(["inputs a,b,c vs d,e,f"] * 20)
     summary = {
@@ -227,7 +227,8 @@ def test_stamps_with_offsets_train_register_and_forecast_in_the_data_zone(
     tmp_path, tracking, bilstm, zone, settings, by_the_commands
 ):
     """The second case calls the training and forecast flows in this process: the commands around them are
-    the first case's, and the flows read and check the stamps themselves (bilstm.preflight repeats it)."""
+    the first case's, and the flows read and check the stamps themselves (deployments.preflight repeats
+    it)."""
     utc = pd.Series(pd.date_range("2024-03-01", periods=1200, freq="h", tz="UTC"))  # Berlin: +01:00, +02:00
     data = tmp_path / "zoned.csv"
     synthetic_frame().assign(timestamp=utc.dt.tz_convert(zone).astype(str)).to_csv(data, index=False)

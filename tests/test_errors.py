@@ -9,12 +9,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, TEMPORARILY_UNAVAILABLE
 from pydantic import ValidationError
 
-from bilstm import cli
 from bilstm.config import PipelineConfig
 from bilstm.config_layers import ConfigError
 from bilstm.cycle import CycleError
 from bilstm.errors import BadInputError, DataValidationError, ForecastInputError, OutputError
 from bilstm.presets import UnknownPresetError
+from deployments import cli
 from tracking.refusals import TrackingInputError, refusals_as_bad_input
 from tracking.retries import TrackingUnavailableError
 from tracking.store import use_tracking

@@ -1,6 +1,6 @@
-"""The `bilstm` command's fast exits: its exit without module teardown (`bilstm.fast_exit`) keeps the steps
-of a normal exit, and the two private CPython functions it calls still exist and still do those steps (these
-tests fail when Python changes under the module); a refused input loads none of the heavy libraries."""
+"""The `bilstm` command's fast exits: its exit without module teardown (`deployments.fast_exit`) keeps the
+steps of a normal exit, and the two private CPython functions it calls still exist and still do those steps
+(these tests fail when Python changes under the module); a refused input loads none of the heavy libraries."""
 
 import atexit
 import os
@@ -11,7 +11,7 @@ import threading
 EXIT_SCRIPT = """
 import atexit, concurrent.futures, sys, threading, time
 from pathlib import Path
-from bilstm.fast_exit import exit_without_teardown
+from deployments.fast_exit import exit_without_teardown
 out = Path(sys.argv[1])
 atexit.register(lambda: out.write_text(out.read_text() + "atexit ran"))
 pool = concurrent.futures.ThreadPoolExecutor(1)
@@ -57,7 +57,7 @@ def test_the_private_exit_steps_exist_and_do_what_the_quick_exit_relies_on(tmp_p
 
 REFUSALS_SCRIPT = """
 import sys
-from bilstm.cli import app
+from deployments.cli import app
 for command in sys.argv[1:]:
     try:
         app(command.split())

@@ -1,5 +1,5 @@
 """Data at another frequency than the model's is refused before a forecast or a monitoring run
-(`bilstm.frequency_match`, `bilstm.preflight.check_model_frequency`); a model registered before calendar
+(`bilstm.frequency_match`, `deployments.preflight.check_model_frequency`); a model registered before calendar
 frequencies, whose job stores a fixed step (`744h`), still takes data of the calendar step it stood for."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from bilstm.errors import DataValidationError
 from bilstm.frequency_match import same_frequency, table_freq
 from bilstm.job import Job
-from bilstm.preflight import check_model_frequency
+from deployments.preflight import check_model_frequency
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bilstm.malloc_tuning import MALLOC_TUNABLES, with_tuned_malloc
+from deployments.malloc_tuning import MALLOC_TUNABLES, with_tuned_malloc
 
 glibc_only = pytest.mark.skipif(
     not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc only"
@@ -31,7 +31,7 @@ def test_opting_out_or_a_user_threshold_leaves_the_environment_alone():
 @glibc_only
 def test_a_command_restarts_itself_once_with_the_tuned_allocator():
     code = (
-        "import os; from bilstm.malloc_tuning import reexec_with_tuned_malloc\n"
+        "import os; from deployments.malloc_tuning import reexec_with_tuned_malloc\n"
         "print('start', flush=True); reexec_with_tuned_malloc(); print(os.environ['GLIBC_TUNABLES'])"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "BILSTM_MALLOC_TUNING")}

@@ -1,5 +1,5 @@
 """The CLI's checks of a forecast's or monitor's input against the job the registry tagged on the model
-(`bilstm.preflight`): they refuse before a flow starts what the flows refuse after loading the model."""
+(`deployments.preflight`): they refuse before a flow starts what the flows refuse after loading the model."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.job import Job
-from bilstm.preflight import check_model_columns, check_monitored_model
+from deployments.preflight import check_model_columns, check_monitored_model
 
 ONE = Job.of("series", "timestamp", ["x", "y"], ["y"], 12, "h")
 MANY = Job.of("long", "timestamp", ["y"], ["y"], 12, "h", series_column="sensor")

@@ -21,7 +21,7 @@ from bilstm.config import PipelineConfig
 from bilstm.data import load_series
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestError, plan_folds
-from bilstm.preflight import checked_split
+from bilstm.input_checks import checked_split
 from bilstm.sweep import SweepOptions, fold_options, make_study, run_one_trial
 from bilstm.sweep_space import DEFAULT_SPACE, SearchSpace, SweepError
 from tests.helpers import synthetic_frame, tiny, tiny_args

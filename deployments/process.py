@@ -1,6 +1,6 @@
 """The `bilstm` command as a process, apart from its commands: quiet environment defaults for an embedded,
 offline-friendly run, Prefect's run logs without tracebacks (the CLI prints its own one-line error), and the
-end of the process (`bilstm.fast_exit`). Imports neither Prefect nor MLflow.
+end of the process (`deployments.fast_exit`). Imports neither Prefect nor MLflow.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from bilstm.fast_exit import exit_without_teardown
+from deployments.fast_exit import exit_without_teardown
 
 # a user's own settings win
 ENV_DEFAULTS = {

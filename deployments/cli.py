@@ -7,11 +7,11 @@ free of them. Bad input exits 2 with one line saying what is wrong and how to fi
 from __future__ import annotations
 
 import getpass
-import importlib
 import json
 import os
 import textwrap
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,12 +20,12 @@ import typer
 from pydantic import ValidationError
 
 from bilstm.config import CsvConfig
-from bilstm.config_layers import ConfigError, build_config
+from bilstm.config_layers import ConfigError
 from bilstm.errors import BadInputError
-from bilstm.malloc_tuning import reexec_with_tuned_malloc
-from bilstm.presets import preset_names
-from bilstm.process import apply_env_defaults, quiet_prefect_tracebacks, run_and_exit
 from bilstm.url_masking import masked_urls
+from deployments.cli_options import DebugOption, DecimalOption, JobOptions, SepOption, with_job_options
+from deployments.malloc_tuning import reexec_with_tuned_malloc
+from deployments.process import apply_env_defaults, quiet_prefect_tracebacks, run_and_exit
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 
@@ -81,77 +81,6 @@ def _echo(text: str, err: bool = False, **style: Any) -> None:
     typer.secho("\n".join(lines), err=err, **style)
 
 
-def _columns(value: str | None) -> list[str] | None:
-    return [part.strip() for part in value.split(",") if part.strip()] if value else None
-
-
-# the options that say what to train and on which data, shared by `train`, `backtest` and `sweep`
-DataOption = Annotated[
-    str | None, typer.Option("--data", help="CSV/Parquet path or fsspec URI [default: built-in ETTh1]")
-]
-TargetOption = Annotated[
-    str | None, typer.Option("--target", help="Target column(s), comma-separated [default: OT]")
-]
-FeaturesOption = Annotated[
-    str | None, typer.Option("--features", help="Feature columns, comma-separated [default: all others]")
-]
-TimeColumnOption = Annotated[
-    str | None, typer.Option("--time-column", help="Timestamp column [default: date]")
-]
-SepOption = Annotated[
-    str | None,
-    typer.Option("--sep", help="CSV field separator: , ; | or '\\t' (tab) [default: sniffed from the file]"),
-]
-DecimalOption = Annotated[
-    str | None,
-    typer.Option("--decimal", help="CSV decimal mark, . or , [default: , in files like 12,5 not split by ,]"),
-]
-SeriesColumnOption = Annotated[
-    str | None,
-    typer.Option(
-        "--series-column", help="Column telling the series of a long table apart [default: one series]"
-    ),
-]
-SkipShortOption = Annotated[
-    bool | None,
-    typer.Option(
-        "--skip-short", help="Many series: leave out series too short for the split, with a warning"
-    ),
-]
-LookbackOption = Annotated[
-    int | None,
-    typer.Option("--lookback", help="Input window length [default: from the data: 336 for hourly]"),
-]
-HorizonOption = Annotated[int | None, typer.Option("--horizon", help="Steps to forecast [default: 24]")]
-EpochsOption = Annotated[int | None, typer.Option("--epochs", help="Maximum epochs")]
-BatchSizeOption = Annotated[int | None, typer.Option("--batch-size", help="Training batch size")]
-PresetOption = Annotated[
-    str | None, typer.Option("--preset", help=f"Shipped configuration: {', '.join(preset_names())}")
-]
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="YAML or JSON config file")]
-SetOption = Annotated[list[str] | None, typer.Option("--set", help="dotted.key=value, repeatable")]
-DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks")]
-
-
-def _options(given: dict[str, Any]) -> dict[str, Any]:
-    """The config keys the shared options set (None: not given), from a command's arguments `given` (its
-    `locals()` before anything else is bound: train, backtest and sweep take the same data options)."""
-    return {
-        "data.path": given["data"],
-        "data.targets": _columns(given["target"]),
-        "data.features": _columns(given["features"]),
-        "data.time_column": given["time_column"],
-        "data.csv.sep": given["sep"],
-        "data.csv.decimal": given["decimal"],
-        "data.series_column": given["series_column"],
-        "data.skip_short": given["skip_short"],
-        "window.lookback": given["lookback"],
-        "window.horizon": given["horizon"],
-        "train.epochs": given["epochs"],
-        "train.batch_size": given["batch_size"],
-    }
-
-
 def _csv_settings(sep: str | None, decimal: str | None) -> CsvConfig:
     """`--sep` and `--decimal` of the commands without a config (forecast, monitor), checked as `data.csv`."""
     try:
@@ -164,22 +93,9 @@ def _csv_settings(sep: str | None, decimal: str | None) -> CsvConfig:
 
 
 @app.command()
+@with_job_options
 def train(
-    data: DataOption = None,
-    target: TargetOption = None,
-    features: FeaturesOption = None,
-    time_column: TimeColumnOption = None,
-    sep: SepOption = None,
-    decimal: DecimalOption = None,
-    series_column: SeriesColumnOption = None,
-    skip_short: SkipShortOption = None,
-    lookback: LookbackOption = None,
-    horizon: HorizonOption = None,
-    epochs: EpochsOption = None,
-    batch_size: BatchSizeOption = None,
-    preset: PresetOption = None,
-    config: ConfigOption = None,
-    set_: SetOption = None,
+    job: JobOptions,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run summary as JSON (last line)")
     ] = False,
@@ -190,41 +106,33 @@ def train(
     Settings apply in this order, later ones winning: defaults, --preset, --config, the options, --set.
     With --series-column, the file is a long table of many series and one model is trained across them.
     """
-    options = _options(locals())  # first: locals() holds the arguments alone
     reexec_with_tuned_malloc()
+    from deployments.preflight import check_training_input
+
     try:
-        pipeline_config = build_config(config, options, set_ or [], preset)
+        pipeline_config = job.build()
         # the data against the config, before Prefect, torch and MLflow start: a bad input fails fast
-        series, resolved = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
+        series, resolved = check_training_input(pipeline_config)
         if pipeline_config.registry.gate == "backtest":
-            folds_module = importlib.import_module("bilstm.folds")
+            from bilstm import folds as folds_module
+
             gate_folds = folds_module.BacktestOptions(folds=pipeline_config.registry.gate_folds)
             folds_module.check_backtest_input(series, resolved, gate_folds, "registry.gate_folds")
         if pipeline_config.registry.approval == "manual":
             _check_approval_reachable()
     except (BadInputError, ValidationError) as error:
         _fail(error, debug, exit_code(error))
-    summary = _run_flow("flows.train", "train_flow", {"config": pipeline_config}, debug)
+    api = _start_flow_api()
+    from flows.train import PRELOAD, train_flow  # torch, Prefect and MLflow load now, as the server starts
+
+    summary = _run_flow(api, train_flow, PRELOAD, {"config": pipeline_config}, debug)
     _print_summary(summary, as_json)
 
 
 @app.command()
+@with_job_options
 def backtest(
-    data: DataOption = None,
-    target: TargetOption = None,
-    features: FeaturesOption = None,
-    time_column: TimeColumnOption = None,
-    sep: SepOption = None,
-    decimal: DecimalOption = None,
-    series_column: SeriesColumnOption = None,
-    skip_short: SkipShortOption = None,
-    lookback: LookbackOption = None,
-    horizon: HorizonOption = None,
-    epochs: EpochsOption = None,
-    batch_size: BatchSizeOption = None,
-    preset: PresetOption = None,
-    config: ConfigOption = None,
-    set_: SetOption = None,
+    job: JobOptions,
     folds: Annotated[int, typer.Option(help="Rolling origins, newest last")] = 4,
     step: Annotated[
         int | None, typer.Option(help="Rows between origins [default: the test split's size]")
@@ -249,44 +157,35 @@ def backtest(
 
     Settings apply as for `bilstm train`; the folds run in parallel on a Dask cluster with --workers N.
     """
-    options = _options(locals())  # first: locals() holds the arguments alone
     reexec_with_tuned_malloc()
-    folds_module = importlib.import_module("bilstm.folds")
+    from bilstm import folds as folds_module
+    from deployments.preflight import check_training_input
+
     try:
-        _refuse_many_series("backtest", series_column)
-        pipeline_config = build_config(config, options, set_ or [], preset)
+        _refuse_many_series("backtest", job.series_column)
+        pipeline_config = job.build()
         _refuse_many_series("backtest", pipeline_config.data.series_column, "data.series_column=")
         backtest_options = folds_module.BacktestOptions.checked(
             folds=folds, step=step, refit=refit, workers=workers, dask_address=dask_address
         )
-        series, resolved = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
+        series, resolved = check_training_input(pipeline_config)
         folds_module.check_backtest_input(series, resolved, backtest_options)
         if dask_address:
             folds_module.check_scheduler(dask_address)
     except (BadInputError, ValidationError) as error:
         _fail(error, debug, exit_code(error))
     parameters = {"config": pipeline_config, "backtest": backtest_options}
-    summary = _run_flow("flows.backtest", "backtest_flow", parameters, debug)
+    api = _start_flow_api()
+    from flows.backtest import PRELOAD, backtest_flow
+
+    summary = _run_flow(api, backtest_flow, PRELOAD, parameters, debug)
     _print_backtest(summary, as_json)
 
 
 @app.command()
+@with_job_options
 def sweep(
-    data: DataOption = None,
-    target: TargetOption = None,
-    features: FeaturesOption = None,
-    time_column: TimeColumnOption = None,
-    sep: SepOption = None,
-    decimal: DecimalOption = None,
-    series_column: SeriesColumnOption = None,
-    skip_short: SkipShortOption = None,
-    lookback: LookbackOption = None,
-    horizon: HorizonOption = None,
-    epochs: EpochsOption = None,
-    batch_size: BatchSizeOption = None,
-    preset: PresetOption = None,
-    config: ConfigOption = None,
-    set_: SetOption = None,
+    job: JobOptions,
     trials: Annotated[int, typer.Option(help="Trials in the study (a resumed study runs the rest)")] = 20,
     timeout: Annotated[
         float | None, typer.Option(help="Seconds after which no new trial starts [default: no limit]")
@@ -328,30 +227,35 @@ def sweep(
 
     Settings apply as for `bilstm train` and are the starting point the space's fields override.
     """
-    options = _options(locals())  # first: locals() holds the arguments alone
     reexec_with_tuned_malloc()
+    from bilstm.folds import check_scheduler
+    from bilstm.sweep import STORAGE_ENV, SweepOptions, check_space_fits
+    from bilstm.sweep_space import SearchSpace
+    from deployments.preflight import check_training_input
+
     try:
-        _refuse_many_series("sweep", series_column)
-        sweep_module = importlib.import_module("bilstm.sweep")
-        space_module = importlib.import_module("bilstm.sweep_space")
-        pipeline_config = build_config(config, options, set_ or [], preset)
+        _refuse_many_series("sweep", job.series_column)
+        pipeline_config = job.build()
         _refuse_many_series("sweep", pipeline_config.data.series_column, "data.series_column=")
-        sweep_options = sweep_module.SweepOptions.checked(
+        sweep_options = SweepOptions.checked(
             trials=trials, timeout=timeout, folds=folds, workers=workers, dask_address=dask_address,
             study=study, storage=storage,
         )  # fmt: skip
-        search = space_module.SearchSpace.from_file(space) if space else space_module.SearchSpace.default()
-        series, _ = importlib.import_module("bilstm.preflight").check_training_input(pipeline_config)
-        sweep_module.check_space_fits(series, pipeline_config, search, sweep_options)
+        search = SearchSpace.from_file(space) if space else SearchSpace.default()
+        series, _ = check_training_input(pipeline_config)
+        check_space_fits(series, pipeline_config, search, sweep_options)
         if dask_address:
-            importlib.import_module("bilstm.folds").check_scheduler(dask_address)
+            check_scheduler(dask_address)
     except (BadInputError, ValidationError) as error:
         _fail(error, debug, exit_code(error))
     if sweep_options.storage:  # may hold a password: by environment, not as a flow parameter Prefect records
-        os.environ[sweep_module.STORAGE_ENV] = sweep_options.storage
+        os.environ[STORAGE_ENV] = sweep_options.storage
         sweep_options = sweep_options.model_copy(update={"storage": None})
     parameters = {"config": pipeline_config, "sweep_options": sweep_options, "space": search.spec}
-    summary = _run_flow("flows.sweep", "sweep_flow", parameters, debug)
+    api = _start_flow_api()
+    from flows.sweep import PRELOAD, sweep_flow
+
+    summary = _run_flow(api, sweep_flow, PRELOAD, parameters, debug)
     _print_sweep(summary, as_json)
 
 
@@ -376,9 +280,10 @@ def forecast(
 ) -> None:
     """Forecast the steps after the last row of a history with a registered model (after each series' last
     row of a long table, for a model of many series)."""
+    from deployments import preflight
+
     try:
         csv = _csv_settings(sep, decimal)
-        preflight = importlib.import_module("bilstm.preflight")
         history = preflight.check_forecast_input(data, output, plot, csv)
         _, job = _registered_job(model, debug)
         if job is not None:
@@ -389,7 +294,10 @@ def forecast(
     parameters = {
         "model_uri": model, "data": data, "output": output, "plot": plot, "skip_short": skip_short, "csv": csv
     }  # fmt: skip
-    summary = _run_flow("flows.forecast", "forecast_flow", parameters, debug)
+    api = _start_flow_api()
+    from flows.forecast import forecast_flow
+
+    summary = _run_flow(api, forecast_flow, (), parameters, debug)
     _echo(
         f"{summary['rows']} steps {summary['first_timestamp']} .. {summary['last_timestamp']}"
         f" from {summary['model_uri']} written to {summary['output']}"
@@ -420,9 +328,10 @@ def monitor(
 ) -> None:
     """Score a registered model on the newest actuals against what it promised at registration, check its
     inputs for drift, and emit bilstm.model.degraded or bilstm.model.healthy. Exits 0 either way."""
+    from deployments import preflight
+
     try:
         csv = _csv_settings(sep, decimal)
-        preflight = importlib.import_module("bilstm.preflight")
         actuals = preflight.check_monitor_input(data, window, csv)
         found, job = _registered_job(model, debug)
         preflight.check_monitored_model(model, found is not None, job)
@@ -432,7 +341,10 @@ def monitor(
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {"model_uri": model, "data": data, "window": window, "csv": csv}
-    summary = _run_flow("flows.monitor", "monitor_flow", parameters, debug)
+    api = _start_flow_api()
+    from flows.monitor import monitor_flow
+
+    summary = _run_flow(api, monitor_flow, (), parameters, debug)
     _print_monitor(summary, as_json)
 
 
@@ -533,7 +445,8 @@ def rollback(
 def _move_champion(action: str, debug: bool, by: str | None, **arguments: str) -> Any:
     """Run a move of `tracking.champion_moves` (MLflow loads only now); failures become exit codes."""
     apply_env_defaults()
-    moves = importlib.import_module("tracking.champion_moves")
+    from tracking import champion_moves as moves
+
     try:
         return getattr(moves, action)(by=by or _user(), **arguments)
     except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
@@ -562,15 +475,19 @@ def _registered_job(model: str, debug: bool) -> tuple[tuple[str, str, str] | Non
     now, neither torch nor Prefect, so an unknown model or alias, or a name without a champion, is refused
     before a flow or the temporary server starts."""
     apply_env_defaults()
+    from tracking.versions import registered_job
+
     try:
-        return importlib.import_module("tracking.versions").registered_job(model)
+        return registered_job(model)
     except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
         _fail(error, debug, exit_code(error))
 
 
 def _check_approval_reachable() -> None:
     """Manual approval waits for a person in a Prefect UI: a command's temporary server has none."""
-    if not importlib.import_module("deployments.temporary_api").configured_api():
+    from deployments.temporary_api import configured_api
+
+    if not configured_api():
         raise BadInputError(
             "registry.approval=manual needs a Prefect server whose UI a person opens to approve: set"
             " PREFECT_API_URL (`bilstm dashboard` serves one at http://127.0.0.1:4200/api) or run the train"
@@ -587,19 +504,25 @@ def exit_code(error: BaseException) -> int:
     return code if isinstance(code, int) and code > 0 else 1
 
 
-def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -> dict:
-    """Import a flow lazily (Prefect and MLflow load only now), run it, map failures to exit codes."""
+def _start_flow_api() -> Any:
+    """The temporary Prefect server, where no API is configured (else None), starting in the background:
+    the commands import their flow (Prefect, torch and MLflow load only then) while it starts."""
     apply_env_defaults()
-    # the temporary Prefect server (where no API is configured) starts while torch and MLflow import
-    api = importlib.import_module("deployments.temporary_api").start()
-    flow_module = importlib.import_module(module)
-    flow = getattr(flow_module, name)
+    from deployments import temporary_api
+
+    return temporary_api.start()
+
+
+def _run_flow(api: Any, flow: Callable[..., dict], preload: Iterable[str], parameters: dict[str, Any],
+              debug: bool) -> dict:  # fmt: skip
+    """Run `flow` once `api` (None: a configured one) is ready, importing the `preload` modules while it is
+    not yet; map failures to exit codes."""
     if not debug:
         quiet_prefect_tracebacks()
     try:
         if api is None:
             return flow(**parameters)
-        api.wait_until_ready(preload=getattr(flow_module, "PRELOAD", ()))
+        api.wait_until_ready(preload=preload)
         with api.flow_settings():
             return flow(**parameters)
     except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
@@ -716,5 +639,5 @@ def _print_monitor(summary: dict, as_json: bool) -> None:
 
 
 def main() -> None:
-    """The console entry point: the app, then an exit without module teardown (`bilstm.fast_exit`)."""
+    """The console entry point: the app, then an exit without module teardown (`deployments.fast_exit`)."""
     run_and_exit(app)

@@ -1,9 +1,9 @@
-"""Checks of a command's input before anything heavy starts (Prefect's server, torch, MLflow), so a bad
-input is rejected in about a second: for `bilstm train` the file, its columns and timestamps, and the
+"""The command line's checks of its input before anything heavy starts (Prefect's server, torch, MLflow), so
+a bad input is rejected in about a second: for `bilstm train` the file, its columns and timestamps, and the
 config against the data; for `bilstm forecast` the history file and the output paths; for `bilstm monitor`
 the data file and the window against its rows; for both, the file's columns and frequency against the job
 the registry tagged on the model. The flows check the same again, where they run without the CLI (a
-deployment, the dashboard).
+deployment, the dashboard); the checks they share are the core's `bilstm.input_checks`.
 """
 
 from __future__ import annotations
@@ -15,28 +15,17 @@ import pandas as pd
 from bilstm.config import CsvConfig, PipelineConfig
 from bilstm.config_layers import ConfigError
 from bilstm.csv_dialect import separator_hint
-from bilstm.cycle import fit_on_train_rows
-from bilstm.data import Series, builtin_path, check_targets_vary, load_series, read_table
+from bilstm.data import Series, builtin_path, load_series, read_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.forecast_files import check_figure_path, check_table_path
 from bilstm.frequency_match import check_frequency, table_freq
+from bilstm.input_checks import check_cycle, check_window, checked_split
 from bilstm.job import Job
 from bilstm.messages import names, sample
 from bilstm.panel import Panel, load_panel
 from bilstm.panel_settings import resolve_panel
 from bilstm.panel_split import checked_panel_split
-from bilstm.split import Split, split_rows
-
-
-def checked_split(series: Series, config: PipelineConfig) -> Split:
-    """The time split of `series` for a resolved `config`, checked to leave a window in every split and a
-    target that varies over the train rows (what `pipeline.split_and_scale` splits by, too)."""
-    window = config.window
-    rows = len(series.frame)
-    split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
-    check_targets_vary(series, split.train_rows)
-    return split
 
 
 def check_training_input(config: PipelineConfig) -> tuple[Series | Panel, PipelineConfig]:
@@ -79,15 +68,6 @@ def check_device(name: str) -> None:
         )
 
 
-def check_cycle(series: Series, config: PipelineConfig, split: Split) -> None:
-    """Raise `DataValidationError` where `scaler.cycle` cannot be fitted on the split's train rows."""
-    if config.scaler.cycle:
-        train = split.train_rows
-        times = series.frame.index[train]
-        cycle = config.scaler.cycle
-        fit_on_train_rows(series.values[train], times, cycle, series.freq, series.source, series.timezone)
-
-
 def check_forecast_input(
     data: str | None, output: str, plot: str | None, csv: CsvConfig | None = None
 ) -> pd.DataFrame:
@@ -97,14 +77,6 @@ def check_forecast_input(
     if plot is not None:
         check_figure_path(plot)
     return _rows_of(data, csv)
-
-
-def check_window(window: int, rows: int, source: str) -> None:
-    """Raise `MonitorInputError` for a monitored window longer than the data."""
-    if window > rows:
-        raise MonitorInputError(
-            f"--window {window}: larger than the {rows} rows of {source}; pass --window {rows} or less"
-        )
 
 
 def check_monitor_input(data: str | None, window: int | None, csv: CsvConfig | None = None) -> pd.DataFrame:

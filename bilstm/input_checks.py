@@ -1,0 +1,39 @@
+"""Checks of the data against a resolved config that the pipeline itself runs, and the command line runs
+first to refuse a bad input in about a second: a window in every split, a target that varies over the train
+rows, a `scaler.cycle` that fits the train rows, a monitored window within the data's rows.
+"""
+
+from __future__ import annotations
+
+from bilstm.config import PipelineConfig
+from bilstm.cycle import fit_on_train_rows
+from bilstm.data import Series, check_targets_vary
+from bilstm.errors import MonitorInputError
+from bilstm.split import Split, split_rows
+
+
+def checked_split(series: Series, config: PipelineConfig) -> Split:
+    """The time split of `series` for a resolved `config`, checked to leave a window in every split and a
+    target that varies over the train rows (what `pipeline.split_and_scale` splits by, too)."""
+    window = config.window
+    rows = len(series.frame)
+    split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
+    check_targets_vary(series, split.train_rows)
+    return split
+
+
+def check_cycle(series: Series, config: PipelineConfig, split: Split) -> None:
+    """Raise `DataValidationError` where `scaler.cycle` cannot be fitted on the split's train rows."""
+    if config.scaler.cycle:
+        train = split.train_rows
+        times = series.frame.index[train]
+        cycle = config.scaler.cycle
+        fit_on_train_rows(series.values[train], times, cycle, series.freq, series.source, series.timezone)
+
+
+def check_window(window: int, rows: int, source: str) -> None:
+    """Raise `MonitorInputError` for a monitored window longer than the data."""
+    if window > rows:
+        raise MonitorInputError(
+            f"--window {window}: larger than the {rows} rows of {source}; pass --window {rows} or less"
+        )
