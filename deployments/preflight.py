@@ -12,6 +12,7 @@ import warnings
 
 import pandas as pd
 
+from bilstm import read_once
 from bilstm.config import CsvConfig, PipelineConfig
 from bilstm.config_layers import ConfigError
 from bilstm.csv_dialect import separator_hint
@@ -35,12 +36,13 @@ def check_training_input(config: PipelineConfig) -> tuple[Series | Panel, Pipeli
     check_device(config.train.device)
     with warnings.catch_warnings():  # the flow's own run of the same steps shows them
         warnings.simplefilter("ignore")
+        # kept for the flow this command runs next, which then takes it instead of reading the file again
         if config.data.series_column is not None:
-            panel = load_panel(config.data)
+            panel = read_once.keep(load_panel, config.data)
             config = resolve_panel(config, panel)
             checked_panel_split(panel, config)
             return panel, config
-        series = load_series(config.data)
+        series = read_once.keep(load_series, config.data)
     config = resolve(config, series).config
     check_cycle(series, config, checked_split(series, config))
     return series, config

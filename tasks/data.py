@@ -11,7 +11,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
-from bilstm import defaults, pipeline
+from bilstm import defaults, pipeline, read_once
 from bilstm.config import CsvConfig, DataConfig, PipelineConfig
 from bilstm.data import Series, load_series
 from bilstm.forecaster import Forecaster
@@ -27,10 +27,11 @@ T = TypeVar("T")
 
 def loaded_with_notes(load: Callable[[DataConfig], T], config: DataConfig) -> T:
     """`load(config)` with what it warns of (gaps, sorting, mixed offsets) logged and kept as the data's
-    `notes`, which the run's summary lists among its warnings."""
+    `notes`, which the run's summary lists among its warnings; the command line's read of the same file in
+    this process, where it kept one (`bilstm.read_once`), stands for the load."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        data = load(config)
+        data = read_once.take(load, config)
     data.notes = [masked_urls(str(w.message)) for w in caught if issubclass(w.category, UserWarning)]
     if data.notes:
         try:

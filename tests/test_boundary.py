@@ -1,7 +1,7 @@
-"""The layers import only downwards: the core (`bilstm`) never imports Prefect, MLflow or the app packages
-(cli.py only lazily, inside its commands); the MLflow adapter (`tracking`) never imports Prefect or the
-layers above it; the tasks never import the flows or the deployments; the flows never import the
-deployments (the servers and processes that run them)."""
+"""The layers import only downwards: deployments (the command line, the servers and processes that run flows)
+-> flows -> tasks -> tracking (the MLflow adapter) -> bilstm (the core), at any depth of a module, lazy
+imports inside functions and `importlib.import_module("...")` included. Besides, the core never imports
+Prefect or MLflow, and the MLflow adapter never imports Prefect."""
 
 import ast
 import subprocess
@@ -12,45 +12,53 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "bilstm"
-FORBIDDEN = {"prefect", "mlflow"}
-ENTRY_MODULES = ("flows", "tasks", "deployments")  # the app-level packages, imported lazily by the CLI
-# what each app-level package must not import, at any depth of its modules
-LAYERS = {
-    "tracking": {"prefect", "tasks", "flows", "deployments"},
-    "tasks": {"flows", "deployments"},
-    "flows": {"deployments"},
-}
+LAYERS = ("bilstm", "tracking", "tasks", "flows", "deployments")  # each imports only the ones before it
+FORBIDDEN = {"bilstm": {"prefect", "mlflow"}, "tracking": {"prefect"}}  # libraries besides the layers above
 
 
-def imported_roots(tree: ast.AST, top_level_only: bool) -> set[str]:
-    nodes = tree.body if top_level_only else list(ast.walk(tree))
-    roots = set()
-    for node in nodes:
+def imported(tree: ast.AST) -> list[tuple[str, int]]:
+    """The top-level package and line of every absolute import in `tree`, wherever it stands."""
+    found = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            roots.add(node.module.split(".")[0])
-    return roots
-
-
-@pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: p.name)
-def test_core_module_does_not_import_prefect_mlflow_or_the_app(path):
-    tree = ast.parse(path.read_text())
-    forbidden = FORBIDDEN | set(ENTRY_MODULES) | {"tracking"}
-    if path.name == "cli.py":
-        assert not imported_roots(tree, top_level_only=True) & forbidden
-    else:
-        assert not imported_roots(tree, top_level_only=False) & forbidden
+            found += [(alias.name.split(".")[0], node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.module.split(".")[0], node.lineno))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.append((node.args[0].value.split(".")[0], node.lineno))
+    return found
 
 
 @pytest.mark.parametrize(
     "path",
-    sorted(path for package in LAYERS for path in (ROOT / package).rglob("*.py")),
-    ids=lambda p: f"{p.parent.name}/{p.name}",
+    sorted(path for layer in LAYERS for path in (ROOT / layer).rglob("*.py")),
+    ids=lambda p: str(p.relative_to(ROOT)),
 )
-def test_app_module_imports_no_layer_above_it(path):
-    forbidden = LAYERS[path.relative_to(ROOT).parts[0]]
-    assert not imported_roots(ast.parse(path.read_text()), top_level_only=False) & forbidden
+def test_a_module_imports_no_layer_above_its_own(path):
+    layer = path.relative_to(ROOT).parts[0]
+    barred = set(LAYERS[LAYERS.index(layer) + 1 :]) | FORBIDDEN.get(layer, set())
+    upward = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for name, line in imported(ast.parse(path.read_text()))
+        if name in barred
+    ]
+    assert not upward, (
+        f"imports the {layer} layer must not make (a layer above, Prefect or MLflow): " + "; ".join(upward)
+    )
+
+
+def test_the_layer_check_finds_lazy_and_string_imports():
+    tree = ast.parse(
+        "def f():\n    import flows.train\n    importlib.import_module('tasks.data')\nfrom . import x\n"
+    )
+    assert imported(tree) == [("flows", 2), ("tasks", 3)]
 
 
 def test_importing_the_whole_core_loads_neither_prefect_nor_mlflow():
