@@ -1,7 +1,8 @@
 """The `bilstm` command line: `bilstm train` runs the training flow (embedded Prefect + MLflow).
 
-Prefect and MLflow are imported lazily inside the commands, so `bilstm --help` is instant and the core stays
-free of them. Bad input exits 2 with one line saying what is wrong and how to fix it.
+The flows, Prefect and MLflow are imported inside the commands, once their input is checked, so `bilstm
+--help` and a refusal of bad input take about a second. Bad input exits 2 with one line saying what is
+wrong and how to fix it.
 """
 
 from __future__ import annotations

@@ -146,6 +146,15 @@ def test_train_backtest_and_sweep_take_the_same_data_and_config_options():
         assert shared <= options, (name, shared - options)
 
 
+def test_the_shared_options_set_their_config_keys_and_set_wins_over_them():
+    from deployments.cli_options import JobOptions
+
+    options = JobOptions(target="y, x", features="", lookback=48, epochs=5, set_=["train.epochs=2"])
+    config = options.build()
+    assert config.data.targets == ["y", "x"] and config.data.features is None
+    assert (config.window.lookback, config.train.epochs) == (48, 2)
+
+
 def test_no_summary_or_warning_line_runs_past_300_characters(capsys):
     from deployments.cli import _print_summary
 
