@@ -53,7 +53,7 @@ def backtest_flow(
         series = ingest(config.data)
         config = fit_settings_to_data(config, series).config
         folds = plan_backtest(series, config, backtest)
-        claim, recorded = claim_backtest(run, series, config, backtest, folds)
+        claim, recorded, notes = claim_backtest(run, series, config, backtest, folds)
         if backtest.parallel:  # one torch thread per single-threaded worker process: they share the cores
             config = with_overrides(config, {"train.threads": 1})
         try:
@@ -68,9 +68,12 @@ def backtest_flow(
             "flow_run_id": str(flow_run.id),
             "folds": table.to_dict("records"),
             "metrics": metrics,
-            "warnings": baseline_shortfalls(
-                {k.removeprefix("mean_"): v for k, v in metrics.items()}, "mean test {} over the folds"
-            ),
+            "warnings": [
+                *notes,  # a killed earlier run's folds not taken over, and why
+                *baseline_shortfalls(
+                    {k.removeprefix("mean_"): v for k, v in metrics.items()}, "mean test {} over the folds"
+                ),
+            ],
             "wall_seconds": round(time.perf_counter() - started, 3),
         }
         publish_backtest_report(summary)

@@ -62,11 +62,12 @@ def claim_backtest(
     config: PipelineConfig,
     options: BacktestOptions,
     folds: list[Fold],
-) -> tuple[checkpoints.Claim, dict[int, RecordedFold]]:
+) -> tuple[checkpoints.Claim, dict[int, RecordedFold], list[str]]:
     """This backtest's claim on its job (data set, columns, horizon, frequency). A killed earlier run of the
     job is ended (MLflow runs KILLED, Prefect runs CRASHED) and the folds it finished are taken over, their
-    runs nested under this one, where its config, data and fold plan are this one's; else a line says this
-    run starts over, and why. Returns the claim (released when the backtest ends) and the folds taken over."""
+    runs nested under this one, where its config, data and fold plan are this one's; else a warning says
+    this run starts over, and why. Returns the claim (released when the backtest ends), the folds taken
+    over and the warnings."""
     job = dataclasses.replace(Job.for_run(series, config), sample=None)
     digests = {
         "config": job_key(config.model_dump_json()),
@@ -78,15 +79,15 @@ def claim_backtest(
     previous, logger = claim.previous_owner or {}, get_run_logger()
     killed = end_killed(previous, resumed_by=parent.info.run_id)
     if killed is None:
-        return claim, {}
+        return claim, {}, []
     differ = [name for name, digest in digests.items() if previous.get(name) != digest]
     if differ:
-        logger.warning(
-            "MLflow run %s of a killed backtest of this job marked KILLED; starting over: its %s differ",
-            killed,
-            " and ".join(differ),
+        warning = (
+            f"MLflow run {killed} of a killed backtest of this job marked KILLED; starting over: its"
+            f" {' and '.join(differ)} differed"
         )
-        return claim, {}
+        logger.warning(warning)
+        return claim, {}, [warning]
     finished = backtests.finished_folds(killed)
     usable = backtest.reusable(folds, set(finished))
     recorded = {fold.index: RecordedFold(fold, *finished[fold.index]) for fold in usable}
@@ -96,7 +97,7 @@ def claim_backtest(
     logger.info(
         "MLflow run %s of a killed backtest of this job marked KILLED; reusing folds %s", killed, shown
     )
-    return claim, recorded
+    return claim, recorded, []
 
 
 def record_fold(parent: mlflow.ActiveRun, series: Series, fold: Fold, outcome) -> None:
