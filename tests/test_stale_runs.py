@@ -25,6 +25,15 @@ def finished_folds(client: MlflowClient) -> list:
     )
 
 
+def fold_training(client: MlflowClient, fold_run) -> bool:
+    """Does a fold's task run of the flow run behind `fold_run`'s parent run show RUNNING?"""
+    flow_run_id = client.get_run(fold_run.data.tags["mlflow.parentRunId"]).data.tags["prefect.flow_run_id"]
+    with get_client(sync_client=True) as prefect:
+        of_flow_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        task_runs = prefect.read_task_runs(flow_run_filter=of_flow_run)
+    return any(run.name.startswith("fold-") and run.state.is_running() for run in task_runs)
+
+
 def test_a_killed_backtest_is_ended_by_its_rerun_which_reuses_the_finished_fold(tracking, tmp_path):
     from prefect.settings import PREFECT_API_URL
 
@@ -37,7 +46,8 @@ def test_a_killed_backtest_is_ended_by_its_rerun_which_reuses_the_finished_fold(
         start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 300
-    while not (done := finished_folds(client)):
+    # killed once a fold has finished and the next one trains (its task run RUNNING)
+    while not (done := finished_folds(client)) or not fold_training(client, done[0]):
         assert killed.poll() is None, "the backtest ended before it could be killed"
         assert time.monotonic() < deadline, "no fold finished within 300 s"
         time.sleep(0.05)
@@ -71,5 +81,5 @@ def test_a_killed_backtest_is_ended_by_its_rerun_which_reuses_the_finished_fold(
         of_flow_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
         task_runs = prefect.read_task_runs(flow_run_filter=of_flow_run)
     assert flow_run.state.type.value == "CRASHED"
-    assert "CRASHED" in {run.state.type.value for run in task_runs}  # the fold it was training
+    assert "CRASHED" in {run.state.type.value for run in task_runs if run.name.startswith("fold-")}
     assert all(run.state.is_final() for run in task_runs)
