@@ -106,6 +106,17 @@ def fold_row(outcome: FoldOutcome, series: Series) -> dict:
     return row | {"seconds": round(outcome.seconds, 3), "worker": outcome.worker}
 
 
+def reusable(folds: list[Fold], finished: set[int]) -> list[Fold]:
+    """The `finished` folds an earlier run left that a re-run can take over: a fold that trained a model
+    only with every fold using that model (its model is not kept, and those folds would need it)."""
+    return [
+        fold
+        for fold in folds
+        if fold.index in finished
+        and (not fold.retrains or all(g.index in finished for g in folds if g.trained_by == fold.index))
+    ]
+
+
 def summarise(rows: list[dict]) -> dict[str, float]:
     """Mean of every metric over the folds, and the spread (sample standard deviation; 0 for one fold) of
     the model's scaled MSE."""

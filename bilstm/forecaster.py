@@ -23,6 +23,7 @@ from bilstm.config import CsvConfig, DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
 from bilstm.intervals import ConformalIntervals, level_name
+from bilstm.job import NAIVE
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floor, floor_bands, floor_mask
 from bilstm.panel_forecaster import PANEL_FORMAT_VERSION, PanelForecaster
@@ -51,6 +52,12 @@ class WindowSpec:
     series_column: str | None = None  # many series in a long table (format 5); None: one series
     seasonal_period: int | None = None  # steps per season; None (older bundles): the frequency's own
     missing: str = "error"  # data.missing of the training run, which a history is read with too
+    zone_recorded: bool = False  # `timezone` is the training data's (None: no zone); older: any zone passes
+
+    @property
+    def recorded_zone(self) -> str | None:
+        """The zone data must fit (`bilstm.zone_match`): the training data's, NAIVE, or None (any)."""
+        return (self.timezone or NAIVE) if self.zone_recorded else None
 
     @property
     def period(self) -> int:

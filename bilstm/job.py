@@ -1,5 +1,6 @@
 """What a forecaster forecasts — its job: the time column, the input and target columns, the horizon, the
-frequency and the series (the ids of many; for one series, its values at a sample of its stamps). Versions
+frequency, the zone of its stamps and the series (the ids of many; for one series, its values at a sample of
+its stamps). Versions
 of one registered model compete for `champion` only when their jobs are the same: otherwise the alias that
 production forecasts with would point at a model of something else. The file's name is information: a new
 file of the same series is the same job (the nightly retrain), another series in a file of that name is not.
@@ -26,6 +27,7 @@ TAG_PREFIX = "job."
 SAMPLE_EVERY, SAMPLES = 31, 32
 AGREEING = 0.9  # the share of shared stamps whose values must agree for two files to hold one series
 IDENTITY = ("series", "sample")  # fields compared by their own rule, not by equality
+NAIVE = "none"  # the zone of stamps without one
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Job:
     series_column: str | None = None  # many series in a long table; None: one series
     series: str | None = None  # many series: their count and a digest of their ids
     sample: str | None = None  # one series: JSON {stamp: [target values]} at sampled stamps
+    timezone: str | None = None  # the data's zone ('+08:00', 'Europe/Berlin') or NAIVE; None: not recorded
 
     @classmethod
     def of(
@@ -54,6 +57,7 @@ class Job:
         series_column: str | None = None,
         series: str | None = None,
         sample: str | None = None,
+        timezone: str | None = None,
     ) -> Job:
         return cls(
             data,
@@ -65,6 +69,7 @@ class Job:
             series_column,
             series,
             sample,
+            timezone,
         )
 
     @classmethod
@@ -80,6 +85,7 @@ class Job:
             config.data.series_column,
             _ids_digest(series.ids) if isinstance(series, Panel) else None,
             None if isinstance(series, Panel) else _sample(series),
+            series.timezone or NAIVE,
         )
 
     def to_tags(self) -> dict[str, str]:
@@ -95,7 +101,7 @@ class Job:
     @classmethod
     def from_tags(cls, tags: dict[str, str]) -> Job | None:
         """The job recorded by `to_tags`, or None for a version registered before jobs were recorded."""
-        optional = ("series_column", *IDENTITY)
+        optional = ("series_column", *IDENTITY, "timezone")
         try:
             raw = {f.name: tags[TAG_PREFIX + f.name] for f in fields(cls) if f.name not in optional}
         except KeyError:
@@ -107,14 +113,16 @@ class Job:
             json.loads(raw["targets"]),
             int(raw["horizon"]),
             raw["freq"],
-            *(tags.get(TAG_PREFIX + name) for name in ("series_column", *IDENTITY)),
+            *(tags.get(TAG_PREFIX + name) for name in optional),
         )
 
     def differences(self, other: Job) -> list[str]:
         """What differs, as `field: ours vs theirs` items; empty when the two forecast the same thing.
         The series are the same where both have the same ids (many series) or agree on the values at the
-        stamps both files hold (one series); where that cannot be told, the file names must match."""
-        compared = [f.name for f in fields(self) if f.name not in ("data", *IDENTITY)]
+        stamps both files hold (one series); where that cannot be told, the file names must match. Zones
+        are compared where both jobs recorded theirs."""
+        unrecorded = ("timezone",) if None in (self.timezone, other.timezone) else ()
+        compared = [f.name for f in fields(self) if f.name not in ("data", *IDENTITY, *unrecorded)]
         found = [
             f"{name} {_shown(getattr(self, name))} vs {_shown(getattr(other, name))}"
             for name in compared

@@ -85,6 +85,7 @@ def new_panel_forecaster(prepared: ScaledPanel, config: PipelineConfig) -> Panel
         horizon=window.horizon,
         freq=panel.freq,
         timezone=panel.timezone,
+        zone_recorded=True,
         series_column=panel.series_column,
         seasonal_period=season(config.data, panel.freq),
         missing=config.data.missing,

@@ -86,6 +86,7 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
         horizon=window.horizon,
         freq=series.freq,
         timezone=series.timezone,
+        zone_recorded=True,
         seasonal_period=season(config.data, series.freq),
         missing=config.data.missing,
     )

@@ -290,6 +290,7 @@ def forecast(
         if job is not None:
             preflight.check_model_columns(history, data, job, "a history")
             preflight.check_model_frequency(history, data, job)
+            preflight.check_model_zone(history, data, job)
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {
@@ -339,6 +340,7 @@ def monitor(
         if job is not None:
             preflight.check_model_columns(actuals, data, job, "data")
             preflight.check_model_frequency(actuals, data, job)
+            preflight.check_model_zone(actuals, data, job)
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {"model_uri": model, "data": data, "window": window, "csv": csv}

@@ -1,8 +1,8 @@
 """The command line's checks of its input before anything heavy starts (Prefect's server, torch, MLflow), so
 a bad input is rejected in about a second: for `bilstm train` the file, its columns and timestamps, and the
 config against the data; for `bilstm forecast` the history file and the output paths; for `bilstm monitor`
-the data file and the window against its rows; for both, the file's columns and frequency against the job
-the registry tagged on the model. The flows check the same again, where they run without the CLI (a
+the data file and the window against its rows; for both, the file's columns, frequency and zone against the
+job the registry tagged on the model. The flows check the same again, where they run without the CLI (a
 deployment, the dashboard); the checks they share are the core's `bilstm.input_checks`.
 """
 
@@ -27,6 +27,7 @@ from bilstm.messages import names, sample
 from bilstm.panel import Panel, load_panel
 from bilstm.panel_settings import resolve_panel
 from bilstm.panel_split import checked_panel_split
+from bilstm.zone_match import check_zone
 
 
 def check_training_input(config: PipelineConfig) -> tuple[Series | Panel, PipelineConfig]:
@@ -129,6 +130,12 @@ def check_model_frequency(table: pd.DataFrame, data: str | None, job: Job) -> No
     freq = table_freq(table, source, job.time_column, job.series_column)
     if freq is not None:
         check_frequency(freq, job.freq, source)
+
+
+def check_model_zone(table: pd.DataFrame, data: str | None, job: Job) -> None:
+    """Raise `DataValidationError` for a table (`data`; None: the built-in set) whose stamps are in a zone
+    the model of `job` cannot read them in (`bilstm.zone_match`)."""
+    check_zone(table, data or builtin_path(), job.time_column, job.timezone, job.freq)
 
 
 def check_monitored_model(model_uri: str, registered: bool, job: Job | None) -> None:

@@ -1,5 +1,6 @@
-"""The backtest flow: ingest -> settings left to the data -> plan the folds -> run the folds (in parallel on a
-Dask cluster where asked) -> a child MLflow run per fold -> the fold table, plot and summary.
+"""The backtest flow: ingest -> settings left to the data -> plan the folds -> claim the job (a killed earlier
+run's finished folds taken over) -> run the other folds (in parallel on a Dask cluster where asked), a child
+MLflow run per fold as it ends -> the fold table, plot and summary.
 
 Nothing is registered and no champion moves: a backtest says how a config would have done at several
 origins. One MLflow run per flow run (tagged `bilstm.kind=backtest`), its folds' runs nested under it.
@@ -20,10 +21,18 @@ from bilstm.data import Series
 from bilstm.evaluation import baseline_shortfalls
 from bilstm.folds import BacktestOptions, Fold, unreachable_scheduler
 from flows.fold_workers import FoldWorkers, crash_if_lost
-from tasks.backtest import ReusedModelFailedError, plan_backtest, publish_backtest_report, record_folds
+from tasks.backtest import (
+    ReusedModelFailedError,
+    claim_backtest,
+    plan_backtest,
+    publish_backtest_report,
+    record_fold,
+    record_folds,
+)
 from tasks.data import fit_settings_to_data, ingest
 from tasks.fold import run_fold
 from tasks.tracking import start_tracking
+from tracking.backtests import RecordedFold
 from tracking.runs import run_url, tracked_run
 from tracking.store import use_tracking
 
@@ -44,10 +53,14 @@ def backtest_flow(
         series = ingest(config.data)
         config = fit_settings_to_data(config, series).config
         folds = plan_backtest(series, config, backtest)
+        claim, recorded, notes = claim_backtest(run, series, config, backtest, folds)
         if backtest.parallel:  # one torch thread per single-threaded worker process: they share the cores
             config = with_overrides(config, {"train.threads": 1})
-        outcomes = run_folds(series, config, folds, workers)
-        table, metrics = record_folds(run, series, outcomes, folds)
+        try:
+            outcomes = run_folds(run, series, config, folds, workers, recorded)
+            table, metrics = record_folds(series, outcomes, folds)
+        finally:
+            claim.release()
         summary = {
             "run_id": run.info.run_id,
             "run_name": run.info.run_name,
@@ -55,9 +68,12 @@ def backtest_flow(
             "flow_run_id": str(flow_run.id),
             "folds": table.to_dict("records"),
             "metrics": metrics,
-            "warnings": baseline_shortfalls(
-                {k.removeprefix("mean_"): v for k, v in metrics.items()}, "mean test {} over the folds"
-            ),
+            "warnings": [
+                *notes,  # a killed earlier run's folds not taken over, and why
+                *baseline_shortfalls(
+                    {k.removeprefix("mean_"): v for k, v in metrics.items()}, "mean test {} over the folds"
+                ),
+            ],
             "wall_seconds": round(time.perf_counter() - started, 3),
         }
         publish_backtest_report(summary)
@@ -65,15 +81,24 @@ def backtest_flow(
 
 
 def run_folds(
-    series: Series, config: PipelineConfig, folds: list[Fold], workers: FoldWorkers
-) -> list[FoldOutcome | BaseException]:
-    """Run every fold on `workers`: first the folds that train, all at once, then those that reuse an
-    earlier fold's model, once it is trained; then close a local cluster in the background. A fold's
-    outcome or its error, in fold order."""
+    parent: mlflow.ActiveRun,
+    series: Series,
+    config: PipelineConfig,
+    folds: list[Fold],
+    workers: FoldWorkers,
+    recorded: dict[int, RecordedFold] | None = None,
+) -> list[FoldOutcome | RecordedFold | BaseException]:
+    """Run every fold not `recorded` already on `workers`, each recorded under `parent` as it ends: first
+    the folds that train, all at once, then those that reuse an earlier fold's model, once it is trained;
+    then close a local cluster in the background. A fold's outcome or its error, in fold order."""
     address = workers.options.dask_address
     runner = workers.runner()
     with runner:
-        outcomes: dict[int, FoldOutcome | BaseException] = {}
+        outcomes: dict[int, FoldOutcome | RecordedFold | BaseException] = dict(recorded or {})
+
+        def take(fold: Fold, outcome: FoldOutcome | BaseException) -> None:
+            outcomes[fold.index] = outcome
+            record_fold(parent, series, fold, outcome)
 
         def submit(fold: Fold, trained=None) -> PrefectFuture:
             parameters = {"series": series, "config": config, "fold": fold, "trained": trained}
@@ -82,13 +107,14 @@ def run_folds(
         # the newest folds have the most train rows and take longest: they start first, and each worker
         # that frees takes the largest fold left (a worker count's worth in flight: Dask would hand the
         # queued folds to workers in no particular order)
-        waiting = sorted((f for f in folds if f.retrains), key=lambda f: f.split.train_end, reverse=True)
-        in_flight: dict[PrefectFuture, int] = {}
+        to_run = [fold for fold in folds if fold.index not in outcomes]
+        waiting = sorted((f for f in to_run if f.retrains), key=lambda f: f.split.train_end, reverse=True)
+        in_flight: dict[PrefectFuture, Fold] = {}
 
         def fill() -> None:
             while waiting and (workers.slots is None or len(in_flight) < workers.slots):
                 fold = waiting.pop(0)
-                in_flight[submit(fold)] = fold.index
+                in_flight[submit(fold)] = fold
 
         try:  # the first submission connects to the cluster
             fill()
@@ -98,23 +124,23 @@ def run_folds(
             raise unreachable_scheduler(address, str(error)) from None
         while in_flight:
             done = next(as_completed(list(in_flight)))
-            outcomes[in_flight.pop(done)] = _outcome(done)
+            take(in_flight.pop(done), _outcome(done))
             fill()
         scoring = {}
-        for fold in (f for f in folds if not f.retrains):
+        for fold in (f for f in to_run if not f.retrains):
             trainer = outcomes[fold.trained_by]
             if isinstance(trainer, BaseException):
-                reason = f"it reuses fold {fold.trained_by}'s model, which failed"
-                outcomes[fold.index] = ReusedModelFailedError(reason)
-            else:
-                scoring[fold.index] = submit(fold, trainer.forecaster)
-        outcomes |= _as_completed(scoring)
+                take(fold, ReusedModelFailedError(f"it reuses fold {fold.trained_by}'s model, which failed"))
+            else:  # a fold taken over is taken with every fold using its model: this trainer ran here
+                scoring[fold] = submit(fold, trainer.forecaster)
+        for fold, outcome in _as_completed(scoring).items():
+            take(fold, outcome)
     workers.close()
     return [outcomes[fold.index] for fold in folds]
 
 
-def _as_completed(futures: dict[int, PrefectFuture]) -> dict[int, FoldOutcome | BaseException]:
-    """Each fold's outcome (or error) by fold index, taken as the folds finish."""
+def _as_completed(futures: dict[Fold, PrefectFuture]) -> dict[Fold, FoldOutcome | BaseException]:
+    """Each fold's outcome (or error), taken as the folds finish."""
     index = {future: fold for fold, future in futures.items()}
     return {index[future]: _outcome(future) for future in as_completed(list(futures.values()))}
 

@@ -30,7 +30,8 @@ from bilstm.sweep_space import SearchSpace
 from flows.fold_workers import FoldWorkers
 from flows.train import train_flow
 from tasks.data import ingest
-from tasks.sweep import FINISHED, record_finished, record_study
+from tasks.stale_runs import releasing
+from tasks.sweep import FINISHED, claim_sweep, record_finished, record_study
 from tasks.sweep_trial import run_trial_task
 from tasks.tracking import start_tracking
 from tracking.runs import run_url, tracked_run
@@ -74,7 +75,7 @@ def sweep_flow(
     where = BacktestOptions(workers=sweep_options.workers, dask_address=sweep_options.dask_address)
     workers = FoldWorkers(where, preload=WORKER_PRELOAD)
     with workers:  # a local cluster starts now, and closes while the best config retrains
-        with tracked_run(flow_run.name) as run:
+        with tracked_run(flow_run.name) as run, releasing(claim_sweep(run, name, storage)):
             mlflow.set_tag("bilstm.kind", "sweep")
             start_tracking(config)
             options = sweep_options.model_dump() | {"storage": sweep.shown(storage)}

@@ -97,8 +97,8 @@ def _backtest_evidence(run: mlflow.ActiveRun, series: Series, config: PipelineCo
     options = BacktestOptions(folds=config.registry.gate_folds)
     folds = plan_backtest(series, config, options, "registry.gate_folds")
     with FoldWorkers(options) as workers:
-        outcomes = run_folds(series, config, folds, workers)
-    _, means = record_folds(run, series, outcomes, folds)
+        outcomes = run_folds(run, series, config, folds, workers)
+    _, means = record_folds(series, outcomes, folds)
     return gate.over_folds(means, folds, series, config)
 
 

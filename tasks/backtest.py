@@ -1,20 +1,27 @@
-"""The backtest's tasks in the flow's process: plan the folds, and record them: a child run each, the table,
-plot and summary on the parent run, and Prefect artifacts. The folds themselves run in `tasks.fold`."""
+"""The backtest's tasks in the flow's process: plan the folds, claim the job (taking over the folds a killed
+earlier run of it finished), and record them: a child run each as it ends, the table, plot and summary on
+the parent run, and Prefect artifacts. The folds themselves run in `tasks.fold`."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import mlflow
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
-from bilstm import backtest
+from bilstm import backtest, checkpoints
 from bilstm.config import PipelineConfig
 from bilstm.data import Series
 from bilstm.errors import BadInputError
 from bilstm.folds import BacktestOptions, Fold, plan_folds
+from bilstm.job import Job
+from tasks.stale_runs import claim_job, end_killed, job_key
 from tracking import backtests
+from tracking.backtests import RecordedFold
 
 
 class FoldsFailedError(RuntimeError):
@@ -49,28 +56,76 @@ def plan_backtest(
 
 
 @task(cache_policy=NO_CACHE)
-def record_folds(
+def claim_backtest(
     parent: mlflow.ActiveRun,
     series: Series,
-    outcomes: list[backtest.FoldOutcome | BaseException],
+    config: PipelineConfig,
+    options: BacktestOptions,
+    folds: list[Fold],
+) -> tuple[checkpoints.Claim, dict[int, RecordedFold], list[str]]:
+    """This backtest's claim on its job (data set, columns, horizon, frequency). A killed earlier run of the
+    job is ended (MLflow runs KILLED, Prefect runs CRASHED) and the folds it finished are taken over, their
+    runs nested under this one, where its config, data and fold plan are this one's; else a warning says
+    this run starts over, and why. Returns the claim (released when the backtest ends), the folds taken
+    over and the warnings."""
+    job = dataclasses.replace(Job.for_run(series, config), sample=None)
+    digests = {
+        "config": job_key(config.model_dump_json()),
+        "data": series.digest(),
+        "fold plan": job_key(options.model_dump_json(include={"folds", "step", "refit"})),
+    }
+    owner = {"run_id": parent.info.run_id, "flow_run_id": str(flow_run.id), **digests}
+    claim = claim_job("backtests", job_key(repr(job)), owner)
+    previous, logger = claim.previous_owner or {}, get_run_logger()
+    killed = end_killed(previous, resumed_by=parent.info.run_id)
+    if killed is None:
+        return claim, {}, []
+    differ = [name for name, digest in digests.items() if previous.get(name) != digest]
+    if differ:
+        warning = (
+            f"MLflow run {killed} of a killed backtest of this job marked KILLED; starting over: its"
+            f" {' and '.join(differ)} differed"
+        )
+        logger.warning(warning)
+        return claim, {}, [warning]
+    finished = backtests.finished_folds(killed)
+    usable = backtest.reusable(folds, set(finished))
+    recorded = {fold.index: RecordedFold(fold, *finished[fold.index]) for fold in usable}
+    for fold in recorded.values():
+        backtests.adopt_fold(parent, fold, killed)
+    shown = ", ".join(str(index) for index in recorded) or "none"
+    logger.info(
+        "MLflow run %s of a killed backtest of this job marked KILLED; reusing folds %s", killed, shown
+    )
+    return claim, recorded, []
+
+
+def record_fold(parent: mlflow.ActiveRun, series: Series, fold: Fold, outcome) -> None:
+    """The fold's child run, as soon as the fold ends (FINISHED with its table row, or FAILED with its
+    error), so a re-run of a killed backtest finds the folds that finished. Not a task: called as they end."""
+    if isinstance(outcome, BaseException):
+        backtests.log_failed_fold(parent, fold, f"{type(outcome).__name__}: {outcome}")
+    else:
+        backtests.log_fold(parent, outcome, backtest.fold_row(outcome, series))
+
+
+@task(cache_policy=NO_CACHE)
+def record_folds(
+    series: Series,
+    outcomes: list[backtest.FoldOutcome | RecordedFold | BaseException],
     folds: list[Fold],
 ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """A child run per fold (FAILED for a fold that failed), then, if every fold succeeded, the table, plot
-    and summary on the parent run and as Prefect artifacts; else `FoldsFailedError` naming the folds (the
-    folds' bad input stays a `BadInputError`)."""
-    failed = []
-    for fold, outcome in zip(folds, outcomes, strict=True):
-        if isinstance(outcome, BaseException):
-            backtests.log_failed_fold(parent, fold, f"{type(outcome).__name__}: {outcome}")
-            failed.append((fold, outcome))
-        else:
-            backtests.log_fold(parent, outcome)
+    """If every fold succeeded (their child runs are recorded already), the table, plot and summary on the
+    parent run and as Prefect artifacts; else `FoldsFailedError` naming the folds (the folds' bad input
+    stays a `BadInputError`)."""
+    failed = [(fold, o) for fold, o in zip(folds, outcomes, strict=True) if isinstance(o, BaseException)]
     if failed:
         lines = "; ".join(f"fold {fold.index} failed: {' '.join(str(e).split())}" for fold, e in failed)
         causes = [error for _, error in failed if not isinstance(error, ReusedModelFailedError)]
         kind = BadInputError if all(isinstance(e, BadInputError) for e in causes) else FoldsFailedError
         raise kind(lines)
-    table = pd.DataFrame([backtest.fold_row(outcome, series) for outcome in outcomes])
+    rows = [o.row if isinstance(o, RecordedFold) else backtest.fold_row(o, series) for o in outcomes]
+    table = pd.DataFrame(rows)
     summary = backtest.summarise(table.to_dict("records"))
     backtests.log_summary(table, summary)
     create_table_artifact(

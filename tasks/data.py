@@ -13,13 +13,14 @@ from prefect.exceptions import MissingContextError
 
 from bilstm import defaults, pipeline, read_once
 from bilstm.config import CsvConfig, DataConfig, PipelineConfig
-from bilstm.data import Series, load_series
+from bilstm.data import Series, builtin_path, load_series, read_table
 from bilstm.forecaster import Forecaster
 from bilstm.frequency_match import check_frequency
 from bilstm.messages import names
 from bilstm.stamps import as_text
 from bilstm.url_masking import masked_urls
 from bilstm.windows import Windows
+from bilstm.zone_match import check_zone
 from tasks.retries import IO_RETRIES
 
 T = TypeVar("T")
@@ -46,7 +47,12 @@ def loaded_with_notes(load: Callable[[DataConfig], T], config: DataConfig) -> T:
 def read_as_model_reads(forecaster: Forecaster, data: str | None, csv: CsvConfig | None, what: str) -> Series:
     """`data` (None: the built-in set) read as `forecaster` reads it: its columns, zone and `data.missing`,
     the separator and decimal mark of `csv`; what reading noticed kept as its notes; refused at another
-    frequency than the model's. `what` names the data in the fix for a missing column ("a history")."""
+    frequency than the model's, or in a zone it cannot read. `what` names the data in the fix for a missing
+    column ("a history")."""
+    spec = forecaster.spec
+    if spec.recorded_zone is not None:  # the stamps as written: reading them in the model's zone converts
+        source = data or builtin_path()
+        check_zone(read_table(source, csv), source, spec.time_column, spec.recorded_zone, spec.freq)
     fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass {what} with them"
     read = loaded_with_notes(
         lambda config: load_series(config, missing_column_fix=fix), forecaster.data_config(data, csv)

@@ -19,6 +19,7 @@ from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.frequency_match import check_frequency, table_freq
 from bilstm.messages import names
 from bilstm.panel_forecaster import PanelForecaster
+from bilstm.zone_match import check_zone
 from tasks.data import read_as_model_reads
 from tasks.retries import IO_RETRIES
 from tracking import forecasts, models, versions
@@ -63,7 +64,7 @@ def read_long_history(
     forecaster: PanelForecaster, data: str | None, csv: CsvConfig | None = None
 ) -> pd.DataFrame:
     """The long history table of a model of many series, which only `data` can give, at the model's
-    frequency."""
+    frequency and in a zone it can read."""
     if data is None:
         raise ForecastInputError(
             f"this model forecasts many series: pass their history as a long table with --data (columns"
@@ -75,6 +76,7 @@ def read_long_history(
     freq = table_freq(table, data, spec.time_column, spec.series_column)
     if freq is not None:  # else the forecaster's own reading of the stamps says what is wrong with them
         check_frequency(freq, spec.freq, data)
+    check_zone(table, data, spec.time_column, spec.recorded_zone, spec.freq)
     return table
 
 

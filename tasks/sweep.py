@@ -14,13 +14,26 @@ from mlflow.entities import Metric, Param, RunTag
 from optuna.trial import FrozenTrial
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
-from bilstm import sweep
+from bilstm import checkpoints, sweep
 from bilstm.config import PipelineConfig
+from tasks.stale_runs import claim_job, end_killed, job_key
 
 matplotlib.use("Agg")  # no display on a worker or a server
 STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
 FINISHED = tuple(optuna.trial.TrialState[state] for state in STATUS)
+
+
+@task(cache_policy=NO_CACHE)
+def claim_sweep(parent: mlflow.ActiveRun, study: str, storage: str) -> checkpoints.Claim:
+    """This sweep's claim on its study; the MLflow run of a killed earlier sweep of it marked KILLED and its
+    Prefect runs CRASHED (the study's own stale trials are failed, and run again, as the study opens)."""
+    owner = {"run_id": parent.info.run_id, "flow_run_id": str(flow_run.id)}
+    claim = claim_job("sweeps", job_key(study, storage), owner)
+    if killed := end_killed(claim.previous_owner or {}, resumed_by=parent.info.run_id):
+        get_run_logger().info("MLflow run %s of a killed sweep of study %r marked KILLED", killed, study)
+    return claim
 
 
 def record_finished(parent: mlflow.ActiveRun, study: optuna.Study, recorded: set[int]) -> list[FrozenTrial]:

@@ -299,6 +299,12 @@ CASES = [
         r" frequency$",
     ),
     Case(
+        "history with UTC offsets for a model of stamps without",
+        "forecast --data {d}/zoned.csv --output {d}/f13.csv",
+        r"{d}/zoned\.csv: the stamps in 'timestamp' carry UTC offsets \(e\.g\. '[-\d]+ 00:00:00\+08:00'\),"
+        r" the model was trained on stamps without a zone; pass them without offsets, as local times$",
+    ),
+    Case(
         "history URL with a password (masked)",
         "forecast --data s3://reader:hunter2@127.0.0.1/history.xlsx --output {d}/f12.csv",
         r"^s3://reader:\*\*\*@127\.0\.0\.1/history\.xlsx: unsupported format",
@@ -384,6 +390,12 @@ CASES = [
         "monitor --data {d}/daily.csv",
         r"{d}/daily\.csv: the data steps by days \(D\), the model by hours \(h\); pass data at the model's"
         r" frequency$",
+    ),
+    Case(
+        "monitor data with UTC offsets for a model of stamps without",
+        "monitor --data {d}/zoned.csv",
+        r"{d}/zoned\.csv: the stamps in 'timestamp' carry UTC offsets .*; pass them without offsets, as local"
+        r" times$",
     ),
     Case(
         "monitor data shorter than lookback + horizon",

@@ -54,6 +54,7 @@ BAD_FILES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     ),
     "unsorted.csv": lambda f: f.iloc[::-1],
     "daily.csv": lambda f: f.assign(timestamp=pd.date_range("2021-01-01", periods=len(f), freq="D")),
+    "zoned.csv": lambda f: f.assign(timestamp=f.timestamp.dt.tz_localize("+08:00").astype(str)),
 }
 # file name -> the CSV dialect the good synthetic series is written in
 DIALECT_FILES = {"semicolon.csv": {"sep": ";", "decimal": ","}}

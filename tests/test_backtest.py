@@ -67,6 +67,19 @@ def test_refit_maps_each_fold_to_the_fold_whose_model_it_uses(refit, expected):
     assert trained_by(refit, 5) == expected
 
 
+@pytest.mark.parametrize(
+    "finished, expected",
+    [({0, 1, 2}, [0, 1, 2]), ({0, 2}, [2]), ({1}, [1]), ({0, 1}, [0, 1]), (set(), [])],
+)
+def test_a_rerun_takes_over_a_finished_fold_that_trained_only_with_every_fold_using_its_model(
+    series_and_config, finished, expected
+):
+    series, config = series_and_config
+    folds = plan_folds(series, config, BacktestOptions(folds=3, step=100, refit="2"))
+    assert [fold.trained_by for fold in folds] == [0, 0, 2]
+    assert [fold.index for fold in backtest.reusable(folds, finished)] == expected
+
+
 def test_more_folds_than_the_data_holds_are_refused_saying_how_many_fit(series_and_config):
     series, config = series_and_config
     # 1200 rows, test 240, validation 120, first train >= 48 + 12: (1200 - 240 - 120 - 60) // 240 + 1 = 4

@@ -237,6 +237,18 @@ def test_a_deployments_forecast_or_monitor_refuses_daily_data_for_an_hourly_mode
             read.fn(forecaster, path)
 
 
+def test_a_deployments_forecast_or_monitor_refuses_stamps_with_offsets_for_a_model_of_stamps_without(
+    store, forecaster
+):
+    frame = synthetic_frame(ROWS)
+    zoned = frame.assign(timestamp=frame.timestamp.dt.tz_localize("+08:00").astype(str))
+    path = history_file(store, zoned, "zoned.csv")
+    message = rf"^{re.escape(path)}: the stamps in 'timestamp' carry UTC offsets .* without a zone"
+    for read in (read_history, read_actuals):
+        with pytest.raises(DataValidationError, match=message):
+            read.fn(forecaster, path)
+
+
 def test_what_reading_a_history_or_actuals_notices_is_kept_for_the_forecast_and_monitor_summary(
     store, forecaster
 ):

@@ -1,6 +1,7 @@
 """A backtest in MLflow: one child run per fold nested under the backtest's run (`mlflow.parentRunId`), with
 the fold's loss curves, metrics and per-horizon table, or FAILED with the fold's error; and on the parent
-run the fold table, its plot, and the mean and spread over the folds.
+run the fold table, its plot, and the mean and spread over the folds. A fold's run holds its table row, so
+the re-run of a killed backtest takes over the folds that finished (`finished_folds`, `adopt_fold`).
 
 The runs are written from the flow's process, after each fold returns, so the machines the folds ran on
 need no access to the tracking store.
@@ -8,8 +9,10 @@ need no access to the tracking store.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -22,6 +25,16 @@ from bilstm.backtest import FoldOutcome
 from bilstm.folds import Fold
 
 _PARENT_TAG = "mlflow.parentRunId"
+_ROW_TAG = "backtest.row"
+
+
+@dataclass
+class RecordedFold:
+    """A fold that a killed earlier run of the same backtest finished: its nested run and its table row."""
+
+    fold: Fold
+    run_id: str
+    row: dict
 
 
 def _child_run(parent: mlflow.ActiveRun, fold: Fold) -> str:
@@ -43,13 +56,15 @@ def _child_run(parent: mlflow.ActiveRun, fold: Fold) -> str:
     return run.info.run_id
 
 
-def log_fold(parent: mlflow.ActiveRun, outcome: FoldOutcome) -> str:
+def log_fold(parent: mlflow.ActiveRun, outcome: FoldOutcome, row: dict) -> str:
     """The fold's child run, FINISHED: its test metrics, the per-epoch losses and their plot where the fold
-    trained a model, `metrics_by_horizon.csv`, and the worker that ran it as a tag. Returns the run's id."""
+    trained a model, `metrics_by_horizon.csv`, the worker that ran it and its table `row` (JSON) as tags.
+    Returns the run's id."""
     client = MlflowClient()
     evaluation, training_log = outcome.evaluation, outcome.training_log
     run_id = _child_run(parent, outcome.fold)
     client.set_tag(run_id, "backtest.worker", outcome.worker)
+    client.set_tag(run_id, _ROW_TAG, json.dumps(row, default=float))
     now = int(time.time() * 1000)  # one timestamp for the lot; steps carry the epochs
     metrics = [Metric(k, float(v), now, 0) for k, v in evaluation.metrics.items()]
     if training_log is not None:
@@ -79,6 +94,27 @@ def log_failed_fold(parent: mlflow.ActiveRun, fold: Fold, error: str) -> str:
     client.set_tag(run_id, "error", error[:5000])
     client.set_terminated(run_id, "FAILED")
     return run_id
+
+
+def finished_folds(parent_id: str) -> dict[int, tuple[str, dict]]:
+    """The FINISHED fold runs nested under backtest run `parent_id`: fold index -> (run id, table row)."""
+    client = MlflowClient()
+    experiment = client.get_run(parent_id).info.experiment_id
+    children = client.search_runs(
+        [experiment], f"tags.`{_PARENT_TAG}` = '{parent_id}' and attributes.status = 'FINISHED'"
+    )
+    return {
+        int(run.data.tags["backtest.fold"]): (run.info.run_id, json.loads(run.data.tags[_ROW_TAG]))
+        for run in children
+        if _ROW_TAG in run.data.tags
+    }
+
+
+def adopt_fold(parent: mlflow.ActiveRun, recorded: RecordedFold, killed_id: str) -> None:
+    """Nest a finished fold's run of the killed backtest `killed_id` under this backtest's run instead."""
+    client = MlflowClient()
+    client.set_tag(recorded.run_id, _PARENT_TAG, parent.info.run_id)
+    client.set_tag(recorded.run_id, "backtest.reused_from_run", killed_id)
 
 
 def log_summary(table: pd.DataFrame, summary: dict[str, float]) -> None:

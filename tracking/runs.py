@@ -45,12 +45,21 @@ def _end_failed(run_id: str) -> None:
         log.error("MLflow run %s could not be marked FAILED (%s)", run_id, type(error).__name__)
 
 
-def end_killed_run(run_id: str, resumed_by: str) -> bool:
+def end_killed_run(run_id: str, resumed_by: str, nested: bool = False) -> bool:
     """Mark KILLED the run of a process that died without closing it (kill -9), so it does not show as
-    running forever; tag it with the run that resumed its checkpoint. False if it had ended already."""
+    running forever, and with `nested` its nested runs still RUNNING; tag it with the run that resumed its
+    work. False if it had ended already."""
     client = MlflowClient()
-    if client.get_run(run_id).info.status != "RUNNING":
+    run = client.get_run(run_id)
+    if run.info.status != "RUNNING":
         return False
+    if nested:
+        children = client.search_runs(
+            [run.info.experiment_id],
+            f"tags.`mlflow.parentRunId` = '{run_id}' and attributes.status = 'RUNNING'",
+        )
+        for child in children:
+            client.set_terminated(child.info.run_id, "KILLED")
     client.set_tag(run_id, "resumed_by_run", resumed_by)
     client.set_terminated(run_id, "KILLED")
     return True
