@@ -603,7 +603,19 @@ def _run_flow(module: str, name: str, parameters: dict[str, Any], debug: bool) -
         with api.flow_settings():
             return flow(**parameters)
     except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
+        error = _as_full_disk(error) or error
         _fail(error, debug, exit_code(error))
+
+
+def _as_full_disk(error: BaseException) -> BaseException | None:
+    """`error` as one line naming the full folder and its setting, if a full disk caused it (torch, SQLite,
+    Prefect's API and the OS each say so in their own words: `bilstm.disk_space`)."""
+    disk_space = importlib.import_module("bilstm.disk_space")
+    uri = importlib.import_module("tracking.store").tracking_uri()
+    full = disk_space.full_disk(error, disk_space.places(uri))
+    if full is not None:
+        full.__cause__ = error  # --debug shows the original traceback
+    return full
 
 
 def _many_series_line(summary: dict) -> str:
