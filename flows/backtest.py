@@ -18,7 +18,7 @@ from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
 from bilstm.evaluation import baseline_shortfalls
-from bilstm.folds import BacktestOptions, Fold, unreachable_scheduler
+from bilstm.folds import BacktestOptions, Fold, lost_scheduler, unreachable_scheduler
 from flows.fold_workers import FoldWorkers, crash_if_lost
 from tasks.backtest import ReusedModelFailedError, plan_backtest, publish_backtest_report, record_folds
 from tasks.data import fit_settings_to_data, ingest
@@ -110,6 +110,10 @@ def run_folds(
                 scoring[fold.index] = submit(fold, trainer.forecaster)
         outcomes |= _as_completed(scoring)
     workers.close()
+    if address is not None:  # a lost scheduler fails every fold left: their runs say so, the flow in one line
+        for index, outcome in outcomes.items():
+            if isinstance(outcome, BaseException):
+                outcomes[index] = lost_scheduler(address, outcome) or outcome
     return [outcomes[fold.index] for fold in folds]
 
 

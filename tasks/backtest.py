@@ -13,7 +13,7 @@ from bilstm import backtest
 from bilstm.config import PipelineConfig
 from bilstm.data import Series
 from bilstm.errors import BadInputError
-from bilstm.folds import BacktestOptions, Fold, plan_folds
+from bilstm.folds import BacktestOptions, Fold, SchedulerLostError, plan_folds
 from tracking import backtests
 
 
@@ -57,7 +57,7 @@ def record_folds(
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """A child run per fold (FAILED for a fold that failed), then, if every fold succeeded, the table, plot
     and summary on the parent run and as Prefect artifacts; else `FoldsFailedError` naming the folds (the
-    folds' bad input stays a `BadInputError`)."""
+    folds' bad input stays a `BadInputError`, a lost Dask scheduler one `SchedulerLostError`)."""
     failed = []
     for fold, outcome in zip(folds, outcomes, strict=True):
         if isinstance(outcome, BaseException):
@@ -65,6 +65,9 @@ def record_folds(
             failed.append((fold, outcome))
         else:
             backtests.log_fold(parent, outcome)
+    lost = [error for _, error in failed if isinstance(error, SchedulerLostError)]
+    if lost:  # every fold left failed with it: one line says it all
+        raise lost[0]
     if failed:
         lines = "; ".join(f"fold {fold.index} failed: {' '.join(str(e).split())}" for fold, e in failed)
         causes = [error for _, error in failed if not isinstance(error, ReusedModelFailedError)]
