@@ -64,7 +64,9 @@ def full_disk(error: BaseException, where: list[Place]) -> DiskFullError | None:
     named = next((Path(link.filename) for link in chain if _says_full(link) and _filename(link)), None)
     free = {place: _free_bytes(place.folder) for place in where}
     if named is not None:
-        place = next((p for p in where if named.absolute().is_relative_to(p.folder)), None)
+        # the innermost place holding it: .bilstm/ lies in the store's folder by default
+        holding = [p for p in where if named.absolute().is_relative_to(p.folder)]
+        place = max(holding, key=lambda p: len(p.folder.parts), default=None)
     else:
         likely = _likely_setting(chain)
         ranked = sorted(free, key=lambda p: (free[p], p.setting != likely))
