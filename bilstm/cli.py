@@ -612,7 +612,9 @@ def _as_full_disk(error: BaseException) -> BaseException | None:
     Prefect's API and the OS each say so in their own words: `bilstm.disk_space`)."""
     disk_space = importlib.import_module("bilstm.disk_space")
     uri = importlib.import_module("tracking.store").tracking_uri()
-    full = disk_space.full_disk(error, disk_space.places(uri))
+    # the temporary Prefect server's own error is in its process's log alone
+    server_failed = isinstance(error, importlib.import_module("deployments.temporary_api").TemporaryApiError)
+    full = disk_space.full_disk(error, disk_space.places(uri), server_failed)
     if full is not None:
         full.__cause__ = error  # --debug shows the original traceback
     return full

@@ -51,15 +51,16 @@ def places(tracking_uri: str) -> list[Place]:
     return found
 
 
-def full_disk(error: BaseException, where: list[Place]) -> DiskFullError | None:
+def full_disk(error: BaseException, where: list[Place], server_failed: bool = False) -> DiskFullError | None:
     """`error` as a `DiskFullError` naming the full folder of `where` if a full disk caused it, else None.
 
-    A file name in the error picks its place; otherwise the place with the least free space (an error 500
-    only if that is under `LOW_SPACE`), the likeliest writer first among places on one disk.
+    A file name in the error picks its place; otherwise the place with the least free space (an error 500,
+    or a server that failed to start (`server_failed`), only if that is under `LOW_SPACE`), the likeliest
+    writer first among places on one disk.
     """
     chain = list(_chain(error))
     direct = is_full_disk(error)
-    if not direct and not any(_is_server_error(link) for link in chain):
+    if not direct and not server_failed and not any(_is_server_error(link) for link in chain):
         return None
     named = next((Path(link.filename) for link in chain if _says_full(link) and _filename(link)), None)
     free = {place: _free_bytes(place.folder) for place in where}

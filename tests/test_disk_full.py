@@ -63,6 +63,11 @@ def test_a_server_error_500_is_a_full_disk_only_where_a_place_is_low_on_space(wh
     monkeypatch.setattr(disk_space, "LOW_SPACE", 2**62)
     assert full_disk(answer_500, where) is not None
     assert not is_full_disk(answer_500)  # no retry is refused on a guess
+    server_gone = RuntimeError("the temporary Prefect server exited with code 3 on start-up")
+    with_prefect = [*where, Place("PREFECT_HOME", where[1].folder / "prefect")]  # all on one disk
+    assert str(full_disk(server_gone, with_prefect, server_failed=True)).endswith(
+        "point PREFECT_HOME elsewhere"
+    )
 
 
 def test_other_errors_are_no_full_disk(where):
