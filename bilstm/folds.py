@@ -165,6 +165,27 @@ def unreachable_scheduler(address: str, reason: str) -> BacktestError:
     )
 
 
+class SchedulerLostError(RuntimeError):
+    """The Dask scheduler went away while the folds ran on it (killed, its machine down). Not the input's
+    fault: the CLI exits with `exit_code`, as for an unreachable tracking server."""
+
+    exit_code = 3
+
+
+LOST_CONNECTION = "scheduler-connection-lost"  # distributed's reason for cancelling a lost client's futures
+
+
+def lost_scheduler(address: str, error: BaseException) -> SchedulerLostError | None:
+    """A fold's `error` as `SchedulerLostError` naming `address`, if it says the client lost the scheduler."""
+    if getattr(error, "reason", None) != LOST_CONNECTION and LOST_CONNECTION not in str(error):
+        return None
+    return SchedulerLostError(
+        f"the Dask scheduler at {address} went away during the backtest: the client lost its connection"
+        f" ({LOST_CONNECTION}); start the scheduler and its workers again and re-run, or leave"
+        " --dask-address out to run a local cluster"
+    )
+
+
 def check_scheduler(address: str, timeout: float = 5.0) -> None:
     """Raise `BacktestError` unless a Dask scheduler answers at the tcp:// or tls:// address within `timeout`
     seconds: a refused connection fails at once, and anything else listening there (a web server, a silent

@@ -249,8 +249,16 @@ def _save(
         "bad_epochs": stopping.bad_epochs,
     }
     partial = path.with_suffix(path.suffix + ".partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
+    try:
+        # a file of our own, closed however torch's writer ends: an unlinked file holds its space while open
+        with open(partial, "wb") as file:
+            torch.save(state, file)
+        os.replace(partial, path)
+    except BaseException:
+        # a full disk: give the space back at once, before the run is marked FAILED; the last whole
+        # checkpoint stays for the next run to resume
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def _resume(path, model, optimizer, scheduler, order, patience: int) -> tuple[TrainingLog, EarlyStopping]:

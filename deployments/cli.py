@@ -529,7 +529,23 @@ def _run_flow(api: Any, flow: Callable[..., dict], preload: Iterable[str], param
         with api.flow_settings():
             return flow(**parameters)
     except Exception as error:  # noqa: BLE001 - every failure becomes one line and an exit code
+        error = _as_full_disk(error) or error
         _fail(error, debug, exit_code(error))
+
+
+def _as_full_disk(error: BaseException) -> BaseException | None:
+    """`error` as one line naming the full folder and its setting, if a full disk caused it (torch, SQLite,
+    Prefect's API and the OS each say so in their own words: `bilstm.disk_space`)."""
+    from bilstm import disk_space
+    from deployments.temporary_api import TemporaryApiError
+    from tracking.store import tracking_uri
+
+    # the temporary Prefect server's own error is in its process's log alone
+    server_failed = isinstance(error, TemporaryApiError)
+    full = disk_space.full_disk(error, disk_space.places(tracking_uri()), server_failed)
+    if full is not None:
+        full.__cause__ = error  # --debug shows the original traceback
+    return full
 
 
 def _many_series_line(summary: dict) -> str:

@@ -35,8 +35,9 @@ class _NoTracebacks(logging.Filter):
 
 
 def quiet_prefect_tracebacks() -> None:
-    """Drop tracebacks from the flow- and task-run logs (the CLI shows them with --debug)."""
-    for name in ("prefect.flow_runs", "prefect.task_runs"):
+    """Drop tracebacks from the flow- and task-run logs, and from MLflow's log of a database error that it
+    raises then (the CLI shows them with --debug)."""
+    for name in ("prefect.flow_runs", "prefect.task_runs", "mlflow.store.db.utils"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _NoTracebacks) for f in logger.filters):
             logger.addFilter(_NoTracebacks())

@@ -19,7 +19,7 @@ from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.data import Series
 from bilstm.evaluation import baseline_shortfalls
-from bilstm.folds import BacktestOptions, Fold, unreachable_scheduler
+from bilstm.folds import BacktestOptions, Fold, lost_scheduler, unreachable_scheduler
 from flows.fold_workers import FoldWorkers, crash_if_lost
 from tasks.backtest import (
     ReusedModelFailedError,
@@ -136,6 +136,10 @@ def run_folds(
         for fold, outcome in _as_completed(scoring).items():
             take(fold, outcome)
     workers.close()
+    if address is not None:  # a lost scheduler fails every fold left: their runs say so, the flow in one line
+        for index, outcome in outcomes.items():
+            if isinstance(outcome, BaseException):
+                outcomes[index] = lost_scheduler(address, outcome) or outcome
     return [outcomes[fold.index] for fold in folds]
 
 

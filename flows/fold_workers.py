@@ -39,15 +39,20 @@ class FoldWorkers:
         self._error: BaseException | None = None
         self._starting: threading.Thread | None = None
         self._closing: threading.Thread | None = None
-        self._log_level: int | None = None
+        self._log_levels: dict[str, int] = {}  # distributed's loggers' levels before, to restore
 
     def __enter__(self) -> FoldWorkers:
         if self.options.parallel:
             import distributed  # before quieting: importing it sets its loggers' levels
 
-            logger = logging.getLogger("distributed")
-            self._log_level = logger.level
-            logger.setLevel(logging.ERROR)
+            # a client of a scheduler elsewhere logs only its own side's errors (tracebacks of a lost
+            # scheduler's reconnect attempts), which reach the flow as the folds' errors anyway;
+            # distributed gives its client's logger a level of its own
+            level = logging.CRITICAL if self.options.dask_address else logging.ERROR
+            for name in ("distributed", "distributed.client"):
+                logger = logging.getLogger(name)
+                self._log_levels[name] = logger.level
+                logger.setLevel(max(level, logger.level))
             if self.options.dask_address is None:
                 self._starting = threading.Thread(target=self._start, args=(distributed,), daemon=True)
                 self._starting.start()
@@ -104,8 +109,8 @@ class FoldWorkers:
         self.close()
         if self._closing is not None:
             self._closing.join()
-        if self._log_level is not None:
-            logging.getLogger("distributed").setLevel(self._log_level)
+        for name, level in self._log_levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def crash_if_lost(future: PrefectFuture, error: BaseException) -> None:

@@ -17,7 +17,7 @@ from bilstm import backtest, checkpoints
 from bilstm.config import PipelineConfig
 from bilstm.data import Series
 from bilstm.errors import BadInputError
-from bilstm.folds import BacktestOptions, Fold, plan_folds
+from bilstm.folds import BacktestOptions, Fold, SchedulerLostError, plan_folds
 from bilstm.job import Job
 from tasks.stale_runs import claim_job, end_killed, job_key
 from tracking import backtests
@@ -117,8 +117,11 @@ def record_folds(
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """If every fold succeeded (their child runs are recorded already), the table, plot and summary on the
     parent run and as Prefect artifacts; else `FoldsFailedError` naming the folds (the folds' bad input
-    stays a `BadInputError`)."""
+    stays a `BadInputError`, a lost Dask scheduler one `SchedulerLostError`)."""
     failed = [(fold, o) for fold, o in zip(folds, outcomes, strict=True) if isinstance(o, BaseException)]
+    lost = [error for _, error in failed if isinstance(error, SchedulerLostError)]
+    if lost:  # every fold left failed with it: one line says it all
+        raise lost[0]
     if failed:
         lines = "; ".join(f"fold {fold.index} failed: {' '.join(str(e).split())}" for fold, e in failed)
         causes = [error for _, error in failed if not isinstance(error, ReusedModelFailedError)]

@@ -23,6 +23,7 @@ from bilstm.folds import (
     BacktestOptions,
     check_backtest_input,
     check_scheduler,
+    lost_scheduler,
     plan_folds,
     trained_by,
 )
@@ -223,3 +224,15 @@ def test_the_fold_table_shows_test_spans_in_the_datas_own_offset(tmp_path, tiny_
 
     assert row["test_start"] == frame["timestamp"][fold.split.val_end].replace("T", " ")
     assert row["test_end"].endswith("+05:30")
+
+
+def test_only_a_lost_scheduler_connection_reads_as_the_scheduler_gone():
+    from distributed.client import FutureCancelledError
+
+    address = "tcp://10.0.0.5:8786"
+    lost = FutureCancelledError("run_fold-1", "scheduler-connection-lost", "Client lost the connection")
+
+    assert str(lost_scheduler(address, lost)).startswith(f"the Dask scheduler at {address} went away during")
+    assert lost_scheduler(address, lost).exit_code == 3
+    assert lost_scheduler(address, FutureCancelledError("run_fold-1", "lost-dependencies")) is None
+    assert lost_scheduler(address, RuntimeError("NaN loss")) is None

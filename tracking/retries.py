@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bilstm.disk_space import is_full_disk
 from bilstm.errors import BadInputError
 
 T = TypeVar("T")
@@ -62,7 +63,7 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 def is_transient(error: BaseException) -> bool:
     """A network or I/O error, a timeout, a busy database or tracking server, anywhere in the chain."""
     for link in _chain(error):
-        if isinstance(link, _PERMANENT):
+        if isinstance(link, _PERMANENT) or is_full_disk(link):  # a full disk stays full while we wait
             return False
         if isinstance(link, (OSError, OperationalError, TrackingUnavailableError)):  # OSError: sockets too
             return True

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import mlflow
 from mlflow import MlflowClient
 
+from bilstm.disk_space import is_full_disk
 from tracking.retries import retried
 from tracking.urls import without_credentials
 
@@ -39,10 +40,12 @@ def _end_failed(run_id: str) -> None:
             MlflowClient().set_terminated(run_id, "FAILED")
 
     try:
-        # any error is worth another try here: the server may be back, and the run is otherwise left RUNNING
-        retried(mark_failed, f"MLflow run {run_id} not marked FAILED yet", lambda error: True)
+        # any error but a full disk is worth another try here: the server may be back, and the run is
+        # otherwise left RUNNING; a full store stays full while the command waits
+        retried(mark_failed, f"MLflow run {run_id} not marked FAILED yet", lambda e: not is_full_disk(e))
     except Exception as error:  # noqa: BLE001 - the flow's own error is the one to report
-        log.error("MLflow run %s could not be marked FAILED (%s)", run_id, type(error).__name__)
+        why = "its store's disk is full" if is_full_disk(error) else type(error).__name__
+        log.error("MLflow run %s could not be marked FAILED (%s): it shows RUNNING", run_id, why)
 
 
 def end_killed_run(run_id: str, resumed_by: str, nested: bool = False) -> bool:
