@@ -30,8 +30,8 @@ import torch
 
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.config_layers import build_config
+from bilstm.evaluation import evaluate_panel
 from bilstm.panel import Panel, load_panel
-from bilstm.panel_evaluation import evaluate_panel
 from bilstm.panel_pipeline import (
     ScaledPanel,
     make_panel_windows,

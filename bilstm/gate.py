@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from bilstm import backtest, pipeline
 from bilstm.config import PipelineConfig
 from bilstm.data import Series
-from bilstm.evaluation import Evaluation
+from bilstm.evaluation import Evaluation, evaluate_panel
 from bilstm.folds import Fold
 from bilstm.forecaster import Forecaster
 from bilstm.intervals import level_name
-from bilstm.panel_evaluation import PanelEvaluation, evaluate_panel
 from bilstm.panel_pipeline import ScaledPanel
 
 # registry.gate_metric -> its name in the promotion reason, and its key in the metrics after `test_`
@@ -51,7 +50,7 @@ def single_split(evaluation: Evaluation, prepared: pipeline.ScaledSplit, gate_me
     )
 
 
-def panel_split(evaluation: PanelEvaluation, prepared: ScaledPanel, gate_metric: str) -> GateEvidence:
+def panel_split(evaluation: Evaluation, prepared: ScaledPanel, gate_metric: str) -> GateEvidence:
     """Every test window of every series (the mean over series; OWA from those means, against Naive2's), the
     champion scored with this run's scalers as the reference."""
     name, key = METRICS[gate_metric]

@@ -3,7 +3,7 @@
 
 load (`bilstm.panel.load_panel`) -> `bilstm.panel_settings.resolve_panel` -> `split_and_scale_panel` ->
 `make_panel_windows` -> `new_panel_forecaster` -> `bilstm.pipeline.fit_forecaster` ->
-`bilstm.panel_evaluation.evaluate_panel`.
+`bilstm.evaluation.evaluate_panel`.
 """
 
 from __future__ import annotations

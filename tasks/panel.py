@@ -14,8 +14,8 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import panel_pipeline, plots
 from bilstm.config import DataConfig, PipelineConfig
 from bilstm.defaults import season
+from bilstm.evaluation import Evaluation, evaluate_panel
 from bilstm.panel import Panel, load_panel
-from bilstm.panel_evaluation import PanelEvaluation, evaluate_panel
 from bilstm.panel_forecaster import PanelForecaster
 from bilstm.panel_settings import resolve_panel
 from bilstm.stamps import as_text
@@ -99,7 +99,7 @@ def make_panel_windows(
 @task(cache_policy=NO_CACHE)
 def evaluate_many(
     forecaster: PanelForecaster, prepared: panel_pipeline.ScaledPanel, training_log: TrainingLog
-) -> PanelEvaluation:
+) -> Evaluation:
     """Score every test window of every series; log the means over series as metrics,
     `metrics_by_series.csv`, `metrics_by_horizon.csv`, the loss curve and the best/median/worst series."""
     evaluation = evaluate_panel(forecaster, prepared)

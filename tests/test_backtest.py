@@ -172,7 +172,7 @@ def test_a_fold_that_does_not_retrain_is_scored_with_the_given_model_on_its_own_
     assert rolled.forecaster is None and rolled.training_log is None
     expected = backtest.score_fold(trained.forecaster, series, config, second)
     assert rolled.evaluation.metrics == expected.metrics
-    assert rolled.evaluation.times[0] == series.frame.index[second.split.val_end]
+    assert rolled.evaluation.first_rows[0] == second.split.val_end
     with pytest.raises(ValueError, match="reuses fold 0's model"):
         backtest.run_fold(series, config, second)
 

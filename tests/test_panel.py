@@ -12,10 +12,10 @@ import pytest
 from bilstm import gate
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.errors import DataValidationError, ForecastInputError
+from bilstm.evaluation import evaluate_panel
 from bilstm.forecaster import Forecaster
 from bilstm.intervals import shortfall_warnings
 from bilstm.panel import load_panel
-from bilstm.panel_evaluation import evaluate_panel
 from bilstm.panel_pipeline import (
     make_panel_windows,
     new_panel_forecaster,
