@@ -17,7 +17,7 @@ from bilstm.split import Split
 
 
 def fold_scaler(series: Series, split: Split) -> Scaler:
-    return Scaler("standard").fit(series.values[split.train_rows])
+    return Scaler.fit("standard", series.values[split.train_rows])
 
 
 def runner_payload(series: Series, config: PipelineConfig, splits: list[Split]) -> dict:
@@ -26,9 +26,11 @@ def runner_payload(series: Series, config: PipelineConfig, splits: list[Split]) 
     the runner scales as it does."""
     folds_json = []
     for index, split in enumerate(splits):
-        state = fold_scaler(series, split).to_json()["state"]
+        scaler = fold_scaler(series, split)
         rows = {"train_end": split.train_end, "val_end": split.val_end, "test_end": split.test_end}
-        folds_json.append({"fold": index, **rows, "mean": state["mean_"], "scale": state["scale_"]})
+        folds_json.append(
+            {"fold": index, **rows, "mean": scaler.center[0].tolist(), "scale": scaler.scale[0].tolist()}
+        )
     return {
         "csv": series.source,
         "time_column": config.data.time_column,

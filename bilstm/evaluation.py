@@ -176,7 +176,7 @@ def evaluate_panel(forecaster: PanelForecaster, prepared: ScaledPanel) -> Evalua
     values, row_series = panel.values[:, columns], panel.row_series
     train = split.train_mask(len(values))
     scalers = forecaster.scalers.with_unknown(panel.ids, values, row_series, train)
-    scaled = scalers.transform(values, row_series, dtype=np.float32)
+    scaled = scalers.transform(values, series=row_series, dtype=np.float32)
     views = np.lib.stride_tricks.sliding_window_view(scaled, spec.lookback, axis=0).transpose(0, 2, 1)
     inputs = views[first_rows - spec.lookback]
     pred = forecaster.forecast_inputs(inputs, series, scalers)
@@ -190,7 +190,7 @@ def evaluate_panel(forecaster: PanelForecaster, prepared: ScaledPanel) -> Evalua
         id_column=panel.series_column,
         times=panel.times,
     )
-    units = prepared.scalers.units(series, slice(-len(panel.target_columns), None))
+    units = prepared.scalers.units(slice(-len(panel.target_columns), None), series)
     bands = forecaster.bands(pred, inputs, series, scalers)
     return scored(windows, pred, units, bands, split.horizon, spec.period)
 

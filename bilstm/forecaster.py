@@ -27,13 +27,12 @@ from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floor, floor_bands, floor_mask
 from bilstm.panel_forecaster import PANEL_FORMAT_VERSION, PanelForecaster
 from bilstm.scaling import Scaler
-from bilstm.series_scaling import SeriesScalers
 from bilstm.stamps import offsets, to_utc
 from bilstm.training import predict
 from bilstm.windows import numpy_windows
 
-FORMAT_VERSION = 4  # 2 added the cycle, 3 the time zone, 4 the intervals
-READABLE_VERSIONS = (1, 2, 3, 4, PANEL_FORMAT_VERSION)
+FORMAT_VERSION = 6  # 2 added the cycle, 3 the time zone, 4 the intervals, 6 the scaler per series
+READABLE_VERSIONS = (1, 2, 3, 4, PANEL_FORMAT_VERSION, FORMAT_VERSION)
 
 
 @dataclass
@@ -261,7 +260,7 @@ class Forecaster:
         nonnegative = meta.get("nonnegative", [])  # bundles from before flooring floor nothing
         model = model.to(device).eval()
         if spec.series_column is not None:
-            scalers = SeriesScalers.from_json(meta["scaler"])
+            scalers = Scaler.from_json(meta["scaler"])
             return PanelForecaster(model, scalers, spec, intervals, nonnegative=nonnegative)
         return cls(model, Scaler.from_json(meta["scaler"]), spec, cycle, intervals, nonnegative)
 

@@ -25,7 +25,7 @@ from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.messages import names, sample
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floor, floor_bands, floor_mask
-from bilstm.series_scaling import SeriesScalers
+from bilstm.scaling import Scaler
 from bilstm.stamps import offsets, to_utc
 from bilstm.training import predict
 
@@ -39,7 +39,7 @@ PANEL_FORMAT_VERSION = 5  # after one series' 4: a series column and a scaler pe
 @dataclass
 class PanelForecaster:
     model: BiLSTMNet
-    scalers: SeriesScalers
+    scalers: Scaler
     spec: WindowSpec  # with `series_column` set
     intervals: ConformalIntervals | None = None
     cycle: None = None  # many-series models remove no cycle; the attribute keeps the training code uniform
@@ -54,7 +54,7 @@ class PanelForecaster:
         return floor_mask(self.spec.target_columns, self.nonnegative)
 
     def forecast_inputs(
-        self, inputs: np.ndarray, series: np.ndarray, scalers: SeriesScalers | None = None
+        self, inputs: np.ndarray, series: np.ndarray, scalers: Scaler | None = None
     ) -> np.ndarray:
         """(N, T, k) original-unit forecasts of (N, L, C) scaled inputs, window n of series `series[n]` of
         `scalers` (the forecaster's own by default); the `nonnegative` targets floored at 0."""
@@ -63,16 +63,16 @@ class PanelForecaster:
         # a series embedding knows the series by their number in training; -1: not seen there
         known = self.scalers.numbers(scalers.ids)[series]
         outputs = predict(self.model, inputs, known).numpy().reshape(len(inputs), spec.horizon, -1)
-        return floor(scalers.inverse_transform(outputs, series, self._targets), self._floored)
+        return floor(scalers.inverse_transform(outputs, self._targets, series), self._floored)
 
     def bands(
-        self, point: np.ndarray, inputs: np.ndarray, series: np.ndarray, scalers: SeriesScalers | None = None
+        self, point: np.ndarray, inputs: np.ndarray, series: np.ndarray, scalers: Scaler | None = None
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """{level: (lo, hi)} around (N, T, k) forecasts, each window in its own series' units, floored at 0 as
         the forecasts are."""
         if self.intervals is None:
             return {}
-        units = (scalers or self.scalers).units(series, self._targets)[:, None, :]
+        units = (scalers or self.scalers).units(self._targets, series)[:, None, :]
         return floor_bands(self.intervals.bands(point, units, inputs), self._floored)
 
     def predict(self, history: pd.DataFrame, skip_short: bool = False) -> pd.DataFrame:
@@ -105,7 +105,7 @@ class PanelForecaster:
         starts = (ends - spec.lookback)[keep]
         own = codes  # each row's series number among `uniques`
         scalers = self.scalers.with_unknown(uniques, values, own)
-        scaled = scalers.transform(values, own, dtype=np.float32)
+        scaled = scalers.transform(values, series=own, dtype=np.float32)
         windows = np.lib.stride_tricks.sliding_window_view(scaled, spec.lookback, axis=0).transpose(0, 2, 1)
         inputs = windows[starts]
         series = np.flatnonzero(keep)

@@ -21,7 +21,7 @@ from bilstm.nonnegative import floored_targets
 from bilstm.panel import Panel
 from bilstm.panel_forecaster import PanelForecaster
 from bilstm.panel_split import PanelSplit, checked_panel_split
-from bilstm.series_scaling import SeriesScalers
+from bilstm.scaling import Scaler
 from bilstm.windows import Windows, make_windows
 
 
@@ -31,7 +31,7 @@ class ScaledPanel:
 
     panel: Panel
     split: PanelSplit
-    scalers: SeriesScalers
+    scalers: Scaler
     scaled: np.ndarray  # (rows, C) float32
 
 
@@ -41,16 +41,9 @@ def split_and_scale_panel(panel: Panel, config: PipelineConfig) -> ScaledPanel:
     panel, split = checked_panel_split(panel, config)
     values, row_series = panel.frame[panel.input_columns].to_numpy(), panel.row_series
     train = split.train_mask(len(values))
-    if config.scaler.per_series:
-        scalers = SeriesScalers.fit(config.scaler.kind, values, row_series, panel.ids, train)
-    else:
-        everyone = np.zeros(len(values), dtype=np.int64)
-        shared = SeriesScalers.fit(config.scaler.kind, values, everyone, ["all"], train)
-        count = len(panel.ids)
-        scalers = SeriesScalers(
-            shared.kind, panel.ids, np.repeat(shared.center, count, 0), np.repeat(shared.scale, count, 0)
-        )
-    scaled = scalers.transform(values, row_series, dtype=np.float32)
+    kind, per_series = config.scaler.kind, config.scaler.per_series
+    scalers = Scaler.fit(kind, values, row_series, panel.ids, train, per_series)
+    scaled = scalers.transform(values, series=row_series, dtype=np.float32)
     return ScaledPanel(panel, split, scalers, scaled)
 
 

@@ -50,7 +50,7 @@ def split_and_scale(series: Series, config: PipelineConfig, split: Split | None 
     train rows, and scale every row with them."""
     split = split or checked_split(series, config)
     values = series.values
-    scaler = Scaler(config.scaler.kind).fit(values[split.train_rows])
+    scaler = Scaler.fit(config.scaler.kind, values[split.train_rows])
     scaled, cycle = scaler.transform(values), None
     if config.scaler.cycle:
         times, train = series.frame.index, split.train_rows
