@@ -66,13 +66,13 @@ def ridge_mse(
     values, or with `decycled` on what the network reads (the preset's cycle removed: adding it back to
     forecast and truth alike leaves every error as it is). The highway's warm start is this same fit
     (`bilstm.ridge`: its penalties, picked on the validation windows, and its solver)."""
-    split = prepared.split
+    train_end, val_end, test_end = prepared.split.borders()
     scaled = prepared.scaled if decycled else prepared.scaler.transform(prepared.series.values)
     k = len(prepared.series.target_columns)
     targets = scaled[:, -k:].astype(np.float64)
-    train = channel_windows(targets[: split.train_end], lookback, horizon, normalise)
-    val = channel_windows(targets[split.train_end - lookback : split.val_end], lookback, horizon, normalise)
-    test = channel_windows(targets[split.val_end - lookback : split.test_end], lookback, horizon, normalise)
+    train = channel_windows(targets[:train_end], lookback, horizon, normalise)
+    val = channel_windows(targets[train_end - lookback : val_end], lookback, horizon, normalise)
+    test = channel_windows(targets[val_end - lookback : test_end], lookback, horizon, normalise)
     return fit_ridge([train], [val]).mse(*test)
 
 

@@ -112,7 +112,7 @@ def bench_config(
     series = load_series(config.data)
     config = resolve(config, series).config
     folds = plan_folds(series, config, BacktestOptions(folds=folds_n))
-    spans = [(f.split.train_end, f.split.val_end, f.split.test_end) for f in folds]
+    spans = [f.split.borders() for f in folds]
     print(f"{name}: folds (train end, validation end, test end) {spans}", flush=True)
     models = {}
     for key in only:
@@ -135,9 +135,7 @@ def bench_config(
         "folds": [
             {
                 "fold": f.index,
-                "train_end": f.split.train_end,
-                "val_end": f.split.val_end,
-                "test_end": f.split.test_end,
+                **dict(zip(("train_end", "val_end", "test_end"), f.split.borders(), strict=True)),
             }
             for f in folds
         ],  # fmt: skip

@@ -17,7 +17,7 @@ from bilstm.split import Split
 
 
 def fold_scaler(series: Series, split: Split) -> Scaler:
-    return Scaler.fit("standard", series.values[split.train_rows])
+    return Scaler.fit("standard", series.values[split.rows("train")])
 
 
 def runner_payload(series: Series, config: PipelineConfig, splits: list[Split]) -> dict:
@@ -27,7 +27,7 @@ def runner_payload(series: Series, config: PipelineConfig, splits: list[Split]) 
     folds_json = []
     for index, split in enumerate(splits):
         scaler = fold_scaler(series, split)
-        rows = {"train_end": split.train_end, "val_end": split.val_end, "test_end": split.test_end}
+        rows = dict(zip(("train_end", "val_end", "test_end"), split.borders(), strict=True))
         folds_json.append(
             {"fold": index, **rows, "mean": scaler.center[0].tolist(), "scale": scaler.scale[0].tolist()}
         )
@@ -66,14 +66,14 @@ def library_settings(config: PipelineConfig) -> dict:
 def scaled_truth(series: Series, split: Split, horizon: int) -> np.ndarray:
     """(N, T) scaled target of every window of the fold's test rows (one target)."""
     target = fold_scaler(series, split).transform(series.values)[:, -1]
-    return np.lib.stride_tricks.sliding_window_view(target[split.val_end : split.test_end], horizon)
+    return np.lib.stride_tricks.sliding_window_view(target[slice(*split.borders()[1:])], horizon)
 
 
 def baseline_mses(series: Series, split: Split, horizon: int) -> dict[str, float]:
     """Scaled test MSE of persistence and seasonal naive on the fold's windows (one target)."""
     target = fold_scaler(series, split).transform(series.values)[:, -1:]
     truth = scaled_truth(series, split, horizon)
-    windows, first = len(truth), split.val_end
+    windows, first = len(truth), split.borders()[1]
     period = seasonal_period(series.freq)
     naive = metrics.naive_forecast(target, first, windows, horizon)[..., 0]
     seasonal = metrics.seasonal_naive_forecast(target, first, windows, horizon, period)[..., 0]

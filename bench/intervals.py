@@ -65,14 +65,14 @@ def darts(series: Series, config: PipelineConfig, prepared: pipeline.ScaledSplit
         # (N, T) scaled -> (N, T, 1) original units
         return prepared.scaler.inverse_transform(np.asarray(scaled)[..., None], slice(-1, None))
 
-    truth = np.lib.stride_tricks.sliding_window_view(target[split.val_end : split.test_end], horizon, axis=0)
+    truth = np.lib.stride_tricks.sliding_window_view(target[slice(*split.borders()[1:])], horizon, axis=0)
     truth = truth.transpose(0, 2, 1)
     forecast = original(answer["forecast"])
     pairs = zip(levels, answer["lo"], answer["hi"], strict=True)
     bands = {level: (original(lo), original(hi)) for level, lo, hi in pairs}
     count = len(truth)
     unit = np.broadcast_to(prepared.scaler.units(slice(-1, None)), (count, 1))
-    scale = np.full((count, 1), m4.mase_scale(target[: split.val_end, 0], seasonal_period(series.freq)))
+    scale = np.full((count, 1), m4.mase_scale(target[: split.borders()[1], 0], seasonal_period(series.freq)))
     scores = metrics.interval_scores(truth, bands, unit, scale)
     scores = {f"test_{name}": float(values.mean()) for name, values in scores.items()}
     scores["test_mse_scaled"] = float(np.mean(((forecast - truth) / unit) ** 2))

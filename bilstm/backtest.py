@@ -89,12 +89,13 @@ def fold_row(outcome: FoldOutcome, series: Series) -> dict:
     """A fold's line of the table: its test span, the metrics, the coverage of each interval level, and
     the process that ran it."""
     fold, evaluation, times = outcome.fold, outcome.evaluation, series.shown_times
+    train_end, val_end, test_end = fold.split.borders()
     row = {
         "fold": fold.index,
         "trained_by": fold.trained_by,
-        "train_rows": fold.split.train_end,
-        "test_start": str(times[fold.split.val_end]),
-        "test_end": str(times[fold.split.test_end - 1]),
+        "train_rows": train_end,
+        "test_start": str(times[val_end]),
+        "test_end": str(times[test_end - 1]),
         "windows": len(evaluation.forecast),
     }
     row |= {name: evaluation.metrics[name] for name in FOLD_METRICS}

@@ -49,7 +49,7 @@ def resolve(config: PipelineConfig, series: Series) -> Resolved:
     rows = len(series.frame)
     # the split's train rows do not depend on the lookback; a placeholder of 1 only sizes them
     split = split_rows(config.data, series.name, rows, 1, config.window.horizon, series.source)
-    train_rows = split.train_end
+    train_rows = split.borders()[0]
     derived: dict[str, int] = {}
     lookback = config.window.lookback
     if lookback is None:

@@ -114,25 +114,26 @@ def evaluate(
     Args:
         forecaster: the model to score; it reads its own columns and its own lookback before each target.
         frame: the whole validated series, indexed by time.
-        split: the row borders; targets of the test windows are rows [split.val_end, split.test_end).
+        split: the row borders; targets of the test windows are rows [val_end, test_end).
         reference: scaler whose last len(targets) columns are the targets, for the scaled metrics.
         targets: the target columns that must match the forecaster's.
     """
     spec = forecaster.spec
-    if spec.target_columns != targets or spec.horizon > split.test_end - split.val_end:
+    _, first, test_end = split.borders()
+    if spec.target_columns != targets or spec.horizon > test_end - first:
         raise IncomparableModelError(
             f"the model forecasts {spec.target_columns} over {spec.horizon} steps; this test split needs"
-            f" {targets} over at most {split.test_end - split.val_end}"
+            f" {targets} over at most {test_end - first}"
         )
     if forecaster.cycle is not None and (spec.timezone is None) != (frame.index.tz is None):
         raise IncomparableModelError(
             "its cycle was fitted on stamps with UTC offsets and this series has none, or the reverse"
         )
     missing = [c for c in spec.input_columns if c not in frame.columns]
-    if missing or split.val_end < spec.lookback:
+    if missing or first < spec.lookback:
         raise IncomparableModelError(f"the model needs columns {missing} or more rows before the test split")
-    first, k = split.val_end, len(targets)
-    rows = slice(first - spec.lookback, split.test_end)
+    k = len(targets)
+    rows = slice(first - spec.lookback, test_end)
     values, times = frame[spec.input_columns].to_numpy()[rows], frame.index[rows]
     pred = forecaster.forecast_windows(values, times)
     count = len(pred)
@@ -141,7 +142,7 @@ def evaluate(
         bands = forecaster.bands(pred, forecaster.input_windows(values, times)[:count])
     windows = Windows(
         targets=frame[targets].to_numpy(dtype=np.float64),
-        offsets=np.array([0, split.test_end]),
+        offsets=np.array([0, test_end]),
         insample_end=np.array([first]),
         first_rows=first + np.arange(count),
         series=np.zeros(count, dtype=np.int64),

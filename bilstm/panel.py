@@ -1,7 +1,7 @@
 """Many series in one long table (time, series id, values): reading and validating it as a `Panel`.
 
 A panel keeps one contiguous array per column, the rows of each series together and in time order, and the
-row offsets of the series; windows (`bilstm.panel_split`) are then views that never cross a series boundary.
+row offsets of the series; windows (`bilstm.split`) are then views that never cross a series boundary.
 Errors name the file, the series and its file rows. All series share the table's one frequency.
 """
 

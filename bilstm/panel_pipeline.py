@@ -20,9 +20,9 @@ from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floored_targets
 from bilstm.panel import Panel
 from bilstm.panel_forecaster import PanelForecaster
-from bilstm.panel_split import PanelSplit, checked_panel_split
 from bilstm.scaling import Scaler
-from bilstm.windows import Windows, make_windows
+from bilstm.split import Split, checked_panel_split
+from bilstm.windows import Windows, split_windows
 
 
 @dataclass
@@ -30,7 +30,7 @@ class ScaledPanel:
     """A panel split per series, with scalers fitted on each series' train rows, and the scaled values."""
 
     panel: Panel
-    split: PanelSplit
+    split: Split
     scalers: Scaler
     scaled: np.ndarray  # (rows, C) float32
 
@@ -48,19 +48,11 @@ def split_and_scale_panel(panel: Panel, config: PipelineConfig) -> ScaledPanel:
 
 
 def make_panel_windows(prepared: ScaledPanel, config: PipelineConfig) -> tuple[Windows, Windows]:
-    """Train and validation windows of every series; with `train.series_sampling: uniform_series` training
-    draws a series first, then one of its windows."""
-    split, window = prepared.split, config.window
+    """Train and validation windows of every series (`train.series_sampling`, `model.series_embedding`)."""
+    uniform = config.train.series_sampling == "uniform_series"
+    keys = prepared.panel.row_series if config.model.series_embedding else None
     k = len(prepared.panel.target_columns)
-    groups = keys = None
-    if config.train.series_sampling == "uniform_series":
-        groups = np.concatenate([[0], np.cumsum(split.window_counts("train"))])
-    if config.model.series_embedding:
-        keys = prepared.panel.row_series
-    lookback, horizon = window.lookback, window.horizon
-    train = make_windows(prepared.scaled, lookback, horizon, k, split.starts("train"), groups, keys)
-    val = make_windows(prepared.scaled, lookback, horizon, k, split.starts("val"), None, keys)
-    return train, val
+    return split_windows(prepared.scaled, prepared.split, k, uniform, keys)
 
 
 def new_panel_forecaster(prepared: ScaledPanel, config: PipelineConfig) -> PanelForecaster:

@@ -28,7 +28,7 @@ from bilstm.preflight import checked_split
 from bilstm.scaling import Scaler
 from bilstm.split import Split
 from bilstm.training import EpochCallback, TrainingLog, fit, predict
-from bilstm.windows import Windows, make_windows
+from bilstm.windows import Windows, split_windows
 
 _FIT_BATCH = 4096  # windows per batch of the highway's least-squares warm start
 
@@ -50,10 +50,11 @@ def split_and_scale(series: Series, config: PipelineConfig, split: Split | None 
     train rows, and scale every row with them."""
     split = split or checked_split(series, config)
     values = series.values
-    scaler = Scaler.fit(config.scaler.kind, values[split.train_rows])
+    train = split.rows("train")
+    scaler = Scaler.fit(config.scaler.kind, values[train])
     scaled, cycle = scaler.transform(values), None
     if config.scaler.cycle:
-        times, train = series.frame.index, split.train_rows
+        times = series.frame.index
         cycle = fit_on_train_rows(
             scaled[train], times[train], config.scaler.cycle, series.freq, series.source, series.timezone
         )
@@ -63,11 +64,7 @@ def split_and_scale(series: Series, config: PipelineConfig, split: Split | None 
 
 def make_train_windows(prepared: ScaledSplit, config: PipelineConfig) -> tuple[Windows, Windows]:
     """Train and validation windows; no window reads a row past its split."""
-    k, window = len(prepared.series.target_columns), config.window
-    split = prepared.split
-    train = make_windows(prepared.scaled[split.train_rows], window.lookback, window.horizon, k)
-    val = make_windows(prepared.scaled[split.val_rows], window.lookback, window.horizon, k)
-    return train, val
+    return split_windows(prepared.scaled, prepared.split, len(prepared.series.target_columns))
 
 
 def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
@@ -89,7 +86,7 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
         seasonal_period=season(config.data, series.freq),
         missing=config.data.missing,
     )
-    known = series.frame[series.target_columns].to_numpy()[: prepared.split.val_end]
+    known = series.frame[series.target_columns].to_numpy()[: prepared.split.borders()[1]]
     nonnegative = floored_targets(config.data.nonnegative, known, series.target_columns)
     return Forecaster(net, prepared.scaler, spec, prepared.cycle, nonnegative=nonnegative)
 

@@ -25,8 +25,7 @@ from bilstm.job import Job
 from bilstm.messages import names, sample
 from bilstm.panel import Panel, load_panel
 from bilstm.panel_settings import resolve_panel
-from bilstm.panel_split import checked_panel_split
-from bilstm.split import Split, split_rows
+from bilstm.split import Split, checked_panel_split, split_rows
 
 
 def checked_split(series: Series, config: PipelineConfig) -> Split:
@@ -35,7 +34,7 @@ def checked_split(series: Series, config: PipelineConfig) -> Split:
     window = config.window
     rows = len(series.frame)
     split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
-    check_targets_vary(series, split.train_rows)
+    check_targets_vary(series, split.rows("train"))
     return split
 
 
@@ -82,7 +81,7 @@ def check_device(name: str) -> None:
 def check_cycle(series: Series, config: PipelineConfig, split: Split) -> None:
     """Raise `DataValidationError` where `scaler.cycle` cannot be fitted on the split's train rows."""
     if config.scaler.cycle:
-        train = split.train_rows
+        train = split.rows("train")
         times = series.frame.index[train]
         cycle = config.scaler.cycle
         fit_on_train_rows(series.values[train], times, cycle, series.freq, series.source, series.timezone)

@@ -82,7 +82,7 @@ def run_folds(
         # the newest folds have the most train rows and take longest: they start first, and each worker
         # that frees takes the largest fold left (a worker count's worth in flight: Dask would hand the
         # queued folds to workers in no particular order)
-        waiting = sorted((f for f in folds if f.retrains), key=lambda f: f.split.train_end, reverse=True)
+        waiting = sorted((f for f in folds if f.retrains), key=lambda f: f.split.borders()[0], reverse=True)
         in_flight: dict[PrefectFuture, int] = {}
 
         def fill() -> None:

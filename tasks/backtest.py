@@ -34,15 +34,15 @@ def plan_backtest(
     mlflow.log_params({f"backtest.{k}": v for k, v in options.model_dump().items()})
     times, logger = series.shown_times, get_run_logger()
     for fold in folds:
-        split = fold.split
+        train_end, val_end, test_end = fold.split.borders()
         model = "trains its model" if fold.retrains else f"uses fold {fold.trained_by}'s model"
         logger.info(
             "Fold %d: train rows 1-%d, validation to %s, test %s .. %s; %s",
             fold.index,
-            split.train_end,
-            times[split.val_end - 1],
-            times[split.val_end],
-            times[split.test_end - 1],
+            train_end,
+            times[val_end - 1],
+            times[val_end],
+            times[test_end - 1],
             model,
         )
     return folds

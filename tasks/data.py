@@ -102,10 +102,8 @@ def fit_settings_to_data(config: PipelineConfig, series: Series) -> defaults.Res
 def split_and_scale(series: Series, config: PipelineConfig) -> pipeline.ScaledSplit:
     """Split by time and fit the scaler on the train rows only."""
     prepared = pipeline.split_and_scale(series, config)
-    split = prepared.split
-    mlflow.log_params(
-        {"split.train_end": split.train_end, "split.val_end": split.val_end, "split.test_end": split.test_end}
-    )
+    train_end, val_end, test_end = prepared.split.borders()
+    mlflow.log_params({"split.train_end": train_end, "split.val_end": val_end, "split.test_end": test_end})
     return prepared
 
 

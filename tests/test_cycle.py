@@ -73,8 +73,8 @@ def test_the_network_reads_the_scaled_series_minus_the_cycle(data_path):
     plain = prepared.scaler.transform(series.values)
     np.testing.assert_allclose(prepared.scaled + prepared.cycle.at(series.frame.index), plain, atol=1e-5)
     # the train rows' mean per hour is gone from what the network reads
-    train = prepared.scaled[prepared.split.train_rows]
-    hours = series.frame.index[prepared.split.train_rows].hour
+    train = prepared.scaled[prepared.split.rows("train")]
+    hours = series.frame.index[prepared.split.rows("train")].hour
     assert max(abs(train[hours == h].mean()) for h in range(24)) < 1e-5
 
 

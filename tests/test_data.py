@@ -114,8 +114,8 @@ def test_missing_value_policies_fill_gaps(tmp_path, policy):
 
 def test_ett_borders_for_the_builtin_dataset_and_fractions_elsewhere():
     split = split_rows(DataConfig(), "ETTh1", 17420, lookback=96, horizon=24)
-    assert (split.train_end, split.val_end, split.test_end) == (8640, 11520, 14400)
-    assert split.val_rows == slice(8640 - 96, 11520) and split.test_rows == slice(11520 - 96, 14400)
+    assert split.borders() == (8640, 11520, 14400)
+    assert split.rows("val") == slice(8640 - 96, 11520) and split.rows("test") == slice(11520 - 96, 14400)
     other = split_rows(DataConfig(), "sales", 1000, lookback=10, horizon=5)
     assert (other.train_end, other.val_end, other.test_end) == (700, 800, 1000)
 

@@ -69,7 +69,7 @@ def test_a_lookback_shorter_than_two_periods_gets_quarter_segments(tmp_path):
 )
 def test_ett_files_get_their_standard_borders_by_name(tmp_path, name, rows, borders):
     split = split_rows(DataConfig(), name.removesuffix(".csv"), rows, 96, 24)
-    assert (split.train_end, split.val_end, split.test_end) == borders
+    assert split.borders() == borders
     # a file of another name with the same rows is split by fractions
     other = split_rows(DataConfig(), "load", rows, 96, 24)
     assert other.train_end == int(rows * 0.7)
@@ -94,7 +94,8 @@ def test_a_few_dozen_monthly_rows_get_a_working_lookback_and_a_split_with_a_hori
     lookback = resolved.config.window.lookback
     split = split_rows(config.data, "data", 40, lookback, 6)  # raises where no window fits
     assert resolved.period == 12 and lookback == 6
-    assert (split.train_end, split.val_end - split.train_end, split.test_end - split.val_end) == (26, 6, 8)
+    train_end, val_end, test_end = split.borders()
+    assert (train_end, val_end - train_end, test_end - val_end) == (26, 6, 8)
     assert resolved.warnings == [
         f"{config.data.path}: 40 rows are few for horizon 6: validation and test get one horizon at least"
         " (26 train rows, 6 validation, 8 test)"

@@ -115,9 +115,10 @@ def test_data_the_monitor_cannot_score_is_refused_with_the_fix(trained, rows, wi
 
 def test_rolling_windows_over_the_test_rows_score_what_the_model_promised(trained):
     forecaster, promise, prepared, series, evaluation = trained
-    test_rows = series.frame.iloc[: prepared.split.test_end]
+    _, val_end, test_end = prepared.split.borders()
+    test_rows = series.frame.iloc[:test_end]
 
-    scores = rolling_scores(forecaster, test_rows, prepared.split.val_end)
+    scores = rolling_scores(forecaster, test_rows, val_end)
 
     assert scores.source == ROLLING
     np.testing.assert_allclose(scores.mse, promise.mse, rtol=1e-6)

@@ -102,17 +102,17 @@ def test_sweep_folds_cut_the_validation_split_so_the_newest_trains_on_the_whole_
     config = tiny(**{"data.path": synthetic_csv, "data.time_column": "timestamp", "data.targets": ["y"]})
     series = load_series(config.data)
     config = resolve(config, series).config
-    base = checked_split(series, config)
+    train_end, val_end, _ = checked_split(series, config).borders()
     folds = plan_folds(series, config, fold_options(SweepOptions(folds=2)), before_test=True)
-    block = (base.val_end - base.train_end) // 2
+    block = (val_end - train_end) // 2
     # held-out blocks tile the validation split up to the test split; each fold validates on the one before
-    assert [(f.split.val_end, f.split.test_end) for f in folds] == [
-        (base.val_end - 2 * block, base.val_end - block),
-        (base.val_end - block, base.val_end),
+    assert [f.split.borders()[1:] for f in folds] == [
+        (val_end - 2 * block, val_end - block),
+        (val_end - block, val_end),
     ]
-    assert [f.split.val_end - f.split.train_end for f in folds] == [block, block]
-    assert folds[-1].split.train_end == base.train_end
-    too_many = base.val_end - base.train_end  # one-row blocks, shorter than the horizon
+    assert [f.split.borders()[1] - f.split.borders()[0] for f in folds] == [block, block]
+    assert folds[-1].split.borders()[0] == train_end
+    too_many = val_end - train_end  # one-row blocks, shorter than the horizon
     with pytest.raises(BacktestError, match=r"into blocks of 1, shorter than the horizon .*: use --folds"):
         plan_folds(series, config, fold_options(SweepOptions(folds=too_many)), before_test=True)
 

@@ -46,12 +46,13 @@ def test_changing_a_test_value_changes_neither_scaler_nor_training_windows(tiny_
     before = pipeline.split_and_scale(series, tiny_config)
     train_before, val_before = pipeline.make_train_windows(before, tiny_config)
 
-    test_row = before.split.test_end - 1
+    test_row = before.split.borders()[2] - 1
     series.frame.iloc[test_row, -1] += 1000.0
     after = pipeline.split_and_scale(series, tiny_config)
     train_after, val_after = pipeline.make_train_windows(after, tiny_config)
 
     assert after.scaler.to_json() == before.scaler.to_json()
-    torch.testing.assert_close(train_after.series, train_before.series)
-    torch.testing.assert_close(val_after.series, val_before.series)
+    for windows_after, windows_before in ((train_after, train_before), (val_after, val_before)):
+        torch.testing.assert_close(windows_after.inputs, windows_before.inputs)
+        torch.testing.assert_close(windows_after.targets, windows_before.targets)
     assert not np.allclose(after.scaled[test_row], before.scaled[test_row])
