@@ -30,7 +30,7 @@ import torch
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import load_preset, preset_names
@@ -111,7 +111,7 @@ def train_one(config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
 
 def bench_preset(name: str, seeds: list[int], threads: int) -> dict:
     config = with_overrides(PipelineConfig.model_validate(load_preset(name)), {"train.threads": threads})
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     window = config.window

@@ -10,17 +10,17 @@ import numpy as np
 
 from bilstm import metrics
 from bilstm.config import PipelineConfig
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.defaults import seasonal_period
 from bilstm.scaling import Scaler
 from bilstm.split import Split
 
 
-def fold_scaler(series: Series, split: Split) -> Scaler:
+def fold_scaler(series: SeriesTable, split: Split) -> Scaler:
     return Scaler.fit("standard", series.values[split.rows("train")])
 
 
-def runner_payload(series: Series, config: PipelineConfig, splits: list[Split]) -> dict:
+def runner_payload(series: SeriesTable, config: PipelineConfig, splits: list[Split]) -> dict:
     """What a library's runner needs: the file, the columns, the window, the settings and the folds (one
     `Split` each, oldest first) with their scalers' mean and scale (the project's scaler's own numbers), so
     the runner scales as it does."""
@@ -63,13 +63,13 @@ def library_settings(config: PipelineConfig) -> dict:
     }
 
 
-def scaled_truth(series: Series, split: Split, horizon: int) -> np.ndarray:
+def scaled_truth(series: SeriesTable, split: Split, horizon: int) -> np.ndarray:
     """(N, T) scaled target of every window of the fold's test rows (one target)."""
     target = fold_scaler(series, split).transform(series.values)[:, -1]
     return np.lib.stride_tricks.sliding_window_view(target[slice(*split.borders()[1:])], horizon)
 
 
-def baseline_mses(series: Series, split: Split, horizon: int) -> dict[str, float]:
+def baseline_mses(series: SeriesTable, split: Split, horizon: int) -> dict[str, float]:
     """Scaled test MSE of persistence and seasonal naive on the fold's windows (one target)."""
     target = fold_scaler(series, split).transform(series.values)[:, -1:]
     truth = scaled_truth(series, split, horizon)

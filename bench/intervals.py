@@ -20,7 +20,7 @@ from folds import runner_payload
 
 from bilstm import m4, metrics, pipeline
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import Series, load_series
+from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve, seasonal_period
 from bilstm.intervals import level_name
 from bilstm.malloc_tuning import reexec_with_tuned_malloc
@@ -50,7 +50,7 @@ def ours(config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
     }
 
 
-def darts(series: Series, config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
+def darts(series: SeriesTable, config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
     """Darts' conformal model on the same test windows, its bands scored here as the project's are."""
     split, levels, horizon = prepared.split, config.intervals.levels, config.window.horizon
     payload = runner_payload(series, config, [split])
@@ -91,7 +91,7 @@ def bench_config(name: str, epochs: int | None, models: list[str], darts_ok: boo
     config = PipelineConfig() if name == "default" else PipelineConfig.model_validate(load_preset(name))
     if epochs is not None:
         config = with_overrides(config, {"train.epochs": epochs})
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     row = {"config": name, "setting": config.data.setting, "horizon": config.window.horizon, "models": {}}

@@ -31,7 +31,7 @@ import pandas as pd
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.monitor import Scores, default_window, judge, limits, rolling_scores
@@ -105,7 +105,7 @@ def main() -> None:
 
     started = time.perf_counter()
     config = PipelineConfig()
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     forecaster = pipeline.new_forecaster(prepared, config)

@@ -30,7 +30,7 @@ from folds import runner_payload, scaled_truth
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.malloc_tuning import reexec_with_tuned_malloc
 from bilstm.presets import load_preset
@@ -42,7 +42,7 @@ WINDOWS_PER_STEP = 128  # NeuralForecast's windows_batch_size default: the windo
 
 def auto_lstm(trials: int, max_steps: int, seed: int, time_budget: float | None) -> dict:
     config = PipelineConfig.model_validate(load_preset(PRESET))
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     split = pipeline.split_and_scale(series, config).split
     train_end, val_end, test_end = split.borders()

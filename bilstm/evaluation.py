@@ -17,13 +17,12 @@ import numpy as np
 import pandas as pd
 
 from bilstm import m4, metrics
+from bilstm.data import SeriesTable
 from bilstm.forecaster import Forecaster
-from bilstm.scaling import Scaler
 from bilstm.split import Split
 
 if TYPE_CHECKING:
-    from bilstm.panel_forecaster import PanelForecaster
-    from bilstm.panel_pipeline import ScaledPanel
+    from bilstm.pipeline import ScaledSplit
 
 BASELINES = ("naive2", "seasonal_naive", "naive")  # longest first: a key's prefix is the first that fits
 
@@ -49,12 +48,12 @@ class IncomparableModelError(ValueError):
 
 @dataclass
 class Windows:
-    """Where the test windows are in a long table of original target values (rows, k): series s holds rows
-    [offsets[s], offsets[s + 1]), its in-sample rows end at insample_end[s]; window n of series series[n]
-    has its first target at row first_rows[n]."""
+    """Where the test windows are in a long table of original target values (rows, k): series s starts at row
+    first[s], its in-sample rows end at insample_end[s]; window n of series series[n] has its first target at
+    row first_rows[n]."""
 
     targets: np.ndarray
-    offsets: np.ndarray
+    first: np.ndarray
     insample_end: np.ndarray
     first_rows: np.ndarray
     series: np.ndarray
@@ -69,9 +68,9 @@ def scored(windows: Windows, pred, units: np.ndarray, bands, horizon: int, perio
     w = windows
     truth = w.targets[w.first_rows[:, None] + np.arange(horizon)[None, :]]
     # truth -> (N, T, k)
-    scales = metrics.mase_scales(w.targets, w.offsets, w.insample_end, period)[w.series]
+    scales = metrics.mase_scales(w.targets, w.first, w.insample_end, period)[w.series]
     forecasts = {"": pred} | metrics.baselines(
-        w.targets, w.offsets, w.insample_end, w.first_rows, w.series, horizon, period
+        w.targets, w.first, w.insample_end, w.first_rows, w.series, horizon, period
     )
     per_window = {}
     for name, forecast in forecasts.items():
@@ -106,94 +105,59 @@ def scored(windows: Windows, pred, units: np.ndarray, bands, horizon: int, perio
     )
 
 
-def evaluate(
-    forecaster: Forecaster, frame: pd.DataFrame, split: Split, reference: Scaler, targets: list[str]
-) -> Evaluation:
-    """Score `forecaster` on every test window of one series' `frame` (original units, all its columns).
-
-    Args:
-        forecaster: the model to score; it reads its own columns and its own lookback before each target.
-        frame: the whole validated series, indexed by time.
-        split: the row borders; targets of the test windows are rows [val_end, test_end).
-        reference: scaler whose last len(targets) columns are the targets, for the scaled metrics.
-        targets: the target columns that must match the forecaster's.
-    """
-    spec = forecaster.spec
-    _, first, test_end = split.borders()
-    if spec.target_columns != targets or spec.horizon > test_end - first:
-        raise IncomparableModelError(
-            f"the model forecasts {spec.target_columns} over {spec.horizon} steps; this test split needs"
-            f" {targets} over at most {test_end - first}"
-        )
-    if forecaster.cycle is not None and (spec.timezone is None) != (frame.index.tz is None):
-        raise IncomparableModelError(
-            "its cycle was fitted on stamps with UTC offsets and this series has none, or the reverse"
-        )
-    missing = [c for c in spec.input_columns if c not in frame.columns]
-    if missing or first < spec.lookback:
-        raise IncomparableModelError(f"the model needs columns {missing} or more rows before the test split")
-    k = len(targets)
-    rows = slice(first - spec.lookback, test_end)
-    values, times = frame[spec.input_columns].to_numpy()[rows], frame.index[rows]
-    pred = forecaster.forecast_windows(values, times)
-    count = len(pred)
-    bands = {}
-    if forecaster.intervals is not None:  # only then are the windows' network inputs needed
-        bands = forecaster.bands(pred, forecaster.input_windows(values, times)[:count])
+def evaluate(forecaster: Forecaster, prepared: ScaledSplit) -> Evaluation:
+    """Score `forecaster` on every test window of every series of `prepared`: its own scaler on its inputs
+    (series it was not trained on scaled by their train rows), this run's scaler as the reference for the
+    scaled metrics; a model that does not forecast the same thing is an `IncomparableModelError`."""
+    series, split, spec = prepared.series, prepared.split, forecaster.spec
+    first_rows = split.starts("test") + split.lookback
+    _check_comparable(forecaster, series, split, first_rows)
+    columns = [series.input_columns.index(c) for c in spec.input_columns]
+    values, row_series, times = series.values[:, columns], series.row_series, series.frame.index
+    scaler = forecaster.scaler.with_unknown(series.ids, values, row_series, split.train_mask(len(values)))
+    network = forecaster.network_values(values, times, row_series, scaler)
+    # (rows - L + 1, C, L) -> (rows - L + 1, L, C)
+    views = np.lib.stride_tricks.sliding_window_view(network, spec.lookback, axis=0).transpose(0, 2, 1)
+    inputs = views[first_rows - spec.lookback]
     windows = Windows(
-        targets=frame[targets].to_numpy(dtype=np.float64),
-        offsets=np.array([0, test_end]),
-        insample_end=np.array([first]),
-        first_rows=first + np.arange(count),
-        series=np.zeros(count, dtype=np.int64),
-        ids=np.array(["series"], dtype=object),
-        id_column="series",
-        times=frame.index,
+        targets=series.frame[series.target_columns].to_numpy(dtype=np.float64),
+        first=split.first,
+        insample_end=split.val_end,
+        first_rows=first_rows,
+        series=row_series[first_rows],
+        ids=series.ids,
+        id_column=series.series_column or "series",
+        times=times,
     )
-    units = np.broadcast_to(reference.units(slice(-k, None)), (count, k))
+    steps = first_rows[:, None] + np.arange(spec.horizon)[None, :]
+    cycle = None
+    if forecaster.cycle is not None:  # the cycle at each window's target rows, (N, T, k)
+        cycle = forecaster.cycle.at(times[steps.reshape(-1)], slice(-len(spec.target_columns), None))
+        cycle = cycle.reshape(len(first_rows), spec.horizon, -1)
+    pred = forecaster.forecast_inputs(inputs, windows.series, scaler, cycle)
+    bands = forecaster.bands(pred, inputs, windows.series, scaler)
+    units = prepared.scaler.units(slice(-len(series.target_columns), None), windows.series)
     return scored(windows, pred, units, bands, spec.horizon, spec.period)
 
 
-def evaluate_panel(forecaster: PanelForecaster, prepared: ScaledPanel) -> Evaluation:
-    """Score `forecaster` on every test window of every series of `prepared` (its own scalers on its inputs;
-    series it was not trained on are scaled by their train rows; this run's scalers as the reference)."""
-    panel, split = prepared.panel, prepared.split
+def _check_comparable(forecaster: Forecaster, series: SeriesTable, split: Split, first_rows) -> None:
     spec = forecaster.spec
-    if spec.target_columns != panel.target_columns or spec.horizon != split.horizon:
+    if spec.target_columns != series.target_columns or spec.horizon != split.horizon:
         raise IncomparableModelError(
             f"the model forecasts {spec.target_columns} over {spec.horizon} steps; this test split needs"
-            f" {panel.target_columns} over {split.horizon}"
+            f" {series.target_columns} over {split.horizon}"
         )
-    missing = [c for c in spec.input_columns if c not in panel.input_columns]
+    if forecaster.cycle is not None and (spec.timezone is None) != (series.frame.index.tz is None):
+        raise IncomparableModelError(
+            "its cycle was fitted on stamps with UTC offsets and this series has none, or the reverse"
+        )
+    missing = [c for c in spec.input_columns if c not in series.input_columns]
     if missing:
         raise IncomparableModelError(f"the model needs columns {missing}")
-    first_rows = split.starts("test") + split.lookback
-    series = panel.row_series[first_rows]
-    if (first_rows - spec.lookback < panel.offsets[series]).any():
+    if (first_rows - spec.lookback < series.offsets[series.row_series[first_rows]]).any():
         raise IncomparableModelError(
             f"the model reads {spec.lookback} rows, more than a series has before its test"
         )
-    columns = [panel.input_columns.index(c) for c in spec.input_columns]
-    values, row_series = panel.values[:, columns], panel.row_series
-    train = split.train_mask(len(values))
-    scalers = forecaster.scalers.with_unknown(panel.ids, values, row_series, train)
-    scaled = scalers.transform(values, series=row_series, dtype=np.float32)
-    views = np.lib.stride_tricks.sliding_window_view(scaled, spec.lookback, axis=0).transpose(0, 2, 1)
-    inputs = views[first_rows - spec.lookback]
-    pred = forecaster.forecast_inputs(inputs, series, scalers)
-    windows = Windows(
-        targets=panel.frame[panel.target_columns].to_numpy(dtype=np.float64),
-        offsets=panel.offsets,
-        insample_end=split.val_end,
-        first_rows=first_rows,
-        series=series,
-        ids=panel.ids,
-        id_column=panel.series_column,
-        times=panel.times,
-    )
-    units = prepared.scalers.units(slice(-len(panel.target_columns), None), series)
-    bands = forecaster.bands(pred, inputs, series, scalers)
-    return scored(windows, pred, units, bands, split.horizon, spec.period)
 
 
 # what the model must beat on the test windows: (baseline, its prefix, the measure, its key, decimals)

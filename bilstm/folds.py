@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bilstm.config import PipelineConfig
-from bilstm.data import Series, check_targets_vary
+from bilstm.data import SeriesTable, check_targets_vary
 from bilstm.errors import BadInputError, option_problems
 from bilstm.preflight import check_cycle, checked_split
 from bilstm.split import Split
@@ -94,7 +94,7 @@ def trained_by(refit: str, folds: int) -> list[int]:
 
 
 def plan_folds(
-    series: Series,
+    series: SeriesTable,
     config: PipelineConfig,
     options: BacktestOptions,
     folds_option: str = "--folds",
@@ -147,7 +147,7 @@ def plan_folds(
 
 
 def check_backtest_input(
-    series: Series, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
+    series: SeriesTable, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
 ) -> None:
     """Raise `BacktestError` (or `DataValidationError`) for folds that do not fit `series` (as
     `preflight.check_training_input` read it, with its resolved `config`), before the flow starts: the same

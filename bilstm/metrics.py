@@ -1,7 +1,7 @@
 """Forecast metrics and the baselines they are judged against, for the windows of one series or of many.
 
 Arrays are (N windows, T horizon steps, k targets); window n belongs to series `series[n]` and its first
-target is row `first_rows[n]` of a long table whose series s holds rows [offsets[s], offsets[s + 1]).
+target is row `first_rows[n]` of a long table whose series s starts at row `first[s]`.
 Per window: MSE/MAE on scaled values (the literature's numbers), MSE/MAE/sMAPE/MASE in original units and
 the interval scores of bands; the baselines are persistence, seasonal naive and M4's Naive2.
 """
@@ -66,18 +66,18 @@ def by_horizon(truth, forecast, units: np.ndarray, bands) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-def baselines(targets, offsets, insample_end, first_rows, series, horizon, period) -> dict[str, np.ndarray]:
+def baselines(targets, first, insample_end, first_rows, series, horizon, period) -> dict[str, np.ndarray]:
     """Persistence, seasonal naive and Naive2 forecasts of every window: (N, T, k) each. `targets` (rows, k)
     original values; Naive2's seasonal indices come from each series' in-sample rows, those before
     `insample_end[s]`."""
     steps = np.arange(horizon)
     naive = np.repeat(targets[first_rows - 1][:, None, :], horizon, axis=1)
     seasonal_rows = first_rows[:, None] - period + (steps % period)[None, :]
-    seasonal = targets[np.maximum(seasonal_rows, offsets[series][:, None])]
-    indices = seasonal_indices(targets, offsets, insample_end, period)
+    seasonal = targets[np.maximum(seasonal_rows, first[series][:, None])]
+    indices = seasonal_indices(targets, first, insample_end, period)
     # position of each window's last input row and of its targets within the series' season
     last = first_rows - 1
-    phase = (last - offsets[series]) % period
+    phase = (last - first[series]) % period
     future = (phase[:, None] + 1 + steps[None, :]) % period
     level = targets[last] / indices[series, phase]
     # level (N, k); indices[series][:, future] -> (N, T, k)
@@ -85,16 +85,16 @@ def baselines(targets, offsets, insample_end, first_rows, series, horizon, perio
     return {"naive": naive, "seasonal_naive": seasonal, "naive2": naive2}
 
 
-def seasonal_indices(targets, offsets, insample_end, period) -> np.ndarray:
+def seasonal_indices(targets, first, insample_end, period) -> np.ndarray:
     """(S, period, k) M4's multiplicative indices of each series' in-sample, phase 0 at the series' first
     row; ones where the seasonality test finds no season, or where a value is not positive (a
     multiplicative season needs positive values)."""
-    count, k = len(offsets) - 1, targets.shape[1]
+    count, k = len(first), targets.shape[1]
     indices = np.ones((count, period, k))
     if period == 1:
         return indices
     for s in range(count):  # one decomposition per series, at evaluation only
-        insample = targets[offsets[s] : insample_end[s]]
+        insample = targets[first[s] : insample_end[s]]
         for j in range(k):
             values = insample[:, j]
             if (values > 0).all() and m4.seasonality_detected(values, period):
@@ -102,12 +102,12 @@ def seasonal_indices(targets, offsets, insample_end, period) -> np.ndarray:
     return indices
 
 
-def mase_scales(targets, offsets, insample_end, period) -> np.ndarray:
+def mase_scales(targets, first, insample_end, period) -> np.ndarray:
     """(S, k) each series' in-sample seasonal-naive MAE, MASE's denominator (1 where it is 0)."""
-    count, k = len(offsets) - 1, targets.shape[1]
+    count, k = len(first), targets.shape[1]
     scales = np.ones((count, k))
     for s in range(count):
-        insample = targets[offsets[s] : insample_end[s]]
+        insample = targets[first[s] : insample_end[s]]
         for j in range(k):
             scales[s, j] = m4.mase_scale(insample[:, j], period)
     return np.where(scales > 0, scales, 1.0)

@@ -12,8 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from bilstm.data import SeriesTable
 from bilstm.evaluation import Evaluation
-from bilstm.panel import Panel
 from bilstm.plot_axes import FORECAST_COLOR, date_axis, in_zone, shade_bands
 from bilstm.promise import Band
 from bilstm.training import TrainingLog
@@ -115,7 +115,7 @@ def monitor_plot(
     return figure
 
 
-def series_forecast_plot(evaluation: Evaluation, panel: Panel, history: int = 96) -> Figure:
+def series_forecast_plot(evaluation: Evaluation, panel: SeriesTable, history: int = 96) -> Figure:
     """The best, the median and the worst series by test sMAPE: the last `history` rows before each one's
     first test window, its actual test values and the forecast (first target), one panel each."""
     by_series = evaluation.by_series.sort_values("smape", kind="stable")
@@ -130,7 +130,7 @@ def series_forecast_plot(evaluation: Evaluation, panel: Panel, history: int = 96
         before = slice(max(int(panel.offsets[number]), first - history), first)
         horizon = evaluation.truth.shape[1]
         target = panel.target_columns[0]
-        times = in_zone(panel.times, panel.timezone)
+        times = in_zone(panel.frame.index, panel.timezone)
         ax.plot(times[before], panel.frame[target].to_numpy()[before], color="black", label="history")
         span = times[first : first + horizon]
         bands = {level: (lo[window, :, 0], hi[window, :, 0]) for level, (lo, hi) in evaluation.bands.items()}

@@ -16,19 +16,17 @@ from bilstm.config import CsvConfig, PipelineConfig
 from bilstm.config_layers import ConfigError
 from bilstm.csv_dialect import separator_hint
 from bilstm.cycle import fit_on_train_rows
-from bilstm.data import Series, builtin_path, check_targets_vary, load_series, read_table
+from bilstm.data import SeriesTable, builtin_path, check_targets_vary, load_table, read_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.forecast_files import check_figure_path, check_table_path
 from bilstm.frequency_match import check_frequency, table_freq
 from bilstm.job import Job
 from bilstm.messages import names, sample
-from bilstm.panel import Panel, load_panel
-from bilstm.panel_settings import resolve_panel
-from bilstm.split import Split, checked_panel_split, split_rows
+from bilstm.split import Split, split_rows, split_table
 
 
-def checked_split(series: Series, config: PipelineConfig) -> Split:
+def checked_split(series: SeriesTable, config: PipelineConfig) -> Split:
     """The time split of `series` for a resolved `config`, checked to leave a window in every split and a
     target that varies over the train rows (what `pipeline.split_and_scale` splits by, too)."""
     window = config.window
@@ -38,21 +36,16 @@ def checked_split(series: Series, config: PipelineConfig) -> Split:
     return split
 
 
-def check_training_input(config: PipelineConfig) -> tuple[Series | Panel, PipelineConfig]:
+def check_training_input(config: PipelineConfig) -> tuple[SeriesTable, PipelineConfig]:
     """Raise `DataValidationError` for what the training flow would reject after starting up; else the
-    series (a panel of many with `data.series_column`) as read and the config with the settings left to
-    the data filled in, for further checks."""
+    series as read and the config with the settings left to the data filled in, for further checks."""
     check_device(config.train.device)
     with warnings.catch_warnings():  # the flow's own run of the same steps shows them
         warnings.simplefilter("ignore")
-        if config.data.series_column is not None:
-            panel = load_panel(config.data)
-            config = resolve_panel(config, panel)
-            checked_panel_split(panel, config)
-            return panel, config
-        series = load_series(config.data)
+        series = load_table(config.data)
     config = resolve(config, series).config
-    check_cycle(series, config, checked_split(series, config))
+    series, split = split_table(series, config)
+    check_cycle(series, config, split)
     return series, config
 
 
@@ -78,7 +71,7 @@ def check_device(name: str) -> None:
         )
 
 
-def check_cycle(series: Series, config: PipelineConfig, split: Split) -> None:
+def check_cycle(series: SeriesTable, config: PipelineConfig, split: Split) -> None:
     """Raise `DataValidationError` where `scaler.cycle` cannot be fitted on the split's train rows."""
     if config.scaler.cycle:
         train = split.rows("train")

@@ -18,9 +18,9 @@ from typing import Literal
 import numpy as np
 
 from bilstm.config import DataConfig, PipelineConfig
+from bilstm.data import SeriesTable, check_targets_vary
 from bilstm.errors import DataValidationError
 from bilstm.messages import sample
-from bilstm.panel import Panel
 
 ETT_HOURLY_BORDERS = (8640, 11520, 14400)
 ETT_STEPS_PER_HOUR = {"ETTh": 1, "ETTm": 4}
@@ -147,7 +147,9 @@ def _fraction_split(config: DataConfig, rows: int, lookback: int, horizon: int, 
     return Split.of_one(train_end, rows - test_rows, rows, lookback, horizon, note)
 
 
-def split_panel(panel: Panel, config: DataConfig, lookback: int, horizon: int) -> tuple[Panel, Split]:
+def split_panel(
+    panel: SeriesTable, config: DataConfig, lookback: int, horizon: int
+) -> tuple[SeriesTable, Split]:
     """Per-series borders, checked to leave a window in every split of every series. A series that is too
     short is an error naming it, or, with `config.skip_short`, left out with a warning."""
     lengths = panel.lengths
@@ -190,7 +192,7 @@ def _needed_rows(config: DataConfig, lookback: int, horizon: int) -> str:
     return f"needs at least {lookback + horizon + held_out} rows"
 
 
-def check_targets_vary(panel: Panel, split: Split) -> None:
+def check_each_target_varies(panel: SeriesTable, split: Split) -> None:
     """A target constant over a series' train rows is refused, naming the series."""
     mask = split.train_mask(len(panel.frame))
     train = panel.frame.loc[mask, panel.target_columns]
@@ -206,9 +208,22 @@ def check_targets_vary(panel: Panel, split: Split) -> None:
         )
 
 
-def checked_panel_split(panel: Panel, config: PipelineConfig) -> tuple[Panel, Split]:
+def checked_panel_split(panel: SeriesTable, config: PipelineConfig) -> tuple[SeriesTable, Split]:
     """The split of a resolved `config`, checked to leave a window in every split of every series and a
     target that varies over each series' train rows."""
     panel, split = split_panel(panel, config.data, config.window.lookback, config.window.horizon)
-    check_targets_vary(panel, split)
+    check_each_target_varies(panel, split)
     return panel, split
+
+
+def split_table(series: SeriesTable, config: PipelineConfig) -> tuple[SeriesTable, Split]:
+    """The split of a resolved `config`: of one series by the ETT borders or fractions, of many by `last` or
+    fractions per series (the short ones left out where `data.skip_short`); checked to leave a window in
+    every split and a target that varies over the train rows. Returns the series kept and their split."""
+    if series.series_column is not None:
+        return checked_panel_split(series, config)
+    window = config.window
+    rows = len(series.frame)
+    split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
+    check_targets_vary(series, split.rows("train"))
+    return series, split

@@ -16,7 +16,7 @@ from prefect.runtime import flow_run
 
 from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.evaluation import baseline_shortfalls
 from bilstm.folds import BacktestOptions, Fold, unreachable_scheduler
 from flows.fold_workers import FoldWorkers, crash_if_lost
@@ -65,7 +65,7 @@ def backtest_flow(
 
 
 def run_folds(
-    series: Series, config: PipelineConfig, folds: list[Fold], workers: FoldWorkers
+    series: SeriesTable, config: PipelineConfig, folds: list[Fold], workers: FoldWorkers
 ) -> list[FoldOutcome | BaseException]:
     """Run every fold on `workers`: first the folds that train, all at once, then those that reuse an
     earlier fold's model, once it is trained; then close a local cluster in the background. A fold's

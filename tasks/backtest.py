@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from bilstm import backtest
 from bilstm.config import PipelineConfig
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.errors import BadInputError
 from bilstm.folds import BacktestOptions, Fold, plan_folds
 from tracking import backtests
@@ -27,7 +27,7 @@ class ReusedModelFailedError(RuntimeError):
 
 @task(cache_policy=NO_CACHE)
 def plan_backtest(
-    series: Series, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
+    series: SeriesTable, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
 ) -> list[Fold]:
     """The folds over the newest rows; logged as `backtest.*` params, one line each in the flow's log."""
     folds = plan_folds(series, config, options, folds_option)
@@ -51,7 +51,7 @@ def plan_backtest(
 @task(cache_policy=NO_CACHE)
 def record_folds(
     parent: mlflow.ActiveRun,
-    series: Series,
+    series: SeriesTable,
     outcomes: list[backtest.FoldOutcome | BaseException],
     folds: list[Fold],
 ) -> tuple[pd.DataFrame, dict[str, float]]:

@@ -15,7 +15,7 @@ import torch
 
 from bilstm import backtest
 from bilstm.config import with_overrides
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError
 from bilstm.folds import (
@@ -32,7 +32,7 @@ from tests.helpers import BILSTM, synthetic_frame, tiny, tiny_args, write_table
 
 @pytest.fixture
 def series_and_config(tiny_config):
-    series = load_series(tiny_config.data)
+    series = load_table(tiny_config.data)
     return series, resolve(tiny_config, series).config
 
 
@@ -157,7 +157,7 @@ def test_changing_a_folds_test_rows_changes_neither_its_scaler_nor_its_model(ser
     assert after_log.val_loss == before_log.val_loss  # early stopping saw the same validation losses
     assert after.intervals.to_json() == before.intervals.to_json()
     # the test rows did change: the fold's score sees them
-    scored_before = backtest.score_fold(before, load_series(config.data), config, fold)
+    scored_before = backtest.score_fold(before, load_table(config.data), config, fold)
     scored_after = backtest.score_fold(after, series, config, fold)
     assert scored_after.metrics["test_mse_scaled"] > 100 * scored_before.metrics["test_mse_scaled"]
 
@@ -200,7 +200,7 @@ def test_the_fold_table_shows_test_spans_in_the_datas_own_offset(tmp_path, tiny_
     frame = synthetic_frame()
     frame["timestamp"] = frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S+05:30")
     config = tiny(tiny_config, **{"data.path": write_table(tmp_path, frame), "train.epochs": 1})
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     [fold] = plan_folds(series, config, BacktestOptions(folds=1))
 

@@ -25,7 +25,7 @@ def test_smape_and_mase_by_hand():
     np.testing.assert_allclose(metrics.smape(truth, pred), [100 * (20 / 210), 0.0])
     targets = np.array([[1.0], [3.0], [2.0], [6.0], [9.0]])
     # in-sample rows 0-3 (before the first test target): |2 - 1|, |6 - 3| at lag 2
-    np.testing.assert_allclose(metrics.mase_scales(targets, np.array([0, 5]), np.array([4]), 2), [[2.0]])
+    np.testing.assert_allclose(metrics.mase_scales(targets, np.array([0]), np.array([4]), 2), [[2.0]])
 
 
 def test_interval_scores_per_window_name_each_level():
@@ -61,8 +61,8 @@ def test_seasonal_naive_repeats_the_last_season():
 
 def test_baselines_of_windows_of_two_series_never_read_the_other_series():
     targets = np.concatenate([np.arange(1.0, 11.0), 100 + np.arange(10.0)])[:, None]
-    offsets, first_rows, series = np.array([0, 10, 20]), np.array([8, 18]), np.array([0, 1])
-    made = metrics.baselines(targets, offsets, np.array([8, 18]), first_rows, series, horizon=2, period=3)
+    first, first_rows, series = np.array([0, 10]), np.array([8, 18]), np.array([0, 1])
+    made = metrics.baselines(targets, first, np.array([8, 18]), first_rows, series, horizon=2, period=3)
     np.testing.assert_array_equal(made["naive"][:, :, 0], [[8, 8], [107, 107]])
     np.testing.assert_array_equal(made["seasonal_naive"][:, :, 0], [[6, 7], [105, 106]])
     # a trend, no season: Naive2 is persistence

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bilstm import pipeline
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.drift import PSI_FLOOR, ColumnReference, DriftReference
 from bilstm.errors import MonitorInputError
@@ -35,7 +35,7 @@ def trained(tmp_path_factory):
     config = tiny(
         **{"data.path": str(path), "data.time_column": "timestamp", "data.targets": ["y"], "train.epochs": 1}
     )
-    series = load_series(data_config(str(path)))
+    series = load_table(data_config(str(path)))
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     forecaster = pipeline.new_forecaster(prepared, config)

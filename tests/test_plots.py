@@ -9,8 +9,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, num2date
 
 from bilstm import forecast_plots, plots
+from bilstm.data import SeriesTable
 from bilstm.evaluation import Evaluation
-from bilstm.panel import Panel
 from bilstm.promise import Band
 
 LEVELS = ["95 % interval", "80 % interval"]  # the widest first: drawn first, under the narrower
@@ -126,9 +126,8 @@ def test_training_forecast_plot_shades_each_shown_window_and_names_the_levels_on
 def test_best_median_worst_series_plot_shades_the_bands_and_ticks_dates():
     rows, horizon = 30, 4
     times = pd.date_range("2024-01-01", periods=rows, freq="D")
-    panel = Panel(
-        frame=pd.DataFrame({"y": np.arange(3 * rows, dtype=float)}),
-        times=times.append([times, times]),
+    panel = SeriesTable(
+        frame=pd.DataFrame({"y": np.arange(3 * rows, dtype=float)}, index=times.append([times, times])),
         ids=np.array(["a", "b", "c"]),
         offsets=np.array([0, rows, 2 * rows, 3 * rows]),
         file_rows=np.arange(1, 3 * rows + 1),
@@ -148,7 +147,7 @@ def test_best_median_worst_series_plot_shades_the_bands_and_ticks_dates():
         point,
         series=np.arange(3),
         first_rows=np.array([rows - horizon, 2 * rows - horizon, 3 * rows - horizon]),
-        times=panel.times,
+        times=panel.frame.index,
         bands={80.0: (point - 1, point + 1), 95.0: (point - 2, point + 2)},
     )
     figure = plots.series_forecast_plot(evaluation, panel)

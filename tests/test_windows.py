@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from bilstm import pipeline
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.windows import make_windows, numpy_windows
 
 
@@ -42,7 +42,7 @@ def test_too_short_series_has_no_window():
 
 
 def test_changing_a_test_value_changes_neither_scaler_nor_training_windows(tiny_config, tmp_path):
-    series = load_series(tiny_config.data)
+    series = load_table(tiny_config.data)
     before = pipeline.split_and_scale(series, tiny_config)
     train_before, val_before = pipeline.make_train_windows(before, tiny_config)
 
