@@ -43,8 +43,8 @@ def check_training_input(config: PipelineConfig) -> tuple[SeriesTable, PipelineC
     with warnings.catch_warnings():  # the flow's own run of the same steps shows them
         warnings.simplefilter("ignore")
         series = load_table(config.data)
-    config = resolve(config, series).config
-    series, split = split_table(series, config)
+        config = resolve(config, series).config
+        series, split = split_table(series, config)
     check_cycle(series, config, split)
     return series, config
 
