@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,12 +24,11 @@ from bilstm.calendar_steps import future_stamps, seasonal_period
 from bilstm.config import CsvConfig, DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
+from bilstm.history import read_history
 from bilstm.intervals import ConformalIntervals, level_name
-from bilstm.messages import names, sample
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floor, floor_bands, floor_mask
-from bilstm.scaling import ONE_SERIES, Scaler
-from bilstm.stamps import offsets, to_utc
+from bilstm.scaling import Scaler
 from bilstm.training import predict
 from bilstm.windows import numpy_windows
 
@@ -168,19 +166,10 @@ class Forecaster:
             point <= hi_80 <= hi_95.
         """
         spec, lookback = self.spec, self.spec.lookback
-        ids, times, values = self.history_arrays(history)
-        codes, uniques = pd.factorize(ids, sort=True)
-        order = np.lexsort((times.asi8, codes))
-        codes, times, values = codes[order], times[order], values[order]
-        counts = np.bincount(codes, minlength=len(uniques))
-        keep = self._long_enough(counts, uniques, skip_short)
-        ends = np.cumsum(counts)[keep]
+        read = read_history(spec, history, skip_short)
+        uniques, codes, times, values, keep = read.ids, read.codes, read.times, read.values, read.keep
+        ends = np.cumsum(np.bincount(codes, minlength=len(uniques)))[keep]
         starts = ends - lookback
-        read = (np.arange(lookback)[None, :] + starts[:, None]).reshape(-1)  # the rows the network reads
-        if times[read].isna().any():
-            raise ForecastInputError(f"history has unparseable timestamps in {spec.time_column!r}")
-        if not np.isfinite(values[read]).all():
-            raise ForecastInputError(self._unfilled(codes, uniques, values, read))
         scaler = self.scaler.with_unknown(uniques, values, codes)
         scaled = self.network_values(values, times, codes, scaler)
         # (rows - L + 1, C, L) -> (rows - L + 1, L, C)
@@ -203,74 +192,6 @@ class Forecaster:
                 frame[f"{target}_lo_{level_name(level)}"] = lo[:, :, j].reshape(-1)
                 frame[f"{target}_hi_{level_name(level)}"] = hi[:, :, j].reshape(-1)
         return pd.DataFrame(frame)
-
-    def _long_enough(self, counts: np.ndarray, ids: np.ndarray, skip_short: bool) -> np.ndarray:
-        """(S,) the series with at least `lookback` rows; the others are an error, or left out with a warning
-        where `skip_short` (and some series is long enough)."""
-        lookback, short = self.spec.lookback, counts < self.spec.lookback
-        if not short.any():
-            return ~short
-        if self.spec.series_column is None:
-            raise ForecastInputError(f"history has {counts[0]} rows; the model needs the last {lookback}")
-        message = (
-            f"history has series {names([str(i) for i in ids[short]])} with fewer than the {lookback} rows"
-            f" the model reads ({', '.join(str(c) for c in counts[short][:3])} rows)"
-        )
-        if not skip_short or short.all():
-            raise ForecastInputError(
-                message + "; give them more rows, or pass --skip-short to leave them out"
-            )
-        warnings.warn(message + "; left out", stacklevel=3)
-        return ~short
-
-    def _unfilled(self, codes: np.ndarray, ids: np.ndarray, values: np.ndarray, read: np.ndarray) -> str:
-        lookback = self.spec.lookback
-        if self.spec.series_column is None:
-            return f"history has NaN or inf in the last {lookback} rows; fill them first"
-        bad = read[~np.isfinite(values[read]).all(axis=1)][0]
-        return f"history has NaN or inf values (series {sample(ids[codes[bad]])}); fill them first"
-
-    def history_arrays(self, history: pd.DataFrame) -> tuple[np.ndarray, pd.DatetimeIndex, np.ndarray]:
-        """(ids as text, stamps, input columns' values) of `history`, checked; the stamps UTC where the
-        model's stamps are zoned; every row of one series where the model has no series column."""
-        spec = self.spec
-        if spec.time_column in history.columns:
-            stamps = history[spec.time_column]
-        elif spec.series_column is None and isinstance(history.index, pd.DatetimeIndex):
-            stamps = history.index.to_series(index=history.index)
-        else:
-            raise ForecastInputError(f"history has no time column {spec.time_column!r} and no DatetimeIndex")
-        needed = [spec.series_column] if spec.series_column else []
-        missing = [c for c in needed + spec.input_columns if c not in history.columns]
-        if missing and spec.series_column is None:
-            raise ForecastInputError(
-                f"history lacks column(s) {', '.join(missing)} that the model was trained on"
-                f" ({', '.join(spec.input_columns)})"
-            )
-        if missing:
-            raise ForecastInputError(
-                f"history lacks column(s) {', '.join(missing)}; the model reads a long table with"
-                f" {spec.series_column}, {spec.time_column} and {', '.join(spec.input_columns)}"
-            )
-        if spec.series_column is None:
-            ids = np.repeat(ONE_SERIES, len(history))
-        elif history[spec.series_column].isna().any():
-            raise ForecastInputError(f"history has rows without a series id in {spec.series_column!r}")
-        else:
-            ids = history[spec.series_column].astype(str).to_numpy()
-        values = history[spec.input_columns].to_numpy(dtype=np.float64)
-        return ids, self._times(stamps).as_unit("ns"), values
-
-    def _times(self, stamps: pd.Series) -> pd.DatetimeIndex:
-        """The history's stamps on the time line the model was trained on: naive, or UTC."""
-        if self.spec.timezone is not None:
-            return pd.DatetimeIndex(to_utc(stamps, self.spec.timezone))
-        if offsets(stamps).notna().any():
-            raise ForecastInputError(
-                f"history stamps in {self.spec.time_column!r} carry UTC offsets; this model was trained on"
-                " stamps without offsets: pass them as the model was trained (without offsets)"
-            )
-        return pd.DatetimeIndex(pd.to_datetime(stamps, errors="coerce"))
 
     def data_config(self, path: str | None, csv: CsvConfig | None = None) -> DataConfig:
         """How to read a history for this model: its time column, features and targets, and its training

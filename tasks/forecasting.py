@@ -17,6 +17,7 @@ from bilstm.data import SeriesTable, read_table
 from bilstm.forecast_files import check_figure_path, check_table_path, write_figure, write_table
 from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.frequency_match import check_frequency, table_freq
+from bilstm.history import history_arrays
 from bilstm.messages import names
 from tasks.data import read_as_model_reads
 from tasks.retries import IO_RETRIES
@@ -125,7 +126,7 @@ def plot_many_forecasts(
     `plots/forecast.png`; also write it to `plot`."""
     spec = forecaster.spec
     target = spec.target_columns[0]
-    ids, times, values = forecaster.history_arrays(history)
+    ids, times, values = history_arrays(forecaster.spec, history)
     observed = pd.DataFrame(
         {spec.series_column: ids, target: values[:, spec.input_columns.index(target)]}, index=times
     )
