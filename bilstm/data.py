@@ -184,19 +184,6 @@ def check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, s
         )
 
 
-def check_targets_vary(series: SeriesTable, train_rows: slice) -> None:
-    """A target that is constant over the train rows leaves nothing to learn (and a zero scale): refuse it."""
-    train = series.frame.iloc[train_rows]
-    for column in series.target_columns:
-        values = train[column].to_numpy()
-        if len(values) and np.ptp(values) == 0:
-            raise DataValidationError(
-                f"{series.source}: target column {column!r} is constant ({values[0]:g}) in the train rows"
-                f" 1-{len(values)}; there is nothing to learn: choose another target or use data in which it"
-                " varies"
-            )
-
-
 def series_ids(table: pd.DataFrame, column: str, source: str) -> pd.Series:
     """The series column as text ids; a missing column or an empty id is an error naming it."""
     if column not in table.columns:

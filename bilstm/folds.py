@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bilstm.config import PipelineConfig
-from bilstm.data import SeriesTable, check_targets_vary
+from bilstm.data import SeriesTable
 from bilstm.errors import BadInputError, option_problems
 from bilstm.preflight import check_cycle, checked_split
-from bilstm.split import Split
+from bilstm.split import Split, check_targets_vary
 
 
 class BacktestError(BadInputError):
@@ -141,7 +141,7 @@ def plan_folds(
         test_end = rows - (options.folds - 1 - k) * step
         val_end = test_end - test_size
         split = Split.of_one(val_end - val_size, val_end, test_end, window.lookback, window.horizon)
-        check_targets_vary(series, split.rows("train"))
+        check_targets_vary(series, split)
         folds.append(Fold(k, split, by))
     return folds
 

@@ -16,14 +16,14 @@ from bilstm.config import CsvConfig, PipelineConfig
 from bilstm.config_layers import ConfigError
 from bilstm.csv_dialect import separator_hint
 from bilstm.cycle import fit_on_train_rows
-from bilstm.data import SeriesTable, builtin_path, check_targets_vary, load_table, read_table
+from bilstm.data import SeriesTable, builtin_path, load_table, read_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.forecast_files import check_figure_path, check_table_path
 from bilstm.frequency_match import check_frequency, table_freq
 from bilstm.job import Job
 from bilstm.messages import names, sample
-from bilstm.split import Split, split_rows, split_table
+from bilstm.split import Split, check_targets_vary, split_rows, split_table
 
 
 def checked_split(series: SeriesTable, config: PipelineConfig) -> Split:
@@ -32,7 +32,7 @@ def checked_split(series: SeriesTable, config: PipelineConfig) -> Split:
     window = config.window
     rows = len(series.frame)
     split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
-    check_targets_vary(series, split.rows("train"))
+    check_targets_vary(series, split)
     return split
 
 

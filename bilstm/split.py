@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from bilstm.config import DataConfig, PipelineConfig
-from bilstm.data import SeriesTable, check_targets_vary
+from bilstm.data import SeriesTable
 from bilstm.errors import DataValidationError
 from bilstm.messages import sample
 
@@ -192,27 +192,35 @@ def _needed_rows(config: DataConfig, lookback: int, horizon: int) -> str:
     return f"needs at least {lookback + horizon + held_out} rows"
 
 
-def check_each_target_varies(panel: SeriesTable, split: Split) -> None:
-    """A target constant over a series' train rows is refused, naming the series."""
-    mask = split.train_mask(len(panel.frame))
-    train = panel.frame.loc[mask, panel.target_columns]
-    spread = train.groupby(panel.row_series[mask]).agg(np.ptp)
+def check_targets_vary(series: SeriesTable, split: Split) -> None:
+    """A target constant over a series' train rows leaves nothing to learn (and a zero scale): refused,
+    naming the series (the first of them, and how many more)."""
+    mask = split.train_mask(len(series.frame))
+    train = series.frame.loc[mask, series.target_columns]
+    spread = train.groupby(series.row_series[mask]).agg(np.ptp)
     flat = spread[(spread == 0).any(axis=1)]
-    if len(flat):
-        series = int(flat.index[0])
-        column = flat.columns[(flat.iloc[0] == 0).to_numpy()][0]
-        more = f" (and {len(flat) - 1} more series)" if len(flat) > 1 else ""
+    if not len(flat):
+        return
+    number = int(flat.index[0])
+    column = flat.columns[(flat.iloc[0] == 0).to_numpy()][0]
+    if series.series_column is None:
         raise DataValidationError(
-            f"{panel.source}: {panel.described(series)} has a constant target {column!r} in its train rows"
-            f"{more}; there is nothing to learn: drop that series or fix its values"
+            f"{series.source}: target column {column!r} is constant ({train[column].iloc[0]:g}) in the train"
+            f" rows 1-{len(train)}; there is nothing to learn: choose another target or use data in which it"
+            " varies"
         )
+    more = f" (and {len(flat) - 1} more series)" if len(flat) > 1 else ""
+    raise DataValidationError(
+        f"{series.source}: {series.described(number)} has a constant target {column!r} in its train rows"
+        f"{more}; there is nothing to learn: drop that series or fix its values"
+    )
 
 
 def checked_panel_split(panel: SeriesTable, config: PipelineConfig) -> tuple[SeriesTable, Split]:
     """The split of a resolved `config`, checked to leave a window in every split of every series and a
     target that varies over each series' train rows."""
     panel, split = split_panel(panel, config.data, config.window.lookback, config.window.horizon)
-    check_each_target_varies(panel, split)
+    check_targets_vary(panel, split)
     return panel, split
 
 
@@ -225,5 +233,5 @@ def split_table(series: SeriesTable, config: PipelineConfig) -> tuple[SeriesTabl
     window = config.window
     rows = len(series.frame)
     split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
-    check_targets_vary(series, split.rows("train"))
+    check_targets_vary(series, split)
     return series, split
