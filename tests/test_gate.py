@@ -21,7 +21,8 @@ from tracking.models import registered_forecaster
 
 
 @pytest.mark.parametrize(
-    ("gate_metric", "measure", "key"), [("mse", "MSE", "mse_scaled"), ("mase", "MASE", "mase")]
+    ("gate_metric", "measure", "key"),
+    [("mse", "MSE", "mse_scaled"), ("mase", "MASE", "mase"), ("owa", "OWA", "owa")],
 )
 def test_the_gate_metric_scores_challenger_baselines_and_champion_alike_on_the_same_windows(
     tiny_config, gate_metric, measure, key
