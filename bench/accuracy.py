@@ -30,7 +30,7 @@ import torch
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.presets import load_preset, preset_names
 from bilstm.ridge import fit_ridge
@@ -66,13 +66,13 @@ def ridge_mse(
     values, or with `decycled` on what the network reads (the preset's cycle removed: adding it back to
     forecast and truth alike leaves every error as it is). The highway's warm start is this same fit
     (`bilstm.ridge`: its penalties, picked on the validation windows, and its solver)."""
-    split = prepared.split
+    train_end, val_end, test_end = prepared.split.borders()
     scaled = prepared.scaled if decycled else prepared.scaler.transform(prepared.series.values)
     k = len(prepared.series.target_columns)
     targets = scaled[:, -k:].astype(np.float64)
-    train = channel_windows(targets[: split.train_end], lookback, horizon, normalise)
-    val = channel_windows(targets[split.train_end - lookback : split.val_end], lookback, horizon, normalise)
-    test = channel_windows(targets[split.val_end - lookback : split.test_end], lookback, horizon, normalise)
+    train = channel_windows(targets[:train_end], lookback, horizon, normalise)
+    val = channel_windows(targets[train_end - lookback : val_end], lookback, horizon, normalise)
+    test = channel_windows(targets[val_end - lookback : test_end], lookback, horizon, normalise)
     return fit_ridge([train], [val]).mse(*test)
 
 
@@ -111,7 +111,7 @@ def train_one(config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
 
 def bench_preset(name: str, seeds: list[int], threads: int) -> dict:
     config = with_overrides(PipelineConfig.model_validate(load_preset(name)), {"train.threads": threads})
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     window = config.window

@@ -28,7 +28,7 @@ from folds import baseline_mses, runner_payload, scaled_truth
 
 from bilstm import backtest
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import Series, load_series
+from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestOptions, Fold, plan_folds
 from bilstm.presets import load_preset, preset_names
@@ -38,7 +38,7 @@ LIBRARIES = {"darts": "darts_forecasts.py", "neuralforecast": "neuralforecast_fo
 NAMES = {"ours": "bilstm", "darts": "darts BlockRNN LSTM", "neuralforecast": "neuralforecast LSTM"}
 
 
-def project_backtest(series: Series, config: PipelineConfig, folds: list[Fold]) -> dict:
+def project_backtest(series: SeriesTable, config: PipelineConfig, folds: list[Fold]) -> dict:
     """The project's folds in-process, one after another, through `bilstm.backtest.run_fold`: what each
     fold task of `bilstm backtest` runs (train, then score every test window)."""
     rows, started = [], time.perf_counter()
@@ -83,7 +83,7 @@ def command_wall_seconds(
     return {str(w): r for w, r in runs.items()}
 
 
-def library_backtest(library: str, series: Series, config: PipelineConfig, folds: list[Fold]) -> dict:
+def library_backtest(library: str, series: SeriesTable, config: PipelineConfig, folds: list[Fold]) -> dict:
     """One library's folds in its own process; its forecasts scored here against the same scaled truth."""
     result = compare_env.run(LIBRARIES[library], runner_payload(series, config, [f.split for f in folds]))
     if result.output is None:
@@ -109,10 +109,10 @@ def bench_config(
     config = PipelineConfig() if name == "default" else PipelineConfig.model_validate(load_preset(name))
     if epochs is not None:
         config = with_overrides(config, {"train.epochs": epochs})
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     folds = plan_folds(series, config, BacktestOptions(folds=folds_n))
-    spans = [(f.split.train_end, f.split.val_end, f.split.test_end) for f in folds]
+    spans = [f.split.borders() for f in folds]
     print(f"{name}: folds (train end, validation end, test end) {spans}", flush=True)
     models = {}
     for key in only:
@@ -135,9 +135,7 @@ def bench_config(
         "folds": [
             {
                 "fold": f.index,
-                "train_end": f.split.train_end,
-                "val_end": f.split.val_end,
-                "test_end": f.split.test_end,
+                **dict(zip(("train_end", "val_end", "test_end"), f.split.borders(), strict=True)),
             }
             for f in folds
         ],  # fmt: skip

@@ -10,25 +10,27 @@ import numpy as np
 
 from bilstm import metrics
 from bilstm.config import PipelineConfig
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.defaults import seasonal_period
 from bilstm.scaling import Scaler
 from bilstm.split import Split
 
 
-def fold_scaler(series: Series, split: Split) -> Scaler:
-    return Scaler("standard").fit(series.values[split.train_rows])
+def fold_scaler(series: SeriesTable, split: Split) -> Scaler:
+    return Scaler.fit("standard", series.values[split.rows("train")])
 
 
-def runner_payload(series: Series, config: PipelineConfig, splits: list[Split]) -> dict:
+def runner_payload(series: SeriesTable, config: PipelineConfig, splits: list[Split]) -> dict:
     """What a library's runner needs: the file, the columns, the window, the settings and the folds (one
     `Split` each, oldest first) with their scalers' mean and scale (the project's scaler's own numbers), so
     the runner scales as it does."""
     folds_json = []
     for index, split in enumerate(splits):
-        state = fold_scaler(series, split).to_json()["state"]
-        rows = {"train_end": split.train_end, "val_end": split.val_end, "test_end": split.test_end}
-        folds_json.append({"fold": index, **rows, "mean": state["mean_"], "scale": state["scale_"]})
+        scaler = fold_scaler(series, split)
+        rows = dict(zip(("train_end", "val_end", "test_end"), split.borders(), strict=True))
+        folds_json.append(
+            {"fold": index, **rows, "mean": scaler.center[0].tolist(), "scale": scaler.scale[0].tolist()}
+        )
     return {
         "csv": series.source,
         "time_column": config.data.time_column,
@@ -61,17 +63,17 @@ def library_settings(config: PipelineConfig) -> dict:
     }
 
 
-def scaled_truth(series: Series, split: Split, horizon: int) -> np.ndarray:
+def scaled_truth(series: SeriesTable, split: Split, horizon: int) -> np.ndarray:
     """(N, T) scaled target of every window of the fold's test rows (one target)."""
     target = fold_scaler(series, split).transform(series.values)[:, -1]
-    return np.lib.stride_tricks.sliding_window_view(target[split.val_end : split.test_end], horizon)
+    return np.lib.stride_tricks.sliding_window_view(target[slice(*split.borders()[1:])], horizon)
 
 
-def baseline_mses(series: Series, split: Split, horizon: int) -> dict[str, float]:
+def baseline_mses(series: SeriesTable, split: Split, horizon: int) -> dict[str, float]:
     """Scaled test MSE of persistence and seasonal naive on the fold's windows (one target)."""
     target = fold_scaler(series, split).transform(series.values)[:, -1:]
     truth = scaled_truth(series, split, horizon)
-    windows, first = len(truth), split.val_end
+    windows, first = len(truth), split.borders()[1]
     period = seasonal_period(series.freq)
     naive = metrics.naive_forecast(target, first, windows, horizon)[..., 0]
     seasonal = metrics.seasonal_naive_forecast(target, first, windows, horizon, period)[..., 0]

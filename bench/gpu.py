@@ -16,13 +16,13 @@ import torch
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.presets import load_preset
 
 
 def run(name: str, config: PipelineConfig) -> dict:
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     windows = pipeline.make_train_windows(prepared, config)

@@ -1,7 +1,7 @@
 """Prediction intervals on the ETTh1 test windows: the project's conformal bands (calibrated on the validation
 windows) beside Darts' `ConformalNaiveModel` around a `BlockRNNModel` LSTM on the same windows, for the
 default config and the `S` presets. Coverage at each level per horizon step and overall, mean width (original
-units) and MSIS, all scored by the project's own `bilstm.intervals.interval_scores`. Darts runs in its own
+units) and MSIS, all scored by the project's own `bilstm.metrics.interval_scores`. Darts runs in its own
 venv and process (`bench/compare_env.py`); if it does not install, the table says why.
 
     python bench/intervals.py                                    # default, etth1-s24, etth1-s96
@@ -18,11 +18,11 @@ import compare_env
 import numpy as np
 from folds import runner_payload
 
-from bilstm import metrics, pipeline
+from bilstm import m4, metrics, pipeline
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import Series, load_series
+from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve, seasonal_period
-from bilstm.intervals import interval_scores, level_name
+from bilstm.intervals import level_name
 from bilstm.presets import load_preset, preset_names
 from deployments.malloc_tuning import reexec_with_tuned_malloc
 
@@ -50,7 +50,7 @@ def ours(config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
     }
 
 
-def darts(series: Series, config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
+def darts(series: SeriesTable, config: PipelineConfig, prepared: pipeline.ScaledSplit) -> dict:
     """Darts' conformal model on the same test windows, its bands scored here as the project's are."""
     split, levels, horizon = prepared.split, config.intervals.levels, config.window.horizon
     payload = runner_payload(series, config, [split])
@@ -65,18 +65,21 @@ def darts(series: Series, config: PipelineConfig, prepared: pipeline.ScaledSplit
         # (N, T) scaled -> (N, T, 1) original units
         return prepared.scaler.inverse_transform(np.asarray(scaled)[..., None], slice(-1, None))
 
-    truth = np.lib.stride_tricks.sliding_window_view(target[split.val_end : split.test_end], horizon, axis=0)
+    truth = np.lib.stride_tricks.sliding_window_view(target[slice(*split.borders()[1:])], horizon, axis=0)
     truth = truth.transpose(0, 2, 1)
     forecast = original(answer["forecast"])
     pairs = zip(levels, answer["lo"], answer["hi"], strict=True)
     bands = {level: (original(lo), original(hi)) for level, lo, hi in pairs}
-    scale = metrics.mase_scale(target[: split.train_end], seasonal_period(series.freq))
-    unit = prepared.scaler.units(slice(-1, None))
-    scores, per_step = interval_scores(truth, bands, unit, scale)
+    count = len(truth)
+    unit = np.broadcast_to(prepared.scaler.units(slice(-1, None)), (count, 1))
+    scale = np.full((count, 1), m4.mase_scale(target[: split.borders()[1], 0], seasonal_period(series.freq)))
+    scores = metrics.interval_scores(truth, bands, unit, scale)
+    scores = {f"test_{name}": float(values.mean()) for name, values in scores.items()}
     scores["test_mse_scaled"] = float(np.mean(((forecast - truth) / unit) ** 2))
+    per_step = metrics.by_horizon(truth, forecast, unit, bands).filter(like="coverage_")
     return {
         "metrics": scores,
-        "per_step": {name: values.tolist() for name, values in per_step.items()},
+        "per_step": {name: per_step[name].tolist() for name in per_step.columns},
         "epochs_run": answer["epochs_run"],
         "seconds": answer["fit_seconds"] + answer["predict_seconds"],
         "process_seconds": result.wall_seconds,
@@ -88,7 +91,7 @@ def bench_config(name: str, epochs: int | None, models: list[str], darts_ok: boo
     config = PipelineConfig() if name == "default" else PipelineConfig.model_validate(load_preset(name))
     if epochs is not None:
         config = with_overrides(config, {"train.epochs": epochs})
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     row = {"config": name, "setting": config.data.setting, "horizon": config.window.horizon, "models": {}}

@@ -30,16 +30,16 @@ import torch
 
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.config_layers import build_config
-from bilstm.panel import Panel, load_panel
-from bilstm.panel_evaluation import evaluate_panel
-from bilstm.panel_pipeline import (
-    ScaledPanel,
-    make_panel_windows,
-    new_panel_forecaster,
-    split_and_scale_panel,
+from bilstm.data import SeriesTable, load_table
+from bilstm.defaults import resolve
+from bilstm.evaluation import evaluate
+from bilstm.pipeline import (
+    ScaledSplit,
+    fit_forecaster,
+    make_train_windows,
+    new_forecaster,
+    split_and_scale,
 )
-from bilstm.panel_settings import resolve_panel
-from bilstm.pipeline import fit_forecaster
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -71,7 +71,7 @@ def long_table(path: Path) -> Path:
     return path
 
 
-def without_last(panel: Panel, steps: int) -> Panel:
+def without_last(panel: SeriesTable, steps: int) -> SeriesTable:
     """The panel with the last `steps` rows of every series dropped: its own last steps are then the
     validation part of the full panel."""
     lengths = panel.lengths - steps
@@ -80,16 +80,15 @@ def without_last(panel: Panel, steps: int) -> Panel:
     )
     return replace(
         panel,
-        frame=panel.frame.iloc[keep].reset_index(drop=True),
-        times=panel.times[keep],
+        frame=panel.frame.iloc[keep],
         offsets=np.concatenate([[0], np.cumsum(lengths)]),
         file_rows=panel.file_rows[keep],
     )
 
 
-def scores(forecaster, prepared: ScaledPanel) -> dict[str, dict[str, float]]:
+def scores(forecaster, prepared: ScaledSplit) -> dict[str, dict[str, float]]:
     """sMAPE, MASE and OWA of the forecaster and of the naive baselines on each series' last horizon."""
-    metrics = evaluate_panel(forecaster, prepared).metrics
+    metrics = evaluate(forecaster, prepared).metrics
     rows = {}
     for name, prefix in [("model", ""), ("sNaive", "seasonal_naive_"), ("Naive2", "naive2_")]:
         rows[name] = {
@@ -100,10 +99,10 @@ def scores(forecaster, prepared: ScaledPanel) -> dict[str, dict[str, float]]:
     return rows
 
 
-def linear_forecaster(prepared: ScaledPanel, config: PipelineConfig, train, val):
+def linear_forecaster(prepared: ScaledSplit, config: PipelineConfig, train, val):
     """The preset network with its highway at the ridge fit and its recurrent path silent."""
     linear_config = with_overrides(config, {"model.highway": True})
-    forecaster = new_panel_forecaster(prepared, linear_config)
+    forecaster = new_forecaster(prepared, linear_config)
     batches = lambda w: (w.batch(slice(s, s + FIT_BATCH)) for s in range(0, len(w), FIT_BATCH))  # noqa: E731
     forecaster.model.fit_highway(batches(train), batches(val))
     forecaster.model.eval()
@@ -113,17 +112,17 @@ def linear_forecaster(prepared: ScaledPanel, config: PipelineConfig, train, val)
 def run(config: PipelineConfig, seeds: list[int], tune: bool) -> dict:
     """Train one model per seed; score it (and the linear model, once) on the test part, or with `tune`
     on the validation part only."""
-    panel = load_panel(config.data)
-    config = resolve_panel(config, panel)
-    prepared = split_and_scale_panel(panel, config)
-    train, val = make_panel_windows(prepared, config)
-    scored = split_and_scale_panel(without_last(panel, config.window.horizon), config) if tune else prepared
+    panel = load_table(config.data)
+    config = resolve(config, panel).config
+    prepared = split_and_scale(panel, config)
+    train, val = make_train_windows(prepared, config)
+    scored = split_and_scale(without_last(panel, config.window.horizon), config) if tune else prepared
     print(f"{len(panel.ids)} series, {len(train)} training windows, lookback {config.window.lookback}")
     linear = scores(linear_forecaster(prepared, config, train, val), scored)
     runs = []
     for seed in seeds:
         seeded = with_overrides(config, {"train.seed": seed})
-        forecaster = new_panel_forecaster(prepared, seeded)
+        forecaster = new_forecaster(prepared, seeded)
         log = fit_forecaster(
             forecaster,
             (train, val),

@@ -81,8 +81,8 @@ def print_table(rows: list[tuple[str, str]]) -> None:
 def many_series(args: argparse.Namespace) -> None:
     """The long-table path: per-series split, scalers and windows over one contiguous array."""
     from bilstm.config import PipelineConfig, with_overrides
-    from bilstm.panel import Panel
-    from bilstm.panel_pipeline import make_panel_windows, split_and_scale_panel
+    from bilstm.data import SeriesTable
+    from bilstm.pipeline import make_train_windows, split_and_scale
 
     before = rss_mb()
     count, length, columns = args.series, args.rows_per_series, args.columns
@@ -91,9 +91,8 @@ def many_series(args: argparse.Namespace) -> None:
     names = [f"c{i}" for i in range(columns)]
     start = np.datetime64("2020-01-01T00:00", "ns")
     times = start + (np.arange(rows) % length).astype("timedelta64[h]")
-    panel = Panel(
-        frame=pd.DataFrame(values, columns=names, copy=False),
-        times=pd.DatetimeIndex(times),
+    panel = SeriesTable(
+        frame=pd.DataFrame(values, columns=names, index=pd.DatetimeIndex(times), copy=False),
         ids=np.array([f"s{i}" for i in range(count)], dtype=object),
         offsets=np.arange(count + 1) * length,
         file_rows=np.arange(1, rows + 1),
@@ -115,8 +114,8 @@ def many_series(args: argparse.Namespace) -> None:
             "window.horizon": args.horizon,
         },
     )
-    prepared = split_and_scale_panel(panel, config)
-    train, val = make_panel_windows(prepared, config)
+    prepared = split_and_scale(panel, config)
+    train, val = make_train_windows(prepared, config)
     checksum = 0.0
     generator = torch.Generator().manual_seed(0)
     order = train.draw(generator)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.monitor import Scores, default_window, judge, limits, rolling_scores
 from bilstm.promise import promise_of
@@ -105,7 +105,7 @@ def main() -> None:
 
     started = time.perf_counter()
     config = PipelineConfig()
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     forecaster = pipeline.new_forecaster(prepared, config)
@@ -120,12 +120,12 @@ def main() -> None:
         f" {time.perf_counter() - started:.0f} s"
     )
 
-    split, frame = prepared.split, series.frame
+    (_, val_end, test_end), frame = prepared.split.borders(), series.frame
     results = {"threshold_mse_scaled": band.threshold, "expected_mse_scaled": band.expected, "clean": {}}
     lines = [f"{'data':<34} {'checks':>6} {'false alarms':>13} {'weeks':>5} {'with an alarm':>13}  rule"]
     for name, start, end in (
-        ("clean, ETT test period", split.val_end, split.test_end),
-        ("clean, after the test period", split.test_end, len(frame)),
+        ("clean, ETT test period", val_end, test_end),
+        ("clean, after the test period", test_end, len(frame)),
     ):
         ends = range(start + monitor.rows, end + 1)
         verdicts = monitor.checks(frame, ends)
@@ -142,7 +142,7 @@ def main() -> None:
 
     target = forecaster.spec.target_columns[0]
     sd = float(forecaster.scaler.units(slice(-1, None))[0])
-    starts = range(split.val_end, split.test_end - WEEK + 1, WEEK)
+    starts = range(val_end, test_end - WEEK + 1, WEEK)
     rng = np.random.default_rng(args.seed)
     lines += ["", f"{'change of ' + target + ' (from a week start)':<34} {'size':>6} {'detected':>10}"
               f" {'median delay h':>14} {'delays h (min-max)':>18}  rule"]  # fmt: skip

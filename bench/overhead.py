@@ -32,10 +32,10 @@ LIBRARY_FIT = """
 import json, time
 from bilstm import pipeline
 from bilstm.config import PipelineConfig
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 config = PipelineConfig()
-series = load_series(config.data)
+series = load_table(config.data)
 config = resolve(config, series).config
 prepared = pipeline.split_and_scale(series, config)
 windows = pipeline.make_train_windows(prepared, config)

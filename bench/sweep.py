@@ -45,7 +45,7 @@ from overhead import prefect_server
 from bilstm.backtest import train_fold
 from bilstm.config import with_overrides
 from bilstm.config_layers import build_config
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestOptions, plan_folds
 from bilstm.sweep import make_study
@@ -117,7 +117,7 @@ def thread_scaling() -> dict:
     """One trial's folds (the preset's values), trained with 1 and with 2 torch threads: the speed a
     1-worker sweep's trials get from the second core, which 2 single-threaded workers give up."""
     base = build_config(None, {}, [], preset=PRESET)
-    series = load_series(base.data)
+    series = load_table(base.data)
     seconds = {}
     for threads in (1, 2):
         config = resolve(with_overrides(base, {"train.threads": threads}), series).config

@@ -30,7 +30,7 @@ from folds import runner_payload, scaled_truth
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.presets import load_preset
 from deployments.malloc_tuning import reexec_with_tuned_malloc
@@ -42,10 +42,11 @@ WINDOWS_PER_STEP = 128  # NeuralForecast's windows_batch_size default: the windo
 
 def auto_lstm(trials: int, max_steps: int, seed: int, time_budget: float | None) -> dict:
     config = PipelineConfig.model_validate(load_preset(PRESET))
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     split = pipeline.split_and_scale(series, config).split
-    train_windows = split.train_end - config.window.lookback - config.window.horizon + 1
+    train_end, val_end, test_end = split.borders()
+    train_windows = train_end - config.window.lookback - config.window.horizon + 1
     epochs = max_steps * WINDOWS_PER_STEP / train_windows
     print(f"AutoLSTM: {trials} trials of {max_steps} steps ({epochs:.1f} epochs of windows)", flush=True)
     payload = runner_payload(series, config, [split])
@@ -57,10 +58,10 @@ def auto_lstm(trials: int, max_steps: int, seed: int, time_budget: float | None)
     answer = result.output
     truth = scaled_truth(series, split, config.window.horizon)
     forecast = np.asarray(answer["forecast"])
-    if forecast.shape != truth.shape or answer["first_cutoff"] != split.val_end - 1:
+    if forecast.shape != truth.shape or answer["first_cutoff"] != val_end - 1:
         raise RuntimeError(
             f"AutoLSTM forecast {forecast.shape} from cutoff {answer['first_cutoff']} does not match the test"
-            f" windows {truth.shape} from {split.val_end - 1}"
+            f" windows {truth.shape} from {val_end - 1}"
         )
     return {
         "version": answer["version"],
@@ -74,7 +75,7 @@ def auto_lstm(trials: int, max_steps: int, seed: int, time_budget: float | None)
         "test_windows": len(truth),
         "max_steps": max_steps,
         "epochs_per_trial": epochs,
-        "split": {"train_end": split.train_end, "val_end": split.val_end, "test_end": split.test_end},
+        "split": {"train_end": train_end, "val_end": val_end, "test_end": test_end},
     }
 
 

@@ -23,14 +23,14 @@ from bilstm import pipeline
 from bilstm.backtest import run_fold
 from bilstm.config import PipelineConfig, with_overrides
 from bilstm.config_layers import build_config
-from bilstm.data import Series, load_series
+from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestOptions, plan_folds
 
 PRESET = "etth1-s96"
 
 
-def score(series: Series, config: PipelineConfig, folds: int) -> dict:
+def score(series: SeriesTable, config: PipelineConfig, folds: int) -> dict:
     started = time.perf_counter()
     fold_mse = [
         run_fold(series, config, fold).evaluation.metrics["test_mse_scaled"]
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("sweep-objective.json"))
     args = parser.parse_args()
     base = build_config(None, {}, [], preset=PRESET)
-    series = load_series(base.data)
+    series = load_table(base.data)
     candidates = {"preset": {}}
     for k, run in enumerate(json.loads(args.sweeps.read_text())["runs"]):
         if run["best_config"] not in candidates.values():

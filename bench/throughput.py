@@ -24,7 +24,7 @@ from torch import nn
 
 from bilstm import pipeline
 from bilstm.config import ModelConfig, PipelineConfig, TrainConfig, with_overrides
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.model import BiLSTMNet
 from bilstm.training import fit
@@ -45,7 +45,7 @@ CASES = {
 
 def etth1_train_windows():
     config = with_overrides(PipelineConfig(), {"data.setting": "S", "window.lookback": LOOKBACK})
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     return pipeline.make_train_windows(prepared, config)[0]
@@ -55,10 +55,10 @@ def many_series_train_windows(count: int = 8):
     """ETTh1's OT train rows as `count` series of a long table, through the many-series path."""
     import pandas as pd
 
-    from bilstm.panel import load_panel
-    from bilstm.panel_pipeline import make_panel_windows, split_and_scale_panel
+    from bilstm.data import load_table
+    from bilstm.pipeline import make_train_windows, split_and_scale
 
-    series = load_series(with_overrides(PipelineConfig(), {"data.setting": "S"}).data)
+    series = load_table(with_overrides(PipelineConfig(), {"data.setting": "S"}).data)
     rows = 8640 // count
     ot = series.frame["OT"].to_numpy()[: rows * count]
     stamps = pd.date_range("2016-07-01", periods=rows, freq="h")
@@ -74,8 +74,8 @@ def many_series_train_windows(count: int = 8):
             "window.horizon": HORIZON,
         }
         config = with_overrides(PipelineConfig(), overrides)
-        prepared = split_and_scale_panel(load_panel(config.data), config)
-    return make_panel_windows(prepared, config)[0]
+        prepared = split_and_scale(load_table(config.data), config)
+    return make_train_windows(prepared, config)[0]
 
 
 def article_model() -> nn.Module:

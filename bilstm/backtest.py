@@ -18,7 +18,7 @@ import pandas as pd
 
 from bilstm import pipeline
 from bilstm.config import PipelineConfig
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.evaluation import Evaluation
 from bilstm.folds import Fold
 from bilstm.forecaster import Forecaster
@@ -50,7 +50,7 @@ class FoldOutcome:
 
 
 def run_fold(
-    series: Series, config: PipelineConfig, fold: Fold, trained: Forecaster | None = None
+    series: SeriesTable, config: PipelineConfig, fold: Fold, trained: Forecaster | None = None
 ) -> FoldOutcome:
     """Train the fold's model (or take `trained`, another fold's, where the fold does not retrain) and
     score it on the fold's test windows; the fold's rows are split and scaled once for both."""
@@ -64,7 +64,7 @@ def run_fold(
     return FoldOutcome(fold, kept, training_log, evaluation, time.perf_counter() - started)
 
 
-def train_fold(series: Series, config: PipelineConfig, fold: Fold) -> tuple[Forecaster, TrainingLog]:
+def train_fold(series: SeriesTable, config: PipelineConfig, fold: Fold) -> tuple[Forecaster, TrainingLog]:
     """Scale on the fold's train rows, train on its train windows with early stopping on its validation
     windows, calibrate its intervals there: the single split's steps on the fold's rows."""
     return _fit(pipeline.split_and_scale(series, config, fold.split), config)
@@ -78,23 +78,24 @@ def _fit(prepared: pipeline.ScaledSplit, config: PipelineConfig) -> tuple[Foreca
     return forecaster, training_log
 
 
-def score_fold(forecaster: Forecaster, series: Series, config: PipelineConfig, fold: Fold) -> Evaluation:
+def score_fold(forecaster: Forecaster, series: SeriesTable, config: PipelineConfig, fold: Fold) -> Evaluation:
     """Every test window of the fold, scored in units scaled by the fold's own train rows (the reference
     whichever fold's model forecasts), beside persistence and seasonal naive on the same windows."""
     prepared = pipeline.split_and_scale(series, config, fold.split)
     return pipeline.evaluate_forecaster(forecaster, prepared)
 
 
-def fold_row(outcome: FoldOutcome, series: Series) -> dict:
+def fold_row(outcome: FoldOutcome, series: SeriesTable) -> dict:
     """A fold's line of the table: its test span, the metrics, the coverage of each interval level, and
     the process that ran it."""
     fold, evaluation, times = outcome.fold, outcome.evaluation, series.shown_times
+    train_end, val_end, test_end = fold.split.borders()
     row = {
         "fold": fold.index,
         "trained_by": fold.trained_by,
-        "train_rows": fold.split.train_end,
-        "test_start": str(times[fold.split.val_end]),
-        "test_end": str(times[fold.split.test_end - 1]),
+        "train_rows": train_end,
+        "test_start": str(times[val_end]),
+        "test_end": str(times[test_end - 1]),
         "windows": len(evaluation.forecast),
     }
     row |= {name: evaluation.metrics[name] for name in FOLD_METRICS}

@@ -1,14 +1,16 @@
-"""Reading and validating a time series: CSV or Parquet, local path or fsspec URI.
+"""Reading and validating a long table of one or more series: CSV or Parquet, local path or fsspec URI.
 
-`load_series` returns a `Series` — the time index, the used columns in a fixed order (features, then
-targets) and the inferred frequency — or raises `DataValidationError` naming the file, column and rows.
+`load_table` returns a `SeriesTable`: one contiguous array per used column (features, then targets), the
+rows of each series together and in time order, the row offsets of the series, and the one frequency they
+share. A file without a series column is one series; with one (`data.series_column`), each id is a series.
+Errors name the file, the column, the series and its file rows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -16,23 +18,29 @@ import numpy as np
 import pandas as pd
 
 from bilstm.config import CsvConfig, DataConfig
-from bilstm.csv_dialect import decimal_hint, read_csv
+from bilstm.csv_dialect import decimal_hint, read_csv, separator_hint
 from bilstm.duplicates import merge_duplicates
 from bilstm.errors import DataValidationError
 from bilstm.frequency import Stamps, infer
 from bilstm.messages import names, rows, sample
+from bilstm.scaling import ONE_SERIES
 from bilstm.stamps import time_index
 
 BUILTIN_NAME = "ETTh1"
 
 
 @dataclass
-class Series:
-    """A validated time series: `frame` holds `input_columns` (features first, targets last)."""
+class SeriesTable:
+    """Validated series of one long table: row r is of series s where offsets[s] <= r < offsets[s + 1]."""
 
-    frame: pd.DataFrame  # index: DatetimeIndex named after the time column; UTC when `timezone` is set
+    frame: pd.DataFrame  # input_columns (features first, targets last), series after series, in time order;
+    # index: each row's stamp (a DatetimeIndex named after the time column; UTC where `timezone` is set)
+    ids: np.ndarray  # (S,) series ids as text, sorted; ONE_SERIES for a file without a series column
+    offsets: np.ndarray  # (S + 1,) int64
+    file_rows: np.ndarray  # 1-based file row of each row, for error messages
     source: str
     name: str
+    series_column: str | None  # None: a file of one series
     input_columns: list[str]
     target_columns: list[str]
     freq: str
@@ -50,9 +58,43 @@ class Series:
         index = self.frame.index
         return index if self.timezone is None else index.tz_convert(self.timezone)
 
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def row_series(self) -> np.ndarray:
+        """(rows,) the series number of each row."""
+        return np.repeat(np.arange(len(self.ids)), self.lengths)
+
+    def rows_of(self, series: int) -> slice:
+        return slice(int(self.offsets[series]), int(self.offsets[series + 1]))
+
+    def described(self, series: int) -> str:
+        """'series 'H3' (file rows 701-1400)', for messages; '' for a file of one series."""
+        if self.series_column is None:
+            return ""
+        file_rows = self.file_rows[self.rows_of(series)]
+        return f"series {sample(self.ids[series])} (file rows {file_rows.min()}-{file_rows.max()})"
+
+    def subset(self, keep: np.ndarray) -> SeriesTable:
+        """The table of the series where `keep` (S,) is true."""
+        row_keep = np.repeat(keep, self.lengths)
+        lengths = self.lengths[keep]
+        return replace(
+            self,
+            frame=self.frame[row_keep],
+            ids=self.ids[keep],
+            offsets=np.concatenate([[0], np.cumsum(lengths)]),
+            file_rows=self.file_rows[row_keep],
+        )
+
     def digest(self) -> str:
-        """Short content hash of the used columns and timestamps."""
-        hashed = pd.util.hash_pandas_object(self.frame[self.input_columns], index=True).to_numpy()
+        """Short content hash of the used columns and the stamps (and the ids, where the file has them)."""
+        frame = self.frame[self.input_columns]
+        if self.series_column is not None:
+            frame = frame.assign(_id=np.repeat(self.ids, self.lengths))
+        hashed = pd.util.hash_pandas_object(frame, index=True).to_numpy()
         return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
 
 
@@ -142,53 +184,82 @@ def check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, s
         )
 
 
-def check_targets_vary(series: Series, train_rows: slice) -> None:
-    """A target that is constant over the train rows leaves nothing to learn (and a zero scale): refuse it."""
-    train = series.frame.iloc[train_rows]
-    for column in series.target_columns:
-        values = train[column].to_numpy()
-        if len(values) and np.ptp(values) == 0:
-            raise DataValidationError(
-                f"{series.source}: target column {column!r} is constant ({values[0]:g}) in the train rows"
-                f" 1-{len(values)}; there is nothing to learn: choose another target or use data in which it"
-                " varies"
-            )
+def series_ids(table: pd.DataFrame, column: str, source: str) -> pd.Series:
+    """The series column as text ids; a missing column or an empty id is an error naming it."""
+    if column not in table.columns:
+        fix = separator_hint(table.columns) or " (set --series-column)"
+        raise DataValidationError(
+            f"{source}: series column {sample(column)} not found; available: {names(table.columns)}{fix}"
+        )
+    ids = table[column]
+    if ids.isna().any():
+        raise DataValidationError(
+            f"{source}: series column {sample(column)} is empty in {rows(ids.isna())}; give every row its"
+            " series id"
+        )
+    return ids.astype(str)
 
 
-def load_series(config: DataConfig, missing_column_fix: str | None = None) -> Series:
-    """Read, validate and tidy the data set that `config` describes.
+def load_table(config: DataConfig, missing_column_fix: str | None = None) -> SeriesTable:
+    """Read, validate and order the data set that `config` describes: one series, or, with
+    `config.series_column`, a long table of many.
 
     Args:
         config: the file and its columns.
         missing_column_fix: how to fix a missing column (default: choose it with --target / --features).
     """
     source = config.path or builtin_path()
-    if config.series_column is not None:
-        raise DataValidationError(
-            f"{source}: many series (data.series_column {config.series_column!r}) are trained with"
-            " `bilstm train` and forecast with `bilstm forecast`; this command takes one series so far:"
-            " filter one series into its own file"
-        )
     table = read_table(source, config.csv)
     if table.empty:
         raise DataValidationError(f"{source}: the file has no data rows")
-    index, timezone = time_index(table, config, source)
+    many = config.series_column is not None
+    if many:
+        table = table.assign(**{config.series_column: series_ids(table, config.series_column, source)})
+    times, timezone = time_index(table, config, source)
+    times = times.as_unit("ns")  # the steps are counted in nanoseconds
     inputs, targets = used_columns(table, config, source, missing_column_fix)
     check_numeric(table, inputs, config, source)
-    frame = table[inputs].astype(np.float64).set_axis(index)
-    frame, kept = merge_duplicates(frame, [index.asi8], config.duplicates, source)
-    index, file_rows = frame.index, kept + 1
-    if not index.is_monotonic_increasing:
-        warnings.warn(
-            f"{source}: timestamps were not sorted; sorted them by {config.time_column!r}", stacklevel=2
+    codes, uniques = pd.factorize(table[config.series_column], sort=True) if many else (None, ONE_SERIES)
+    frame = table[inputs].astype(np.float64)
+    keys = [codes, times.asi8] if many else [times.asi8]
+    frame, kept = merge_duplicates(frame, keys, config.duplicates, source)
+    codes = codes[kept] if many else np.zeros(len(kept), dtype=np.int64)
+    times = times[kept]
+    order = np.lexsort((times.asi8, codes))
+    if (order != np.arange(len(order))).any():
+        sorted_by = (
+            f"{config.series_column!r} and {config.time_column!r}" if many else repr(config.time_column)
         )
-        order = np.argsort(index.to_numpy(), kind="stable")
-        frame, file_rows = frame.iloc[order], file_rows[order]
-    if config.missing == "ffill":
-        frame = frame.ffill().bfill()
-    elif config.missing == "interpolate":
-        frame = frame.interpolate(method="time", limit_direction="both")
-    name = Path(source.split("?")[0]).name.split(".")[0] or "series"
-    stamps = Stamps(frame.index, np.array([0, len(frame)]), timezone, source, file_rows, lambda _: "")
-    freq = infer(stamps, config.max_gap)
-    return Series(frame, source, name, inputs, targets, freq, timezone)
+        what = "rows were not grouped by series and sorted in time" if many else "timestamps were not sorted"
+        warnings.warn(f"{source}: {what}; sorted them by {sorted_by}", stacklevel=2)
+    codes = codes[order]
+    series = SeriesTable(
+        frame=frame.iloc[order].set_axis(times[order].rename(config.time_column)),
+        ids=np.asarray(uniques, dtype=object),
+        offsets=np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))]),
+        file_rows=kept[order] + 1,
+        source=source,
+        name=Path(source.split("?")[0]).name.split(".")[0] or "series",
+        series_column=config.series_column,
+        input_columns=inputs,
+        target_columns=targets,
+        freq="",
+        timezone=timezone,
+    )
+    series = _fill_missing(series, config.missing)
+    stamps = Stamps(series.frame.index, series.offsets, timezone, source, series.file_rows, series.described)
+    series.freq = infer(stamps, config.max_gap)
+    return series
+
+
+def _fill_missing(series: SeriesTable, policy: str) -> SeriesTable:
+    """Fill gaps within each series only (a series never borrows its neighbour's values)."""
+    if policy == "error" or not series.frame.isna().any().any():
+        return series
+    groups = series.frame.groupby(series.row_series, sort=False)
+    if policy == "ffill":
+        filled = groups.ffill()
+        filled = filled.fillna(filled.groupby(series.row_series, sort=False).bfill())
+    else:
+        filled = groups.transform(lambda column: column.interpolate(method="time", limit_direction="both"))
+    return replace(series, frame=filled)

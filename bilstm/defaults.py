@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from bilstm.calendar_steps import seasonal_period
 from bilstm.config import DataConfig, PipelineConfig, with_overrides
-from bilstm.data import Series
+from bilstm.data import SeriesTable
+from bilstm.errors import DataValidationError
 from bilstm.split import split_rows
 
 SEASONS = 14  # the default lookback in seasonal periods: two weeks of hourly data, as ETTh1's 336 rows
@@ -43,20 +44,23 @@ def default_patch_len(period: int, lookback: int) -> int:
     return period if lookback >= 2 * period else max(1, lookback // 4)
 
 
-def resolve(config: PipelineConfig, series: Series) -> Resolved:
-    """Fill in `window.lookback` and `model.patch_len` where they are None (auto) from `series`."""
+def resolve(config: PipelineConfig, series: SeriesTable) -> Resolved:
+    """Fill in `window.lookback` and `model.patch_len` where they are None (auto) from `series` (from the
+    shortest series' rows before its validation and test, for many); refuse OWA without a seasonal
+    period."""
     period = season(config.data, series.freq)
-    rows = len(series.frame)
-    # the split's train rows do not depend on the lookback; a placeholder of 1 only sizes them
-    split = split_rows(config.data, series.name, rows, 1, config.window.horizon, series.source)
-    train_rows = split.train_end
+    if config.registry.gate_metric == "owa" and period == 1:
+        raise DataValidationError(
+            f"{series.source}: registry.gate_metric owa needs a seasonal period above 1, not 1 (OWA is scored"
+            " only where the data has a season); set data.seasonal_period above 1 or use mase"
+        )
+    train_rows, notes = _train_rows(config, series)
     derived: dict[str, int] = {}
     lookback = config.window.lookback
     if lookback is None:
         lookback = derived["window.lookback"] = default_lookback(period, train_rows)
     if config.model.patch_len is None:
         derived["model.patch_len"] = default_patch_len(period, lookback)
-    notes = [split.note] if split.note else []
     if "window.lookback" not in derived and lookback > LOOKBACK_SHARE * train_rows:
         notes.append(
             f"window.lookback={lookback} takes {lookback / train_rows:.0%} of the {train_rows} train rows"
@@ -65,3 +69,13 @@ def resolve(config: PipelineConfig, series: Series) -> Resolved:
             f" {default_lookback(period, train_rows)}"
         )
     return Resolved(with_overrides(config, derived), period, derived, notes)
+
+
+def _train_rows(config: PipelineConfig, series: SeriesTable) -> tuple[int, list[str]]:
+    """The train rows the default lookback is sized by, and what the split changed: one series' by its split
+    (the ETT borders or fractions), the shortest of many series' rows but two horizons."""
+    if series.series_column is not None:
+        return max(int(series.lengths.min()) - 2 * config.window.horizon, 1), []
+    # the split's train rows do not depend on the lookback; a placeholder of 1 only sizes them
+    split = split_rows(config.data, series.name, len(series.frame), 1, config.window.horizon, series.source)
+    return split.borders()[0], [split.note] if split.note else []

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bilstm.config import PipelineConfig
-from bilstm.data import Series, check_targets_vary
+from bilstm.data import SeriesTable
 from bilstm.errors import BadInputError, option_problems
 from bilstm.input_checks import check_cycle, checked_split
-from bilstm.split import Split
+from bilstm.split import Split, check_targets_vary
 
 
 class BacktestError(BadInputError):
@@ -94,7 +94,7 @@ def trained_by(refit: str, folds: int) -> list[int]:
 
 
 def plan_folds(
-    series: Series,
+    series: SeriesTable,
     config: PipelineConfig,
     options: BacktestOptions,
     folds_option: str = "--folds",
@@ -108,9 +108,10 @@ def plan_folds(
     folds score configs on models trained on nearly as much as the one the best is retrained on)."""
     base = checked_split(series, config)
     window = config.window
-    val_rows = base.val_end - base.train_end
+    base_train_end, base_val_end, base_test_end = base.borders()
+    val_rows = base_val_end - base_train_end
     if before_test:
-        rows = base.val_end
+        rows = base_val_end
         val_size = test_size = val_rows // options.folds
         if test_size < window.horizon:
             raise BacktestError(
@@ -120,7 +121,7 @@ def plan_folds(
             )
     else:
         rows = len(series.frame)
-        val_size, test_size = val_rows, base.test_end - base.val_end
+        val_size, test_size = val_rows, base_test_end - base_val_end
     step = options.step or test_size
     # fold 0's train rows must hold one window: rows - (N - 1) * step - test - val >= lookback + horizon
     room = rows - test_size - val_size - window.lookback - window.horizon
@@ -139,14 +140,14 @@ def plan_folds(
     for k, by in enumerate(trained_by(options.refit, options.folds)):
         test_end = rows - (options.folds - 1 - k) * step
         val_end = test_end - test_size
-        split = Split(val_end - val_size, val_end, test_end, window.lookback)
-        check_targets_vary(series, split.train_rows)
+        split = Split.of_one(val_end - val_size, val_end, test_end, window.lookback, window.horizon)
+        check_targets_vary(series, split)
         folds.append(Fold(k, split, by))
     return folds
 
 
 def check_backtest_input(
-    series: Series, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
+    series: SeriesTable, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
 ) -> None:
     """Raise `BacktestError` (or `DataValidationError`) for folds that do not fit `series` (as
     the command line's checks read it, with its resolved `config`), before the flow starts: the same

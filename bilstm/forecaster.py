@@ -1,10 +1,12 @@
-"""The forecaster, the product a run registers: the network (`BiLSTMNet`), its scaler and window settings.
+"""The forecaster, the product a run registers: the network (`BiLSTMNet`), its scaler (per series) and window
+settings, for one series or for the many series of a long table.
 
 Saved as a bundle, a directory of `forecaster.json` and `weights.pt` (a state dict read back with
 `torch.load(weights_only=True)`): loading it never unpickles code. Its conformal intervals, where calibrated,
 are JSON in `forecaster.json` too, and so are the targets it floors at 0 (`bilstm.nonnegative`).
-`Forecaster.predict` turns a history DataFrame into a DataFrame of future timestamps and forecasts in original
-units, with their bands where the forecaster has intervals.
+`Forecaster.predict` turns a history DataFrame (a long table with the series column, for a model of many
+series) into a DataFrame of the future timestamps of each series and forecasts in original units, with their
+bands where the forecaster has intervals. A series the model was not trained on is scaled by its own history.
 """
 
 from __future__ import annotations
@@ -22,19 +24,19 @@ from bilstm.calendar_steps import future_stamps, seasonal_period
 from bilstm.config import CsvConfig, DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
+from bilstm.history import read_history
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.job import NAIVE
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floor, floor_bands, floor_mask
-from bilstm.panel_forecaster import PANEL_FORMAT_VERSION, PanelForecaster
 from bilstm.scaling import Scaler
-from bilstm.series_scaling import SeriesScalers
-from bilstm.stamps import offsets, to_utc
 from bilstm.training import predict
 from bilstm.windows import numpy_windows
 
-FORMAT_VERSION = 4  # 2 added the cycle, 3 the time zone, 4 the intervals
-READABLE_VERSIONS = (1, 2, 3, 4, PANEL_FORMAT_VERSION)
+# 2 added the cycle, 3 the time zone, 4 the intervals, 5 many series (a series column and a scaler per
+# series), 6 one format for one series and many
+FORMAT_VERSION = 6
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 
 
 @dataclass
@@ -49,7 +51,7 @@ class WindowSpec:
     horizon: int
     freq: str
     timezone: str | None = None  # '+08:00', 'UTC', 'Europe/Berlin'; bundles before format 3 have none
-    series_column: str | None = None  # many series in a long table (format 5); None: one series
+    series_column: str | None = None  # many series in a long table; None: one series
     seasonal_period: int | None = None  # steps per season; None (older bundles): the frequency's own
     missing: str = "error"  # data.missing of the training run, which a history is read with too
     zone_recorded: bool = False  # `timezone` is the training data's (None: no zone); older: any zone passes
@@ -74,48 +76,75 @@ class Forecaster:
     nonnegative: list[str] = field(default_factory=list)  # targets floored at 0; none in older bundles
 
     def bands(
-        self, point: np.ndarray, inputs: np.ndarray | None = None
+        self,
+        point: np.ndarray,
+        inputs: np.ndarray | None = None,
+        series: np.ndarray | None = None,
+        scaler: Scaler | None = None,
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-        """{level: (lo, hi)} in original units around (..., T, k) original-unit forecasts; {} without
-        intervals. `inputs`: the (..., L, C) network inputs of those forecasts (`input_windows`), which a
+        """{level: (lo, hi)} in original units around (N, T, k) original-unit forecasts, window n of series
+        series[n] of `scaler` (the forecaster's own by default; None: all of its first series); {} without
+        intervals. `inputs`: the (N, L, C) network inputs of those forecasts (`input_windows`), which a
         scaled-residuals calibration needs for each window's volatility. Floored at 0 as the forecasts are."""
         if self.intervals is None:
             return {}
-        bands = self.intervals.bands(point, self.scaler.units(self._targets), inputs)
-        return floor_bands(bands, self._floored)
+        units = (scaler or self.scaler).units(self._targets, series)
+        units = units if series is None else units[:, None, :]
+        return floor_bands(self.intervals.bands(point, units, inputs), self._floored)
+
+    def forecast_inputs(
+        self,
+        inputs: np.ndarray,
+        series: np.ndarray,
+        scaler: Scaler | None = None,
+        target_cycle: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(N, T, k) original-unit forecasts of (N, L, C) network inputs, window n of series series[n] of
+        `scaler` (the forecaster's own by default); `target_cycle`: (N, T, k) the removed cycle at the
+        windows' targets, put back; the `nonnegative` targets floored at 0."""
+        scaler = scaler or self.scaler
+        # a series embedding knows the series by their number in training; -1: not seen there
+        known = self.scaler.numbers(scaler.ids)[series]
+        outputs = predict(self.model, inputs, known).numpy().reshape(len(inputs), self.spec.horizon, -1)
+        if target_cycle is not None:
+            outputs = outputs + target_cycle
+        return floor(scaler.inverse_transform(outputs, self._targets, series), self._floored)
+
+    def network_values(
+        self,
+        values: np.ndarray,
+        times: pd.DatetimeIndex | None,
+        row_series: np.ndarray | None = None,
+        scaler: Scaler | None = None,
+    ) -> np.ndarray:
+        """(rows, C) float32 what the network reads of (rows, C) original values of `spec.input_columns`:
+        scaled by `scaler` (the forecaster's own by default; row r of series row_series[r], None: all of its
+        first series), the cycle at `times` removed where it has one (which then needs the times)."""
+        scaled = (scaler or self.scaler).transform(values, series=row_series)
+        if self.cycle is not None:
+            if times is None:
+                raise ValueError("this forecaster removes a cycle: pass the times of the rows")
+            scaled = scaled - self.cycle.at(times)
+        return scaled.astype(np.float32)
 
     def input_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
-        """What the network reads of every window of (rows, C) original values of `spec.input_columns` at
-        `times` (needed with a cycle): (rows - L + 1, L, C) scaled values, the cycle removed; window i
-        reads rows [i, i + L)."""
-        scaled, _ = self._scaled(values, times)
+        """What the network reads of every window of (rows, C) original values of one series'
+        `spec.input_columns` at `times` (needed with a cycle): (rows - L + 1, L, C); window i reads rows
+        [i, i + L)."""
+        scaled = self.network_values(values, times)
         # (N, C, L) -> (N, L, C)
         return np.lib.stride_tricks.sliding_window_view(scaled, self.spec.lookback, axis=0).transpose(0, 2, 1)
 
     def forecast_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
-        """Forecasts in original units for every window of (rows, C) original values of
+        """Forecasts in original units for every window of (rows, C) original values of one series'
         `spec.input_columns` taken at `times` (needed with a cycle): (rows - L - T + 1, T, k), window i
         reading rows [i, i + L); the `nonnegative` targets floored at 0."""
-        lookback, horizon, targets = self.spec.lookback, self.spec.horizon, self._targets
-        scaled, cycle = self._scaled(values, times)
-        inputs, _ = numpy_windows(scaled, lookback, horizon)
-        outputs = predict(self.model, inputs).numpy().reshape(len(inputs), horizon, -1)
-        if cycle is not None:
-            _, target_cycle = numpy_windows(cycle[:, targets], lookback, horizon)
-            outputs = outputs + target_cycle  # the cycle at each window's target rows, (N, T, k)
-        return floor(self.scaler.inverse_transform(outputs, targets), self._floored)
-
-    def _scaled(
-        self, values: np.ndarray, times: pd.DatetimeIndex | None
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """(rows, C) float32 network values (scaled, the cycle removed) and the cycle at `times` (or None)."""
-        scaled, cycle = self.scaler.transform(values), None
-        if self.cycle is not None:
-            if times is None:
-                raise ValueError("this forecaster removes a cycle: pass the times of the rows")
-            cycle = self.cycle.at(times)
-            scaled = scaled - cycle
-        return scaled.astype(np.float32), cycle
+        lookback, horizon = self.spec.lookback, self.spec.horizon
+        inputs = self.input_windows(values, times)[: len(values) - lookback - horizon + 1]
+        target_cycle = None
+        if self.cycle is not None:  # the cycle at each window's target rows, (N, T, k)
+            _, target_cycle = numpy_windows(self.cycle.at(times, self._targets), lookback, horizon)
+        return self.forecast_inputs(inputs, np.zeros(len(inputs), dtype=np.int64), target_cycle=target_cycle)
 
     @property
     def _targets(self) -> slice:
@@ -126,83 +155,50 @@ class Forecaster:
     def _floored(self) -> np.ndarray:
         return floor_mask(self.spec.target_columns, self.nonnegative)
 
-    def predict(self, history: pd.DataFrame) -> pd.DataFrame:
-        """Forecast the `horizon` steps after the last row of `history`.
+    def predict(self, history: pd.DataFrame, skip_short: bool = False) -> pd.DataFrame:
+        """Forecast the `horizon` steps after the last row of each series of `history`.
 
         Args:
-            history: at least `lookback` rows with the time column (or a DatetimeIndex) and every
-                input column. For a model trained on stamps with offsets, the stamps may carry any offset
-                (datetimes or ISO text); stamps without one are local times in `spec.timezone`.
+            history: the time column (or, for one series, a DatetimeIndex), every input column and, for a
+                model of many series, the series column; at least `lookback` rows per series, of which the
+                last `lookback` must be filled. For a model trained on stamps with offsets, the stamps may
+                carry any offset (datetimes or ISO text); stamps without one are local times in
+                `spec.timezone`.
+            skip_short: leave out, with a warning, a series with fewer rows than the lookback (else an error).
         Returns:
-            DataFrame with the time column (future timestamps, in `spec.timezone` when it is set), `step`
-            (1..T) and one column per target, each followed, where the forecaster has intervals, by
-            `<target>_lo_<level>` and `<target>_hi_<level>` per level (`<t>_lo_80`, `<t>_hi_80`, `<t>_lo_95`,
-            `<t>_hi_95` by default), nested: lo_95 <= lo_80 <= point <= hi_80 <= hi_95.
+            DataFrame with the series column (many series only), the time column (future timestamps, in
+            `spec.timezone` when it is set), `step` (1..T) and one column per target, each followed, where
+            the forecaster has intervals, by `<target>_lo_<level>` and `<target>_hi_<level>` per level
+            (`<t>_lo_80`, `<t>_hi_80`, `<t>_lo_95`, `<t>_hi_95` by default), nested: lo_95 <= lo_80 <=
+            point <= hi_80 <= hi_95.
         """
-        times, values = self._history_values(history)
-        lookback = self.spec.lookback
-        future = future_stamps(times[-1:], self.spec.horizon, self.spec.freq, self.spec.timezone)
-        inputs, _ = self._scaled(values[-lookback:], times[-lookback:])  # (L, C), as the network reads it
-        output = predict(self.model, inputs[None]).numpy().reshape(self.spec.horizon, -1)
+        spec, lookback = self.spec, self.spec.lookback
+        read = read_history(spec, history, skip_short)
+        uniques, codes, times, values, keep = read.ids, read.codes, read.times, read.values, read.keep
+        ends = np.cumsum(np.bincount(codes, minlength=len(uniques)))[keep]
+        starts = ends - lookback
+        scaler = self.scaler.with_unknown(uniques, values, codes)
+        scaled = self.network_values(values, times, codes, scaler)
+        # (rows - L + 1, C, L) -> (rows - L + 1, L, C)
+        inputs = np.lib.stride_tricks.sliding_window_view(scaled, lookback, axis=0).transpose(0, 2, 1)[starts]
+        series = np.flatnonzero(keep)
+        future = future_stamps(times[ends - 1], spec.horizon, spec.freq, spec.timezone)
+        cycle = None
         if self.cycle is not None:
-            output = output + self.cycle.at(future, self._targets)
-        forecast = floor(self.scaler.inverse_transform(output, self._targets), self._floored)
-        frame = self._forecast_frame(forecast, self.bands(forecast, inputs))
-        frame.insert(0, "step", np.arange(1, self.spec.horizon + 1))
-        shown = future if self.spec.timezone is None else future.tz_convert(self.spec.timezone)
-        frame.insert(0, self.spec.time_column, shown)
-        return frame
-
-    def _forecast_frame(
-        self, forecast: np.ndarray, bands: dict[float, tuple[np.ndarray, np.ndarray]]
-    ) -> pd.DataFrame:
-        """(T, k) forecasts, a column per target, each followed by `<t>_lo_<l>` and `<t>_hi_<l>` per level."""
-        columns = {}
-        for j, target in enumerate(self.spec.target_columns):
-            columns[target] = forecast[:, j]
+            cycle = self.cycle.at(future, self._targets).reshape(len(series), spec.horizon, -1)
+        point = self.forecast_inputs(inputs, series, scaler, cycle)
+        bands = self.bands(point, inputs, series, scaler)
+        frame = (
+            {} if spec.series_column is None else {spec.series_column: np.repeat(uniques[keep], spec.horizon)}
+        )
+        frame[spec.time_column] = future if spec.timezone is None else future.tz_convert(spec.timezone)
+        frame["step"] = np.tile(np.arange(1, spec.horizon + 1), len(series))
+        for j, target in enumerate(spec.target_columns):
+            frame[target] = point[:, :, j].reshape(-1)
             for level, (lo, hi) in bands.items():
-                columns[f"{target}_lo_{level_name(level)}"] = lo[:, j]
-                columns[f"{target}_hi_{level_name(level)}"] = hi[:, j]
-        return pd.DataFrame(columns)
-
-    def _history_values(self, history: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray]:
-        spec = self.spec
-        if spec.time_column in history.columns:
-            stamps = history[spec.time_column]
-        elif isinstance(history.index, pd.DatetimeIndex):
-            stamps = history.index.to_series(index=history.index)
-        else:
-            raise ForecastInputError(f"history has no time column {spec.time_column!r} and no DatetimeIndex")
-        times = self._times(stamps)
-        missing = [c for c in spec.input_columns if c not in history.columns]
-        if missing:
-            raise ForecastInputError(
-                f"history lacks column(s) {', '.join(missing)} that the model was trained on"
-                f" ({', '.join(spec.input_columns)})"
-            )
-        if len(history) < spec.lookback:
-            raise ForecastInputError(
-                f"history has {len(history)} rows; the model needs the last {spec.lookback}"
-            )
-        if times[-spec.lookback :].isna().any():
-            raise ForecastInputError(f"history has unparseable timestamps in {spec.time_column!r}")
-        values = history[spec.input_columns].to_numpy(dtype=np.float64)
-        if not np.isfinite(values[-spec.lookback :]).all():
-            raise ForecastInputError(
-                f"history has NaN or inf in the last {spec.lookback} rows; fill them first"
-            )
-        return times, values
-
-    def _times(self, stamps: pd.Series) -> pd.DatetimeIndex:
-        """The history's stamps on the time line the model was trained on: naive, or UTC."""
-        if self.spec.timezone is not None:
-            return pd.DatetimeIndex(to_utc(stamps, self.spec.timezone))
-        if offsets(stamps).notna().any():
-            raise ForecastInputError(
-                f"history stamps in {self.spec.time_column!r} carry UTC offsets; this model was trained on"
-                " stamps without offsets: pass them as the model was trained (without offsets)"
-            )
-        return pd.DatetimeIndex(pd.to_datetime(stamps, errors="coerce"))
+                frame[f"{target}_lo_{level_name(level)}"] = lo[:, :, j].reshape(-1)
+                frame[f"{target}_hi_{level_name(level)}"] = hi[:, :, j].reshape(-1)
+        return pd.DataFrame(frame)
 
     def data_config(self, path: str | None, csv: CsvConfig | None = None) -> DataConfig:
         """How to read a history for this model: its time column, features and targets, and its training
@@ -213,6 +209,7 @@ class Forecaster:
         return DataConfig(
             path=path,
             time_column=self.spec.time_column,
+            series_column=self.spec.series_column,
             timezone=self.spec.timezone,
             targets=targets,
             features=features,
@@ -238,8 +235,8 @@ class Forecaster:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "cpu") -> Forecaster | PanelForecaster:
-        """The forecaster a bundle holds: a `PanelForecaster` where it was trained on many series."""
+    def load(cls, directory: str | Path, device: str = "cpu") -> Forecaster:
+        """The forecaster a bundle holds, of any readable format."""
         directory = Path(directory)
         try:
             meta = json.loads((directory / "forecaster.json").read_text())
@@ -253,24 +250,21 @@ class Forecaster:
                 f" ({', '.join(map(str, READABLE_VERSIONS))}); install the release that wrote it"
             )
         spec = WindowSpec(**meta["spec"])
+        scaler = Scaler.from_json(meta["scaler"])
         model = BiLSTMNet(
             ModelConfig(**meta["model_config"]),
             len(spec.input_columns),
             len(spec.target_columns),
             spec.horizon,
             spec.lookback,
-            len(meta["scaler"]["ids"]) if spec.series_column else 0,  # the series an embedding knows
+            0 if meta["format_version"] < 5 else len(scaler.ids),  # the series an embedding knows
         )
         state = _weights(directory / "weights.pt", device)
         model.load_state_dict(state)
         cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None
         intervals = ConformalIntervals.from_json(meta["intervals"]) if meta.get("intervals") else None
         nonnegative = meta.get("nonnegative", [])  # bundles from before flooring floor nothing
-        model = model.to(device).eval()
-        if spec.series_column is not None:
-            scalers = SeriesScalers.from_json(meta["scaler"])
-            return PanelForecaster(model, scalers, spec, intervals, nonnegative=nonnegative)
-        return cls(model, Scaler.from_json(meta["scaler"]), spec, cycle, intervals, nonnegative)
+        return cls(model.to(device).eval(), scaler, spec, cycle, intervals, nonnegative)
 
 
 def _weights(path: Path, device: str) -> dict:

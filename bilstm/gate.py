@@ -13,13 +13,11 @@ from dataclasses import dataclass
 
 from bilstm import backtest, pipeline
 from bilstm.config import PipelineConfig
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.evaluation import Evaluation
 from bilstm.folds import Fold
 from bilstm.forecaster import Forecaster
 from bilstm.intervals import level_name
-from bilstm.panel_evaluation import PanelEvaluation, evaluate_panel
-from bilstm.panel_pipeline import ScaledPanel
 
 # registry.gate_metric -> its name in the promotion reason, and its key in the metrics after `test_`
 METRICS = {"mse": ("MSE", "mse_scaled"), "mase": ("MASE", "mase"), "owa": ("OWA", "owa")}
@@ -37,12 +35,13 @@ class GateEvidence:
 
 
 def single_split(evaluation: Evaluation, prepared: pipeline.ScaledSplit, gate_metric: str) -> GateEvidence:
-    """Every test window of this run's split, the champion scored with this run's scaler (and MASE over this
-    run's train rows' seasonal-naive error)."""
+    """Every test window of this run's split (of every series: the means over series; OWA from those means,
+    against Naive2's), the champion scored with this run's scaler as the reference."""
     name, key = METRICS[gate_metric]
     metrics, metric = evaluation.metrics, f"test_{key}"
+    many = prepared.series.series_column is not None and gate_metric != "owa"
     return GateEvidence(
-        f"test {name}",
+        f"test {name}" + (" (mean over series)" if many else ""),
         metric,
         metrics[metric],
         metrics[f"naive_{metric}"],
@@ -51,23 +50,8 @@ def single_split(evaluation: Evaluation, prepared: pipeline.ScaledSplit, gate_me
     )
 
 
-def panel_split(evaluation: PanelEvaluation, prepared: ScaledPanel, gate_metric: str) -> GateEvidence:
-    """Every test window of every series (the mean over series; OWA from those means, against Naive2's), the
-    champion scored with this run's scalers as the reference."""
-    name, key = METRICS[gate_metric]
-    metrics, metric = evaluation.metrics, f"test_{key}"
-    return GateEvidence(
-        f"test {name}" + ("" if gate_metric == "owa" else " (mean over series)"),
-        metric,
-        metrics[metric],
-        metrics[f"naive_{metric}"],
-        metrics[f"seasonal_naive_{metric}"],
-        lambda champion: evaluate_panel(champion, prepared).metrics[metric],
-    )
-
-
 def over_folds(
-    means: dict[str, float], folds: list[Fold], series: Series, config: PipelineConfig
+    means: dict[str, float], folds: list[Fold], series: SeriesTable, config: PipelineConfig
 ) -> GateEvidence:
     """The means over backtest folds (`bilstm.backtest.summarise`); the champion is scored on each fold's
     test windows in units scaled by that fold's train rows (MASE by their seasonal-naive error), and

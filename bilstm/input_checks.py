@@ -7,25 +7,25 @@ from __future__ import annotations
 
 from bilstm.config import PipelineConfig
 from bilstm.cycle import fit_on_train_rows
-from bilstm.data import Series, check_targets_vary
+from bilstm.data import SeriesTable
 from bilstm.errors import MonitorInputError
-from bilstm.split import Split, split_rows
+from bilstm.split import Split, check_targets_vary, split_rows
 
 
-def checked_split(series: Series, config: PipelineConfig) -> Split:
+def checked_split(series: SeriesTable, config: PipelineConfig) -> Split:
     """The time split of `series` for a resolved `config`, checked to leave a window in every split and a
     target that varies over the train rows (what `pipeline.split_and_scale` splits by, too)."""
     window = config.window
     rows = len(series.frame)
     split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
-    check_targets_vary(series, split.train_rows)
+    check_targets_vary(series, split)
     return split
 
 
-def check_cycle(series: Series, config: PipelineConfig, split: Split) -> None:
+def check_cycle(series: SeriesTable, config: PipelineConfig, split: Split) -> None:
     """Raise `DataValidationError` where `scaler.cycle` cannot be fitted on the split's train rows."""
     if config.scaler.cycle:
-        train = split.train_rows
+        train = split.rows("train")
         times = series.frame.index[train]
         cycle = config.scaler.cycle
         fit_on_train_rows(series.values[train], times, cycle, series.freq, series.source, series.timezone)

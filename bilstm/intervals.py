@@ -11,9 +11,8 @@ forecaster keeps the calibration as plain JSON in its bundle. Two calibrators (`
   volatile ones.
 
 Where the validation windows are too few for a level (ceil((n + 1) * a) > n), its half-width is the largest
-score times a normal tail's factor (`tail_factor`), with one warning line (`shortfall_warnings`).
-
-Scores: coverage, mean width, MSIS.
+score times a normal tail's factor (`tail_factor`), with one warning line (`shortfall_warnings`). The bands'
+scores (coverage, width, MSIS) are `bilstm.metrics.interval_scores`.
 """
 
 from __future__ import annotations
@@ -219,52 +218,3 @@ def calibrate(
     if method == "split-conformal":
         return ConformalIntervals.calibrate(residuals, levels)
     raise ValueError(f"unknown interval method {method!r}; use split-conformal or scaled-residuals")
-
-
-def coverage(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray, axis=None) -> np.ndarray | float:
-    """Fraction of `truth` inside [lo, hi] (over `axis`; all values by default)."""
-    inside = (truth >= lo) & (truth <= hi)
-    return inside.mean(axis=axis)
-
-
-def msis(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float, scale: np.ndarray) -> float:
-    """The M4 competition's mean scaled interval score of (N, T, k) bands at `level` percent.
-
-    Per value: (hi - lo) + 2/alpha * (lo - y) if y < lo + 2/alpha * (y - hi) if y > hi, with alpha =
-    1 - level/100; averaged per target and divided by `scale` (k,), the in-sample seasonal-naive MAE of the
-    target (as MASE), then averaged over targets.
-    """
-    alpha = 1 - level / 100
-    penalty = (2 / alpha) * (np.maximum(lo - truth, 0) + np.maximum(truth - hi, 0))
-    score = (hi - lo) + penalty
-    per_target = score.reshape(-1, truth.shape[-1]).mean(axis=0)
-    return float((per_target / scale).mean())
-
-
-def interval_scores(
-    truth: np.ndarray,
-    bands: dict[float, tuple[np.ndarray, np.ndarray]],
-    reference_unit: np.ndarray,
-    scale: np.ndarray,
-) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Test metrics of (N, T, k) original-unit bands, and coverage per horizon step.
-
-    Args:
-        truth: (N, T, k) actual values, original units.
-        bands: {level: (lo, hi)} in original units, as `ConformalIntervals.bands` gives.
-        reference_unit: (k,) original units per scaled unit, for the widths on scaled values.
-        scale: (k,) in-sample seasonal-naive MAE per target, for MSIS.
-    Returns:
-        `test_coverage_<l>`, `test_width_<l>`, `test_width_<l>_scaled`, `test_msis_<l>` per level l; and
-        {`coverage_<l>`: (T,) coverage per step}.
-    """
-    scores, per_step = {}, {}
-    for level, (lo, hi) in bands.items():
-        name = level_name(level)
-        width = hi - lo
-        scores[f"test_coverage_{name}"] = float(coverage(truth, lo, hi))
-        scores[f"test_width_{name}"] = float(width.mean())
-        scores[f"test_width_{name}_scaled"] = float((width / reference_unit).mean())
-        scores[f"test_msis_{name}"] = msis(truth, lo, hi, level, scale)
-        per_step[f"coverage_{name}"] = coverage(truth, lo, hi, axis=(0, 2))
-    return scores, per_step

@@ -17,8 +17,7 @@ import pandas as pd
 
 from bilstm.calendar_steps import step_numbers
 from bilstm.config import PipelineConfig
-from bilstm.data import Series
-from bilstm.panel import Panel
+from bilstm.data import SeriesTable
 
 TAG_PREFIX = "job."
 # one series is recognised in a later file by its values at the stamps whose step number (since 1970, in steps
@@ -73,7 +72,7 @@ class Job:
         )
 
     @classmethod
-    def for_run(cls, series: Series | Panel, config: PipelineConfig) -> Job:
+    def for_run(cls, series: SeriesTable, config: PipelineConfig) -> Job:
         """The job of a training run on `series` (one, or a panel of many) with `config`."""
         return cls.of(
             series.name,
@@ -83,8 +82,9 @@ class Job:
             config.window.horizon,
             series.freq,
             config.data.series_column,
-            _ids_digest(series.ids) if isinstance(series, Panel) else None,
-            None if isinstance(series, Panel) else _sample(series),
+            # a file of one series is known by its values; many by their ids
+            None if series.series_column is None else _ids_digest(series.ids),
+            _sample(series) if series.series_column is None else None,
             series.timezone or NAIVE,
         )
 
@@ -147,7 +147,7 @@ def _ids_digest(ids: np.ndarray) -> str:
     return f"{len(ids)} series #{hashlib.sha256(joined.encode()).hexdigest()[:12]}"
 
 
-def _sample(series: Series) -> str:
+def _sample(series: SeriesTable) -> str:
     """The target values at the series' last `SAMPLES` sampled stamps, by stamp, as JSON."""
     numbers = step_numbers(series.frame.index, series.freq, series.timezone)
     rows = np.flatnonzero(np.mod(numbers, SAMPLE_EVERY) == 0)[-SAMPLES:]

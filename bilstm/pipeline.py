@@ -1,6 +1,7 @@
-"""The pipeline's steps as plain functions — the Prefect tasks and the benchmarks call these same ones.
+"""The pipeline's steps as plain functions, for one series or the many of a long table — the Prefect tasks
+and the benchmarks call these same ones.
 
-ingest (`bilstm.data.load_series`) -> the settings left to the data (`bilstm.defaults.resolve`) ->
+ingest (`bilstm.data.load_table`) -> the settings left to the data (`bilstm.defaults.resolve`) ->
 `split_and_scale` -> `make_train_windows` -> `new_forecaster` -> `fit_forecaster` (which ends with
 `calibrate_intervals`) -> `evaluate_forecaster`.
 `run` chains them without any orchestration, for library use.
@@ -17,67 +18,69 @@ import torch
 
 from bilstm.config import PipelineConfig
 from bilstm.cycle import Cycle, fit_on_train_rows
-from bilstm.data import Series, load_series
+from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve, season
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.forecaster import Forecaster, WindowSpec
-from bilstm.input_checks import checked_split
 from bilstm.intervals import ConformalIntervals, calibrate
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floored_targets
 from bilstm.scaling import Scaler
-from bilstm.split import Split
+from bilstm.split import Split, split_table
 from bilstm.training import EpochCallback, TrainingLog, fit, predict
-from bilstm.windows import Windows, make_windows
+from bilstm.windows import Windows, split_windows
 
 _FIT_BATCH = 4096  # windows per batch of the highway's least-squares warm start
 
 
 @dataclass
 class ScaledSplit:
-    """A series split by time, with a scaler (and a cycle) fitted on its train rows, and what the network
-    reads: the scaled values, minus the cycle where one is configured."""
+    """Series split by time, with a scaler (and a cycle, for one series) fitted on their train rows, and what
+    the network reads: the scaled values, minus the cycle where one is configured."""
 
-    series: Series
+    series: SeriesTable
     split: Split
     scaler: Scaler
     scaled: np.ndarray  # (rows, C) float32, columns as series.input_columns
     cycle: Cycle | None = None
 
 
-def split_and_scale(series: Series, config: PipelineConfig, split: Split | None = None) -> ScaledSplit:
-    """Split by `config` (or by a given `split`: a backtest's fold), fit the scaler and the cycle on the
-    train rows, and scale every row with them."""
-    split = split or checked_split(series, config)
-    values = series.values
-    scaler = Scaler(config.scaler.kind).fit(values[split.train_rows])
-    scaled, cycle = scaler.transform(values), None
+def split_and_scale(series: SeriesTable, config: PipelineConfig, split: Split | None = None) -> ScaledSplit:
+    """Split by `config` (leaving out series too short for it where `data.skip_short`), or by a given
+    `split` (a backtest's fold); fit the scaler (one per series, or pooled with `scaler.per_series` off)
+    and the cycle on the train rows, and scale every row with them."""
+    if split is None:
+        series, split = split_table(series, config)
+    values, row_series = series.values, series.row_series
+    train = split.train_mask(len(values))
+    kind, per_series = config.scaler.kind, config.scaler.per_series
+    scaler = Scaler.fit(kind, values, row_series, series.ids, train, per_series)
+    scaled, cycle = scaler.transform(values, series=row_series), None
     if config.scaler.cycle:
-        times, train = series.frame.index, split.train_rows
+        times, rows = series.frame.index, split.rows("train")
         cycle = fit_on_train_rows(
-            scaled[train], times[train], config.scaler.cycle, series.freq, series.source, series.timezone
+            scaled[rows], times[rows], config.scaler.cycle, series.freq, series.source, series.timezone
         )
         scaled = scaled - cycle.at(times)
     return ScaledSplit(series, split, scaler, scaled.astype(np.float32), cycle)
 
 
 def make_train_windows(prepared: ScaledSplit, config: PipelineConfig) -> tuple[Windows, Windows]:
-    """Train and validation windows; no window reads a row past its split."""
-    k, window = len(prepared.series.target_columns), config.window
-    split = prepared.split
-    train = make_windows(prepared.scaled[split.train_rows], window.lookback, window.horizon, k)
-    val = make_windows(prepared.scaled[split.val_rows], window.lookback, window.horizon, k)
-    return train, val
+    """Train and validation windows of every series; no window reads a row past its split or crosses a
+    series (`train.series_sampling`, `model.series_embedding`)."""
+    uniform = config.train.series_sampling == "uniform_series"
+    keys = prepared.series.row_series if config.model.series_embedding else None
+    k = len(prepared.series.target_columns)
+    return split_windows(prepared.scaled, prepared.split, k, uniform, keys)
 
 
 def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
     """An untrained forecaster: the network with the seed's initial weights, the scaler, the spec and the
-    targets it floors at 0 (`data.nonnegative`, auto read from the train and validation rows)."""
+    targets it floors at 0 (`data.nonnegative`, auto read from every series' train and validation rows)."""
     torch.manual_seed(config.train.seed)  # the initial weights too are a function of the seed
     series, window = prepared.series, config.window
-    net = BiLSTMNet(
-        config.model, len(series.input_columns), len(series.target_columns), window.horizon, window.lookback
-    )
+    inputs, targets = len(series.input_columns), len(series.target_columns)
+    net = BiLSTMNet(config.model, inputs, targets, window.horizon, window.lookback, len(series.ids))
     spec = WindowSpec(
         time_column=config.data.time_column,
         input_columns=series.input_columns,
@@ -87,11 +90,14 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
         freq=series.freq,
         timezone=series.timezone,
         zone_recorded=True,
+        series_column=series.series_column,
         seasonal_period=season(config.data, series.freq),
         missing=config.data.missing,
     )
-    known = series.frame[series.target_columns].to_numpy()[: prepared.split.val_end]
-    nonnegative = floored_targets(config.data.nonnegative, known, series.target_columns)
+    # every series' train and validation rows: those before its val_end
+    known = np.arange(len(series.frame)) < prepared.split.val_end[series.row_series]
+    values = series.frame[series.target_columns].to_numpy()[known]
+    nonnegative = floored_targets(config.data.nonnegative, values, series.target_columns)
     return Forecaster(net, prepared.scaler, spec, prepared.cycle, nonnegative=nonnegative)
 
 
@@ -151,15 +157,14 @@ def kept_start_note(config: PipelineConfig) -> str:
 
 
 def evaluate_forecaster(forecaster: Forecaster, prepared: ScaledSplit) -> Evaluation:
-    """Score on every test window, with the split's (current) scaler as the reference."""
-    series = prepared.series
-    return evaluate(forecaster, series.frame, prepared.split, prepared.scaler, series.target_columns)
+    """Score on every test window of every series, with the split's (current) scaler as the reference."""
+    return evaluate(forecaster, prepared)
 
 
 def run(config: PipelineConfig, progress: bool | None = None) -> tuple[Forecaster, TrainingLog, Evaluation]:
     """Ingest, fill in the settings left to the data, split, scale, window, train and evaluate, in one
     process, with nothing tracked."""
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     prepared = split_and_scale(series, config)
     forecaster = new_forecaster(prepared, config)

@@ -12,9 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from bilstm.data import SeriesTable
 from bilstm.evaluation import Evaluation
-from bilstm.panel import Panel
-from bilstm.panel_evaluation import PanelEvaluation
 from bilstm.plot_axes import FORECAST_COLOR, date_axis, in_zone, shade_bands
 from bilstm.promise import Band
 from bilstm.training import TrainingLog
@@ -45,8 +44,10 @@ def forecast_plot(
     """The last `windows` non-overlapping test forecasts of the first target against the actual series, with
     their prediction intervals shaded where the forecaster has them; dates in `timezone`, the data's."""
     truth, forecast = evaluation.truth, evaluation.forecast
-    times = in_zone(evaluation.times, timezone)
     horizon = truth.shape[1]
+    # the stamps of every test target row: window i covers times[i : i + T]
+    first = evaluation.first_rows
+    times = in_zone(evaluation.times[first[0] : first[-1] + horizon], timezone)
     # the actual series: each window's first target, then the rest of the last window
     actual = np.concatenate([truth[:, 0, 0], truth[-1, 1:, 0]])
     starts = [len(truth) - 1 - i * horizon for i in range(windows) if len(truth) - 1 - i * horizon >= 0]
@@ -114,7 +115,7 @@ def monitor_plot(
     return figure
 
 
-def series_forecast_plot(evaluation: PanelEvaluation, panel: Panel, history: int = 96) -> Figure:
+def series_forecast_plot(evaluation: Evaluation, panel: SeriesTable, history: int = 96) -> Figure:
     """The best, the median and the worst series by test sMAPE: the last `history` rows before each one's
     first test window, its actual test values and the forecast (first target), one panel each."""
     by_series = evaluation.by_series.sort_values("smape", kind="stable")
@@ -129,7 +130,7 @@ def series_forecast_plot(evaluation: PanelEvaluation, panel: Panel, history: int
         before = slice(max(int(panel.offsets[number]), first - history), first)
         horizon = evaluation.truth.shape[1]
         target = panel.target_columns[0]
-        times = in_zone(panel.times, panel.timezone)
+        times = in_zone(panel.frame.index, panel.timezone)
         ax.plot(times[before], panel.frame[target].to_numpy()[before], color="black", label="history")
         span = times[first : first + horizon]
         bands = {level: (lo[window, :, 0], hi[window, :, 0]) for level, (lo, hi) in evaluation.bands.items()}

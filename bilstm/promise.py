@@ -86,9 +86,10 @@ def promise_of(evaluation: Evaluation, prepared: ScaledSplit) -> Promise:
     mse = window_mse(evaluation.truth, evaluation.forecast, prepared.scaler)
     miss = window_miss(evaluation.truth, coverage_band(evaluation.bands))
     series, split = prepared.series, prepared.split
-    first_targets = series.shown_times[split.val_end : split.val_end + len(mse)].astype(str).tolist()
+    train_end, val_end, test_end = split.borders()
+    first_targets = series.shown_times[val_end : val_end + len(mse)].astype(str).tolist()
     inputs = series.frame[series.input_columns]
-    drift = DriftReference.fit(inputs.iloc[split.train_rows], inputs.iloc[split.train_end : split.test_end])
+    drift = DriftReference.fit(inputs.iloc[split.rows("train")], inputs.iloc[train_end:test_end])
     return Promise(first_targets, mse, miss, drift)
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.engine import make_url
 
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.defaults import resolve
 from bilstm.errors import option_problems
 from bilstm.folds import BacktestError, BacktestOptions, plan_folds
@@ -109,13 +109,13 @@ def fold_options(options: SweepOptions) -> BacktestOptions:
     return BacktestOptions(folds=options.folds)
 
 
-def trial_config(config: PipelineConfig, series: Series, values: dict[str, Any]) -> PipelineConfig:
+def trial_config(config: PipelineConfig, series: SeriesTable, values: dict[str, Any]) -> PipelineConfig:
     """`config` with a trial's values set, the settings still left to the data resolved against `series`."""
     return resolve(with_overrides(config, values), series).config
 
 
 def check_space_fits(
-    series: Series, config: PipelineConfig, space: SearchSpace, options: SweepOptions
+    series: SeriesTable, config: PipelineConfig, space: SearchSpace, options: SweepOptions
 ) -> None:
     """Raise `SweepError` unless the folds fit before the test split with the space's longest lookback
     (and with the config's own where the space leaves it alone)."""
@@ -134,7 +134,11 @@ def check_space_fits(
 
 
 def run_trial(
-    trial: optuna.Trial, series: Series, config: PipelineConfig, space: SearchSpace, options: SweepOptions
+    trial: optuna.Trial,
+    series: SeriesTable,
+    config: PipelineConfig,
+    space: SearchSpace,
+    options: SweepOptions,
 ) -> float:
     """One trial: its config, a model per fold trained and scored; the mean held-out MSE (scaled) of the
     folds. Reports each epoch's validation loss (step: fold x epochs + epoch) and stops when pruned."""
@@ -147,7 +151,11 @@ def run_trial(
 
 
 def _scored(
-    trial: optuna.Trial, series: Series, config: PipelineConfig, space: SearchSpace, options: SweepOptions
+    trial: optuna.Trial,
+    series: SeriesTable,
+    config: PipelineConfig,
+    space: SearchSpace,
+    options: SweepOptions,
 ) -> float:
     from bilstm import pipeline  # torch loads with the first trial, not with the CLI's checks of a sweep
 
@@ -218,7 +226,7 @@ def sampler_seed(seed: int, slot: int, held: int) -> int:
 def run_one_trial(
     name: str,
     storage: str,
-    series: Series,
+    series: SeriesTable,
     config: PipelineConfig,
     space: SearchSpace,
     options: SweepOptions,

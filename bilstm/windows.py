@@ -2,16 +2,20 @@
 
 A `Windows` holds the series tensor (on the training device) and hands out batches by window index: inputs
 are all columns of rows [i, i + lookback), targets the last `n_targets` columns of the next `horizon` rows.
-Only a batch is ever materialised. Over many series laid end to end (`bilstm.panel`), `starts` lists the
-rows where a window may start, so that no window crosses from one series into the next.
+Only a batch is ever materialised. Over the series of a table laid end to end, `starts` lists the rows where
+a window may start, so that no window crosses from one series into the next (`split_windows`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from bilstm.split import Split
 
 
 @dataclass
@@ -114,6 +118,26 @@ def make_windows(
         return None if array is None else torch.from_numpy(np.asarray(array, dtype=np.int64))
 
     return Windows(series, lookback, horizon, n_targets, tensor(starts), tensor(groups), tensor(keys))
+
+
+def split_windows(
+    scaled: np.ndarray,
+    split: Split,
+    n_targets: int,
+    uniform_series: bool = False,
+    keys: np.ndarray | None = None,
+) -> tuple[Windows, Windows]:
+    """Train and validation windows of every series of `split` over the (rows, C) scaled values: no window
+    reads a row past its split or crosses into another series. With `uniform_series` (and more than one
+    series: one would only be drawn with replacement) training draws a series first, then one of its
+    windows; `keys`: each row's series number, for a series embedding."""
+    groups = None
+    if uniform_series and len(split.first) > 1:
+        groups = np.concatenate([[0], np.cumsum(split.window_counts("train"))])
+    lookback, horizon = split.lookback, split.horizon
+    train = make_windows(scaled, lookback, horizon, n_targets, split.starts("train"), groups, keys)
+    val = make_windows(scaled, lookback, horizon, n_targets, split.starts("val"), None, keys)
+    return train, val
 
 
 def numpy_windows(values: np.ndarray, lookback: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,36 +16,29 @@ from bilstm import read_once
 from bilstm.config import CsvConfig, PipelineConfig
 from bilstm.config_layers import ConfigError
 from bilstm.csv_dialect import separator_hint
-from bilstm.data import Series, builtin_path, load_series, read_table
+from bilstm.data import SeriesTable, builtin_path, load_table, read_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.forecast_files import check_figure_path, check_table_path
 from bilstm.frequency_match import check_frequency, table_freq
-from bilstm.input_checks import check_cycle, check_window, checked_split
+from bilstm.input_checks import check_cycle, check_window
 from bilstm.job import Job
 from bilstm.messages import names, sample
-from bilstm.panel import Panel, load_panel
-from bilstm.panel_settings import resolve_panel
-from bilstm.panel_split import checked_panel_split
+from bilstm.split import split_table
 from bilstm.zone_match import check_zone
 
 
-def check_training_input(config: PipelineConfig) -> tuple[Series | Panel, PipelineConfig]:
+def check_training_input(config: PipelineConfig) -> tuple[SeriesTable, PipelineConfig]:
     """Raise `DataValidationError` for what the training flow would reject after starting up; else the
-    series (a panel of many with `data.series_column`) as read and the config with the settings left to
-    the data filled in, for further checks."""
+    series as read and the config with the settings left to the data filled in, for further checks."""
     check_device(config.train.device)
     with warnings.catch_warnings():  # the flow's own run of the same steps shows them
         warnings.simplefilter("ignore")
         # kept for the flow this command runs next, which then takes it instead of reading the file again
-        if config.data.series_column is not None:
-            panel = read_once.keep(load_panel, config.data)
-            config = resolve_panel(config, panel)
-            checked_panel_split(panel, config)
-            return panel, config
-        series = read_once.keep(load_series, config.data)
-    config = resolve(config, series).config
-    check_cycle(series, config, checked_split(series, config))
+        series = read_once.keep(load_table, config.data)
+        config = resolve(config, series).config
+        series, split = split_table(series, config)
+    check_cycle(series, config, split)
     return series, config
 
 

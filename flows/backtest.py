@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 
 from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.evaluation import baseline_shortfalls
 from bilstm.folds import BacktestOptions, Fold, lost_scheduler, unreachable_scheduler
 from flows.fold_workers import FoldWorkers, crash_if_lost
@@ -82,7 +82,7 @@ def backtest_flow(
 
 def run_folds(
     parent: mlflow.ActiveRun,
-    series: Series,
+    series: SeriesTable,
     config: PipelineConfig,
     folds: list[Fold],
     workers: FoldWorkers,
@@ -108,7 +108,7 @@ def run_folds(
         # that frees takes the largest fold left (a worker count's worth in flight: Dask would hand the
         # queued folds to workers in no particular order)
         to_run = [fold for fold in folds if fold.index not in outcomes]
-        waiting = sorted((f for f in to_run if f.retrains), key=lambda f: f.split.train_end, reverse=True)
+        waiting = sorted((f for f in to_run if f.retrains), key=lambda f: f.split.borders()[0], reverse=True)
         in_flight: dict[PrefectFuture, Fold] = {}
 
         def fill() -> None:

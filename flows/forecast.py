@@ -9,7 +9,6 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from bilstm.config import CsvConfig
-from bilstm.panel_forecaster import PanelForecaster
 from tasks.forecasting import (
     check_outputs,
     find_registered_version,
@@ -50,7 +49,7 @@ def forecast_flow(
         check_outputs(output, plot)
         found = find_registered_version(model_uri)
         forecaster = load_forecaster(model_uri, found)
-        if isinstance(forecaster, PanelForecaster):
+        if forecaster.spec.series_column is not None:
             # the monitor scores one series' recorded forecasts: not recorded here
             long_history = read_long_history(forecaster, data, csv)
             table = forecast_many(forecaster, long_history, data, skip_short)

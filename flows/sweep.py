@@ -24,7 +24,7 @@ from prefect.runtime import flow_run
 
 from bilstm import sweep
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.folds import BacktestOptions, unreachable_scheduler
 from bilstm.sweep_space import SearchSpace
 from flows.fold_workers import FoldWorkers
@@ -117,7 +117,7 @@ def sweep_flow(
 
 
 def _open_study(
-    name: str, storage: str, search: SearchSpace, config: PipelineConfig, series: Series, trials: int
+    name: str, storage: str, search: SearchSpace, config: PipelineConfig, series: SeriesTable, trials: int
 ) -> tuple[optuna.Study, set[int], int]:
     """The study, created or resumed (its stale trials failed, a new one's first trial queued with the
     config's own values); the numbers of the trials that ended before this sweep (recorded by the sweeps

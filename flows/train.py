@@ -1,7 +1,8 @@
 """The training flow: ingest -> settings left to the data -> the champion's job checked -> split and scale ->
 window -> train -> evaluate -> (the backtest gate's folds, with `registry.gate: backtest`) -> register ->
 promote (with `registry.approval: manual`, a version that wins the gate waits for a person's approval first).
-Many series in one long table (`data.series_column`) take the recipe of `flows.train_many`.
+One recipe for one series and for the many of a long table (`data.series_column`): one global network, the
+gate on the means over series (or OWA), `metrics_by_series.csv`; the summary counts the series.
 
 One MLflow run per flow run, named after it. The config is a typed pydantic model, so the Prefect UI shows a
 form with every field and its default.
@@ -17,7 +18,7 @@ from prefect.runtime import flow_run
 
 from bilstm import gate
 from bilstm.config import PipelineConfig, RegistryConfig
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.defaults import Resolved
 from bilstm.evaluation import Evaluation, baseline_shortfalls
 from bilstm.folds import BacktestOptions
@@ -29,7 +30,6 @@ from bilstm.training import TrainingLog
 from flows.approval import ask_for_approval
 from flows.backtest import run_folds
 from flows.fold_workers import FoldWorkers
-from flows.train_many import train_many_series
 from tasks.backtest import plan_backtest, record_folds
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
 from tasks.evaluation import evaluate, record_promise
@@ -58,8 +58,6 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
     use_tracking(config.registry.experiment)
     with tracked_run(flow_run.name) as run:
         start_tracking(config)
-        if config.data.series_column is not None:
-            return train_many_series(run, config, _promote_once_approved)
         series = ingest(config.data)
         settings = fit_settings_to_data(config, series)
         config, job = settings.config, Job.for_run(series, settings.config)
@@ -69,7 +67,8 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         checkpoint = claim_checkpoint(config, series.digest())
         forecaster, training_log = train(prepared, windows, config, checkpoint)
         evaluation = evaluate(forecaster, prepared, training_log)
-        record_promise(evaluation, prepared)
+        if series.series_column is None:  # the monitor holds models of one series to their promise so far
+            record_promise(evaluation, prepared)
         evidence = gate.single_split(evaluation, prepared, config.registry.gate_metric)
         if config.registry.gate == "backtest":
             evidence = _backtest_evidence(run, series, config)
@@ -86,12 +85,17 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
             *shortfall_warnings(forecaster.intervals),
         ]
         summary = _summary(run, config, settings, warnings, training_log, evaluation, version, promotion)
+        if series.series_column is not None:
+            kept = len(prepared.series.ids)
+            summary |= {"series": kept, "series_left_out": len(series.ids) - kept}
         publish_report(summary, promotion)
         clear_checkpoint(checkpoint)
     return summary
 
 
-def _backtest_evidence(run: mlflow.ActiveRun, series: Series, config: PipelineConfig) -> gate.GateEvidence:
+def _backtest_evidence(
+    run: mlflow.ActiveRun, series: SeriesTable, config: PipelineConfig
+) -> gate.GateEvidence:
     """The backtest gate's evidence: the config trained anew on `registry.gate_folds` rolling folds, here
     one after another, each fold's run nested under this one (as `bilstm backtest` does), and the means."""
     options = BacktestOptions(folds=config.registry.gate_folds)

@@ -15,7 +15,7 @@ from prefect.runtime import flow_run
 
 from bilstm import backtest, checkpoints
 from bilstm.config import PipelineConfig
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.errors import BadInputError
 from bilstm.folds import BacktestOptions, Fold, SchedulerLostError, plan_folds
 from bilstm.job import Job
@@ -34,22 +34,22 @@ class ReusedModelFailedError(RuntimeError):
 
 @task(cache_policy=NO_CACHE)
 def plan_backtest(
-    series: Series, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
+    series: SeriesTable, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
 ) -> list[Fold]:
     """The folds over the newest rows; logged as `backtest.*` params, one line each in the flow's log."""
     folds = plan_folds(series, config, options, folds_option)
     mlflow.log_params({f"backtest.{k}": v for k, v in options.model_dump().items()})
     times, logger = series.shown_times, get_run_logger()
     for fold in folds:
-        split = fold.split
+        train_end, val_end, test_end = fold.split.borders()
         model = "trains its model" if fold.retrains else f"uses fold {fold.trained_by}'s model"
         logger.info(
             "Fold %d: train rows 1-%d, validation to %s, test %s .. %s; %s",
             fold.index,
-            split.train_end,
-            times[split.val_end - 1],
-            times[split.val_end],
-            times[split.test_end - 1],
+            train_end,
+            times[val_end - 1],
+            times[val_end],
+            times[test_end - 1],
             model,
         )
     return folds
@@ -58,7 +58,7 @@ def plan_backtest(
 @task(cache_policy=NO_CACHE)
 def claim_backtest(
     parent: mlflow.ActiveRun,
-    series: Series,
+    series: SeriesTable,
     config: PipelineConfig,
     options: BacktestOptions,
     folds: list[Fold],
@@ -100,7 +100,7 @@ def claim_backtest(
     return claim, recorded, []
 
 
-def record_fold(parent: mlflow.ActiveRun, series: Series, fold: Fold, outcome) -> None:
+def record_fold(parent: mlflow.ActiveRun, series: SeriesTable, fold: Fold, outcome) -> None:
     """The fold's child run, as soon as the fold ends (FINISHED with its table row, or FAILED with its
     error), so a re-run of a killed backtest finds the folds that finished. Not a task: called as they end."""
     if isinstance(outcome, BaseException):
@@ -111,7 +111,7 @@ def record_fold(parent: mlflow.ActiveRun, series: Series, fold: Fold, outcome) -
 
 @task(cache_policy=NO_CACHE)
 def record_folds(
-    series: Series,
+    series: SeriesTable,
     outcomes: list[backtest.FoldOutcome | RecordedFold | BaseException],
     folds: list[Fold],
 ) -> tuple[pd.DataFrame, dict[str, float]]:

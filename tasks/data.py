@@ -1,4 +1,5 @@
-"""Tasks that read the data set, split and scale it, and cut it into windows."""
+"""Tasks that read the data set (one series, or the many of a long table), split and scale it, and cut it into
+windows."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import mlflow
+import numpy as np
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from bilstm import defaults, pipeline, read_once
 from bilstm.config import CsvConfig, DataConfig, PipelineConfig
-from bilstm.data import Series, builtin_path, load_series, read_table
+from bilstm.data import SeriesTable, builtin_path, load_table, read_table
 from bilstm.forecaster import Forecaster
 from bilstm.frequency_match import check_frequency
 from bilstm.messages import names
@@ -44,7 +46,9 @@ def loaded_with_notes(load: Callable[[DataConfig], T], config: DataConfig) -> T:
     return data
 
 
-def read_as_model_reads(forecaster: Forecaster, data: str | None, csv: CsvConfig | None, what: str) -> Series:
+def read_as_model_reads(
+    forecaster: Forecaster, data: str | None, csv: CsvConfig | None, what: str
+) -> SeriesTable:
     """`data` (None: the built-in set) read as `forecaster` reads it: its columns, zone and `data.missing`,
     the separator and decimal mark of `csv`; what reading noticed kept as its notes; refused at another
     frequency than the model's, or in a zone it cannot read. `what` names the data in the fix for a missing
@@ -55,17 +59,21 @@ def read_as_model_reads(forecaster: Forecaster, data: str | None, csv: CsvConfig
         check_zone(read_table(source, csv), source, spec.time_column, spec.recorded_zone, spec.freq)
     fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass {what} with them"
     read = loaded_with_notes(
-        lambda config: load_series(config, missing_column_fix=fix), forecaster.data_config(data, csv)
+        lambda config: load_table(config, missing_column_fix=fix), forecaster.data_config(data, csv)
     )
     check_frequency(read.freq, forecaster.spec.freq, read.source)
     return read
 
 
 @task(**IO_RETRIES)
-def ingest(config: DataConfig) -> Series:
+def ingest(config: DataConfig) -> SeriesTable:
     """Read and validate the data set; log it to MLflow as the run's training input."""
-    series = loaded_with_notes(load_series, config)
+    series = loaded_with_notes(load_table, config)
     frame, targets, digest = series.frame.reset_index(), series.target_columns, series.digest()
+    tags = {"data.digest": digest, "data.freq": series.freq, "data.rows": len(frame)}
+    if series.series_column is not None:
+        frame.insert(0, series.series_column, np.repeat(series.ids, series.lengths))
+        tags |= {"data.series": len(series.ids), "data.series_column": series.series_column}
     frame = as_text(frame, series.timezone)  # stamps with offsets as text: MLflow's schema has no zones
     # an MLflow dataset names one target column; several (setting M) are in the data.targets tag only;
     # its digest is ours, so the UI's dataset panel and the data.digest tag show the same one
@@ -77,21 +85,18 @@ def ingest(config: DataConfig) -> Series:
         digest=digest,
     )
     mlflow.log_input(dataset, context="training")
-    mlflow.set_tags(
-        {
-            "data.digest": digest,
-            "data.freq": series.freq,
-            "data.rows": len(frame),
-            "data.targets": ",".join(targets),
-        }
-    )
+    mlflow.set_tags(tags | {"data.targets": ",".join(targets)})
     return series
 
 
 @task(cache_policy=NO_CACHE)
-def fit_settings_to_data(config: PipelineConfig, series: Series) -> defaults.Resolved:
+def fit_settings_to_data(config: PipelineConfig, series: SeriesTable) -> defaults.Resolved:
     """Fill in the settings left to the data (lookback, segment length); log them and the seasonal period."""
     resolved, logger = defaults.resolve(config, series), get_run_logger()
+    if series.series_column is not None:
+        logger.info(
+            "%d series, %d to %d rows each", len(series.ids), series.lengths.min(), series.lengths.max()
+        )
     mlflow.log_params({**resolved.derived, "data.seasonal_period": resolved.period})
     derived = ", ".join(f"{key}={value}" for key, value in resolved.derived.items())
     logger.info(
@@ -106,13 +111,14 @@ def fit_settings_to_data(config: PipelineConfig, series: Series) -> defaults.Res
 
 
 @task(cache_policy=NO_CACHE)
-def split_and_scale(series: Series, config: PipelineConfig) -> pipeline.ScaledSplit:
-    """Split by time and fit the scaler on the train rows only."""
+def split_and_scale(series: SeriesTable, config: PipelineConfig) -> pipeline.ScaledSplit:
+    """Split by time and fit the scaler on the train rows only (of each series)."""
     prepared = pipeline.split_and_scale(series, config)
-    split = prepared.split
-    mlflow.log_params(
-        {"split.train_end": split.train_end, "split.val_end": split.val_end, "split.test_end": split.test_end}
-    )
+    if series.series_column is not None:
+        mlflow.log_params({"split.series": len(prepared.series.ids), "split.kind": config.data.split})
+        return prepared
+    train_end, val_end, test_end = prepared.split.borders()
+    mlflow.log_params({"split.train_end": train_end, "split.val_end": val_end, "split.test_end": test_end})
     return prepared
 
 

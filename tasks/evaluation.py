@@ -20,16 +20,25 @@ from tracking.monitoring import log_promise
 
 @task(cache_policy=NO_CACHE)
 def evaluate(forecaster: Forecaster, prepared: pipeline.ScaledSplit, training_log: TrainingLog) -> Evaluation:
-    """Score every test window; log metrics, `metrics_by_horizon.csv` and the two plots."""
+    """Score every test window of every series; log the metrics (the means over series),
+    `metrics_by_horizon.csv`, `metrics_by_series.csv` (many series), the loss curve and the test forecasts
+    (of the best, median and worst series, for many)."""
     evaluation = pipeline.evaluate_forecaster(forecaster, prepared)
     mlflow.log_metrics(evaluation.metrics)
+    many = prepared.series.series_column is not None
+    tables = {"metrics_by_horizon.csv": evaluation.by_horizon}
+    if many:
+        tables["metrics_by_series.csv"] = evaluation.by_series
     with tempfile.TemporaryDirectory() as tmp:
-        table = Path(tmp) / "metrics_by_horizon.csv"
-        evaluation.by_horizon.to_csv(table, index=False)
-        mlflow.log_artifact(str(table))
+        for name, table in tables.items():
+            table.to_csv(Path(tmp) / name, index=False)
+            mlflow.log_artifact(str(Path(tmp) / name))
     mlflow.log_figure(plots.loss_curve(training_log), "plots/loss_curve.png")
     spec = forecaster.spec
-    figure = plots.forecast_plot(evaluation, spec.target_columns, timezone=spec.timezone)
+    if many:
+        figure = plots.series_forecast_plot(evaluation, prepared.series)
+    else:
+        figure = plots.forecast_plot(evaluation, spec.target_columns, timezone=spec.timezone)
     mlflow.log_figure(figure, "plots/forecast.png")
     return evaluation
 

@@ -9,14 +9,14 @@ from prefect.cache_policies import NO_CACHE
 
 from bilstm import backtest
 from bilstm.config import PipelineConfig
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.folds import Fold
 from bilstm.forecaster import Forecaster
 
 
 @task(cache_policy=NO_CACHE, task_run_name="fold-{fold.index}")
 def run_fold(
-    series: Series, config: PipelineConfig, fold: Fold, trained: Forecaster | None = None
+    series: SeriesTable, config: PipelineConfig, fold: Fold, trained: Forecaster | None = None
 ) -> backtest.FoldOutcome:
     """Train (or take `trained`, another fold's model) and score one fold."""
     return backtest.run_fold(series, config, fold, trained)

@@ -13,12 +13,12 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import forecast_plots, recorded
 from bilstm.config import CsvConfig
 from bilstm.csv_dialect import separator_hint
-from bilstm.data import Series, read_table
+from bilstm.data import SeriesTable, read_table
 from bilstm.forecast_files import check_figure_path, check_table_path, write_figure, write_table
 from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.frequency_match import check_frequency, table_freq
+from bilstm.history import history_arrays
 from bilstm.messages import names
-from bilstm.panel_forecaster import PanelForecaster
 from bilstm.zone_match import check_zone
 from tasks.data import read_as_model_reads
 from tasks.retries import IO_RETRIES
@@ -47,7 +47,7 @@ def load_forecaster(model_uri: str, found: tuple[str, str, str] | None) -> Forec
 
 
 @task(cache_policy=NO_CACHE)
-def read_history(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> Series:
+def read_history(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> SeriesTable:
     """Read and validate the history with the columns the model was trained on, at its frequency, at least
     `lookback` rows."""
     history = read_as_model_reads(forecaster, data, csv, "a history")
@@ -60,9 +60,7 @@ def read_history(forecaster: Forecaster, data: str | None, csv: CsvConfig | None
 
 
 @task(cache_policy=NO_CACHE)
-def read_long_history(
-    forecaster: PanelForecaster, data: str | None, csv: CsvConfig | None = None
-) -> pd.DataFrame:
+def read_long_history(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> pd.DataFrame:
     """The long history table of a model of many series, which only `data` can give, at the model's
     frequency and in a zone it can read."""
     if data is None:
@@ -81,9 +79,7 @@ def read_long_history(
 
 
 @task(cache_policy=NO_CACHE)
-def forecast_many(
-    forecaster: PanelForecaster, history: pd.DataFrame, data: str, skip_short: bool
-) -> pd.DataFrame:
+def forecast_many(forecaster: Forecaster, history: pd.DataFrame, data: str, skip_short: bool) -> pd.DataFrame:
     """Per series of the long `history` table (read from `data`), the next `horizon` steps after that
     series' last stamp."""
     try:
@@ -93,7 +89,7 @@ def forecast_many(
 
 
 @task(cache_policy=NO_CACHE)
-def forecast(forecaster: Forecaster, history: Series) -> pd.DataFrame:
+def forecast(forecaster: Forecaster, history: SeriesTable) -> pd.DataFrame:
     """The next `horizon` steps after the history's last timestamp, in original units."""
     return forecaster.predict(history.frame)
 
@@ -113,7 +109,7 @@ def publish_forecast(table: pd.DataFrame, output: str) -> str:
 
 @task(cache_policy=NO_CACHE)
 def plot_forecast(
-    forecaster: Forecaster, history: Series, table: pd.DataFrame, plot: str | None
+    forecaster: Forecaster, history: SeriesTable, table: pd.DataFrame, plot: str | None
 ) -> str | None:
     """Log the first target's recent history and forecast, with its bands, as `plots/forecast.png`; also
     write it to `plot`."""
@@ -126,13 +122,13 @@ def plot_forecast(
 
 @task(cache_policy=NO_CACHE)
 def plot_many_forecasts(
-    forecaster: PanelForecaster, history: pd.DataFrame, table: pd.DataFrame, plot: str | None
+    forecaster: Forecaster, history: pd.DataFrame, table: pd.DataFrame, plot: str | None
 ) -> str | None:
     """Log the first few series' recent history and forecast (first target, with its bands) as
     `plots/forecast.png`; also write it to `plot`."""
     spec = forecaster.spec
     target = spec.target_columns[0]
-    ids, times, values = forecaster.history_arrays(history)
+    ids, times, values = history_arrays(forecaster.spec, history)
     observed = pd.DataFrame(
         {spec.series_column: ids, target: values[:, spec.input_columns.index(target)]}, index=times
     )
@@ -150,7 +146,7 @@ def _publish_figure(figure: Figure, plot: str | None) -> str | None:
 @task(**IO_RETRIES)
 def record_forecast(
     forecaster: Forecaster,
-    history: Series,
+    history: SeriesTable,
     table: pd.DataFrame,
     model_uri: str,
     found: tuple[str, str, str] | None,

@@ -14,10 +14,9 @@ from prefect.events import emit_event
 
 from bilstm import monitor, plots
 from bilstm.config import CsvConfig
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.errors import MonitorInputError
 from bilstm.forecaster import Forecaster
-from bilstm.panel_forecaster import PanelForecaster
 from bilstm.promise import FALLBACK_FACTOR, Promise
 from bilstm.recorded import stamps
 from tasks.data import read_as_model_reads
@@ -54,9 +53,9 @@ def load_promise(run_id: str, model_uri: str) -> tuple[Promise | None, float]:
 
 
 @task(cache_policy=NO_CACHE)
-def read_actuals(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> Series:
+def read_actuals(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> SeriesTable:
     """The newest actuals, validated, with the columns the model reads, at its frequency."""
-    if isinstance(forecaster, PanelForecaster):
+    if forecaster.spec.series_column is not None:
         raise MonitorInputError(
             f"the model forecasts many series (series column {forecaster.spec.series_column!r}); the monitor"
             " scores models of one series so far"
@@ -65,7 +64,9 @@ def read_actuals(forecaster: Forecaster, data: str | None, csv: CsvConfig | None
 
 
 @task(cache_policy=NO_CACHE)
-def plan_stretch(series: Series, forecaster: Forecaster, promise: Promise | None, window: int | None) -> int:
+def plan_stretch(
+    series: SeriesTable, forecaster: Forecaster, promise: Promise | None, window: int | None
+) -> int:
     """The first row of the monitored stretch: `window` rows (checked), or the default window, cut to the
     data and to the stretch the promise covers."""
     spec = forecaster.spec
@@ -83,7 +84,7 @@ def plan_stretch(series: Series, forecaster: Forecaster, promise: Promise | None
 
 @task(**IO_RETRIES)
 def find_recorded_forecasts(
-    name: str, version: str, forecaster: Forecaster, series: Series, first_row: int
+    name: str, version: str, forecaster: Forecaster, series: SeriesTable, first_row: int
 ) -> pd.DataFrame | None:
     """The recorded forecasts of the version issued late enough for their targets to lie in the stretch."""
     runs = forecasts.forecast_runs(name, version)
@@ -98,7 +99,7 @@ def find_recorded_forecasts(
 
 @task(cache_policy=NO_CACHE)
 def score(
-    forecaster: Forecaster, series: Series, recorded: pd.DataFrame | None, first_row: int
+    forecaster: Forecaster, series: SeriesTable, recorded: pd.DataFrame | None, first_row: int
 ) -> monitor.Scores:
     """The recorded forecasts whose targets arrived, if any; else rolling origins over the stretch."""
     scores = None
@@ -112,7 +113,7 @@ def score(
 
 @task(cache_policy=NO_CACHE)
 def judge(
-    scores: monitor.Scores, promise: Promise | None, test_mse: float, series: Series, first_row: int
+    scores: monitor.Scores, promise: Promise | None, test_mse: float, series: SeriesTable, first_row: int
 ) -> monitor.Verdict:
     """Realised against promised, and the stretch's inputs against the train rows."""
     rows = series.frame.iloc[first_row:][series.input_columns]
@@ -122,7 +123,7 @@ def judge(
     return verdict
 
 
-def windows_table(scores: monitor.Scores, series: Series) -> pd.DataFrame:
+def windows_table(scores: monitor.Scores, series: SeriesTable) -> pd.DataFrame:
     """A row per monitored window: its first target (in the data's zone) and its errors."""
     first_targets = series.shown_times[scores.rows].astype(str)
     table = pd.DataFrame(
@@ -133,7 +134,7 @@ def windows_table(scores: monitor.Scores, series: Series) -> pd.DataFrame:
 
 @task(**IO_RETRIES)
 def record_monitoring(
-    summary: dict, scores: monitor.Scores, verdict: monitor.Verdict, series: Series
+    summary: dict, scores: monitor.Scores, verdict: monitor.Verdict, series: SeriesTable
 ) -> None:
     """The monitoring run: figures, verdict, windows, drift table and the plot of the error over time."""
     drift = pd.DataFrame(
@@ -215,7 +216,7 @@ def summary_of(
     version: tuple[str, str, str],
     scores: monitor.Scores,
     verdict: monitor.Verdict,
-    series: Series,
+    series: SeriesTable,
     horizon: int,
 ) -> dict:
     """What `bilstm monitor` prints (and `--json` returns), the event's payload: `run` is the monitoring

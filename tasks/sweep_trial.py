@@ -8,7 +8,7 @@ from prefect.cache_policies import NO_CACHE
 
 from bilstm import sweep
 from bilstm.config import PipelineConfig
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.sweep_space import SearchSpace
 
 
@@ -16,7 +16,7 @@ from bilstm.sweep_space import SearchSpace
 def run_trial_task(
     name: str,
     storage: str,
-    series: Series,
+    series: SeriesTable,
     config: PipelineConfig,
     space: SearchSpace,
     options: sweep.SweepOptions,

@@ -19,8 +19,6 @@ from bilstm import checkpoints, pipeline
 from bilstm.config import PipelineConfig
 from bilstm.forecaster import Forecaster
 from bilstm.intervals import shortfall_warnings
-from bilstm.panel_forecaster import PanelForecaster
-from bilstm.panel_pipeline import ScaledPanel, new_panel_forecaster
 from bilstm.training import TrainingLog
 from bilstm.windows import Windows
 from tasks.retries import retry_if_transient
@@ -52,20 +50,17 @@ def claim_checkpoint(config: PipelineConfig, data_digest: str) -> checkpoints.Cl
 
 @task(retries=1, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE)
 def train(
-    prepared: pipeline.ScaledSplit | ScaledPanel,
+    prepared: pipeline.ScaledSplit,
     windows: tuple[Windows, Windows],
     config: PipelineConfig,
     claim: checkpoints.Claim,
-) -> tuple[Forecaster | PanelForecaster, TrainingLog]:
+) -> tuple[Forecaster, TrainingLog]:
     """Train on the train windows with early stopping on the validation windows, checkpointing each epoch
     to the claimed file (a retry resumes from it); tag the targets floored at 0 and warn of interval levels
     the validation windows cannot support."""
     if claim.path.exists():
         get_run_logger().info("Resuming from checkpoint %s", claim.path)
-    if isinstance(prepared, ScaledPanel):
-        forecaster = new_panel_forecaster(prepared, config)
-    else:
-        forecaster = pipeline.new_forecaster(prepared, config)
+    forecaster = pipeline.new_forecaster(prepared, config)
     mlflow.set_tag("data.nonnegative_targets", ",".join(forecaster.nonnegative) or "none")
     training_log = pipeline.fit_forecaster(forecaster, windows, config, log_epoch, str(claim.path))
     for warning in shortfall_warnings(forecaster.intervals):

@@ -247,10 +247,10 @@ CASES = [
         r"invalid config: registry\.gate_metric: Input should be 'mse', 'mase' or 'owa' \(got 'mae'\)$",
     ),
     Case(
-        "gate on OWA with one series",
-        "train --data {d}/good.csv --set registry.gate_metric=owa",
-        r"invalid config: registry\.gate_metric owa needs many series \(data\.series_column\): OWA is scored"
-        r" against M4's Naive2, which one series' evaluation has not; use mse or mase$",
+        "gate on OWA over backtest folds",
+        "train --data {d}/good.csv --set registry.gate_metric=owa --set registry.gate=backtest",
+        r"invalid config: registry\.gate_metric owa is scored on a single split: the backtest gate's folds"
+        r" score mse or mase; use one of them, or registry\.gate single$",
     ),
     Case(
         "many series: gate on OWA without a season",

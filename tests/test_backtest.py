@@ -15,7 +15,7 @@ import torch
 
 from bilstm import backtest
 from bilstm.config import with_overrides
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError
 from bilstm.folds import (
@@ -34,7 +34,7 @@ from tests.helpers import BILSTM, synthetic_frame, tiny, tiny_args, write_table
 
 @pytest.fixture
 def series_and_config(tiny_config):
-    series = load_series(tiny_config.data)
+    series = load_table(tiny_config.data)
     return series, resolve(tiny_config, series).config
 
 
@@ -44,13 +44,12 @@ def test_folds_end_at_the_last_row_with_the_single_splits_block_sizes_newest_las
     folds = plan_folds(series, config, BacktestOptions(folds=3, step=100))
 
     assert [f.index for f in folds] == [0, 1, 2]
-    assert folds[-1].split.test_end == len(series.frame)
+    assert folds[-1].split.borders()[2] == len(series.frame)
     for fold in folds:
         split = fold.split
-        assert split.test_end - split.val_end == single.test_end - single.val_end
-        assert split.val_end - split.train_end == single.val_end - single.train_end
+        assert np.diff(split.borders()).tolist() == np.diff(single.borders()).tolist()
         assert split.lookback == config.window.lookback
-    assert [f.split.test_end for f in folds] == [1000, 1100, 1200]
+    assert [f.split.borders()[2] for f in folds] == [1000, 1100, 1200]
 
 
 def test_default_step_is_the_test_size_so_test_blocks_do_not_overlap(series_and_config):
@@ -163,7 +162,7 @@ def test_changing_a_folds_test_rows_changes_neither_its_scaler_nor_its_model(ser
     [fold, _] = plan_folds(series, config, BacktestOptions(folds=2, step=100))
     before, before_log = backtest.train_fold(series, config, fold)
 
-    test_rows = slice(fold.split.val_end, fold.split.test_end)
+    test_rows = slice(*fold.split.borders()[1:])
     series.frame.iloc[test_rows, -1] += 1000.0  # the target of every test row of this fold
     after, after_log = backtest.train_fold(series, config, fold)
 
@@ -173,7 +172,7 @@ def test_changing_a_folds_test_rows_changes_neither_its_scaler_nor_its_model(ser
     assert after_log.val_loss == before_log.val_loss  # early stopping saw the same validation losses
     assert after.intervals.to_json() == before.intervals.to_json()
     # the test rows did change: the fold's score sees them
-    scored_before = backtest.score_fold(before, load_series(config.data), config, fold)
+    scored_before = backtest.score_fold(before, load_table(config.data), config, fold)
     scored_after = backtest.score_fold(after, series, config, fold)
     assert scored_after.metrics["test_mse_scaled"] > 100 * scored_before.metrics["test_mse_scaled"]
 
@@ -187,7 +186,7 @@ def test_a_fold_that_does_not_retrain_is_scored_with_the_given_model_on_its_own_
     assert rolled.forecaster is None and rolled.training_log is None
     expected = backtest.score_fold(trained.forecaster, series, config, second)
     assert rolled.evaluation.metrics == expected.metrics
-    assert rolled.evaluation.times[0] == series.frame.index[second.split.val_end]
+    assert rolled.evaluation.first_rows[0] == second.split.borders()[1]
     with pytest.raises(ValueError, match="reuses fold 0's model"):
         backtest.run_fold(series, config, second)
 
@@ -216,13 +215,13 @@ def test_the_fold_table_shows_test_spans_in_the_datas_own_offset(tmp_path, tiny_
     frame = synthetic_frame()
     frame["timestamp"] = frame["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S+05:30")
     config = tiny(tiny_config, **{"data.path": write_table(tmp_path, frame), "train.epochs": 1})
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
     [fold] = plan_folds(series, config, BacktestOptions(folds=1))
 
     row = backtest.fold_row(backtest.run_fold(series, config, fold), series)
 
-    assert row["test_start"] == frame["timestamp"][fold.split.val_end].replace("T", " ")
+    assert row["test_start"] == frame["timestamp"][fold.split.borders()[1]].replace("T", " ")
     assert row["test_end"].endswith("+05:30")
 
 

@@ -7,8 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from bilstm.config import CsvConfig, DataConfig
-from bilstm.data import DataValidationError, builtin_path, load_series, read_table
-from bilstm.panel import load_panel
+from bilstm.data import DataValidationError, builtin_path, load_table, read_table
 from tests.helpers import data_config, synthetic_frame
 
 
@@ -29,9 +28,9 @@ def written(tmp_path, frame: pd.DataFrame, name: str, **dialect) -> str:
 )
 def test_a_sniffed_dialect_loads_the_same_values_as_the_comma_file(tmp_path, name, dialect):
     frame = synthetic_frame(100)
-    commas = load_series(data_config(written(tmp_path, frame, "commas.csv")))
+    commas = load_table(data_config(written(tmp_path, frame, "commas.csv")))
 
-    other = load_series(data_config(written(tmp_path, frame, name, **dialect)))
+    other = load_table(data_config(written(tmp_path, frame, name, **dialect)))
 
     np.testing.assert_array_equal(other.values, commas.values)
     assert (other.frame.index == commas.frame.index).all() and other.input_columns == ["x", "y"]
@@ -40,26 +39,26 @@ def test_a_sniffed_dialect_loads_the_same_values_as_the_comma_file(tmp_path, nam
 def test_a_long_table_with_semicolons_and_decimal_commas_loads_like_the_comma_one(tmp_path):
     frame = pd.concat([synthetic_frame(60).assign(site="a"), synthetic_frame(60, seed=1).assign(site="b")])
     config = {"series_column": "site", "split": "last"}
-    commas = load_panel(data_config(written(tmp_path, frame, "commas.csv"), **config))
-    semicolons = load_panel(data_config(written(tmp_path, frame, "eu.csv", sep=";", decimal=","), **config))
+    commas = load_table(data_config(written(tmp_path, frame, "commas.csv"), **config))
+    semicolons = load_table(data_config(written(tmp_path, frame, "eu.csv", sep=";", decimal=","), **config))
     np.testing.assert_array_equal(semicolons.values, commas.values)
 
 
 def test_given_settings_win_over_sniffing(tmp_path):
     frame = synthetic_frame(50)
     path = written(tmp_path, frame, "eu.csv", sep=";", decimal=",")
-    given = load_series(data_config(path, csv=CsvConfig(sep=";", decimal=",")))
+    given = load_table(data_config(path, csv=CsvConfig(sep=";", decimal=",")))
     np.testing.assert_array_equal(given.values, frame[["x", "y"]].to_numpy())
     # a decimal mark that is not the file's leaves its numbers as text: the error names the fix
     with pytest.raises(DataValidationError, match=r"pass --decimal ','$"), pytest.warns(UserWarning):
-        load_series(data_config(path, csv=CsvConfig(sep=";", decimal=".")))
+        load_table(data_config(path, csv=CsvConfig(sep=";", decimal=".")))
 
 
 def test_a_forced_separator_that_leaves_one_column_names_the_files_own(tmp_path):
     path = tmp_path / "temps.csv"
     path.write_text("Date;Temp\n2024-01-01 00:00;12,5\n2024-01-01 01:00;13,0\n")
     with pytest.raises(DataValidationError) as error:
-        load_series(DataConfig(path=str(path), targets=["Temp"], csv=CsvConfig(sep=",")))
+        load_table(DataConfig(path=str(path), targets=["Temp"], csv=CsvConfig(sep=",")))
     assert str(error.value) == (
         f"{path}: time column 'date' not found; available: Date;Temp; the file seems to use ';' as"
         " separator: pass --sep ';'"

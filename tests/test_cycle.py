@@ -9,7 +9,7 @@ import pytest
 
 from bilstm import pipeline
 from bilstm.cycle import Cycle, CycleError
-from bilstm.data import DataValidationError, load_series
+from bilstm.data import DataValidationError, load_table
 from bilstm.forecaster import Forecaster
 from tests.helpers import synthetic_frame, tiny
 
@@ -68,20 +68,20 @@ def config_with_cycle(data_path, period=24):
 
 def test_the_network_reads_the_scaled_series_minus_the_cycle(data_path):
     config = config_with_cycle(data_path)
-    series = load_series(config.data)
+    series = load_table(config.data)
     prepared = pipeline.split_and_scale(series, config)
     plain = prepared.scaler.transform(series.values)
     np.testing.assert_allclose(prepared.scaled + prepared.cycle.at(series.frame.index), plain, atol=1e-5)
     # the train rows' mean per hour is gone from what the network reads
-    train = prepared.scaled[prepared.split.train_rows]
-    hours = series.frame.index[prepared.split.train_rows].hour
+    train = prepared.scaled[prepared.split.rows("train")]
+    hours = series.frame.index[prepared.split.rows("train")].hour
     assert max(abs(train[hours == h].mean()) for h in range(24)) < 1e-5
 
 
 def test_a_cycle_the_train_rows_cannot_fill_names_the_file(data_path):
     config = config_with_cycle(data_path, 5000)
     with pytest.raises(DataValidationError, match=f"{data_path}: scaler.cycle=5000"):
-        pipeline.split_and_scale(load_series(config.data), config)
+        pipeline.split_and_scale(load_table(config.data), config)
 
 
 def test_a_cycle_forecaster_forecasts_alike_from_windows_history_and_a_saved_bundle(data_path, tmp_path):

@@ -5,13 +5,13 @@ import pandas as pd
 import pytest
 
 from bilstm.config import DataConfig
-from bilstm.data import DataValidationError, builtin_path, load_series
+from bilstm.data import DataValidationError, builtin_path, load_table
 from bilstm.split import split_rows
 from tests.helpers import data_config, synthetic_frame, write_table
 
 
 def test_builtin_dataset_loads_with_ot_target_and_six_features():
-    series = load_series(DataConfig())
+    series = load_table(DataConfig())
     assert series.name == "ETTh1" and series.freq == "h"
     assert series.input_columns == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
     assert series.target_columns == ["OT"]
@@ -21,16 +21,16 @@ def test_builtin_dataset_loads_with_ot_target_and_six_features():
 
 def test_settings_choose_input_and_target_columns(tmp_path):
     path = write_table(tmp_path, synthetic_frame(100))
-    assert load_series(data_config(path, setting="S")).input_columns == ["y"]
-    assert load_series(data_config(path, setting="MS")).input_columns == ["x", "y"]
-    m = load_series(data_config(path, setting="M"))
+    assert load_table(data_config(path, setting="S")).input_columns == ["y"]
+    assert load_table(data_config(path, setting="MS")).input_columns == ["x", "y"]
+    m = load_table(data_config(path, setting="M"))
     assert m.input_columns == m.target_columns == ["x", "y"]
 
 
 def test_parquet_reads_like_csv(tmp_path):
     frame = synthetic_frame(100)
-    csv = load_series(data_config(write_table(tmp_path, frame)))
-    parquet = load_series(data_config(write_table(tmp_path, frame, "data.parquet")))
+    csv = load_table(data_config(write_table(tmp_path, frame)))
+    parquet = load_table(data_config(write_table(tmp_path, frame, "data.parquet")))
     np.testing.assert_allclose(parquet.values, csv.values)
 
 
@@ -59,30 +59,30 @@ def test_parquet_reads_like_csv(tmp_path):
 def test_bad_input_names_file_column_and_rows(tmp_path, mutate, message):
     path = write_table(tmp_path, mutate(synthetic_frame(50)))
     with pytest.raises(DataValidationError, match=message) as error:
-        load_series(data_config(path))
+        load_table(data_config(path))
     assert path in str(error.value)
 
 
 def test_missing_file_and_unsupported_format_are_clear(tmp_path):
     with pytest.raises(DataValidationError, match="nowhere.csv: file not found"):
-        load_series(data_config(str(tmp_path / "nowhere.csv")))
+        load_table(data_config(str(tmp_path / "nowhere.csv")))
     other = tmp_path / "data.xlsx"
     other.write_text("x")
     with pytest.raises(DataValidationError, match="unsupported format"):
-        load_series(data_config(str(other)))
+        load_table(data_config(str(other)))
 
 
 def test_empty_file_is_refused(tmp_path):
     path = write_table(tmp_path, synthetic_frame(5).iloc[:0])
     with pytest.raises(DataValidationError, match="no data rows"):
-        load_series(data_config(path))
+        load_table(data_config(path))
 
 
 def test_unsorted_timestamps_are_sorted_with_a_warning(tmp_path):
     frame = synthetic_frame(60)
     path = write_table(tmp_path, frame.iloc[::-1])
     with pytest.warns(UserWarning, match="not sorted"):
-        series = load_series(data_config(path))
+        series = load_table(data_config(path))
     assert series.frame.index.is_monotonic_increasing
     np.testing.assert_allclose(series.frame["y"].to_numpy(), frame["y"].to_numpy())
 
@@ -95,7 +95,7 @@ def test_rows_sharing_a_timestamp_are_merged_as_data_duplicates_says_with_a_warn
     path = write_table(tmp_path, pd.concat([frame[:7], again, frame[7:]]))
     merged = r"3 rows share their timestamp with another; merged them into 1 row, .* \(data.duplicates="
     with pytest.warns(UserWarning, match=merged + policy):
-        series = load_series(data_config(path, duplicates=policy))
+        series = load_table(data_config(path, duplicates=policy))
     assert series.frame.index.equals(pd.DatetimeIndex(frame.timestamp, name="timestamp"))
     np.testing.assert_array_equal(series.frame["y"].to_numpy(), frame.y.where(frame.index != 6, kept))
     np.testing.assert_array_equal(series.frame["x"].to_numpy(), frame.x.to_numpy())
@@ -105,7 +105,7 @@ def test_rows_sharing_a_timestamp_are_merged_as_data_duplicates_says_with_a_warn
 def test_missing_value_policies_fill_gaps(tmp_path, policy):
     frame = synthetic_frame(60)
     frame.loc[[5, 6], "y"] = np.nan
-    series = load_series(data_config(write_table(tmp_path, frame), missing=policy))
+    series = load_table(data_config(write_table(tmp_path, frame), missing=policy))
     step = (frame.y[7] - frame.y[4]) / 3
     filled = [frame.y[4]] * 2 if policy == "ffill" else [frame.y[4] + step, frame.y[4] + 2 * step]
     expected = frame.y.fillna(pd.Series(filled, index=[5, 6]))  # the other rows as they were
@@ -114,8 +114,8 @@ def test_missing_value_policies_fill_gaps(tmp_path, policy):
 
 def test_ett_borders_for_the_builtin_dataset_and_fractions_elsewhere():
     split = split_rows(DataConfig(), "ETTh1", 17420, lookback=96, horizon=24)
-    assert (split.train_end, split.val_end, split.test_end) == (8640, 11520, 14400)
-    assert split.val_rows == slice(8640 - 96, 11520) and split.test_rows == slice(11520 - 96, 14400)
+    assert split.borders() == (8640, 11520, 14400)
+    assert split.rows("val") == slice(8640 - 96, 11520) and split.rows("test") == slice(11520 - 96, 14400)
     other = split_rows(DataConfig(), "sales", 1000, lookback=10, horizon=5)
     assert (other.train_end, other.val_end, other.test_end) == (700, 800, 1000)
 
@@ -158,14 +158,14 @@ def test_the_message_is_the_path_then_what_is_wrong_and_the_fix(tmp_path, case):
     make, message = WHOLE_MESSAGES[case]
     path = write_table(tmp_path, make(synthetic_frame(50)))
     with pytest.raises(DataValidationError) as error:
-        load_series(data_config(path))
+        load_table(data_config(path))
     assert str(error.value) == f"{path}: {message}"
 
 
 def test_integer_codes_also_name_the_column_that_tells_series_apart(tmp_path):
     path = write_table(tmp_path, _two_sensors(synthetic_frame(50), codes=(7, 9)))
     with pytest.raises(DataValidationError, match="told apart by column 'sensor'"):
-        load_series(data_config(path))
+        load_table(data_config(path))
 
 
 def test_a_stray_repeated_stamp_in_one_series_is_only_a_duplicate(tmp_path):
@@ -174,7 +174,7 @@ def test_a_stray_repeated_stamp_in_one_series_is_only_a_duplicate(tmp_path):
         sensor="north", timestamp=frame.timestamp.where(frame.index != 7, frame.timestamp[6])
     )
     with pytest.raises(DataValidationError, match=r"duplicate timestamps in rows 7, 8; set data.duplicates"):
-        load_series(data_config(write_table(tmp_path, stray)))
+        load_table(data_config(write_table(tmp_path, stray)))
 
 
 def test_messages_cap_long_lists_of_columns_and_rows(tmp_path):
@@ -182,13 +182,13 @@ def test_messages_cap_long_lists_of_columns_and_rows(tmp_path):
     wide = frame.assign(**{f"sensor_{'reading_' * 6}{i}": 0.0 for i in range(60)})
     path = write_table(tmp_path, wide, "w.csv")
     with pytest.raises(DataValidationError) as error:
-        load_series(data_config(path))
+        load_table(data_config(path))
     message = str(error.value)
     assert len(message) - len(path) < 300 and "(and 58 more); choose the target with --target" in message
 
     many = synthetic_frame(50).assign(**{f"c{i}": np.nan for i in range(10)})
     with pytest.raises(DataValidationError) as error:
-        load_series(data_config(write_table(tmp_path, many, "m.csv"), features=[f"c{i}" for i in range(10)]))
+        load_table(data_config(write_table(tmp_path, many, "m.csv"), features=[f"c{i}" for i in range(10)]))
     message = str(error.value)
     assert len(message) - len(path) < 300
     assert "column 'c0' has missing values in rows 1, 2, 3 (and 47 more), column 'c1' in rows" in message

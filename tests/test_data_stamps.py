@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bilstm.config import DataConfig
-from bilstm.data import DataValidationError, load_series
+from bilstm.data import DataValidationError, load_table
 from tests.helpers import data_config, synthetic_frame, write_table
 
 
@@ -21,7 +21,7 @@ def _hours_later(frame: pd.DataFrame, after_row: int, hours: int) -> pd.DataFram
 def test_a_gap_within_max_gap_loads_with_a_warning(tmp_path):
     path = write_table(tmp_path, _hours_later(synthetic_frame(60), 30, 2))  # one step of 3 hours
     with pytest.warns(UserWarning, match=r"not evenly spaced: 1 gap\(s\) with 2 missing step\(s\) of h"):
-        series = load_series(data_config(path))
+        series = load_table(data_config(path))
     assert series.freq == "h" and len(series.frame) == 60
 
 
@@ -33,17 +33,17 @@ def test_a_gap_beyond_max_gap_names_the_file_rows_and_the_fix(tmp_path):
         r" data.max_gap"
     )
     with pytest.raises(DataValidationError, match=message) as error:
-        load_series(data_config(path))
+        load_table(data_config(path))
     assert str(error.value).startswith(path)
     with pytest.warns(UserWarning, match="not evenly spaced"):  # the tolerance is the user's to raise
-        assert len(load_series(data_config(path, max_gap=6)).frame) == 60
+        assert len(load_table(data_config(path, max_gap=6)).frame) == 60
 
 
 def test_gap_rows_are_the_file_rows_when_the_file_was_unsorted(tmp_path):
     frame = _hours_later(synthetic_frame(60), 30, 5).iloc[::-1]  # the gap lies between file rows 30 and 31
     path = write_table(tmp_path, frame)
     with pytest.raises(DataValidationError, match="between rows 31 and 30"), pytest.warns(UserWarning):
-        load_series(data_config(path))
+        load_table(data_config(path))
 
 
 # --- timestamps with UTC offsets ---
@@ -64,7 +64,7 @@ def test_each_stamp_format_loads_on_a_regular_hourly_grid_with_its_zone(tmp_path
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        series = load_series(data_config(path))
+        series = load_table(data_config(path))
 
     assert series.freq == "h" and series.timezone == zone
     expected = HOURS.tz_convert(None) if zone is None else HOURS  # offsets: one UTC time line
@@ -85,14 +85,14 @@ def test_mixed_dst_offsets_with_data_timezone_keep_that_zone_without_a_warning(t
     path = write_table(tmp_path, synthetic_frame(60).assign(timestamp=written))
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*mixes UTC offsets")
-        series = load_series(data_config(path, timezone="Europe/Berlin"))
+        series = load_table(data_config(path, timezone="Europe/Berlin"))
     assert series.timezone == "Europe/Berlin" and (series.frame.index == HOURS).all()
 
 
 def test_naive_stamps_with_data_timezone_are_local_times_and_a_skipped_hour_is_named(tmp_path):
     local = pd.Series(HOURS.tz_convert("Europe/Berlin").tz_localize(None))
     path = write_table(tmp_path, synthetic_frame(60).assign(timestamp=local))
-    series = load_series(data_config(path, timezone="Europe/Berlin"))
+    series = load_table(data_config(path, timezone="Europe/Berlin"))
     assert (series.frame.index == HOURS).all()
 
     skipped = local.where(local.index != 40, pd.Timestamp("2024-03-31 02:30"))  # no such time in Berlin
@@ -102,7 +102,7 @@ def test_naive_stamps_with_data_timezone_are_local_times_and_a_skipped_hour_is_n
         r" \(e\.g\. '2024-03-31 02:30:00'\); write the stamps with their UTC offsets"
     )
     with pytest.raises(DataValidationError, match=message):
-        load_series(data_config(path, timezone="Europe/Berlin"))
+        load_table(data_config(path, timezone="Europe/Berlin"))
 
 
 def test_stamps_mixing_offsets_and_none_name_the_column_and_rows(tmp_path):
@@ -115,7 +115,7 @@ def test_stamps_mixing_offsets_and_none_name_the_column_and_rows(tmp_path):
         " stamps without one (rows 4, 24, 44); write every stamp with its offset, or none"
     )
     with pytest.raises(DataValidationError) as error:
-        load_series(data_config(path))
+        load_table(data_config(path))
     assert str(error.value) == message
 
 

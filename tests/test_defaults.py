@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from bilstm.config import DataConfig, PipelineConfig, with_overrides
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve, seasonal_period
 from bilstm.split import split_rows
 
@@ -30,7 +30,7 @@ def job(path: str, **overrides) -> PipelineConfig:
 
 
 def test_the_builtin_hourly_data_keeps_two_weeks_of_lookback_in_day_segments():
-    resolved = resolve(PipelineConfig(), load_series(PipelineConfig().data))
+    resolved = resolve(PipelineConfig(), load_table(PipelineConfig().data))
     assert resolved.period == 24
     assert resolved.config.window.lookback == 336 and resolved.config.model.patch_len == 24
     assert resolved.derived == {"window.lookback": 336, "model.patch_len": 24} and resolved.warnings == []
@@ -38,17 +38,17 @@ def test_the_builtin_hourly_data_keeps_two_weeks_of_lookback_in_day_segments():
 
 def test_daily_data_gets_a_week_as_period_and_a_lookback_within_a_quarter_of_the_train_rows(tmp_path):
     config = job(series_file(tmp_path, 726, "D"))  # 508 train rows
-    resolved = resolve(config, load_series(config.data))
+    resolved = resolve(config, load_table(config.data))
     assert resolved.period == 7
     assert resolved.config.window.lookback == 98 and resolved.config.model.patch_len == 7  # 14 weeks
     short = job(series_file(tmp_path, 300, "D", "short.csv"))  # 210 train rows: a quarter is 52
-    resolved = resolve(short, load_series(short.data))
+    resolved = resolve(short, load_table(short.data))
     assert resolved.config.window.lookback == 49 and resolved.config.model.patch_len == 7  # whole weeks
 
 
 def test_settings_the_user_chose_are_kept_and_a_lookback_eating_the_train_rows_warns(tmp_path):
     config = job(series_file(tmp_path, 726, "D"), **{"window.lookback": 336, "model.patch_len": 24})
-    resolved = resolve(config, load_series(config.data))
+    resolved = resolve(config, load_table(config.data))
     assert resolved.config.window.lookback == 336 and resolved.config.model.patch_len == 24
     assert resolved.derived == {}
     assert resolved.warnings == [
@@ -59,7 +59,7 @@ def test_settings_the_user_chose_are_kept_and_a_lookback_eating_the_train_rows_w
 
 def test_a_lookback_shorter_than_two_periods_gets_quarter_segments(tmp_path):
     config = job(series_file(tmp_path, 1200, "h"), **{"window.lookback": 40})
-    resolved = resolve(config, load_series(config.data))
+    resolved = resolve(config, load_table(config.data))
     assert resolved.config.model.patch_len == 10 and resolved.derived == {"model.patch_len": 10}
 
 
@@ -69,7 +69,7 @@ def test_a_lookback_shorter_than_two_periods_gets_quarter_segments(tmp_path):
 )
 def test_ett_files_get_their_standard_borders_by_name(tmp_path, name, rows, borders):
     split = split_rows(DataConfig(), name.removesuffix(".csv"), rows, 96, 24)
-    assert (split.train_end, split.val_end, split.test_end) == borders
+    assert split.borders() == borders
     # a file of another name with the same rows is split by fractions
     other = split_rows(DataConfig(), "load", rows, 96, 24)
     assert other.train_end == int(rows * 0.7)
@@ -78,7 +78,7 @@ def test_ett_files_get_their_standard_borders_by_name(tmp_path, name, rows, bord
 def test_an_ettm_file_has_a_day_of_15_minute_steps_as_period(tmp_path):
     path = series_file(tmp_path, 69680, "15min", "ETTm1.csv")
     config = job(path)
-    resolved = resolve(config, load_series(config.data))
+    resolved = resolve(config, load_table(config.data))
     assert resolved.period == 96
     assert resolved.config.window.lookback == 14 * 96 and resolved.config.model.patch_len == 96
 
@@ -90,11 +90,12 @@ def test_seasonal_period_follows_the_frequency(freq, period):
 
 def test_a_few_dozen_monthly_rows_get_a_working_lookback_and_a_split_with_a_horizon_each(tmp_path):
     config = job(series_file(tmp_path, 40, "MS"), **{"window.horizon": 6})
-    resolved = resolve(config, load_series(config.data))
+    resolved = resolve(config, load_table(config.data))
     lookback = resolved.config.window.lookback
     split = split_rows(config.data, "data", 40, lookback, 6)  # raises where no window fits
     assert resolved.period == 12 and lookback == 6
-    assert (split.train_end, split.val_end - split.train_end, split.test_end - split.val_end) == (26, 6, 8)
+    train_end, val_end, test_end = split.borders()
+    assert (train_end, val_end - train_end, test_end - val_end) == (26, 6, 8)
     assert resolved.warnings == [
         f"{config.data.path}: 40 rows are few for horizon 6: validation and test get one horizon at least"
         " (26 train rows, 6 validation, 8 test)"

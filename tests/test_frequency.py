@@ -10,9 +10,8 @@ import pytest
 
 from bilstm.calendar_steps import future_stamps, seasonal_period
 from bilstm.config import DataConfig
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.errors import DataValidationError
-from bilstm.panel import load_panel
 
 
 def write(tmp_path, stamps, name="data.csv", **columns) -> str:
@@ -24,7 +23,7 @@ def write(tmp_path, stamps, name="data.csv", **columns) -> str:
 
 
 def loaded(path: str, **settings):
-    return load_series(DataConfig(path=path, time_column="date", targets=["y"], **settings))
+    return load_table(DataConfig(path=path, time_column="date", targets=["y"], **settings))
 
 
 SHAPES = {
@@ -103,9 +102,9 @@ def test_a_quarterly_long_table_of_series_is_one_quarterly_frequency(tmp_path):
     config = DataConfig(path=path, time_column="date", targets=["y"], series_column="id")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing irregular to warn of
-        panel = load_panel(config)
+        panel = load_table(config)
     assert panel.freq == "QS-JAN"
-    last = panel.times[panel.offsets[1:] - 1]
+    last = panel.frame.index[panel.offsets[1:] - 1]
     future = future_stamps(last, 2, panel.freq)
     assert list(future.strftime("%Y-%m-%d")) == [
         "2000-01-01", "2000-04-01", "2002-10-01", "2003-01-01", "2007-10-01", "2008-01-01",
@@ -120,7 +119,7 @@ def test_a_monthly_long_table_refuses_a_quarterly_series_naming_it(tmp_path):
     path = write(tmp_path, stamps, id=ids)
     config = DataConfig(path=path, time_column="date", targets=["y"], series_column="id")
     with pytest.raises(DataValidationError, match=r"series 'q' \(file rows 97-112\) steps by 3 steps of MS"):
-        load_panel(config)
+        load_table(config)
 
 
 def test_seasonal_period_override_wins_over_the_frequency(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from mlflow import MlflowClient
 
 from bilstm import backtest, gate, pipeline
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.evaluation import promotion_decision
 from bilstm.folds import BacktestOptions, plan_folds
@@ -21,12 +21,13 @@ from tracking.models import registered_forecaster
 
 
 @pytest.mark.parametrize(
-    ("gate_metric", "measure", "key"), [("mse", "MSE", "mse_scaled"), ("mase", "MASE", "mase")]
+    ("gate_metric", "measure", "key"),
+    [("mse", "MSE", "mse_scaled"), ("mase", "MASE", "mase"), ("owa", "OWA", "owa")],
 )
 def test_the_gate_metric_scores_challenger_baselines_and_champion_alike_on_the_same_windows(
     tiny_config, gate_metric, measure, key
 ):
-    series = load_series(tiny_config.data)
+    series = load_table(tiny_config.data)
     config = resolve(tiny(tiny_config, **{"registry.gate_metric": gate_metric}), series).config
     prepared = pipeline.split_and_scale(series, config)
     challenger = pipeline.new_forecaster(prepared, config)
@@ -79,7 +80,7 @@ def test_the_backtest_gate_scores_the_champion_on_the_challengers_folds(tiny_con
     )
     assert sorted(c.data.tags["backtest.fold"] for c in children) == ["0", "1"]
     # the champion (the first run's model, as registered) re-scored on the second run's folds, not retrained
-    series = load_series(config.data)
+    series = load_table(config.data)
     resolved = resolve(config, series).config
     folds = plan_folds(series, resolved, BacktestOptions(folds=2))
     champion = registered_forecaster(f"models:/{config.registry.model_name}/1")

@@ -4,9 +4,8 @@ import numpy as np
 import pandas as pd
 
 from bilstm.config import DataConfig, PipelineConfig, with_overrides
-from bilstm.data import Series
+from bilstm.data import SeriesTable
 from bilstm.job import Job
-from bilstm.panel import Panel
 
 HOURLY = Job.of("ETTh1", "date", ["HUFL", "OT"], ["OT"], 24, "h")
 
@@ -40,13 +39,14 @@ def _job_of_file(name: str, frame: pd.DataFrame, ids: list[str] | None = None) -
     """The job of training on `frame` (hourly `y`) read from a file called `name`."""
     config = PipelineConfig(data=DataConfig(path=f"{name}.csv", targets=["y"], setting="S"))
     indexed = frame.set_index("date")
-    if ids is None:
-        return Job.for_run(Series(indexed, f"{name}.csv", name, ["y"], ["y"], "h"), config)
-    config = with_overrides(config, {"data.series_column": "id"})
-    panel = Panel(indexed.reset_index(drop=True), pd.DatetimeIndex(frame.date), np.array(ids, dtype=object),
-                  np.array([0, len(frame)]), np.arange(1, len(frame) + 1), f"{name}.csv", name, "id", ["y"],
-                  ["y"], "h")  # fmt: skip
-    return Job.for_run(panel, config)
+    column = None if ids is None else "id"
+    if column is not None:
+        config = with_overrides(config, {"data.series_column": column})
+    table = SeriesTable(
+        indexed, np.array(ids or ["series"], dtype=object), np.array([0, len(frame)]),
+        np.arange(1, len(frame) + 1), f"{name}.csv", name, column, ["y"], ["y"], "h",
+    )  # fmt: skip
+    return Job.for_run(table, config)
 
 
 def _hours(start: str, rows: int, seed: int) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""Metrics agree with scikit-learn; baselines are right on hand-checkable series."""
+"""Metrics by hand and beside scikit-learn, per window of one series or many; baselines (persistence, seasonal
+naive, Naive2) right on hand-checkable series; the gate's promotion rule."""
 
 import numpy as np
 import pytest
@@ -8,30 +9,42 @@ from bilstm import metrics
 from bilstm.evaluation import baseline_shortfalls, promotion_decision
 
 
-def test_metrics_agree_with_scikit_learn():
+def test_window_scores_pooled_over_equal_windows_agree_with_scikit_learn():
     rng = np.random.default_rng(0)
     truth, pred = rng.normal(size=(10, 4, 2)), rng.normal(size=(10, 4, 2))
-    scaled = metrics.scaled_metrics(truth, pred)
-    assert scaled["mse"] == pytest.approx(mean_squared_error(truth.ravel(), pred.ravel()))
-    assert scaled["mae"] == pytest.approx(mean_absolute_error(truth.ravel(), pred.ravel()))
-    original = metrics.original_metrics(truth, pred, scale=np.ones(2))
-    assert original["rmse"] == pytest.approx(np.sqrt(mean_squared_error(truth.ravel(), pred.ravel())))
-    assert original["mase"] == pytest.approx(original["mae"])
+    units = np.full((10, 2), 2.0)
+    scores = metrics.window_scores(truth, pred, units, mase_scales=np.ones((10, 2)))
+    assert scores["mse"].mean() == pytest.approx(mean_squared_error(truth.ravel(), pred.ravel()))
+    assert scores["mae"].mean() == pytest.approx(mean_absolute_error(truth.ravel(), pred.ravel()))
+    assert scores["mse_scaled"].mean() == pytest.approx(scores["mse"].mean() / 4)
+    np.testing.assert_allclose(scores["mase"], scores["mae"])
 
 
 def test_smape_and_mase_by_hand():
     truth, pred = np.array([[[100.0]], [[0.0]]]), np.array([[[110.0]], [[0.0]]])
-    assert metrics.smape(truth, pred) == pytest.approx(100 * (10 / 210))
-    train = np.array([[1.0], [3.0], [2.0], [6.0]])
-    np.testing.assert_allclose(metrics.mase_scale(train, period=2), [2.0])
+    np.testing.assert_allclose(metrics.smape(truth, pred), [100 * (20 / 210), 0.0])
+    targets = np.array([[1.0], [3.0], [2.0], [6.0], [9.0]])
+    # in-sample rows 0-3 (before the first test target): |2 - 1|, |6 - 3| at lag 2
+    np.testing.assert_allclose(metrics.mase_scales(targets, np.array([0]), np.array([4]), 2), [[2.0]])
+
+
+def test_interval_scores_per_window_name_each_level():
+    truth = np.array([0.0, 5.0, -3.0]).reshape(3, 1, 1)
+    lo, hi = np.full_like(truth, -1.0), np.full_like(truth, 1.0)
+    scores = metrics.interval_scores(truth, {95: (lo, hi)}, np.full((3, 1), 0.5), np.full((3, 1), 2.0))
+    np.testing.assert_allclose(scores["coverage_95"], [1, 0, 0])
+    np.testing.assert_allclose(scores["width_95_scaled"], [4, 4, 4])
+    # width 2 each; misses of 4 above and 2 below cost 2 / 0.05 = 40 per unit; over the MASE scale 2
+    np.testing.assert_allclose(scores["msis_95"], [1, (2 + 40 * 4) / 2, (2 + 40 * 2) / 2])
 
 
 def test_by_horizon_has_one_row_per_step():
     truth = np.zeros((5, 3, 1))
     pred = truth + np.array([1.0, 2.0, 3.0])[None, :, None]
-    table = metrics.by_horizon(truth, pred, truth, pred)
+    table = metrics.by_horizon(truth, pred, np.ones((5, 1)), {80: (truth - 1, truth + 1)})
     assert table["step"].tolist() == [1, 2, 3]
     assert table["mse"].tolist() == [1.0, 4.0, 9.0]
+    assert table["coverage_80"].tolist() == [1.0, 1.0, 1.0]
 
 
 def test_naive_repeats_the_last_value():
@@ -44,6 +57,16 @@ def test_seasonal_naive_repeats_the_last_season():
     values = np.arange(20.0)[:, None]
     seasonal = metrics.seasonal_naive_forecast(values, first_target=10, windows=2, horizon=5, period=3)
     np.testing.assert_array_equal(seasonal[:, :, 0], [[7, 8, 9, 7, 8], [8, 9, 10, 8, 9]])
+
+
+def test_baselines_of_windows_of_two_series_never_read_the_other_series():
+    targets = np.concatenate([np.arange(1.0, 11.0), 100 + np.arange(10.0)])[:, None]
+    first, first_rows, series = np.array([0, 10]), np.array([8, 18]), np.array([0, 1])
+    made = metrics.baselines(targets, first, np.array([8, 18]), first_rows, series, horizon=2, period=3)
+    np.testing.assert_array_equal(made["naive"][:, :, 0], [[8, 8], [107, 107]])
+    np.testing.assert_array_equal(made["seasonal_naive"][:, :, 0], [[6, 7], [105, 106]])
+    # a trend, no season: Naive2 is persistence
+    np.testing.assert_array_equal(made["naive2"], made["naive"])
 
 
 def test_promotion_needs_to_beat_persistence_seasonal_naive_and_the_champion():

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bilstm import pipeline
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.drift import PSI_FLOOR, ColumnReference, DriftReference
 from bilstm.errors import MonitorInputError
@@ -35,7 +35,7 @@ def trained(tmp_path_factory):
     config = tiny(
         **{"data.path": str(path), "data.time_column": "timestamp", "data.targets": ["y"], "train.epochs": 1}
     )
-    series = load_series(data_config(str(path)))
+    series = load_table(data_config(str(path)))
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     forecaster = pipeline.new_forecaster(prepared, config)
@@ -115,9 +115,10 @@ def test_data_the_monitor_cannot_score_is_refused_with_the_fix(trained, rows, wi
 
 def test_rolling_windows_over_the_test_rows_score_what_the_model_promised(trained):
     forecaster, promise, prepared, series, evaluation = trained
-    test_rows = series.frame.iloc[: prepared.split.test_end]
+    _, val_end, test_end = prepared.split.borders()
+    test_rows = series.frame.iloc[:test_end]
 
-    scores = rolling_scores(forecaster, test_rows, prepared.split.val_end)
+    scores = rolling_scores(forecaster, test_rows, val_end)
 
     assert scores.source == ROLLING
     np.testing.assert_allclose(scores.mse, promise.mse, rtol=1e-6)

@@ -63,7 +63,7 @@ def test_counts_near_zero_get_no_negative_forecast_or_band_and_false_may(counts)
 
     # the same network without the floor (data.nonnegative false): bands below zero around the night's zeros
     unfloored = dataclasses.replace(forecaster, nonnegative=[])
-    rows = frame.iloc[-len(evaluation.times) - forecaster.spec.lookback :]
+    rows = frame.iloc[evaluation.first_rows[0] - forecaster.spec.lookback :]
     values, times = rows[["x", "y"]].to_numpy(), pd.DatetimeIndex(rows["timestamp"])
     point = unfloored.forecast_windows(values, times)
     lo, _ = unfloored.bands(point, unfloored.input_windows(values, times)[: len(point)])[95]

@@ -11,18 +11,13 @@ import pytest
 
 from bilstm import gate
 from bilstm.config import PipelineConfig, with_overrides
+from bilstm.data import load_table
+from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, ForecastInputError
+from bilstm.evaluation import evaluate
 from bilstm.forecaster import Forecaster
 from bilstm.intervals import shortfall_warnings
-from bilstm.panel import load_panel
-from bilstm.panel_evaluation import evaluate_panel
-from bilstm.panel_pipeline import (
-    make_panel_windows,
-    new_panel_forecaster,
-    split_and_scale_panel,
-)
-from bilstm.panel_settings import resolve_panel
-from bilstm.pipeline import fit_forecaster
+from bilstm.pipeline import fit_forecaster, make_train_windows, new_forecaster, split_and_scale
 from tests.helpers import tiny
 
 LENGTHS = {"a": 200, "b": 260, "c": 230}
@@ -63,14 +58,14 @@ def written(tmp_path, frame: pd.DataFrame) -> str:
 def test_a_shuffled_long_table_is_grouped_by_series_and_sorted_in_time_with_a_warning(tmp_path):
     frame = long_frame().sample(frac=1, random_state=1)
     with pytest.warns(UserWarning, match="not grouped by series and sorted in time"):
-        panel = load_panel(panel_config(written(tmp_path, frame)).data)
+        panel = load_table(panel_config(written(tmp_path, frame)).data)
     assert list(panel.ids) == ["a", "b", "c"]
     assert list(panel.lengths) == [200, 260, 230]
     assert panel.freq == "h"
     for number, name in enumerate(panel.ids):
         rows = panel.rows_of(number)
         expected = long_frame().query(f"id == '{name}'")
-        assert panel.times[rows].is_monotonic_increasing
+        assert panel.frame.index[rows].is_monotonic_increasing
         np.testing.assert_allclose(panel.frame["y"].to_numpy()[rows], expected["y"].to_numpy())
 
 
@@ -108,7 +103,7 @@ def _every_second_hour_for_c(frame: pd.DataFrame) -> pd.DataFrame:
 def test_bad_long_tables_are_refused_naming_the_series_and_rows(tmp_path, change, message):
     frame = change(long_frame())
     with pytest.raises(DataValidationError, match=message):
-        load_panel(panel_config(written(tmp_path, frame)).data)
+        load_table(panel_config(written(tmp_path, frame)).data)
 
 
 def test_a_repeated_stamp_is_averaged_within_its_own_series_only(tmp_path):
@@ -116,7 +111,7 @@ def test_a_repeated_stamp_is_averaged_within_its_own_series_only(tmp_path):
     again = frame.iloc[[210]].assign(y=frame.y[210] + 10)  # series b's row 11 again, 10 higher
     path = written(tmp_path, pd.concat([frame, again], ignore_index=True))
     with pytest.warns(UserWarning, match=r"2 rows share their timestamp within their series with another"):
-        panel = load_panel(panel_config(path, **{"data.duplicates": "mean"}).data)
+        panel = load_table(panel_config(path, **{"data.duplicates": "mean"}).data)
     assert list(panel.lengths) == [200, 260, 230]
     expected = frame.y.to_numpy().copy()
     expected[210] += 5
@@ -127,15 +122,15 @@ def test_a_repeated_stamp_is_averaged_within_its_own_series_only(tmp_path):
 def test_a_short_series_is_named_or_left_out_with_skip_short(tmp_path):
     path = written(tmp_path, long_frame({**LENGTHS, "short": 80}))
     config = panel_config(path)
-    panel = load_panel(config.data)
+    panel = load_table(config.data)
     with pytest.raises(
         DataValidationError, match=r"series 'short' \(file rows 691-770\) has 80 rows, too few"
     ):
-        split_and_scale_panel(panel, config)
+        split_and_scale(panel, config)
     config = panel_config(path, **{"data.skip_short": True})
     with pytest.warns(UserWarning, match="left out 1 series too short"):
-        prepared = split_and_scale_panel(panel, config)
-    assert list(prepared.panel.ids) == ["a", "b", "c"]
+        prepared = split_and_scale(panel, config)
+    assert list(prepared.series.ids) == ["a", "b", "c"]
 
 
 def test_a_constant_series_is_refused_by_name(tmp_path):
@@ -145,13 +140,13 @@ def test_a_constant_series_is_refused_by_name(tmp_path):
     with pytest.raises(
         DataValidationError, match="series 'b' .* has a constant target 'y' in its train rows"
     ):
-        split_and_scale_panel(load_panel(config.data), config)
+        split_and_scale(load_table(config.data), config)
 
 
 def test_split_last_holds_out_the_last_horizon_of_every_series_and_windows_stay_inside_one(tmp_path):
     config = panel_config(written(tmp_path, long_frame()))
-    panel = load_panel(config.data)
-    prepared = split_and_scale_panel(panel, config)
+    panel = load_table(config.data)
+    prepared = split_and_scale(panel, config)
     split, horizon, lookback = prepared.split, 12, 48
     np.testing.assert_array_equal(split.val_end, panel.offsets[1:] - horizon)
     np.testing.assert_array_equal(split.train_end, panel.offsets[1:] - 2 * horizon)
@@ -164,34 +159,34 @@ def test_split_last_holds_out_the_last_horizon_of_every_series_and_windows_stay_
     assert list(split.window_counts("train")) == [
         n - 2 * horizon - lookback - horizon + 1 for n in LENGTHS.values()
     ]
-    train, val = make_panel_windows(prepared, config)
+    train, val = make_train_windows(prepared, config)
     assert len(train) == split.window_counts("train").sum() and len(val) == 3
 
 
 def test_each_series_is_scaled_by_its_own_train_rows_only(tmp_path):
     frame = long_frame()
     config = panel_config(written(tmp_path, frame))
-    prepared = split_and_scale_panel(load_panel(config.data), config)
+    prepared = split_and_scale(load_table(config.data), config)
     for number, name in enumerate(["a", "b", "c"]):
         train = frame.query(f"id == '{name}'")["y"].to_numpy()[: -2 * 12]
-        assert prepared.scalers.center[number, 0] == pytest.approx(train.mean())
-        assert prepared.scalers.scale[number, 0] == pytest.approx(train.std())
-    shared = split_and_scale_panel(
-        load_panel(config.data), panel_config(config.data.path, **{"scaler.per_series": False})
+        assert prepared.scaler.center[number, 0] == pytest.approx(train.mean())
+        assert prepared.scaler.scale[number, 0] == pytest.approx(train.std())
+    shared = split_and_scale(
+        load_table(config.data), panel_config(config.data.path, **{"scaler.per_series": False})
     )
-    assert np.unique(shared.scalers.center).size == 1
+    assert np.unique(shared.scaler.center).size == 1
 
 
 def test_uniform_series_sampling_draws_every_series_about_equally_often(tmp_path):
     config = panel_config(written(tmp_path, long_frame({"long": 2000, "short": 150})))
-    prepared = split_and_scale_panel(load_panel(config.data), config)
-    train, _ = make_panel_windows(
+    prepared = split_and_scale(load_table(config.data), config)
+    train, _ = make_train_windows(
         prepared, panel_config(config.data.path, **{"train.series_sampling": "uniform_series"})
     )
     import torch
 
     drawn = train.starts[train.draw(torch.Generator().manual_seed(0))].numpy()
-    share_short = (prepared.panel.row_series[drawn] == 1).mean()
+    share_short = (prepared.series.row_series[drawn] == 1).mean()
     assert 0.45 < share_short < 0.55  # by windows alone it would be about 0.04
 
 
@@ -200,17 +195,17 @@ def trained(tmp_path_factory):
     """One tiny global model on the three series, its prepared panel and config."""
     folder = tmp_path_factory.mktemp("panel")
     config = panel_config(written(folder, long_frame()), **{"train.epochs": 2})
-    panel = load_panel(config.data)
-    config = resolve_panel(config, panel)
-    prepared = split_and_scale_panel(panel, config)
-    forecaster = new_panel_forecaster(prepared, config)
-    fit_forecaster(forecaster, make_panel_windows(prepared, config), config, progress=False)
+    panel = load_table(config.data)
+    config = resolve(config, panel).config
+    prepared = split_and_scale(panel, config)
+    forecaster = new_forecaster(prepared, config)
+    fit_forecaster(forecaster, make_train_windows(prepared, config), config, progress=False)
     return forecaster, prepared, folder
 
 
 def test_evaluation_scores_every_series_and_the_baselines_on_the_same_windows(trained):
     forecaster, prepared, _ = trained
-    evaluation = evaluate_panel(forecaster, prepared)
+    evaluation = evaluate(forecaster, prepared)
     by_series, metrics = evaluation.by_series, evaluation.metrics
     assert list(by_series["id"]) == ["a", "b", "c"] and list(by_series["windows"]) == [1, 1, 1]
     assert metrics["test_smape"] == pytest.approx(by_series["smape"].mean())
@@ -220,12 +215,12 @@ def test_evaluation_scores_every_series_and_the_baselines_on_the_same_windows(tr
     )
     assert metrics["test_owa"] == pytest.approx(owa)
     # the baselines on the same windows: persistence repeats the last input, seasonal naive the day before
-    values = prepared.panel.frame["y"].to_numpy()
+    values = prepared.series.frame["y"].to_numpy()
     for window, first in enumerate(evaluation.first_rows):
         number = evaluation.series[window]
         naive_mae = np.abs(evaluation.truth[window, :, 0] - values[first - 1]).mean()
         seasonal_mae = np.abs(evaluation.truth[window, :, 0] - values[first - 24 : first - 12]).mean()
-        scale = prepared.scalers.scale[number, 0]
+        scale = prepared.scaler.scale[number, 0]
         assert by_series.loc[window, "naive_mae_scaled"] == pytest.approx(naive_mae / scale)
         assert by_series.loc[window, "seasonal_naive_mae_scaled"] == pytest.approx(seasonal_mae / scale)
     assert metrics["test_mse_scaled"] < metrics["naive_test_mse_scaled"]
@@ -238,27 +233,27 @@ def test_the_gate_on_mase_or_owa_scores_the_champion_with_that_metric_on_the_sam
     trained, gate_metric, measure
 ):
     forecaster, prepared, folder = trained
-    config = resolve_panel(panel_config(folder / "long.csv"), prepared.panel)
-    champion = new_panel_forecaster(prepared, config)  # untrained
-    evaluation = evaluate_panel(forecaster, prepared)
+    config = resolve(panel_config(folder / "long.csv"), prepared.series).config
+    champion = new_forecaster(prepared, config)  # untrained
+    evaluation = evaluate(forecaster, prepared)
     metrics, key = evaluation.metrics, f"test_{gate_metric}"
 
-    evidence = gate.panel_split(evaluation, prepared, gate_metric)
+    evidence = gate.single_split(evaluation, prepared, gate_metric)
 
     assert (evidence.measure, evidence.metric) == (measure, key)
     scores = (evidence.challenger, evidence.naive, evidence.seasonal_naive)
     assert scores == (metrics[key], metrics[f"naive_{key}"], metrics[f"seasonal_naive_{key}"])
-    assert evidence.score(champion) == evaluate_panel(champion, prepared).metrics[key]
+    assert evidence.score(champion) == evaluate(champion, prepared).metrics[key]
 
 
 def test_gating_on_owa_without_a_season_is_refused_before_training(tmp_path):
     config = panel_config(written(tmp_path, long_frame()), **{"data.seasonal_period": 1})
-    panel = load_panel(config.data)
-    resolve_panel(config, panel)  # the scaled MSE needs no season
+    panel = load_table(config.data)
+    resolve(config, panel)  # the scaled MSE needs no season
     with pytest.raises(
         DataValidationError, match=r"registry\.gate_metric owa needs a seasonal period above 1"
     ):
-        resolve_panel(with_overrides(config, {"registry.gate_metric": "owa"}), panel)
+        resolve(with_overrides(config, {"registry.gate_metric": "owa"}), panel)
 
 
 def test_a_saved_panel_forecaster_forecasts_each_series_after_its_own_last_stamp(trained):
@@ -288,7 +283,7 @@ def test_bands_three_validation_windows_cannot_support_warn_and_a_floored_panel_
     low = history[history.id == "a"].assign(id="low", y=lambda f: f.y - 12)  # a series that dips below 0
     floored = loaded.predict(pd.concat([history, low]))
     assert (floored.drop(columns=["id", "ds", "step"]) >= 0).all().all()
-    evaluation = evaluate_panel(loaded, prepared)
+    evaluation = evaluate(loaded, prepared)
     assert all((lo >= 0).all() for lo, _ in evaluation.bands.values())
     unfloored = dataclasses.replace(loaded, nonnegative=[]).predict(pd.concat([history, low]))
     assert (unfloored[unfloored.id == "low"][["y", "y_lo_80"]] < 0).any().all()
@@ -313,11 +308,11 @@ def test_an_unknown_series_is_scaled_by_its_own_history_and_a_short_one_is_named
 
 def test_a_series_embedding_is_learned_per_series_and_an_unknown_series_gets_the_mean_vector(tmp_path):
     config = panel_config(written(tmp_path, long_frame()), **{"model.series_embedding": 4, "train.epochs": 1})
-    panel = load_panel(config.data)
-    config = resolve_panel(config, panel)
-    prepared = split_and_scale_panel(panel, config)
-    forecaster = new_panel_forecaster(prepared, config)
-    fit_forecaster(forecaster, make_panel_windows(prepared, config), config, progress=False)
+    panel = load_table(config.data)
+    config = resolve(config, panel).config
+    prepared = split_and_scale(panel, config)
+    forecaster = new_forecaster(prepared, config)
+    fit_forecaster(forecaster, make_train_windows(prepared, config), config, progress=False)
     embedding = forecaster.model.series_embedding
     assert tuple(embedding.weight.shape) == (3, 4)
     history = long_frame()

@@ -9,9 +9,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, num2date
 
 from bilstm import forecast_plots, plots
+from bilstm.data import SeriesTable
 from bilstm.evaluation import Evaluation
-from bilstm.panel import Panel
-from bilstm.panel_evaluation import PanelEvaluation
 from bilstm.promise import Band
 
 LEVELS = ["95 % interval", "80 % interval"]  # the widest first: drawn first, under the narrower
@@ -110,7 +109,10 @@ def test_training_forecast_plot_shades_each_shown_window_and_names_the_levels_on
     windows = np.lib.stride_tricks.sliding_window_view(truth, horizon)[:, :, None]
     bands = {80.0: (windows - 0.2, windows + 0.2), 95.0: (windows - 0.4, windows + 0.4)}
     times = pd.date_range("2024-01-01", periods=rows + horizon - 1, freq="h", tz="UTC")
-    evaluation = Evaluation({}, pd.DataFrame(), windows, windows, times, bands)
+    count = len(windows)
+    evaluation = Evaluation(
+        {}, pd.DataFrame(), pd.DataFrame(), windows, windows, np.zeros(count), np.arange(count), times, bands
+    )
     figure = plots.forecast_plot(evaluation, ["y"], windows=4, timezone="+08:00")
     ax = figure.axes[0]
 
@@ -124,9 +126,8 @@ def test_training_forecast_plot_shades_each_shown_window_and_names_the_levels_on
 def test_best_median_worst_series_plot_shades_the_bands_and_ticks_dates():
     rows, horizon = 30, 4
     times = pd.date_range("2024-01-01", periods=rows, freq="D")
-    panel = Panel(
-        frame=pd.DataFrame({"y": np.arange(3 * rows, dtype=float)}),
-        times=times.append([times, times]),
+    panel = SeriesTable(
+        frame=pd.DataFrame({"y": np.arange(3 * rows, dtype=float)}, index=times.append([times, times])),
         ids=np.array(["a", "b", "c"]),
         offsets=np.array([0, rows, 2 * rows, 3 * rows]),
         file_rows=np.arange(1, 3 * rows + 1),
@@ -138,7 +139,7 @@ def test_best_median_worst_series_plot_shades_the_bands_and_ticks_dates():
         freq="D",
     )
     point = np.ones((3, horizon, 1))
-    evaluation = PanelEvaluation(
+    evaluation = Evaluation(
         {},
         pd.DataFrame({"id": ["a", "b", "c"], "smape": [3.0, 1.0, 2.0]}),
         pd.DataFrame(),
@@ -146,6 +147,7 @@ def test_best_median_worst_series_plot_shades_the_bands_and_ticks_dates():
         point,
         series=np.arange(3),
         first_rows=np.array([rows - horizon, 2 * rows - horizon, 3 * rows - horizon]),
+        times=panel.frame.index,
         bands={80.0: (point - 1, point + 1), 95.0: (point - 2, point + 2)},
     )
     figure = plots.series_forecast_plot(evaluation, panel)

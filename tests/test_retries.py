@@ -110,13 +110,13 @@ def test_a_retried_registration_finishes_the_version_a_lost_server_left_without_
     from mlflow import MlflowClient
 
     from bilstm import pipeline
-    from bilstm.data import load_series
+    from bilstm.data import load_table
     from bilstm.defaults import resolve
     from bilstm.job import Job
     from tracking.models import history_example, log_model
     from tracking.registry import register
 
-    series = load_series(tiny_config.data)
+    series = load_table(tiny_config.data)
     config = resolve(tiny_config, series).config
     prepared = pipeline.split_and_scale(series, config)
     forecaster = pipeline.new_forecaster(prepared, config)  # untrained: registering does not look

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bilstm import sweep
 from bilstm.config import PipelineConfig
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestError, plan_folds
 from bilstm.input_checks import checked_split
@@ -90,7 +90,7 @@ def test_trials_started_at_once_again_or_by_a_resume_each_draw_values_of_their_o
 
 
 def test_a_trial_that_would_start_after_the_time_budget_runs_nothing(tiny_config, tmp_path):
-    series = load_series(tiny_config.data)
+    series = load_table(tiny_config.data)
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     late = run_one_trial(
         "s", storage, series, tiny_config, SearchSpace(SMALL_SPACE), SweepOptions(), deadline=time.time()
@@ -100,19 +100,19 @@ def test_a_trial_that_would_start_after_the_time_budget_runs_nothing(tiny_config
 
 def test_sweep_folds_cut_the_validation_split_so_the_newest_trains_on_the_whole_train_split(synthetic_csv):
     config = tiny(**{"data.path": synthetic_csv, "data.time_column": "timestamp", "data.targets": ["y"]})
-    series = load_series(config.data)
+    series = load_table(config.data)
     config = resolve(config, series).config
-    base = checked_split(series, config)
+    train_end, val_end, _ = checked_split(series, config).borders()
     folds = plan_folds(series, config, fold_options(SweepOptions(folds=2)), before_test=True)
-    block = (base.val_end - base.train_end) // 2
+    block = (val_end - train_end) // 2
     # held-out blocks tile the validation split up to the test split; each fold validates on the one before
-    assert [(f.split.val_end, f.split.test_end) for f in folds] == [
-        (base.val_end - 2 * block, base.val_end - block),
-        (base.val_end - block, base.val_end),
+    assert [f.split.borders()[1:] for f in folds] == [
+        (val_end - 2 * block, val_end - block),
+        (val_end - block, val_end),
     ]
-    assert [f.split.val_end - f.split.train_end for f in folds] == [block, block]
-    assert folds[-1].split.train_end == base.train_end
-    too_many = base.val_end - base.train_end  # one-row blocks, shorter than the horizon
+    assert [f.split.borders()[1] - f.split.borders()[0] for f in folds] == [block, block]
+    assert folds[-1].split.borders()[0] == train_end
+    too_many = val_end - train_end  # one-row blocks, shorter than the horizon
     with pytest.raises(BacktestError, match=r"into blocks of 1, shorter than the horizon .*: use --folds"):
         plan_folds(series, config, fold_options(SweepOptions(folds=too_many)), before_test=True)
 
@@ -142,7 +142,7 @@ def test_a_study_resumed_with_another_space_is_refused(tmp_path):
 
 def test_trials_score_the_mean_fold_mse_and_record_each_folds_curves(tiny_config, tmp_path):
     config = tiny(tiny_config, **{"train.epochs": 2})
-    series = load_series(config.data)
+    series = load_table(config.data)
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     space = SearchSpace(SMALL_SPACE)
 
@@ -164,7 +164,7 @@ FAILING_SPACE = {"train.device": {"choices": ["cuda:99"]}}
 def test_a_trial_that_raises_in_training_is_failed_with_its_error_and_the_sweep_goes_on(
     tiny_config, tmp_path
 ):
-    series = load_series(tiny_config.data)
+    series = load_table(tiny_config.data)
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
 
     space = SearchSpace(FAILING_SPACE)

@@ -115,7 +115,7 @@ def test_split_and_scale_standardises_every_row_with_the_train_rows_statistics(s
     prepared = split_and_scale.fn(series, config)
 
     split = prepared.split
-    assert (split.train_end, split.val_end, split.test_end) == (TRAIN_END, VAL_END, ROWS)
+    assert split.borders() == (TRAIN_END, VAL_END, ROWS)
     values = series.values
     train = values[:TRAIN_END]
     expected = (values - train.mean(axis=0)) / train.std(axis=0)  # ddof=0, as scikit-learn's scaler

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from bilstm import pipeline
-from bilstm.data import load_series
+from bilstm.data import load_table
 from bilstm.windows import make_windows, numpy_windows
 
 
@@ -42,16 +42,17 @@ def test_too_short_series_has_no_window():
 
 
 def test_changing_a_test_value_changes_neither_scaler_nor_training_windows(tiny_config, tmp_path):
-    series = load_series(tiny_config.data)
+    series = load_table(tiny_config.data)
     before = pipeline.split_and_scale(series, tiny_config)
     train_before, val_before = pipeline.make_train_windows(before, tiny_config)
 
-    test_row = before.split.test_end - 1
+    test_row = before.split.borders()[2] - 1
     series.frame.iloc[test_row, -1] += 1000.0
     after = pipeline.split_and_scale(series, tiny_config)
     train_after, val_after = pipeline.make_train_windows(after, tiny_config)
 
     assert after.scaler.to_json() == before.scaler.to_json()
-    torch.testing.assert_close(train_after.series, train_before.series)
-    torch.testing.assert_close(val_after.series, val_before.series)
+    for windows_after, windows_before in ((train_after, train_before), (val_after, val_before)):
+        torch.testing.assert_close(windows_after.inputs, windows_before.inputs)
+        torch.testing.assert_close(windows_after.targets, windows_before.targets)
     assert not np.allclose(after.scaled[test_row], before.scaled[test_row])

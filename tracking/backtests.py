@@ -44,13 +44,13 @@ def _child_run(parent: mlflow.ActiveRun, fold: Fold) -> str:
         run_name=f"{parent.info.run_name} fold {fold.index}",
         tags={_PARENT_TAG: parent.info.run_id, "backtest.fold": str(fold.index)},
     )
-    split = fold.split
+    train_end, val_end, test_end = fold.split.borders()
     params = {
         "fold": fold.index,
         "trained_by_fold": fold.trained_by,
-        "train_rows": split.train_end,
-        "val_rows": split.val_end - split.train_end,
-        "test_rows": split.test_end - split.val_end,
+        "train_rows": train_end,
+        "val_rows": val_end - train_end,
+        "test_rows": test_end - val_end,
     }
     client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
     return run.info.run_id

@@ -16,7 +16,6 @@ from mlflow.types import ColSpec, Schema
 
 from bilstm import pipeline
 from bilstm.forecaster import Forecaster, ForecastInputError
-from bilstm.panel_pipeline import ScaledPanel
 from bilstm.stamps import as_text
 from tracking.refusals import refusals_as_bad_input
 from tracking.versions import unknown_model
@@ -24,20 +23,16 @@ from tracking.versions import unknown_model
 PYFUNC_MODEL = str(Path(__file__).with_name("pyfunc_model.py"))
 
 
-def history_example(prepared: pipeline.ScaledSplit | ScaledPanel, forecaster: Forecaster) -> pd.DataFrame:
-    """The last `lookback` rows of the series (of the first two, in the long format, for many series): the
-    pyfunc's input example (stamps with offsets as text in the data's zone: MLflow's schema takes no zoned
-    datetimes; `Forecaster.predict` reads both)."""
-    lookback = forecaster.spec.lookback
-    if isinstance(prepared, ScaledPanel):
-        panel = prepared.panel
-        rows = np.concatenate([np.arange(end - lookback, end) for end in panel.offsets[1:3]])
-        frame = panel.frame.iloc[rows]
-        frame.insert(0, panel.series_column, np.repeat(panel.ids, panel.lengths)[rows])
-        frame.insert(1, forecaster.spec.time_column, panel.times[rows])
-        return as_text(frame.reset_index(drop=True), forecaster.spec.timezone)
-    frame = prepared.series.frame.iloc[-lookback:]
-    return as_text(frame.reset_index(), forecaster.spec.timezone)
+def history_example(prepared: pipeline.ScaledSplit, forecaster: Forecaster) -> pd.DataFrame:
+    """The last `lookback` rows of the first two series (of the one series, for a file without a series
+    column): the pyfunc's input example (stamps with offsets as text in the data's zone: MLflow's schema
+    takes no zoned datetimes; `Forecaster.predict` reads both)."""
+    series, lookback = prepared.series, forecaster.spec.lookback
+    rows = np.concatenate([np.arange(end - lookback, end) for end in series.offsets[1:3]])
+    frame = series.frame.iloc[rows].reset_index()
+    if series.series_column is not None:
+        frame.insert(0, series.series_column, np.repeat(series.ids, series.lengths)[rows])
+    return as_text(frame, forecaster.spec.timezone)
 
 
 def _requirements() -> list[str]:
