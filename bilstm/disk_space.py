@@ -9,10 +9,11 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from bilstm.errors import error_chain
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 # torch's zip writer on a full disk ("... unexpected pos 1 vs 0", "... file write failed") and SQLite's words
@@ -58,7 +59,7 @@ def full_disk(error: BaseException, where: list[Place], server_failed: bool = Fa
     or a server that failed to start (`server_failed`), only if that is under `LOW_SPACE`), the likeliest
     writer first among places on one disk.
     """
-    chain = list(_chain(error))
+    chain = list(error_chain(error))
     direct = is_full_disk(error)
     if not direct and not server_failed and not any(_is_server_error(link) for link in chain):
         return None
@@ -83,16 +84,7 @@ def full_disk(error: BaseException, where: list[Place], server_failed: bool = Fa
 def is_full_disk(error: BaseException) -> bool:
     """Whether `error`, or one it was raised from, says a disk is full (no guess from free space: a retry
     of the write that failed is pointless)."""
-    return any(_says_full(link) for link in _chain(error))
-
-
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    """The error and those it was raised from or while handling."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        yield error
-        error = error.__cause__ or error.__context__
+    return any(_says_full(link) for link in error_chain(error))
 
 
 def _says_full(link: BaseException) -> bool:

@@ -5,6 +5,7 @@ whose class attribute `exit_code` (2) is what the CLI exits with, without import
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from bilstm.url_masking import masked_urls
@@ -48,3 +49,13 @@ def option_problems(error: ValidationError) -> str:
         f"--{str(e['loc'][0]).replace('_', '-')} {e['input']!r}: " + e["msg"].removeprefix("Value error, ")
         for e in error.errors()
     )
+
+
+def error_chain(error: BaseException | None) -> Iterator[BaseException]:
+    """`error` and the errors it was raised from or while handling (libraries wrap the cause: MLflow a
+    network error, Prefect a full disk)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__

@@ -8,13 +8,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bilstm.disk_space import is_full_disk
-from bilstm.errors import BadInputError
+from bilstm.errors import BadInputError, error_chain
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -51,18 +51,9 @@ _PERMANENT = (
 )
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    """The error and the errors it was raised from or while handling (MLflow wraps network errors)."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        yield error
-        error = error.__cause__ or error.__context__
-
-
 def is_transient(error: BaseException) -> bool:
     """A network or I/O error, a timeout, a busy database or tracking server, anywhere in the chain."""
-    for link in _chain(error):
+    for link in error_chain(error):
         if isinstance(link, _PERMANENT) or is_full_disk(link):  # a full disk stays full while we wait
             return False
         if isinstance(link, (OSError, OperationalError, TrackingUnavailableError)):  # OSError: sockets too
