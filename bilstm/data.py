@@ -22,7 +22,7 @@ from bilstm.csv_dialect import decimal_hint, read_csv, separator_hint
 from bilstm.duplicates import merge_duplicates
 from bilstm.errors import DataValidationError
 from bilstm.frequency import Stamps, infer
-from bilstm.messages import names, rows, sample
+from bilstm.messages import in_series, names, rows, sample
 from bilstm.scaling import ONE_SERIES
 from bilstm.stamps import time_index
 
@@ -157,6 +157,7 @@ def used_columns(
 
 
 def check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, source: str) -> None:
+    ids = table[config.series_column] if config.series_column is not None else None
     missing = []
     for column in columns:
         if not pd.api.types.is_numeric_dtype(table[column]):
@@ -164,19 +165,24 @@ def check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, s
             first = table[column][bad].iloc[0]
             fix = decimal_hint(first) or "fix those cells or leave the column out of --features"
             raise DataValidationError(
-                f"{source}: column {sample(column)} is not numeric ({rows(bad)}, e.g. {sample(first)}); {fix}"
+                f"{source}: column {sample(column)} is not numeric ({rows(bad)}{in_series(ids, bad)}, e.g."
+                f" {sample(first)}); {fix}"
             )
         values = table[column].to_numpy(dtype=np.float64)
         if np.isinf(values).any():
             raise DataValidationError(
                 f"{source}: column {sample(column)} has inf in {rows(np.isinf(values))}"
+                + in_series(ids, np.isinf(values))
             )
         if np.isnan(values).any():
             missing.append((column, np.isnan(values)))
     if missing and config.missing == "error":
         # every column with gaps in one message, so that one fix covers them all
         shown = 3 if len(missing) > 1 else 5
-        parts = [f"column {sample(c)} has missing values in {rows(mask, shown)}" for c, mask in missing[:3]]
+        parts = [
+            f"column {sample(c)} has missing values in {rows(mask, shown)}{in_series(ids, mask)}"
+            for c, mask in missing[:3]
+        ]
         parts[1:] = [part.replace(" has missing values", "") for part in parts[1:]]
         more = f" (and {len(missing) - 3} more columns)" if len(missing) > 3 else ""
         raise DataValidationError(

@@ -128,14 +128,14 @@ def _monthly(wall: pd.DatetimeIndex, within: np.ndarray) -> str:
 def _refuse_off_grid(stamps: Stamps, off_grid: np.ndarray, freq: str) -> None:
     first = int(np.flatnonzero(off_grid)[0])
     series = stamps.describe(int(stamps.series_of_row[first]))
-    where = f"{series} " if series else ""
+    where = f"of {series} " if series else ""
     shown = stamps.times[off_grid][:3]
     if stamps.times.tz is not None:
         shown = shown.tz_convert(stamps.zone or "UTC")
     calendar_grid = _GRIDS.get(rule_base(to_offset(freq))[0])
     grid = f"{calendar_grid} at the same time of day" if calendar_grid else "on that grid"
     raise DataValidationError(
-        f"{stamps.source}: {where}the stamps fit no frequency: most steps are {describe(freq)}, but"
+        f"{stamps.source}: the stamps {where}fit no frequency: most steps are {describe(freq)}, but"
         f" {rows_text(_file_mask(stamps, off_grid))} ({', '.join(str(t) for t in shown)}) are not {grid};"
         " fix or drop those rows, or resample the data to one frequency"
     )

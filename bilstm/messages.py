@@ -21,6 +21,14 @@ def rows(mask: np.ndarray | pd.Series, shown: int = SHOWN_ROWS) -> str:
     return f"row{'s' if len(where) > 1 else ''} {listed}{more}"
 
 
+def in_series(ids: pd.Series | None, mask: np.ndarray | pd.Series) -> str:
+    """' (series 'south')': the series of the rows `mask` marks in a long table (`ids`: each row's series id),
+    so a message's file rows say whose they are; '' for a file of one series (`ids` None)."""
+    if ids is None:
+        return ""
+    return f" (series {names([sample(i) for i in pd.unique(ids[np.asarray(mask)])])})"
+
+
 def names(items, shown: int = SHOWN_NAMES, width: int = SHOWN_WIDTH) -> str:
     """'a, b, c (and 40 more)': the first names, at most `shown` of them and about `width` characters."""
     items = [clip(str(item)) for item in items]

@@ -14,7 +14,7 @@ import pandas as pd
 from bilstm.config import DataConfig
 from bilstm.csv_dialect import separator_hint
 from bilstm.errors import DataValidationError
-from bilstm.messages import names, rows, sample
+from bilstm.messages import in_series, names, rows, sample
 
 _OFFSET = r"(Z|UTC|GMT|[+-]\d{2}:?\d{2})$"
 MERGE_FIX = "set data.duplicates to first, last or mean to merge them"
@@ -63,6 +63,7 @@ def time_index(table: pd.DataFrame, config: DataConfig, source: str) -> tuple[pd
             f"{source}: time column {column!r} not found; available: {names(table.columns)}{fix}"
         )
     raw = table[column]
+    ids = table[config.series_column] if config.series_column in table.columns else None
     written = offsets(raw)
     aware = written.notna().to_numpy()
     # each kind parsed on its own: pandas reads one format per column and would drop the other kind
@@ -71,13 +72,14 @@ def time_index(table: pd.DataFrame, config: DataConfig, source: str) -> tuple[pd
     bad = pd.concat([with_offset.isna(), without.isna()]).reindex(raw.index)
     if bad.any():
         raise DataValidationError(
-            f"{source}: column {column!r} has unparseable timestamps in {rows(bad)}"
+            f"{source}: column {column!r} has unparseable timestamps in {rows(bad)}{in_series(ids, bad)}"
             f" (e.g. {sample(raw[bad].iloc[0])})"
         )
     if aware.any() and not aware.all():
         raise DataValidationError(
             f"{source}: column {column!r} mixes stamps with a UTC offset (e.g. {sample(raw[aware].iloc[0])})"
-            f" and stamps without one ({rows(~aware)}); write every stamp with its offset, or none"
+            f" and stamps without one ({rows(~aware)}{in_series(ids, ~aware)}); write every stamp with its"
+            " offset, or none"
         )
     parsed = with_offset if aware.any() else without
     zone = config.timezone

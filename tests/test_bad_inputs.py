@@ -1,7 +1,8 @@
 """The bad-input catalogue: every case runs the installed `bilstm` command against one store that holds a
 champion, exits 2 with one line naming the file / column / row / parameter, leaves the registry (versions
 and aliases) as it was, and leaves the Prefect flow run and the MLflow run it opened, if any, FAILED. Bad
-input to `bilstm train` is rejected before any flow run or MLflow run starts (`deployments.preflight`)."""
+input to `bilstm train` is rejected before any flow run or MLflow run starts (`deployments.preflight`); each
+bad training file is refused alike, in process, when written as a long table of two series."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ import json
 import os
 import re
 import subprocess
+from dataclasses import fields, replace
 
 import pandas as pd
 import pytest
+import typer
 from mlflow import MlflowClient
 
+from bilstm.errors import BadInputError
+from deployments.cli import app
+from deployments.cli_options import JobOptions
+from deployments.preflight import check_training_input
 from tests.bad_input_cases import CASES
 from tests.bad_input_files import (
+    BAD_FILES,
+    DIALECT_FILES,
     error_lines,
     register_without_champion,
     registry,
@@ -123,3 +132,100 @@ def test_a_band_too_few_validation_windows_support_is_widened_with_one_warning_i
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(said) == 1 and said == [line for line in summary["warnings"] if "band" in line]
     assert summary["metrics"]["test_width_95"] > summary["metrics"]["test_width_80"]
+
+
+# catalogue cases of `bilstm train` on a CSV that a long table does not repeat, and why
+NOT_LONG = {
+    **dict.fromkeys(
+        ["missing file", "empty file", "unreadable file", "unsupported format"],
+        "no table to write as one: refused before any column, the series column included, is read",
+    ),
+    **dict.fromkeys(
+        [
+            "several series in one long table",
+            "many series: the series column missing",
+            "many series: a row without a series id",
+            "many series: a repeated (series, time) pair",
+            "many series: one series too short",
+            "many series: gate on OWA without a season",
+        ],
+        "a long table already: the case itself is of many series",
+    ),
+    **dict.fromkeys(
+        [
+            "separator of two characters",
+            "unknown time zone",
+            "lookback 0",
+            "absurd horizon",
+            "invalid config value",
+            "invalid max_gap",
+            "interval levels not increasing",
+            "interval level of 100",
+            "unknown interval method",
+            "segment length 0",
+            "channel independence with MS",
+            "unknown gate metric",
+            "gate on OWA over backtest folds",
+            "infinite learning rate",
+            "model name MLflow cannot register",
+            "nonnegative neither auto nor a boolean",
+        ],
+        "a setting refused as the config is built, before the data is read: no rows to put in a series",
+    ),
+    "cycle the train rows cannot fill": "scaler.cycle is refused for many series until it is fitted per one",
+    "too few validation windows for the 95 % band (widened, warns)": "a warning of the flow, not a refusal",
+    "a CUDA device this machine does not have": "the machine is refused, not the data",
+}
+# how the good series of a long table is written where the bad file changes the format of every stamp
+OTHER_SERIES = {"offsets_and_none.csv": lambda f: f.assign(timestamp=f.timestamp.dt.tz_localize("UTC"))}
+TRAIN_ON_CSV = [case for case in CASES if case.args.startswith("train --data {d}/")]
+
+
+def _as_long_table(name: str, folder) -> None:
+    """The catalogue's bad file `name` as a long table of 2 series: 'south', the bad one, first (so its file
+    rows are the one-series file's), then 'north', a good series in the same columns and format."""
+    bad = BAD_FILES.get(name, lambda f: f)(synthetic_frame())
+    good = OTHER_SERIES.get(name, lambda f: f)(synthetic_frame(seed=1))
+    if len(good.columns) == len(bad.columns):
+        good.columns = bad.columns  # a renamed column is renamed in the whole file
+    good = good[[c for c in bad.columns if c in good.columns]]  # and a dropped one dropped
+    frame = pd.concat([bad.assign(sensor="south"), good.assign(sensor="north")])
+    frame.to_csv(folder / name, index=False, **DIALECT_FILES.get(name, {}))
+
+
+def _refusal(argv: list[str], series_column: str | None) -> str:
+    """The message `check_training_input` refuses the `bilstm train` command line `argv` with."""
+    options = typer.main.get_command(app).commands["train"].make_context("train", argv[1:]).params
+    job = replace(
+        JobOptions(**{f.name: options[f.name] for f in fields(JobOptions)}), series_column=series_column
+    )
+    with pytest.raises(BadInputError) as refused:
+        check_training_input(job.build())
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("case", TRAIN_ON_CSV, ids=[case.name for case in TRAIN_ON_CSV])
+def test_every_training_file_case_is_refused_alike_as_a_long_table_naming_the_series(tmp_path, case):
+    if case.name in NOT_LONG:
+        pytest.skip(NOT_LONG[case.name])
+    argv = case.argv(tmp_path)
+    name = argv[argv.index("--data") + 1].rsplit("/", 1)[1]
+    write_files(tmp_path)
+    one = _refusal(argv, None)
+    _as_long_table(name, tmp_path)
+
+    many = _refusal(argv, "sensor")
+
+    assert re.search(case.pattern(tmp_path), one), one
+    assert "\n" not in many and many.startswith(f"{tmp_path / name}: "), many
+    # the same problem: every column and row the one-series message names, and whose rows they are
+    named = set(re.findall(r"'[^']*'", one))
+    if (
+        "as separator" in one
+    ):  # the column not found is the first read, the series column: the fix is the same
+        named = {one.rsplit(" ", 1)[1]}
+    assert named <= set(re.findall(r"'[^']*'", many)), many
+    listed = r"(?<!file )\brows? (\d+(?:, \d+)*(?: and \d+)?)(?![\d-])"  # not a span, '(file rows 1-1200)'
+    given_rows = re.findall(listed, one)
+    assert given_rows == re.findall(listed, many), many
+    assert "series 'south'" in many or not given_rows, many
