@@ -1,4 +1,5 @@
-"""Shared fixtures: a learnable synthetic series, the real config shrunk to a tiny one, isolated Prefect
+"""Shared fixtures: a learnable synthetic series, the real config shrunk to a tiny one, a tiny model trained
+on one series or many (`trained_on`), isolated Prefect
 and MLflow state (a real Prefect test server, a real SQLite MLflow store in a tmp dir), a throwaway PostgreSQL
 cluster."""
 
@@ -17,7 +18,7 @@ os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "90"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 from bilstm.config import PipelineConfig  # noqa: E402
-from tests.helpers import BILSTM, synthetic_frame, tiny  # noqa: E402
+from tests.helpers import BILSTM, synthetic_frame, tiny, write_shaped  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +46,30 @@ def synthetic_csv(tmp_path) -> str:
 @pytest.fixture
 def tiny_config(synthetic_csv) -> PipelineConfig:
     return tiny(**{"data.path": synthetic_csv, "data.time_column": "timestamp", "data.targets": ["y"]})
+
+
+@pytest.fixture(scope="session")
+def trained_on(tmp_path_factory):
+    """`trained_on(shape)`: a tiny model trained 2 epochs on `write_shaped`'s table of that shape, once a
+    session, and the data prepared as it was trained: (forecaster, prepared)."""
+    from bilstm.data import load_table  # torch: only for the tests that train
+    from bilstm.defaults import resolve
+    from bilstm.pipeline import fit_forecaster, make_train_windows, new_forecaster, split_and_scale
+
+    trained = {}
+
+    def train(shape: str):
+        if shape not in trained:
+            config = write_shaped(tmp_path_factory.mktemp(shape), shape, **{"train.epochs": 2})
+            series = load_table(config.data)
+            config = resolve(config, series).config
+            prepared = split_and_scale(series, config)
+            forecaster = new_forecaster(prepared, config)
+            fit_forecaster(forecaster, make_train_windows(prepared, config), config, progress=False)
+            trained[shape] = forecaster, prepared
+        return trained[shape]
+
+    return train
 
 
 def pytest_collection_modifyitems(items):

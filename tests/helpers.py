@@ -1,5 +1,6 @@
 """What several test files and `bench/bad_inputs.py` share: the synthetic series every tiny job trains on,
 that job as a config (`tiny`), as `bilstm train` arguments (`tiny_args`) and run untracked (`run_tiny_job`),
+the tiny table of either shape a test parametrised over one series and many reads (`write_shaped`),
 the installed `bilstm` command, the states of the test Prefect server's flow runs, and the retrain trigger's
 side (the monitor's events emitted, the automation checked, the triggered runs awaited). Free ports, health
 waits and process stops are `deployments.processes`, shared with the dashboard."""
@@ -35,6 +36,51 @@ def synthetic_frame(rows: int = 1200, seed: int = 0) -> pd.DataFrame:
             "y": 10 + daily + walk + rng.normal(0, 0.1, rows),
         }
     )
+
+
+SERIES_LENGTHS = {"a": 200, "b": 260, "c": 230}
+SHAPES = ["one", "many"]  # `@pytest.mark.parametrize("shape", SHAPES)`: one series, and many in a long table
+
+
+def long_frame(lengths: dict[str, int] = SERIES_LENGTHS, seed: int = 0) -> pd.DataFrame:
+    """Hourly series (`ds`, `id`, `y`) at different levels and start times: a daily cycle times the level,
+    plus noise."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for number, (name, rows) in enumerate(lengths.items()):
+        t = np.arange(rows)
+        level = 10.0 * (number + 1)
+        y = level * (1 + 0.3 * np.sin(2 * np.pi * t / 24)) + rng.normal(0, 0.5, rows)
+        start = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=5 * number)
+        parts.append(pd.DataFrame({"ds": pd.date_range(start, periods=rows, freq="h"), "id": name, "y": y}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def shaped_frame(shape: str) -> pd.DataFrame:
+    """The tiny table of `shape`: 'one', series a of `long_frame` alone, without a series column; 'many',
+    the three series of `long_frame` in one long table."""
+    frame = long_frame()
+    return frame if shape == "many" else frame[frame.id == "a"].drop(columns="id")
+
+
+def shaped_config(path, shape: str, **overrides) -> PipelineConfig:
+    """The tiny job (lookback 48, horizon 12) on the table of `shape` at `path`: columns `ds`, `y` and, for
+    many series, `id`."""
+    base = {
+        "data.path": str(path),
+        "data.time_column": "ds",
+        "data.series_column": "id" if shape == "many" else None,
+        "data.targets": ["y"],
+        "data.setting": "S",
+    }
+    return tiny(with_overrides(PipelineConfig(), base), **overrides)
+
+
+def write_shaped(folder: Path, shape: str, frame: pd.DataFrame | None = None, **overrides) -> PipelineConfig:
+    """`frame` (default: `shaped_frame(shape)`) written to `folder / 'table.csv'`; the tiny job reading it."""
+    path = folder / "table.csv"
+    (shaped_frame(shape) if frame is None else frame).to_csv(path, index=False)
+    return shaped_config(path, shape, **overrides)
 
 
 def run_tiny_job(folder: Path, epochs: int = 1) -> tuple:

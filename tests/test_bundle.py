@@ -1,4 +1,5 @@
-"""The forecaster bundle: save -> load -> identical forecasts, future timestamps, safe loading."""
+"""The forecaster bundle: save -> load -> identical forecasts, future timestamps after each series' own last
+stamp (one series and many), a series the model never saw scaled by its own history, safe loading."""
 
 import dataclasses
 import json
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from bilstm.forecaster import Forecaster, ForecastInputError
+from tests.helpers import SHAPES, long_frame, shaped_frame
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +148,35 @@ def test_a_bundle_without_its_weights_file_is_refused_naming_the_file(trained, t
         ForecastInputError, match=rf"{tmp_path}/bundle/weights\.pt: the bundle's weights file is"
     ):
         Forecaster.load(bundle)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_saved_forecaster_forecasts_each_series_after_its_own_last_stamp(trained_on, tmp_path, shape):
+    forecaster, _ = trained_on(shape)
+    loaded = Forecaster.load(forecaster.save(tmp_path / "bundle"))
+    history = shaped_frame(shape)
+    table = loaded.predict(history)
+    ids = ["id"] if shape == "many" else []  # a file of one series gets no id column
+    assert list(table.columns[: len(ids) + 3]) == [*ids, "ds", "step", "y"]
+    np.testing.assert_allclose(table["y"].to_numpy(), forecaster.predict(history)["y"].to_numpy(), rtol=1e-6)
+    table, history = table.assign(id=table.get("id", "a")), history.assign(id=history.get("id", "a"))
+    assert table.groupby("id").size().to_dict() == dict.fromkeys(history.id.unique(), 12)
+    firsts = table[table.step == 1].set_index("id")["ds"]
+    assert (firsts == history.groupby("id")["ds"].max() + pd.Timedelta(hours=1)).all()
+
+
+def test_an_unknown_series_is_scaled_by_its_own_history_and_a_short_one_is_named(trained_on):
+    forecaster, _ = trained_on("many")
+    history = long_frame()
+    new = history[history.id == "a"].assign(id="new", y=lambda f: f.y * 3)
+    table = forecaster.predict(pd.concat([history, new]))
+    ratio = table[table.id == "new"]["y"].to_numpy() / table[table.id == "a"]["y"].to_numpy()
+    np.testing.assert_allclose(ratio, 3.0, rtol=0.05)  # the same shape at three times the level
+    short = history[history.id == "b"].tail(20).assign(id="tiny")
+    with pytest.raises(
+        ForecastInputError, match=r"history has series tiny with fewer than the 48 rows the model reads"
+    ):
+        forecaster.predict(pd.concat([history, short]))
+    with pytest.warns(UserWarning, match="left out"):
+        table = forecaster.predict(pd.concat([history, short]), skip_short=True)
+    assert "tiny" not in set(table.id)

@@ -1,4 +1,6 @@
-"""Ingest and split: validation errors name the file, column and rows; ETT borders; missing-value policy."""
+"""Ingest and split, of one series and of many in a long table: validation errors name the file, column,
+rows and, in a long table, the series; sorting and merging within a series; ETT borders; missing-value
+policy; a series too short or constant named, or left out with skip_short."""
 
 import numpy as np
 import pandas as pd
@@ -6,8 +8,17 @@ import pytest
 
 from bilstm.config import DataConfig
 from bilstm.data import DataValidationError, builtin_path, load_table
+from bilstm.pipeline import split_and_scale
 from bilstm.split import split_rows
-from tests.helpers import data_config, synthetic_frame, write_table
+from tests.helpers import (
+    SERIES_LENGTHS,
+    data_config,
+    long_frame,
+    shaped_frame,
+    synthetic_frame,
+    write_shaped,
+    write_table,
+)
 
 
 def test_builtin_dataset_loads_with_ot_target_and_six_features():
@@ -78,12 +89,23 @@ def test_empty_file_is_refused(tmp_path):
         load_table(data_config(path))
 
 
-def test_unsorted_timestamps_are_sorted_with_a_warning(tmp_path):
-    frame = synthetic_frame(60)
-    path = write_table(tmp_path, frame.iloc[::-1])
-    with pytest.warns(UserWarning, match="not sorted"):
-        series = load_table(data_config(path))
-    assert series.frame.index.is_monotonic_increasing
+@pytest.mark.parametrize(
+    ("shape", "warned", "ids"),
+    [
+        ("one", "timestamps were not sorted", ["series"]),
+        ("many", "rows were not grouped by series and sorted in time", ["a", "b", "c"]),
+    ],
+)
+def test_shuffled_rows_are_grouped_by_series_and_sorted_in_time_with_a_warning(tmp_path, shape, warned, ids):
+    frame = shaped_frame(shape)
+    config = write_shaped(tmp_path, shape, frame.sample(frac=1, random_state=1))
+    with pytest.warns(UserWarning, match=warned):
+        series = load_table(config.data)
+    assert list(series.ids) == ids and series.freq == "h"
+    assert list(series.lengths) == list(SERIES_LENGTHS.values())[: len(ids)]
+    for number in range(len(series.ids)):
+        assert series.frame.index[series.rows_of(number)].is_monotonic_increasing
+    # the file's series are grouped and each in time order: their values as `frame` lists them
     np.testing.assert_allclose(series.frame["y"].to_numpy(), frame["y"].to_numpy())
 
 
@@ -110,6 +132,122 @@ def test_missing_value_policies_fill_gaps(tmp_path, policy):
     filled = [frame.y[4]] * 2 if policy == "ffill" else [frame.y[4] + step, frame.y[4] + 2 * step]
     expected = frame.y.fillna(pd.Series(filled, index=[5, 6]))  # the other rows as they were
     np.testing.assert_allclose(series.frame["y"].to_numpy(), expected.to_numpy())
+
+
+@pytest.mark.parametrize(("shape", "row"), [("one", 10), ("many", 210)])  # many: series b's row 11
+def test_a_repeated_stamp_is_averaged_within_its_own_series_only(tmp_path, shape, row):
+    frame = shaped_frame(shape)
+    again = frame.iloc[[row]].assign(y=frame.y[row] + 10)  # the row again, 10 higher, at the file's end
+    config = write_shaped(tmp_path, shape, pd.concat([frame, again], ignore_index=True))
+    merged = r"2 rows share their timestamp (within their series )?with another"
+    with pytest.warns(UserWarning, match=merged):
+        series = load_table(config.data.model_copy(update={"duplicates": "mean"}))
+    assert list(series.lengths) == list(SERIES_LENGTHS.values())[: len(series.ids)]
+    expected = frame.y.to_numpy().copy()
+    expected[row] += 5
+    np.testing.assert_allclose(series.frame["y"].to_numpy(), expected)
+    assert series.file_rows[row] == row + 1  # the merged row is named by its first file row
+
+
+def _every_second_hour_for_c(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.loc[frame.id == "c", "ds"] = pd.date_range("2024-01-01", periods=230, freq="2h").to_numpy()
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("shape", "change", "message"),
+    [
+        (
+            "one",
+            lambda f: pd.concat([f, f.iloc[[10]]], ignore_index=True),
+            r"column 'ds' has duplicate timestamps in rows 11, 201; set data.duplicates to first, last or"
+            r" mean to merge them, or drop them$",
+        ),
+        (
+            "many",
+            lambda f: pd.concat([f, f.iloc[[210]]], ignore_index=True),
+            r"series 'b' has duplicate timestamps in column 'ds' in rows 211, 691; keep one row per series"
+            r" and time, or set data.duplicates to first, last or mean to merge them$",
+        ),
+        (
+            "one",
+            lambda f: f.drop(index=range(100, 110)),
+            r": a gap of 0 days 11:00:00 between rows 100 and 101 .* is longer than data.max_gap=3 steps",
+        ),
+        (
+            "many",
+            lambda f: f.drop(index=range(300, 310)),
+            r"series 'b' \(file rows 201-450\) has a gap of 0 days 11:00:00 between rows 300 and 301 .* is"
+            r" longer than data.max_gap=3 steps of h",
+        ),
+        (
+            "many",
+            lambda f: f.drop(columns="id"),
+            r"series column 'id' not found; available: ds, y \(set --series-column\)",
+        ),
+        ("many", lambda f: f.assign(id=f.id.where(f.index != 5)), r"series column 'id' is empty in row 6;"),
+        (
+            "many",
+            _every_second_hour_for_c,
+            r"series 'c' \(file rows 461-690\) steps by 2 steps of h, the table by one;",
+        ),
+    ],
+    ids=[
+        "a repeated stamp, one",
+        "a repeated stamp, many",
+        "a long gap, one",
+        "a long gap, many",
+        "no series column",
+        "an empty id",
+        "another frequency",
+    ],  # fmt: skip
+)
+def test_bad_tables_are_refused_naming_the_rows_and_in_a_long_table_the_series(
+    tmp_path, shape, change, message
+):
+    config = write_shaped(tmp_path, shape, change(shaped_frame(shape)))
+    with pytest.raises(DataValidationError, match=message) as error:
+        load_table(config.data)
+    assert str(error.value).startswith(f"{config.data.path}: ")
+
+
+@pytest.mark.parametrize(
+    ("shape", "rows", "message"),
+    [
+        (
+            "one",
+            range(200),
+            r"target column 'y' is constant \(4\) in the train rows 1-140; there is nothing to learn",
+        ),
+        (
+            "many",
+            range(200, 460),
+            r"series 'b' \(file rows 201-460\) has a constant target 'y' in its train rows",
+        ),
+    ],
+)
+def test_a_constant_target_is_refused_naming_the_series(tmp_path, shape, rows, message):
+    frame = shaped_frame(shape)
+    frame.loc[rows, "y"] = 4.0  # series a alone; of many, series b
+    config = write_shaped(tmp_path, shape, frame)
+    with pytest.raises(DataValidationError, match=message):
+        split_and_scale(load_table(config.data), config)
+
+
+def test_a_short_series_is_named_or_left_out_with_skip_short(tmp_path):
+    config = write_shaped(tmp_path, "many", long_frame({**SERIES_LENGTHS, "short": 80}))
+    series = load_table(config.data)
+    with pytest.raises(
+        DataValidationError, match=r"series 'short' \(file rows 691-770\) has 80 rows, too few"
+    ):
+        split_and_scale(series, config)
+    config = write_shaped(
+        tmp_path, "many", long_frame({**SERIES_LENGTHS, "short": 80}), **{"data.skip_short": True}
+    )
+    with pytest.warns(UserWarning, match="left out 1 series too short"):
+        prepared = split_and_scale(series, config)
+    assert list(prepared.series.ids) == ["a", "b", "c"]
 
 
 def test_ett_borders_for_the_builtin_dataset_and_fractions_elsewhere():

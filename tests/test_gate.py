@@ -1,6 +1,7 @@
 """The champion gate: its score by `registry.gate_metric` (the challenger, the baselines and the champion
-scored with the same metric on the same windows), the backtest gate's coverage check, and the training flow
-comparing the challenger's folds with the champion re-scored on the same folds, on real Prefect and MLflow."""
+scored with the same metric on the same windows, of one series and of many; OWA only where a season is),
+the backtest gate's coverage check, and the training flow comparing the challenger's folds with the champion
+re-scored on the same folds, on real Prefect and MLflow."""
 
 from __future__ import annotations
 
@@ -10,25 +11,29 @@ import pytest
 from mlflow import MlflowClient
 
 from bilstm import backtest, gate, pipeline
+from bilstm.config import with_overrides
 from bilstm.data import load_table
 from bilstm.defaults import resolve
+from bilstm.errors import DataValidationError
 from bilstm.evaluation import promotion_decision
 from bilstm.folds import BacktestOptions, plan_folds
 from bilstm.gate import coverage_miss
 from flows.train import train_flow
-from tests.helpers import tiny
+from tests.helpers import SHAPES, tiny, write_shaped
 from tracking.models import registered_forecaster
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(
     ("gate_metric", "measure", "key"),
     [("mse", "MSE", "mse_scaled"), ("mase", "MASE", "mase"), ("owa", "OWA", "owa")],
 )
 def test_the_gate_metric_scores_challenger_baselines_and_champion_alike_on_the_same_windows(
-    tiny_config, gate_metric, measure, key
+    tmp_path, shape, gate_metric, measure, key
 ):
-    series = load_table(tiny_config.data)
-    config = resolve(tiny(tiny_config, **{"registry.gate_metric": gate_metric}), series).config
+    config = write_shaped(tmp_path, shape, **{"registry.gate_metric": gate_metric})
+    series = load_table(config.data)
+    config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)
     challenger = pipeline.new_forecaster(prepared, config)
     champion = pipeline.new_forecaster(prepared, tiny(config, **{"train.seed": 1}))
@@ -36,6 +41,8 @@ def test_the_gate_metric_scores_challenger_baselines_and_champion_alike_on_the_s
 
     evidence = gate.single_split(evaluation, prepared, gate_metric)
 
+    if shape == "many" and gate_metric != "owa":
+        measure += " (mean over series)"  # OWA is a ratio of means over series already
     assert (evidence.measure, evidence.metric) == (f"test {measure}", f"test_{key}")
     scores = (evidence.challenger, evidence.naive, evidence.seasonal_naive)
     metrics = evaluation.metrics
@@ -44,6 +51,17 @@ def test_the_gate_metric_scores_challenger_baselines_and_champion_alike_on_the_s
     assert champion_score == pipeline.evaluate_forecaster(champion, prepared).metrics[f"test_{key}"]
     _, reason = promotion_decision(*scores, champion_score, evidence.measure)
     assert reason.startswith(f"test {measure} {evidence.challenger:.4f} ")
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gating_on_owa_without_a_season_is_refused_before_training(tmp_path, shape):
+    config = write_shaped(tmp_path, shape, **{"data.seasonal_period": 1})
+    series = load_table(config.data)
+    resolve(config, series)  # the scaled MSE needs no season
+    with pytest.raises(
+        DataValidationError, match=r"registry\.gate_metric owa needs a seasonal period above 1"
+    ):
+        resolve(with_overrides(config, {"registry.gate_metric": "owa"}), series)
 
 
 def test_coverage_within_the_tolerance_of_the_widest_level_passes_and_beyond_it_is_named():

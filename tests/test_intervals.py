@@ -1,6 +1,7 @@
 """Split-conformal prediction intervals: the corrected quantile, nesting, coverage near nominal, MSIS, JSON
 state, the `intervals.levels` config; a trained job's intervals (the default calibrator) and a forecaster
-bundle with and without a calibration, and the band columns of its forecasts. Scaled-residual intervals:
+bundle with and without a calibration, and the band columns of its forecasts; the warning of levels too
+few validation windows support (many series: one window each). Scaled-residual intervals:
 `test_scaled_intervals.py`."""
 
 import dataclasses
@@ -189,3 +190,10 @@ def test_predict_gives_nested_band_columns_beside_each_target_from_its_input_win
     bands = forecaster.bands(forecast[["y"]].to_numpy()[None], inputs)
     np.testing.assert_allclose(forecast["y_lo_80"], bands[80][0][0, :, 0], rtol=1e-6)
     np.testing.assert_allclose(forecast["y_hi_95"], bands[95][1][0, :, 0], rtol=1e-6)
+
+
+def test_bands_three_validation_windows_cannot_support_are_warned_of(trained_on):
+    forecaster, _ = trained_on("many")
+    assert forecaster.intervals.n == 3  # one validation window per series
+    [warning] = shortfall_warnings(forecaster.intervals)
+    assert warning.startswith("the 80 % and 95 % bands need at least 4 and 19 validation windows per")

@@ -1,12 +1,13 @@
 """Metrics by hand and beside scikit-learn, per window of one series or many; baselines (persistence, seasonal
-naive, Naive2) right on hand-checkable series; the gate's promotion rule."""
+naive, Naive2) right on hand-checkable series; a trained model's evaluation of many series, per series and
+over all, beside the baselines on the same windows; the gate's promotion rule."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error
 
 from bilstm import metrics
-from bilstm.evaluation import baseline_shortfalls, promotion_decision
+from bilstm.evaluation import baseline_shortfalls, evaluate, promotion_decision
 
 
 def test_window_scores_pooled_over_equal_windows_agree_with_scikit_learn():
@@ -125,3 +126,25 @@ def test_a_model_that_loses_to_seasonal_naive_on_smape_or_mase_is_warned_of_thou
         "the model does not beat persistence: mean test MSE over the folds 1.0000 vs 0.9000",
         "the model does not beat seasonal naive: mean test MASE over the folds 1.3000 vs 1.2000",
     ]
+
+
+def test_evaluation_scores_every_series_and_the_baselines_on_the_same_windows(trained_on):
+    forecaster, prepared = trained_on("many")
+    evaluation = evaluate(forecaster, prepared)
+    by_series, scores = evaluation.by_series, evaluation.metrics
+    assert list(by_series["id"]) == ["a", "b", "c"] and list(by_series["windows"]) == [1, 1, 1]
+    assert scores["test_smape"] == pytest.approx(by_series["smape"].mean())
+    owa = 0.5 * (
+        scores["test_smape"] / scores["naive2_test_smape"] + scores["test_mase"] / scores["naive2_test_mase"]
+    )
+    assert scores["test_owa"] == pytest.approx(owa)
+    # the baselines on the same windows: persistence repeats the last input, seasonal naive the day before
+    values = prepared.series.frame["y"].to_numpy()
+    for window, first in enumerate(evaluation.first_rows):
+        number = evaluation.series[window]
+        naive_mae = np.abs(evaluation.truth[window, :, 0] - values[first - 1]).mean()
+        seasonal_mae = np.abs(evaluation.truth[window, :, 0] - values[first - 24 : first - 12]).mean()
+        scale = prepared.scaler.scale[number, 0]
+        assert by_series.loc[window, "naive_mae_scaled"] == pytest.approx(naive_mae / scale)
+        assert by_series.loc[window, "seasonal_naive_mae_scaled"] == pytest.approx(seasonal_mae / scale)
+    assert scores["test_mse_scaled"] < scores["naive_test_mse_scaled"]

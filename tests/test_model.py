@@ -1,13 +1,20 @@
 """BiLSTMNet: output shapes for every option, determinism, and the fixed flaws of the blog article's
-model (DESIGN.md: random initial states, unused dropout, a one-step backward read-out)."""
+model (DESIGN.md: random initial states, unused dropout, a one-step backward read-out); a series embedding
+learned per series of a long table."""
 
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
-from bilstm.config import ModelConfig
+from bilstm.config import ModelConfig, PipelineConfig, with_overrides
+from bilstm.data import load_table
+from bilstm.defaults import resolve
+from bilstm.forecaster import Forecaster
 from bilstm.model import BiLSTMNet
+from bilstm.pipeline import fit_forecaster, make_train_windows, new_forecaster, split_and_scale
+from tests.helpers import long_frame, write_shaped
 
 B, L, F, T = 4, 24, 3, 6
 
@@ -199,3 +206,31 @@ def test_highway_warm_start_picks_the_penalty_by_validation_mse():
     chosen = model.fit_highway([(x, y)], [held_out], penalties=[1e-6, 10.0])
     assert chosen == 10.0
     assert model.fit_highway([(x, y)], penalties=[1e-6, 10.0]) == 1e-6
+
+
+def test_a_series_embedding_is_learned_per_series_and_an_unknown_series_gets_the_mean_vector(tmp_path):
+    config = write_shaped(tmp_path, "many", **{"model.series_embedding": 4, "train.epochs": 1})
+    series = load_table(config.data)
+    config = resolve(config, series).config
+    prepared = split_and_scale(series, config)
+    forecaster = new_forecaster(prepared, config)
+    fit_forecaster(forecaster, make_train_windows(prepared, config), config, progress=False)
+    embedding = forecaster.model.series_embedding
+    assert tuple(embedding.weight.shape) == (3, 4)
+    history = long_frame()
+    loaded = Forecaster.load(forecaster.save(tmp_path / "bundle"))
+    known = loaded.predict(history)
+    np.testing.assert_allclose(known["y"], forecaster.predict(history)["y"], rtol=1e-6)
+    # the same history under a new name: the mean vector instead of series a's own
+    renamed = loaded.predict(history[history.id == "a"].assign(id="new"))
+    own, mean = embedding.weight[0], embedding.weight.mean(dim=0)
+    assert not torch.allclose(own, mean)
+    # (after one epoch from the linear warm start the head is still small: the forecasts differ a little)
+    assert not np.array_equal(renamed["y"].to_numpy(), known[known.id == "a"]["y"].to_numpy())
+    inputs = torch.zeros(1, 48, 1)
+    with torch.no_grad():
+        by_mean = loaded.model(inputs, torch.tensor([-1]))
+        by_default = loaded.model(inputs)
+    torch.testing.assert_close(by_mean, by_default)
+    with pytest.raises(ValueError, match="model.series_embedding needs many series"):
+        with_overrides(PipelineConfig(), {"model.series_embedding": 4})

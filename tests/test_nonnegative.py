@@ -1,6 +1,6 @@
 """Nonnegative targets (`data.nonnegative`): which targets auto floors, forecasts and bands of counts near
 zero floored at 0 in `predict` and in the evaluation, nothing floored with false, and the choice kept in the
-bundle (a bundle from before it floors nothing)."""
+bundle (a bundle from before it floors nothing), for a model of many series too."""
 
 import dataclasses
 import json
@@ -11,10 +11,11 @@ import pytest
 from pydantic import ValidationError
 
 from bilstm.config import PipelineConfig
+from bilstm.evaluation import evaluate
 from bilstm.forecaster import Forecaster
 from bilstm.nonnegative import floored_targets
 from bilstm.pipeline import run
-from tests.helpers import tiny
+from tests.helpers import long_frame, tiny
 
 
 def counts_frame(rows: int = 480) -> pd.DataFrame:
@@ -84,3 +85,18 @@ def test_the_bundle_keeps_the_floored_targets_and_one_from_before_floors_nothing
     pd.testing.assert_frame_equal(
         older.predict(frame), dataclasses.replace(forecaster, nonnegative=[]).predict(frame)
     )
+
+
+def test_a_floored_model_of_many_series_keeps_every_series_and_band_at_zero(trained_on, tmp_path):
+    forecaster, prepared = trained_on("many")
+    # positive but not counts: auto leaves them; floored (data.nonnegative true), the bundle keeps it
+    assert forecaster.nonnegative == []
+    loaded = Forecaster.load(dataclasses.replace(forecaster, nonnegative=["y"]).save(tmp_path / "floored"))
+    assert loaded.nonnegative == ["y"]
+    history = long_frame()
+    low = history[history.id == "a"].assign(id="low", y=lambda f: f.y - 12)  # a series that dips below 0
+    floored = loaded.predict(pd.concat([history, low]))
+    assert (floored.drop(columns=["id", "ds", "step"]) >= 0).all().all()
+    assert all((lo >= 0).all() for lo, _ in evaluate(loaded, prepared).bands.values())
+    unfloored = dataclasses.replace(loaded, nonnegative=[]).predict(pd.concat([history, low]))
+    assert (unfloored[unfloored.id == "low"][["y", "y_lo_80"]] < 0).any().all()

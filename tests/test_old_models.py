@@ -7,7 +7,7 @@ forecast from them) beside it. Its pyfunc code imports `Forecaster` from `bilstm
 
 `fixtures/{one,many}_series_model_logged_at_f633c98.tar.gz` were logged by commit f633c98, the last with a
 separate pipeline for many series: `bilstm train` of the tiny job on `helpers.synthetic_frame()` (bundle
-format 4) and on `test_panel.long_frame()` with `--series-column id` (format 5), each with the history it
+format 4) and on `tests.helpers.long_frame()` with `--series-column id` (format 5), each with the history it
 forecast from and what it forecast.
 """
 

@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
+from bilstm.data import load_table
+from bilstm.pipeline import split_and_scale
 from bilstm.scaling import Scaler
+from tests.helpers import SHAPES, long_frame, write_shaped
 
 
 @pytest.mark.parametrize("kind", ["standard", "minmax", "robust"])
@@ -51,6 +54,23 @@ def test_each_series_is_scaled_by_its_own_train_rows_or_all_by_one_when_pooled()
     pooled = Scaler.fit("standard", values, row_series, ids, train, per_series=False)
     np.testing.assert_allclose(pooled.center[:, 0], values[train].mean())
     np.testing.assert_allclose(scaler.units(series=np.array([1, 0]))[:, 0], scaler.scale[[1, 0], 0])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_job_scales_each_series_by_its_own_train_rows_or_all_by_one_when_pooled(tmp_path, shape):
+    by_series = long_frame().groupby("id")["y"]  # one series: series a alone
+    config = write_shaped(tmp_path, shape)
+    prepared = split_and_scale(load_table(config.data), config)
+    # one series: the first 70 % of its rows; many (split last): all but the last two horizons of each
+    train_rows = {"one": {"a": 140}, "many": {"a": 176, "b": 236, "c": 206}}[shape]
+    for number, (name, rows) in enumerate(train_rows.items()):
+        train = by_series.get_group(name).to_numpy()[:rows]
+        assert prepared.scaler.center[number, 0] == pytest.approx(train.mean())
+        assert prepared.scaler.scale[number, 0] == pytest.approx(train.std())
+    pooled = split_and_scale(
+        load_table(config.data), write_shaped(tmp_path, shape, **{"scaler.per_series": False})
+    )
+    assert np.unique(pooled.scaler.center).size == 1
 
 
 def test_a_series_never_fitted_is_scaled_by_its_own_rows():

@@ -1,4 +1,5 @@
-"""Windows: shapes, alignment with the series, zero-copy views, and no leakage across splits."""
+"""Windows: shapes, alignment with the series, zero-copy views, no leakage across splits, and in a long
+table none that crosses a series, drawn per series where asked."""
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ import torch
 from bilstm import pipeline
 from bilstm.data import load_table
 from bilstm.windows import make_windows, numpy_windows
+from tests.helpers import SERIES_LENGTHS, long_frame, tiny, write_shaped
 
 
 def test_windows_have_expected_count_and_shapes():
@@ -56,3 +58,33 @@ def test_changing_a_test_value_changes_neither_scaler_nor_training_windows(tiny_
         torch.testing.assert_close(windows_after.inputs, windows_before.inputs)
         torch.testing.assert_close(windows_after.targets, windows_before.targets)
     assert not np.allclose(after.scaled[test_row], before.scaled[test_row])
+
+
+def test_split_last_holds_out_the_last_horizon_of_every_series_and_windows_stay_inside_one(tmp_path):
+    config = write_shaped(tmp_path, "many")
+    series = load_table(config.data)
+    prepared = pipeline.split_and_scale(series, config)
+    split, horizon, lookback = prepared.split, 12, 48
+    np.testing.assert_array_equal(split.val_end, series.offsets[1:] - horizon)
+    np.testing.assert_array_equal(split.train_end, series.offsets[1:] - 2 * horizon)
+    for part in ("train", "val", "test"):
+        starts = split.starts(part)
+        # the window's last target row is in the same series as its first input row
+        assert (series.row_series[starts + lookback + horizon - 1] == series.row_series[starts]).all()
+    assert list(split.window_counts("test")) == [1, 1, 1]
+    assert list(split.window_counts("train")) == [
+        n - 2 * horizon - lookback - horizon + 1 for n in SERIES_LENGTHS.values()
+    ]
+    train, val = pipeline.make_train_windows(prepared, config)
+    assert len(train) == split.window_counts("train").sum() and len(val) == 3
+
+
+def test_uniform_series_sampling_draws_every_series_about_equally_often(tmp_path):
+    config = write_shaped(tmp_path, "many", long_frame({"long": 2000, "short": 150}))
+    prepared = pipeline.split_and_scale(load_table(config.data), config)
+    train, _ = pipeline.make_train_windows(
+        prepared, tiny(config, **{"train.series_sampling": "uniform_series"})
+    )
+    drawn = train.starts[train.draw(torch.Generator().manual_seed(0))].numpy()
+    share_short = (prepared.series.row_series[drawn] == 1).mean()
+    assert 0.45 < share_short < 0.55  # by windows alone it would be about 0.04
