@@ -331,7 +331,6 @@ class PipelineConfig(_Section):
             )
         if self.data.series_column is not None:
             unsupported = {
-                "scaler.cycle": self.scaler.cycle != 0,
                 "registry.gate backtest": self.registry.gate == "backtest",
             }
             chosen = [name for name, used in unsupported.items() if used]

@@ -132,7 +132,9 @@ def evaluate(forecaster: Forecaster, prepared: ScaledSplit) -> Evaluation:
     steps = first_rows[:, None] + np.arange(spec.horizon)[None, :]
     cycle = None
     if forecaster.cycle is not None:  # the cycle at each window's target rows, (N, T, k)
-        cycle = forecaster.cycle.at(times[steps.reshape(-1)], slice(-len(spec.target_columns), None))
+        of_steps = np.repeat(forecaster.cycle_series(scaler, windows.series), spec.horizon)
+        targets = slice(-len(spec.target_columns), None)
+        cycle = forecaster.cycle.at(times[steps.reshape(-1)], targets, of_steps)
         cycle = cycle.reshape(len(first_rows), spec.horizon, -1)
     pred = forecaster.forecast_inputs(inputs, windows.series, scaler, cycle)
     bands = forecaster.bands(pred, inputs, windows.series, scaler)

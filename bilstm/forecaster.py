@@ -88,9 +88,12 @@ class Forecaster:
         scaled-residuals calibration needs for each window's volatility. Floored at 0 as the forecasts are."""
         if self.intervals is None:
             return {}
-        units = (scaler or self.scaler).units(self._targets, series)
+        scaler = scaler or self.scaler
+        units = scaler.units(self._targets, series)
         units = units if series is None else units[:, None, :]
-        return floor_bands(self.intervals.bands(point, units, inputs), self._floored)
+        # half-widths per series are by the training series' numbers; -1: a series it did not train on
+        known = None if series is None else self.scaler.numbers(scaler.ids)[series]
+        return floor_bands(self.intervals.bands(point, units, inputs, known), self._floored)
 
     def forecast_inputs(
         self,
@@ -120,12 +123,18 @@ class Forecaster:
         """(rows, C) float32 what the network reads of (rows, C) original values of `spec.input_columns`:
         scaled by `scaler` (the forecaster's own by default; row r of series row_series[r], None: all of its
         first series), the cycle at `times` removed where it has one (which then needs the times)."""
-        scaled = (scaler or self.scaler).transform(values, series=row_series)
+        scaler = scaler or self.scaler
+        scaled = scaler.transform(values, series=row_series)
         if self.cycle is not None:
             if times is None:
                 raise ValueError("this forecaster removes a cycle: pass the times of the rows")
-            scaled = scaled - self.cycle.at(times)
+            scaled = scaled - self.cycle.at(times, series=self.cycle_series(scaler, row_series))
         return scaled.astype(np.float32)
+
+    def cycle_series(self, scaler: Scaler, series: np.ndarray | None) -> np.ndarray | None:
+        """The cycle's number (-1: a series it was not fitted on) of each of `series`, numbers of `scaler`'s
+        series; None stays None (all of the first series)."""
+        return None if series is None else self.cycle.numbers(scaler.ids)[series]
 
     def input_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
         """What the network reads of every window of (rows, C) original values of one series'
@@ -185,7 +194,8 @@ class Forecaster:
         future = future_stamps(times[ends - 1], spec.horizon, spec.freq, spec.timezone)
         cycle = None
         if self.cycle is not None:
-            cycle = self.cycle.at(future, self._targets).reshape(len(series), spec.horizon, -1)
+            of_steps = np.repeat(self.cycle_series(scaler, series), spec.horizon)
+            cycle = self.cycle.at(future, self._targets, of_steps).reshape(len(series), spec.horizon, -1)
         point = self.forecast_inputs(inputs, series, scaler, cycle)
         bands = self.bands(point, inputs, series, scaler)
         frame = (

@@ -25,10 +25,12 @@ def checked_split(series: SeriesTable, config: PipelineConfig) -> Split:
 def check_cycle(series: SeriesTable, config: PipelineConfig, split: Split) -> None:
     """Raise `DataValidationError` where `scaler.cycle` cannot be fitted on the split's train rows."""
     if config.scaler.cycle:
-        train = split.rows("train")
-        times = series.frame.index[train]
-        cycle = config.scaler.cycle
-        fit_on_train_rows(series.values[train], times, cycle, series.freq, series.source, series.timezone)
+        train = split.train_mask(len(series.frame))
+        times, row_series = series.frame.index[train], series.row_series[train]
+        fit_on_train_rows(
+            series.values[train], times, config.scaler.cycle, series.freq, series.source, series.timezone,
+            row_series, series.ids,
+        )  # fmt: skip
 
 
 def check_window(window: int, rows: int, source: str) -> None:

@@ -10,6 +10,11 @@ forecaster keeps the calibration as plain JSON in its bundle. Two calibrators (`
   steps; the band of a window is that quantile times its own volatility, narrow in calm spells and wide in
   volatile ones.
 
+Many series: the residuals are in each series' own scaled units, so one set of half-widths pooled over every
+series (`pooling` "pooled") scales to each series by its scaler. Where each series has enough validation
+windows, half-widths per series (`by_series`) are tried too; `choose_pooling` keeps whichever covers the later
+half of every series' validation windows nearer the nominal levels when calibrated on the earlier half.
+
 Where the validation windows are too few for a level (ceil((n + 1) * a) > n), its half-width is the largest
 score times a normal tail's factor (`tail_factor`), with one warning line (`shortfall_warnings`). The bands'
 scores (coverage, width, MSIS) are `bilstm.metrics.interval_scores`.
@@ -48,7 +53,7 @@ def tail_factor(level: float, n: int) -> float:
     return normal.inv_cdf((1 + level / 100) / 2) / normal.inv_cdf((1 + n / (n + 1)) / 2)
 
 
-def _conformal_quantiles(scores: np.ndarray, levels: list[float]) -> np.ndarray:
+def conformal_quantiles(scores: np.ndarray, levels: list[float]) -> np.ndarray:
     """(levels, T, k): per level `a`, the ceil((n + 1) * a)-th smallest of the (n, T, k) `scores` per cell;
     where that rank exceeds n, the largest times `tail_factor`."""
     scores = np.sort(scores, axis=0)
@@ -101,41 +106,68 @@ class ConformalIntervals:
     quantiles: np.ndarray
     n: int  # calibration windows
     method: str = "split-conformal"
+    # (S, len(levels), T, k) half-widths of each training series, where calibrated per series; else None
+    by_series: np.ndarray | None = None
+    choice: str = ""  # why pooled or per series (many series), for the run's log; not saved
+
+    @property
+    def pooling(self) -> str:
+        return "pooled" if self.by_series is None else "per-series"
 
     @classmethod
     def calibrate(cls, residuals: np.ndarray, levels: list[float]) -> ConformalIntervals:
         """Half-widths from (n, T, k) residuals (truth - forecast) of calibration windows."""
         scores = np.abs(np.asarray(residuals, dtype=np.float64))
-        return cls(list(levels), _conformal_quantiles(scores, levels), len(scores))
+        return cls(list(levels), conformal_quantiles(scores, levels), len(scores))
+
+    def scores(self, residuals: np.ndarray, inputs: np.ndarray | None) -> np.ndarray:
+        """(n, T, k) conformity scores of residuals of windows with (n, L, C) scaled `inputs`: |residual| in
+        units of each window's volatility."""
+        # volatility (n, k) -> (n, 1, k), one for every step
+        scale = np.asarray(self.volatility(inputs), dtype=np.float64)
+        return np.abs(np.asarray(residuals, dtype=np.float64)) / (
+            scale if scale.ndim == 0 else scale[:, None]
+        )
 
     def volatility(self, inputs: np.ndarray | None) -> np.ndarray | float:
         """What a window's half-widths are multiplied by: 1 here, whatever the inputs."""
         return 1.0
 
     def bands(
-        self, point: np.ndarray, unit: np.ndarray | float = 1.0, inputs: np.ndarray | None = None
+        self,
+        point: np.ndarray,
+        unit: np.ndarray | float = 1.0,
+        inputs: np.ndarray | None = None,
+        series: np.ndarray | None = None,
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """{level: (lo, hi)} around (..., T, k) `point`; `unit` (k,) turns a scaled half-width into the
         point's units (the scaler's scale per target); `inputs` (..., L, C) are the scaled network inputs of
-        the windows forecast, targets last (only `ScaledResidualIntervals` reads them). Nested: a higher
-        level's band holds a lower one's."""
+        the windows forecast, targets last (only `ScaledResidualIntervals` reads them); `series` (N,): the
+        training series number of each of N windows, for half-widths per series (-1: the pooled ones).
+        Nested: a higher level's band holds a lower one's."""
         point = np.asarray(point, dtype=np.float64)
         scale = np.asarray(self.volatility(inputs), dtype=np.float64)
         # a volatility per window (..., k) -> (..., 1, k), one for every step
         scale = scale if scale.ndim == 0 else scale[..., None, :]
+        halves = self.quantiles
+        if self.by_series is not None and series is not None:
+            # (S + 1, levels, T, k), the pooled half-widths last for -1 -> (levels, N, T, k)
+            table = np.concatenate([self.by_series, self.quantiles[None]])
+            halves = table[np.asarray(series)].swapaxes(0, 1)
         result = {}
-        for level, half in zip(self.levels, self.quantiles, strict=True):
+        for level, half in zip(self.levels, halves, strict=True):
             width = half * scale * np.asarray(unit, dtype=np.float64)
             result[level] = (point - width, point + width)
         return result
 
     def to_json(self) -> dict[str, Any]:
+        per_series = {} if self.by_series is None else {"by_series": self.by_series.tolist()}
         return {
             "method": self.method,
             "levels": self.levels,
             "n": self.n,
             "quantiles": self.quantiles.tolist(),
-        }
+        } | per_series
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ConformalIntervals:
@@ -149,7 +181,9 @@ class ConformalIntervals:
 
     @classmethod
     def _from_json(cls, data: dict[str, Any]) -> ConformalIntervals:
-        return cls(list(data["levels"]), np.asarray(data["quantiles"], dtype=np.float64), int(data["n"]))
+        by_series = np.asarray(data["by_series"], dtype=np.float64) if "by_series" in data else None
+        quantiles = np.asarray(data["quantiles"], dtype=np.float64)
+        return cls(list(data["levels"]), quantiles, int(data["n"]), by_series=by_series)
 
 
 @dataclass
@@ -181,9 +215,7 @@ class ScaledResidualIntervals(ConformalIntervals):
         volatility = np.maximum(raw, floor)
         # |residuals| (n, T, k) / volatility (n, 1, k)
         scores = np.abs(residuals) / volatility[:, None, :]
-        return cls(
-            list(levels), _conformal_quantiles(scores, levels), len(scores), window=window, floor=floor
-        )
+        return cls(list(levels), conformal_quantiles(scores, levels), len(scores), window=window, floor=floor)
 
     def volatility(self, inputs: np.ndarray | None) -> np.ndarray:
         """(..., k) volatility of (..., L, C) scaled input windows, at least `floor`."""
@@ -198,7 +230,14 @@ class ScaledResidualIntervals(ConformalIntervals):
     def _from_json(cls, data: dict[str, Any]) -> ScaledResidualIntervals:
         base = ConformalIntervals._from_json(data)
         floor = np.asarray(data["floor"], dtype=np.float64)
-        return cls(base.levels, base.quantiles, base.n, window=int(data["window"]), floor=floor)
+        return cls(
+            base.levels,
+            base.quantiles,
+            base.n,
+            by_series=base.by_series,
+            window=int(data["window"]),
+            floor=floor,
+        )
 
 
 def _raw_volatility(inputs: np.ndarray, window: int, k: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve, season
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.forecaster import Forecaster, WindowSpec
+from bilstm.interval_pooling import choose_pooling
 from bilstm.intervals import ConformalIntervals, calibrate
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floored_targets
@@ -35,8 +36,8 @@ _FIT_BATCH = 4096  # windows per batch of the highway's least-squares warm start
 
 @dataclass
 class ScaledSplit:
-    """Series split by time, with a scaler (and a cycle, for one series) fitted on their train rows, and what
-    the network reads: the scaled values, minus the cycle where one is configured."""
+    """Series split by time, with a scaler and a cycle (one profile per series) fitted on their train rows,
+    and what the network reads: the scaled values, minus the cycle where one is configured."""
 
     series: SeriesTable
     split: Split
@@ -48,7 +49,7 @@ class ScaledSplit:
 def split_and_scale(series: SeriesTable, config: PipelineConfig, split: Split | None = None) -> ScaledSplit:
     """Split by `config` (leaving out series too short for it where `data.skip_short`), or by a given
     `split` (a backtest's fold); fit the scaler (one per series, or pooled with `scaler.per_series` off)
-    and the cycle on the train rows, and scale every row with them."""
+    and the cycle (one profile per series) on the train rows, and scale every row with them."""
     if split is None:
         series, split = split_table(series, config)
     values, row_series = series.values, series.row_series
@@ -57,11 +58,12 @@ def split_and_scale(series: SeriesTable, config: PipelineConfig, split: Split | 
     scaler = Scaler.fit(kind, values, row_series, series.ids, train, per_series)
     scaled, cycle = scaler.transform(values, series=row_series), None
     if config.scaler.cycle:
-        times, rows = series.frame.index, split.rows("train")
+        times, period = series.frame.index, config.scaler.cycle
         cycle = fit_on_train_rows(
-            scaled[rows], times[rows], config.scaler.cycle, series.freq, series.source, series.timezone
-        )
-        scaled = scaled - cycle.at(times)
+            scaled[train], times[train], period, series.freq, series.source, series.timezone,
+            row_series[train], series.ids,
+        )  # fmt: skip
+        scaled = scaled - cycle.at(times, series=row_series)
     return ScaledSplit(series, split, scaler, scaled.astype(np.float32), cycle)
 
 
@@ -125,24 +127,28 @@ def fit_forecaster(
     training_log = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
     training_log.train_seconds += warm_start_seconds  # part of what training costs
     model.cpu()
-    forecaster.intervals = calibrate_intervals(model, windows[1], config, forecaster.spec.period)
+    count = len(forecaster.scaler.ids)
+    forecaster.intervals = calibrate_intervals(model, windows[1], config, forecaster.spec.period, count)
     return training_log
 
 
 def calibrate_intervals(
-    model: BiLSTMNet, val: Windows, config: PipelineConfig, period: int
+    model: BiLSTMNet, val: Windows, config: PipelineConfig, period: int, count: int = 1
 ) -> ConformalIntervals | None:
     """Intervals by `config.intervals.method` from the trained network's residuals on the validation windows,
     which it never trained on; in scaled units (a removed cycle is in truth and forecast alike). A window's
     volatility (scaled-residuals) reads its last `period` input steps, the seasonal period. None when no
-    levels are configured."""
+    levels are configured. Of `count` series: pooled over them or per series, as `choose_pooling` picks."""
     if not config.intervals.levels:
         return None
     targets = val.targets.numpy()
     # outputs (N, T) or (N, T, k) -> (N, T, k)
     outputs = predict(model, val.inputs, val.series_of(slice(None))).numpy().reshape(targets.shape)
-    method, levels = config.intervals.method, config.intervals.levels
-    return calibrate(method, targets - outputs, val.inputs.numpy(), levels, period)
+    method, levels, inputs = config.intervals.method, config.intervals.levels, val.inputs.numpy()
+    intervals = calibrate(method, targets - outputs, inputs, levels, period)
+    if count == 1 or val.window_series is None:
+        return intervals
+    return choose_pooling(intervals, targets - outputs, inputs, val.window_series, count)
 
 
 def _batches(windows: Windows):

@@ -31,6 +31,7 @@ class Windows:
     # (S + 1,) window offsets of S series: training draws a series, then one of its windows; None: any window
     groups: torch.Tensor | None = None
     keys: torch.Tensor | None = None  # (rows,) int64 series number of each row, for a series embedding
+    window_series: np.ndarray | None = None  # (N,) the series number of each window, where known
 
     def __post_init__(self) -> None:
         if len(self) < 1:
@@ -97,7 +98,9 @@ class Windows:
     def to(self, device: torch.device | str) -> Windows:
         starts = None if self.starts is None else self.starts.to(device)
         series, keys = self.series.to(device), None if self.keys is None else self.keys.to(device)
-        return Windows(series, self.lookback, self.horizon, self.n_targets, starts, self.groups, keys)
+        windows = Windows(series, self.lookback, self.horizon, self.n_targets, starts, self.groups, keys)
+        windows.window_series = self.window_series
+        return windows
 
 
 def make_windows(
@@ -130,13 +133,15 @@ def split_windows(
     """Train and validation windows of every series of `split` over the (rows, C) scaled values: no window
     reads a row past its split or crosses into another series. With `uniform_series` (and more than one
     series: one would only be drawn with replacement) training draws a series first, then one of its
-    windows; `keys`: each row's series number, for a series embedding."""
+    windows; `keys`: each row's series number, for a series embedding. Each window knows its series."""
     groups = None
     if uniform_series and len(split.first) > 1:
         groups = np.concatenate([[0], np.cumsum(split.window_counts("train"))])
     lookback, horizon = split.lookback, split.horizon
     train = make_windows(scaled, lookback, horizon, n_targets, split.starts("train"), groups, keys)
     val = make_windows(scaled, lookback, horizon, n_targets, split.starts("val"), None, keys)
+    for windows, part in ((train, "train"), (val, "val")):
+        windows.window_series = np.repeat(np.arange(len(split.first)), split.window_counts(part))
     return train, val
 
 

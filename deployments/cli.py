@@ -559,7 +559,8 @@ def _many_series_line(summary: dict) -> str:
         for label, prefix in (("model", ""), ("seasonal naive", "seasonal_naive_"), ("Naive2", "naive2_"))
     )
     left_out = f" ({summary['series_left_out']} left out: too short)" if summary["series_left_out"] else ""
-    return f"{summary['series']} series{left_out}, means over series: {scores}\n"
+    calibration = f"{summary['intervals_calibration']}\n" if summary.get("intervals_calibration") else ""
+    return f"{summary['series']} series{left_out}, means over series: {scores}\n{calibration}"
 
 
 def _print_summary(summary: dict, as_json: bool) -> None:

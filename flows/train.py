@@ -88,6 +88,7 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         if series.series_column is not None:
             kept = len(prepared.series.ids)
             summary |= {"series": kept, "series_left_out": len(series.ids) - kept}
+            summary["intervals_calibration"] = forecaster.intervals.choice if forecaster.intervals else None
         publish_report(summary, promotion)
         clear_checkpoint(checkpoint)
     return summary

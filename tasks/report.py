@@ -55,6 +55,8 @@ def summary_markdown(summary: dict, promotion: Promotion) -> str:
             values = [metrics.get(f"{prefix}test_{name}", float("nan")) for name in columns]
             lines.append(f"| {label} | " + " | ".join(f"{v:.4f}" for v in values) + " |")
     lines += _interval_lines(metrics)
+    if summary.get("intervals_calibration"):  # many series: the bands pooled or per series, and why
+        lines += ["", f"{summary['intervals_calibration']}."]
     lines += [
         "",
         f"{summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s "

@@ -56,8 +56,8 @@ def train(
     claim: checkpoints.Claim,
 ) -> tuple[Forecaster, TrainingLog]:
     """Train on the train windows with early stopping on the validation windows, checkpointing each epoch
-    to the claimed file (a retry resumes from it); tag the targets floored at 0 and warn of interval levels
-    the validation windows cannot support."""
+    to the claimed file (a retry resumes from it); tag the targets floored at 0 and how intervals of many
+    series were calibrated, and warn of interval levels the validation windows cannot support."""
     if claim.path.exists():
         get_run_logger().info("Resuming from checkpoint %s", claim.path)
     forecaster = pipeline.new_forecaster(prepared, config)
@@ -65,6 +65,9 @@ def train(
     training_log = pipeline.fit_forecaster(forecaster, windows, config, log_epoch, str(claim.path))
     for warning in shortfall_warnings(forecaster.intervals):
         get_run_logger().warning(warning)
+    if forecaster.intervals is not None and forecaster.intervals.choice:  # many series: pooled or per series
+        mlflow.set_tag("intervals.pooling", forecaster.intervals.pooling)
+        get_run_logger().info(forecaster.intervals.choice)
     if training_log.resumed_from_epoch:
         get_run_logger().info("Resumed after epoch %d", training_log.resumed_from_epoch)
     # epoch 0 of the validation curve: the weights training started from (the linear warm start)

@@ -155,6 +155,12 @@ CASES = [
         r" such series out$",
     ),
     Case(
+        "many series: a cycle one series' train rows cannot fill",
+        "train --data {d}/long_table_cycle.csv --series-column sensor --set scaler.cycle=168",
+        r"{d}/long_table_cycle\.csv: scaler\.cycle=168: the train rows of series 'south' miss phase\(s\)"
+        r" \[0, 1, 2, 3, 4\] of the period; use a shorter cycle or more train rows$",
+    ),
+    Case(
         "stamps with and without offsets",
         "train --data {d}/offsets_and_none.csv",
         r"{d}/offsets_and_none\.csv: column 'timestamp' mixes stamps with a UTC offset \(e\.g\. '2024-01-01"

@@ -46,6 +46,9 @@ BAD_FILES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "long_table_short.csv": lambda f: pd.concat(
         [f.assign(sensor="north"), f.tail(50).assign(sensor="south")]
     ),
+    "long_table_cycle.csv": lambda f: pd.concat(
+        [f.assign(sensor="north"), f.tail(150).assign(sensor="south")]
+    ),
     "long_table_repeat.csv": lambda f: pd.concat(
         [f.assign(sensor="north"), f.assign(sensor="south"), f.iloc[[3]].assign(sensor="south")]
     ),

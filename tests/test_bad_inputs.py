@@ -142,17 +142,6 @@ NOT_LONG = {
     ),
     **dict.fromkeys(
         [
-            "several series in one long table",
-            "many series: the series column missing",
-            "many series: a row without a series id",
-            "many series: a repeated (series, time) pair",
-            "many series: one series too short",
-            "many series: gate on OWA without a season",
-        ],
-        "a long table already: the case itself is of many series",
-    ),
-    **dict.fromkeys(
-        [
             "separator of two characters",
             "unknown time zone",
             "lookback 0",
@@ -172,13 +161,17 @@ NOT_LONG = {
         ],
         "a setting refused as the config is built, before the data is read: no rows to put in a series",
     ),
-    "cycle the train rows cannot fill": "scaler.cycle is refused for many series until it is fitted per one",
     "too few validation windows for the 95 % band (widened, warns)": "a warning of the flow, not a refusal",
     "a CUDA device this machine does not have": "the machine is refused, not the data",
 }
 # how the good series of a long table is written where the bad file changes the format of every stamp
 OTHER_SERIES = {"offsets_and_none.csv": lambda f: f.assign(timestamp=f.timestamp.dt.tz_localize("UTC"))}
 TRAIN_ON_CSV = [case for case in CASES if case.args.startswith("train --data {d}/")]
+NOT_LONG |= {
+    case.name: "a long table already: the case itself is of many series"
+    for case in TRAIN_ON_CSV
+    if "--series-column" in case.args or case.name == "several series in one long table"
+}
 
 
 def _as_long_table(name: str, folder) -> None:

@@ -1,8 +1,8 @@
 """Split-conformal prediction intervals: the corrected quantile, nesting, coverage near nominal, MSIS, JSON
 state, the `intervals.levels` config; a trained job's intervals (the default calibrator) and a forecaster
-bundle with and without a calibration, and the band columns of its forecasts; the warning of levels too
-few validation windows support (many series: one window each). Scaled-residual intervals:
-`test_scaled_intervals.py`."""
+bundle with and without a calibration, and the band columns of its forecasts; many series pooled or per
+series, by validation coverage, and the warning of levels too few validation windows support (one window
+each). Scaled-residual intervals: `test_scaled_intervals.py`."""
 
 import dataclasses
 import json
@@ -15,12 +15,14 @@ from pydantic import ValidationError
 
 from bilstm.config import PipelineConfig
 from bilstm.forecaster import Forecaster
+from bilstm.interval_pooling import choose_pooling
 from bilstm.intervals import (
     ConformalIntervals,
     calibrate,
     fewest_windows,
     shortfall_warnings,
 )
+from tests.helpers import write_shaped
 
 
 def test_half_width_is_the_rank_ceil_n_plus_1_times_level_of_the_absolute_residuals():
@@ -197,3 +199,67 @@ def test_bands_three_validation_windows_cannot_support_are_warned_of(trained_on)
     assert forecaster.intervals.n == 3  # one validation window per series
     [warning] = shortfall_warnings(forecaster.intervals)
     assert warning.startswith("the 80 % and 95 % bands need at least 4 and 19 validation windows per")
+
+
+# many series: a tiny panel of three series, residuals in each series' scaled units
+SPREADS = np.array([0.2, 1.0, 5.0])
+
+
+def panel_residuals(windows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(residuals (3 * windows, 4, 1), series (3 * windows,)): normal, series s of spread SPREADS[s]."""
+    series = np.repeat(np.arange(3), windows)
+    residuals = np.random.default_rng(seed).normal(size=(3 * windows, 4, 1)) * SPREADS[series, None, None]
+    return residuals, series
+
+
+def test_series_with_one_validation_window_each_share_pooled_half_widths_and_say_why():
+    residuals, series = panel_residuals(1)
+    pooled = ConformalIntervals.calibrate(residuals, [80, 95])
+    chosen = choose_pooling(pooled, residuals, None, series, 3)
+    assert chosen.pooling == "pooled" and chosen.by_series is None
+    assert chosen.choice == (
+        "intervals pooled over the 3 series (each series' residuals in its own scaled units): half-widths per"
+        " series need 38 validation windows per series, the fewest here 1"
+    )
+    # one half-width for every series, in each series' own units
+    lo, hi = chosen.bands(np.zeros((3, 4, 1)), np.array([1.0, 2.0, 3.0])[:, None, None], series=series)[80]
+    np.testing.assert_allclose(hi[:, 0, 0] / [1.0, 2.0, 3.0], pooled.quantiles[0, 0, 0])
+
+
+def test_series_of_different_spreads_get_half_widths_per_series_that_cover_each_of_them():
+    residuals, series = panel_residuals(60)
+    chosen = choose_pooling(ConformalIntervals.calibrate(residuals, [80, 95]), residuals, None, series, 3)
+    assert chosen.pooling == "per-series" and chosen.by_series.shape == (3, 2, 4, 1)
+    assert chosen.choice.startswith("intervals per series (validation coverage off nominal by 0.0")
+    # fresh residuals: each series near nominal with its own half-widths (a pooled band would over-cover
+    # the calm series and under-cover the volatile one)
+    fresh, fresh_series = panel_residuals(2000, seed=1)
+    bands = chosen.bands(np.zeros_like(fresh), inputs=None, series=fresh_series)
+    for level, (lo, hi) in bands.items():
+        covered = ((lo <= fresh) & (fresh <= hi)).mean(axis=(1, 2))
+        for s in range(3):
+            assert abs(covered[fresh_series == s].mean() - level / 100) < 0.04, (level, s)
+    # a series the model never saw (-1) gets the pooled half-widths; the choice survives the bundle's JSON
+    unseen = chosen.bands(np.zeros((1, 4, 1)), series=np.array([-1]))[95][1]
+    np.testing.assert_allclose(unseen[0], chosen.quantiles[1])
+    loaded = ConformalIntervals.from_json(json.loads(json.dumps(chosen.to_json())))
+    assert loaded.pooling == "per-series"
+    np.testing.assert_array_equal(loaded.by_series, chosen.by_series)
+
+
+def test_a_panel_run_scales_pooled_bands_by_each_series_scaler_and_reports_coverage_over_all_series(tmp_path):
+    from bilstm import pipeline
+
+    config = write_shaped(tmp_path, "many", **{"train.epochs": 1, "intervals.method": "split-conformal"})
+    forecaster, _, evaluation = pipeline.run(config)
+    assert (
+        forecaster.intervals.pooling == "pooled" and "pooled over the 3 series" in forecaster.intervals.choice
+    )
+    lo, hi = evaluation.bands[80]
+    units = forecaster.scaler.units(slice(-1, None), evaluation.series)  # (N, 1) per window's series
+    np.testing.assert_allclose(
+        (hi - lo)[:, :, 0] / 2 / units, np.broadcast_to(forecaster.intervals.quantiles[0, :, 0], (3, 12))
+    )
+    covered = ((lo <= evaluation.truth) & (evaluation.truth <= hi)).mean(axis=(1, 2))
+    np.testing.assert_allclose(evaluation.metrics["test_coverage_80"], covered.mean())
+    assert list(evaluation.by_series["coverage_80"]) == pytest.approx(list(covered))
