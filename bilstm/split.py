@@ -210,9 +210,12 @@ def check_targets_vary(series: SeriesTable, split: Split) -> None:
             " varies"
         )
     more = f" (and {len(flat) - 1} more series)" if len(flat) > 1 else ""
+    own = series.row_series[mask] == number
+    value, file_rows = train[column].to_numpy()[own][0], series.file_rows[mask][own]
     raise DataValidationError(
-        f"{series.source}: {series.described(number)} has a constant target {column!r} in its train rows"
-        f"{more}; there is nothing to learn: drop that series or fix its values"
+        f"{series.source}: {series.described(number)} has a constant target {column!r} ({value:g}) in its"
+        f" train rows {file_rows.min()}-{file_rows.max()}{more}; there is nothing to learn: drop that series"
+        " or fix its values"
     )
 
 

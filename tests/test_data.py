@@ -223,7 +223,7 @@ def test_bad_tables_are_refused_naming_the_rows_and_in_a_long_table_the_series(
         (
             "many",
             range(200, 460),
-            r"series 'b' \(file rows 201-460\) has a constant target 'y' in its train rows",
+            r"series 'b' \(file rows 201-460\) has a constant target 'y' \(4\) in its train rows 201-436;",
         ),
     ],
 )
