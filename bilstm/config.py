@@ -110,7 +110,9 @@ class DataConfig(_Section):
         None, ge=1, description="Split last: test steps per series; empty = horizon"
     )
     skip_short: bool = Field(
-        False, description="Many series: leave out (with a warning) series too short for the split, not fail"
+        False,
+        description="Many series: leave out (with a warning) series too short for the split (or a backtest's"
+        " or sweep's folds), not fail",
     )
     nonnegative: Literal["auto", True, False] = Field(
         "auto",
@@ -332,7 +334,6 @@ class PipelineConfig(_Section):
         if self.data.series_column is not None:
             unsupported = {
                 "scaler.cycle": self.scaler.cycle != 0,
-                "registry.gate backtest": self.registry.gate == "backtest",
             }
             chosen = [name for name, used in unsupported.items() if used]
             if chosen:

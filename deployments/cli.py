@@ -12,6 +12,7 @@ import json
 import os
 import textwrap
 import traceback
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -163,9 +164,7 @@ def backtest(
     from deployments.preflight import check_training_input
 
     try:
-        _refuse_many_series("backtest", job.series_column)
         pipeline_config = job.build()
-        _refuse_many_series("backtest", pipeline_config.data.series_column, "data.series_column=")
         backtest_options = folds_module.BacktestOptions.checked(
             folds=folds, step=step, refit=refit, workers=workers, dask_address=dask_address
         )
@@ -235,16 +234,16 @@ def sweep(
     from deployments.preflight import check_training_input
 
     try:
-        _refuse_many_series("sweep", job.series_column)
         pipeline_config = job.build()
-        _refuse_many_series("sweep", pipeline_config.data.series_column, "data.series_column=")
         sweep_options = SweepOptions.checked(
             trials=trials, timeout=timeout, folds=folds, workers=workers, dask_address=dask_address,
             study=study, storage=storage,
         )  # fmt: skip
         search = SearchSpace.from_file(space) if space else SearchSpace.default()
         series, _ = check_training_input(pipeline_config)
-        check_space_fits(series, pipeline_config, search, sweep_options)
+        with warnings.catch_warnings():  # the flow's own check shows them
+            warnings.simplefilter("ignore")
+            check_space_fits(series, pipeline_config, search, sweep_options)
         if dask_address:
             check_scheduler(dask_address)
     except (BadInputError, ValidationError) as error:
@@ -463,16 +462,6 @@ def _user() -> str:
         return "unknown"
 
 
-def _refuse_many_series(command: str, series_column: str | None, option: str = "--series-column ") -> None:
-    """`bilstm backtest` and `bilstm sweep` take one series so far: refuse a series column, naming where
-    it was set (the option, or the config), before the config's other checks."""
-    if series_column is not None:
-        raise BadInputError(
-            f"{option}{series_column}: bilstm {command} takes one series so far; many series in a long table"
-            " are trained and scored with bilstm train"
-        )
-
-
 def _registered_job(model: str, debug: bool) -> tuple[tuple[str, str, str] | None, Any]:
     """The version `model` names and the job tagged on it (`tracking.versions.registered_job`): MLflow loads
     now, neither torch nor Prefect, so an unknown model or alias, or a name without a champion, is refused
@@ -586,6 +575,21 @@ def _print_summary(summary: dict, as_json: bool) -> None:
         typer.echo(json.dumps(summary, default=str))
 
 
+def _many_series_folds_line(summary: dict) -> list[str]:
+    """A backtest of many series: the series folded, and the model's sMAPE, MASE and OWA (means over series,
+    then over the folds)."""
+    if "series" not in summary:
+        return []
+    metrics = summary["metrics"]
+    scores = " ".join(
+        f"{label} {metrics[f'mean_test_{key}']:.3f}"
+        for label, key in (("sMAPE", "smape"), ("MASE", "mase"), ("OWA", "owa"))
+        if f"mean_test_{key}" in metrics
+    )
+    left_out = f" ({summary['series_left_out']} left out: too short)" if summary["series_left_out"] else ""
+    return [f"{summary['series']} series{left_out}, means over series and folds: {scores}"]
+
+
 def _print_backtest(summary: dict, as_json: bool) -> None:
     metrics = summary["metrics"]
     lines = [
@@ -600,6 +604,7 @@ def _print_backtest(summary: dict, as_json: bool) -> None:
         f"mean over {len(summary['folds'])} folds: test MSE (scaled) {mean:.4f} ± {spread:.4f}"
         f" | persistence {metrics['mean_naive_test_mse_scaled']:.4f}"
         f" | seasonal naive {metrics['mean_seasonal_naive_test_mse_scaled']:.4f}",
+        *_many_series_folds_line(summary),
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
     _echo("\n".join(lines))
@@ -623,6 +628,8 @@ def _print_sweep(summary: dict, as_json: bool) -> None:
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
     _echo("\n".join(lines))
+    for warning in summary["warnings"]:
+        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

@@ -3,7 +3,8 @@ run's finished folds taken over) -> run the other folds (in parallel on a Dask c
 MLflow run per fold as it ends -> the fold table, plot and summary.
 
 Nothing is registered and no champion moves: a backtest says how a config would have done at several
-origins. One MLflow run per flow run (tagged `bilstm.kind=backtest`), its folds' runs nested under it.
+origins, of one series or of every series of a long table at once (the fold table holds the means over
+series). One MLflow run per flow run (tagged `bilstm.kind=backtest`), its folds' runs nested under it.
 """
 
 from __future__ import annotations
@@ -52,13 +53,13 @@ def backtest_flow(
         start_tracking(config)
         series = ingest(config.data)
         config = fit_settings_to_data(config, series).config
-        folds = plan_backtest(series, config, backtest)
+        folded, folds, left_out = plan_backtest(series, config, backtest)
         claim, recorded, notes = claim_backtest(run, series, config, backtest, folds)
         if backtest.parallel:  # one torch thread per single-threaded worker process: they share the cores
             config = with_overrides(config, {"train.threads": 1})
         try:
-            outcomes = run_folds(run, series, config, folds, workers, recorded)
-            table, metrics = record_folds(series, outcomes, folds)
+            outcomes = run_folds(run, folded, config, folds, workers, recorded)
+            table, metrics = record_folds(folded, outcomes, folds)
         finally:
             claim.release()
         summary = {
@@ -69,6 +70,7 @@ def backtest_flow(
             "folds": table.to_dict("records"),
             "metrics": metrics,
             "warnings": [
+                *left_out,  # series too short for the folds, with data.skip_short
                 *notes,  # a killed earlier run's folds not taken over, and why
                 *baseline_shortfalls(
                     {k.removeprefix("mean_"): v for k, v in metrics.items()}, "mean test {} over the folds"
@@ -76,6 +78,8 @@ def backtest_flow(
             ],
             "wall_seconds": round(time.perf_counter() - started, 3),
         }
+        if series.series_column is not None:
+            summary |= {"series": len(folded.ids), "series_left_out": len(series.ids) - len(folded.ids)}
         publish_backtest_report(summary)
     return summary
 
