@@ -161,6 +161,7 @@ def backtest(
     """
     reexec_with_tuned_malloc()
     from bilstm import folds as folds_module
+    from bilstm.dask_scheduler import check_scheduler
     from deployments.preflight import check_training_input
 
     try:
@@ -171,7 +172,7 @@ def backtest(
         series, resolved = check_training_input(pipeline_config)
         folds_module.check_backtest_input(series, resolved, backtest_options)
         if dask_address:
-            folds_module.check_scheduler(dask_address)
+            check_scheduler(dask_address)
     except (BadInputError, ValidationError) as error:
         _fail(error, debug, exit_code(error))
     parameters = {"config": pipeline_config, "backtest": backtest_options}
@@ -228,7 +229,7 @@ def sweep(
     Settings apply as for `bilstm train` and are the starting point the space's fields override.
     """
     reexec_with_tuned_malloc()
-    from bilstm.folds import check_scheduler
+    from bilstm.dask_scheduler import check_scheduler
     from bilstm.sweep import STORAGE_ENV, SweepOptions, check_space_fits
     from bilstm.sweep_space import SearchSpace
     from deployments.preflight import check_training_input

@@ -18,9 +18,10 @@ from prefect.runtime import flow_run
 
 from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
+from bilstm.dask_scheduler import lost_scheduler, unreachable_scheduler
 from bilstm.data import SeriesTable
 from bilstm.evaluation import baseline_shortfalls
-from bilstm.folds import BacktestOptions, Fold, lost_scheduler, unreachable_scheduler
+from bilstm.folds import BacktestOptions, Fold
 from flows.fold_workers import FoldWorkers, crash_if_lost
 from tasks.backtest import (
     ReusedModelFailedError,

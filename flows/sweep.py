@@ -24,8 +24,9 @@ from prefect.runtime import flow_run
 
 from bilstm import sweep
 from bilstm.config import PipelineConfig, with_overrides
+from bilstm.dask_scheduler import unreachable_scheduler
 from bilstm.data import SeriesTable
-from bilstm.folds import BacktestOptions, unreachable_scheduler
+from bilstm.folds import BacktestOptions
 from bilstm.sweep_space import SearchSpace
 from flows.fold_workers import FoldWorkers
 from flows.train import train_flow

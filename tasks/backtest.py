@@ -18,9 +18,10 @@ from prefect.runtime import flow_run
 
 from bilstm import backtest, checkpoints
 from bilstm.config import PipelineConfig
+from bilstm.dask_scheduler import SchedulerLostError
 from bilstm.data import SeriesTable
 from bilstm.errors import BadInputError
-from bilstm.folds import BacktestOptions, Fold, SchedulerLostError, plan_folds
+from bilstm.folds import BacktestOptions, Fold, plan_folds
 from bilstm.job import Job
 from bilstm.url_masking import masked_urls
 from tasks.stale_runs import claim_job, end_killed, job_key

@@ -15,18 +15,11 @@ import torch
 
 from bilstm import backtest
 from bilstm.config import with_overrides
+from bilstm.dask_scheduler import check_scheduler, lost_scheduler
 from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError
-from bilstm.folds import (
-    BacktestError,
-    BacktestOptions,
-    check_backtest_input,
-    check_scheduler,
-    lost_scheduler,
-    plan_folds,
-    trained_by,
-)
+from bilstm.folds import BacktestError, BacktestOptions, check_backtest_input, plan_folds, trained_by
 from bilstm.split import split_table
 from deployments.preflight import check_training_input
 from tests.helpers import BILSTM, long_table, synthetic_frame, tiny, tiny_args, write_table
