@@ -131,15 +131,15 @@ def run_folds(
             done = next(as_completed(list(in_flight)))
             take(in_flight.pop(done), _outcome(done))
             fill()
-        scoring = {}
+        scoring = {}  # by fold index: a fold's split holds arrays, so a fold is no dict key
         for fold in (f for f in to_run if not f.retrains):
             trainer = outcomes[fold.trained_by]
             if isinstance(trainer, BaseException):
                 take(fold, ReusedModelFailedError(f"it reuses fold {fold.trained_by}'s model, which failed"))
             else:  # a fold taken over is taken with every fold using its model: this trainer ran here
-                scoring[fold] = submit(fold, trainer.forecaster)
-        for fold, outcome in _as_completed(scoring).items():
-            take(fold, outcome)
+                scoring[fold.index] = submit(fold, trainer.forecaster)
+        for index, outcome in _as_completed(scoring).items():
+            take(folds[index], outcome)
     workers.close()
     if address is not None:  # a lost scheduler fails every fold left: their runs say so, the flow in one line
         for index, outcome in outcomes.items():
@@ -148,10 +148,10 @@ def run_folds(
     return [outcomes[fold.index] for fold in folds]
 
 
-def _as_completed(futures: dict[Fold, PrefectFuture]) -> dict[Fold, FoldOutcome | BaseException]:
-    """Each fold's outcome (or error), taken as the folds finish."""
-    index = {future: fold for fold, future in futures.items()}
-    return {index[future]: _outcome(future) for future in as_completed(list(futures.values()))}
+def _as_completed(futures: dict[int, PrefectFuture]) -> dict[int, FoldOutcome | BaseException]:
+    """Each fold's outcome (or error) by its index, taken as the folds finish."""
+    fold_of = {future: index for index, future in futures.items()}
+    return {fold_of[future]: _outcome(future) for future in as_completed(list(futures.values()))}
 
 
 def _outcome(future: PrefectFuture) -> FoldOutcome | BaseException:
