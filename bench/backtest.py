@@ -111,7 +111,7 @@ def bench_config(
         config = with_overrides(config, {"train.epochs": epochs})
     series = load_table(config.data)
     config = resolve(config, series).config
-    folds = plan_folds(series, config, BacktestOptions(folds=folds_n))
+    _, folds = plan_folds(series, config, BacktestOptions(folds=folds_n))
     spans = [f.split.borders() for f in folds]
     print(f"{name}: folds (train end, validation end, test end) {spans}", flush=True)
     models = {}

@@ -122,7 +122,7 @@ def thread_scaling() -> dict:
     for threads in (1, 2):
         config = resolve(with_overrides(base, {"train.threads": threads}), series).config
         started = time.perf_counter()
-        for fold in plan_folds(series, config, BacktestOptions(folds=2), before_test=True):
+        for fold in plan_folds(series, config, BacktestOptions(folds=2), before_test=True)[1]:
             train_fold(series, config, fold)
         seconds[threads] = time.perf_counter() - started
     return {"1_thread_s": seconds[1], "2_threads_s": seconds[2], "speedup": seconds[1] / seconds[2]}

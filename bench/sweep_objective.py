@@ -34,7 +34,7 @@ def score(series: SeriesTable, config: PipelineConfig, folds: int) -> dict:
     started = time.perf_counter()
     fold_mse = [
         run_fold(series, config, fold).evaluation.metrics["test_mse_scaled"]
-        for fold in plan_folds(series, config, BacktestOptions(folds=folds), before_test=True)
+        for fold in plan_folds(series, config, BacktestOptions(folds=folds), before_test=True)[1]
     ]
     _, _, evaluation = pipeline.run(config, progress=False)  # trained on the whole train split
     return {

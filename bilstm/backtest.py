@@ -22,9 +22,11 @@ from bilstm.data import SeriesTable
 from bilstm.evaluation import Evaluation
 from bilstm.folds import Fold
 from bilstm.forecaster import Forecaster
+from bilstm.split import Split
 from bilstm.training import TrainingLog
 
-# the metrics of a fold, in `--json` and in backtest/folds.csv (MASE for `registry.gate_metric: mase`)
+# the metrics of a fold (the means over its series), in `--json` and in backtest/folds.csv (MASE for
+# `registry.gate_metric: mase`); OWA only where the data has a seasonal period
 FOLD_METRICS = (
     "test_mse_scaled",
     "naive_test_mse_scaled",
@@ -33,6 +35,12 @@ FOLD_METRICS = (
     "test_mase",
     "naive_test_mase",
     "seasonal_naive_test_mase",
+    "test_smape",
+    "naive_test_smape",
+    "seasonal_naive_test_smape",
+    "test_owa",
+    "naive_test_owa",
+    "seasonal_naive_test_owa",
 )
 
 
@@ -86,25 +94,40 @@ def score_fold(forecaster: Forecaster, series: SeriesTable, config: PipelineConf
 
 
 def fold_row(outcome: FoldOutcome, series: SeriesTable) -> dict:
-    """A fold's line of the table: its test span, the metrics, the coverage of each interval level, and
-    the process that ran it."""
-    fold, evaluation, times = outcome.fold, outcome.evaluation, series.shown_times
-    train_end, val_end, test_end = fold.split.borders()
+    """A fold's line of the table: its train rows and test span (over its series), the metrics (the means
+    over series), the coverage of each interval level, and the process that ran it."""
+    fold, evaluation = outcome.fold, outcome.evaluation
+    test_start, test_end = held_out_span(fold.split, series.shown_times)
     row = {
         "fold": fold.index,
         "trained_by": fold.trained_by,
-        "train_rows": train_end,
-        "test_start": str(times[val_end]),
-        "test_end": str(times[test_end - 1]),
+        "train_rows": fold_rows(fold.split)[0],
+        "test_start": str(test_start),
+        "test_end": str(test_end),
         "windows": len(evaluation.forecast),
     }
-    row |= {name: evaluation.metrics[name] for name in FOLD_METRICS}
+    row |= {name: evaluation.metrics[name] for name in FOLD_METRICS if name in evaluation.metrics}
     row |= {
         name.removeprefix("test_"): value
         for name, value in evaluation.metrics.items()
         if name.startswith("test_coverage_")
     }
     return row | {"seconds": round(outcome.seconds, 3), "worker": outcome.worker}
+
+
+def fold_rows(split: Split) -> tuple[int, int, int]:
+    """The train, validation and test rows of a fold, summed over its series."""
+    train_end, val_end, test_end = split.train_end, split.val_end, split.test_end
+    return (
+        int((train_end - split.first).sum()),
+        int((val_end - train_end).sum()),
+        int((test_end - val_end).sum()),
+    )
+
+
+def held_out_span(split: Split, times: pd.DatetimeIndex) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and the last test stamp of a fold, over its series."""
+    return times[split.val_end].min(), times[split.test_end - 1].max()
 
 
 def reusable(folds: list[Fold], finished: set[int]) -> list[Fold]:

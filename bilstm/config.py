@@ -110,7 +110,9 @@ class DataConfig(_Section):
         None, ge=1, description="Split last: test steps per series; empty = horizon"
     )
     skip_short: bool = Field(
-        False, description="Many series: leave out (with a warning) series too short for the split, not fail"
+        False,
+        description="Many series: leave out (with a warning) series too short for the split (or a backtest's"
+        " or sweep's folds), not fail",
     )
     nonnegative: Literal["auto", True, False] = Field(
         "auto",
@@ -329,16 +331,6 @@ class PipelineConfig(_Section):
                 "registry.gate_metric owa is scored on a single split: the backtest gate's folds score mse"
                 " or mase; use one of them, or registry.gate single"
             )
-        if self.data.series_column is not None:
-            unsupported = {
-                "registry.gate backtest": self.registry.gate == "backtest",
-            }
-            chosen = [name for name, used in unsupported.items() if used]
-            if chosen:
-                raise ValueError(
-                    f"{' and '.join(chosen)} do not work with many series (data.series_column) yet; leave"
-                    " them at their defaults"
-                )
         if self.model.channel_independent and self.data.setting == "MS":
             raise ValueError(
                 "model.channel_independent needs data.setting S or M: with MS the features are inputs only"

@@ -4,7 +4,8 @@ they run), where each fold's train, validation and test rows lie, and which fold
 Fold k of N (newest last) tests on the `horizon`-ahead windows whose targets lie in its own test block;
 its validation block lies just before, its train rows are everything before that (an expanding window).
 The blocks have the sizes of the config's single split; origins lie `step` rows apart (default: the test
-size, so the test blocks do not overlap) and the newest test block ends at the last row. Each fold is a
+size, so the test blocks do not overlap) and the newest test block ends at the last row, of every series of
+a long table at once (each with its own blocks, from its own end). Each fold is a
 `Split` like the single split's, so a fold is split, scaled, windowed, trained and evaluated by the very
 functions the training flow uses: nothing from its test rows reaches its scaler, warm start or early stopping.
 
@@ -13,20 +14,19 @@ Light (no torch), so the CLI checks the options against the data before anything
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
-from concurrent.futures import ThreadPoolExecutor
+import warnings
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bilstm.config import PipelineConfig
 from bilstm.data import SeriesTable
 from bilstm.errors import BadInputError, option_problems
-from bilstm.input_checks import check_cycle, checked_split
-from bilstm.split import Split, check_targets_vary
+from bilstm.input_checks import check_cycle
+from bilstm.messages import sample
+from bilstm.split import Split, check_targets_vary, split_table
 
 
 class BacktestError(BadInputError):
@@ -99,51 +99,126 @@ def plan_folds(
     options: BacktestOptions,
     folds_option: str = "--folds",
     before_test: bool = False,
-) -> list[Fold]:
-    """The folds over the newest rows of `series` for a resolved `config`, checked to leave every fold's
-    train rows at least one window and a target that varies; a refusal names `folds_option`. With
-    `before_test`, the folds end where the config's own test split starts (a sweep's folds, which leave
-    the test windows untouched: the validation split cut into one held-out block a fold, each fold
-    validating on the block before its own, so the newest fold trains on the whole train split and the
-    folds score configs on models trained on nearly as much as the one the best is retrained on)."""
-    base = checked_split(series, config)
+) -> tuple[SeriesTable, list[Fold]]:
+    """The folds over the newest rows of every series of `series` for a resolved `config`, checked to leave
+    every fold's train rows at least one window and a target that varies; a refusal names `folds_option`.
+    Each series gets the blocks of its own split, stepping back from its own last row: with `split: last`,
+    fold k of N holds out the k-th block of `test_steps` (the horizon) from the end of each series. A series
+    too short for the folds is refused, naming it, or left out with a warning where `data.skip_short`.
+
+    With `before_test`, the folds end where the config's own test split starts (a sweep's folds, which
+    leave the test windows untouched): the validation split cut into one held-out block a fold, each fold
+    validating on the block before its own, so the newest fold trains on the whole train split; with
+    `split: last` (many series), blocks of the validation split's size step back from the test split.
+
+    Returns the series the folds run on and the folds."""
+    series, base = split_table(series, config)
     window = config.window
-    base_train_end, base_val_end, base_test_end = base.borders()
-    val_rows = base_val_end - base_train_end
+    val_rows = base.val_end - base.train_end
     if before_test:
-        rows = base_val_end
-        val_size = test_size = val_rows // options.folds
-        if test_size < window.horizon:
+        rows = base.val_end - base.first
+        last = series.series_column is not None and config.data.split != "fractions"
+        val_size = test_size = val_rows if last else val_rows // options.folds
+        if series.series_column is None and test_size[0] < window.horizon:
             raise BacktestError(
-                f"{series.source}: {options.folds} folds cut the {val_rows} validation rows into blocks of"
-                f" {test_size}, shorter than the horizon ({window.horizon}):"
-                f" use {folds_option} {max(1, val_rows // window.horizon)} or fewer"
+                f"{series.source}: {options.folds} folds cut the {val_rows[0]} validation rows into blocks"
+                f" of {test_size[0]}, shorter than the horizon ({window.horizon}):"
+                f" use {folds_option} {max(1, val_rows[0] // window.horizon)} or fewer"
             )
     else:
-        rows = len(series.frame)
-        val_size, test_size = val_rows, base_test_end - base_val_end
-    step = options.step or test_size
+        rows = base.test_end - base.first
+        val_size, test_size = val_rows, base.test_end - base.val_end
+    step = np.full(len(rows), options.step) if options.step else test_size
     # fold 0's train rows must hold one window: rows - (N - 1) * step - test - val >= lookback + horizon
     room = rows - test_size - val_size - window.lookback - window.horizon
-    fit = room // step + 1 if room >= 0 else 0
-    if options.folds > fit:
-        raise BacktestError(
-            f"{series.source}: {options.folds} folds do not fit in {rows} rows"
-            + (" before the test split" if before_test else "")
-            + f" (test blocks of {test_size}"
-            f" rows, validation blocks of {val_size}, origins {step} rows apart, and the first fold's train"
-            f" rows at least lookback + horizon = {window.lookback + window.horizon}): "
-            + (f"at most {fit} fit; use {folds_option} {fit}" if fit else "none fits; use more data")
-            + (" or a shorter --step" if step > 1 and folds_option == "--folds" else "")
-        )
+    fit = np.where((room >= 0) & (test_size >= window.horizon), room // step + 1, 0)
+    short = fit < options.folds
+    if short.any():
+        sizes = _FoldSizes(rows, val_size, test_size, step, fit)
+        if series.series_column is None:
+            raise BacktestError(_refusal(series, config, options, folds_option, before_test, sizes))
+        keep = _series_that_fit(series, config, options, folds_option, before_test, sizes)
+        series = series.subset(keep)
+        rows, val_size, test_size, step = rows[keep], val_size[keep], test_size[keep], step[keep]
+    first = series.offsets[:-1]
     folds = []
     for k, by in enumerate(trained_by(options.refit, options.folds)):
-        test_end = rows - (options.folds - 1 - k) * step
+        test_end = first + rows - (options.folds - 1 - k) * step
         val_end = test_end - test_size
-        split = Split.of_one(val_end - val_size, val_end, test_end, window.lookback, window.horizon)
+        split = Split(first, val_end - val_size, val_end, test_end, window.lookback, window.horizon)
         check_targets_vary(series, split)
         folds.append(Fold(k, split, by))
-    return folds
+    return series, folds
+
+
+@dataclass(frozen=True)
+class _FoldSizes:
+    """Per series: the rows the folds tile, the validation and test block sizes, the rows between origins,
+    and how many folds fit."""
+
+    rows: np.ndarray
+    val_size: np.ndarray
+    test_size: np.ndarray
+    step: np.ndarray
+    fit: np.ndarray
+
+
+def _refusal(
+    series: SeriesTable,
+    config: PipelineConfig,
+    options: BacktestOptions,
+    folds_option: str,
+    before_test: bool,
+    sizes: _FoldSizes,
+) -> str:
+    """The refusal of folds that do not fit one series."""
+    fit, step, window = int(sizes.fit[0]), int(sizes.step[0]), config.window
+    return (
+        f"{series.source}: {options.folds} folds do not fit in {sizes.rows[0]} rows"
+        + (" before the test split" if before_test else "")
+        + f" (test blocks of {sizes.test_size[0]} rows, validation blocks of {sizes.val_size[0]}, origins"
+        f" {step} rows apart, and the first fold's train rows at least lookback + horizon ="
+        f" {window.lookback + window.horizon}): "
+        + (f"at most {fit} fit; use {folds_option} {fit}" if fit else "none fits; use more data")
+        + (" or a shorter --step" if step > 1 and folds_option == "--folds" and not before_test else "")
+    )
+
+
+def _series_that_fit(
+    series: SeriesTable,
+    config: PipelineConfig,
+    options: BacktestOptions,
+    folds_option: str,
+    before_test: bool,
+    sizes: _FoldSizes,
+) -> np.ndarray:
+    """(S,) true for the series the folds fit. A series they do not fit (the one fewest fit, named) is
+    refused, or with `data.skip_short` (and a series left) left out with a warning."""
+    short = sizes.fit < options.folds
+    count = int(short.sum())
+    if config.data.skip_short and not short.all():
+        shown = ", ".join(sample(i) for i in series.ids[short][:5])
+        warnings.warn(
+            f"{series.source}: left out {count} series too short for {options.folds} folds"
+            + (" before the test split" if before_test else "")
+            + f": {shown}{' ...' if count > 5 else ''}",
+            stacklevel=3,
+        )
+        return ~short
+    s = int(np.flatnonzero(short)[np.argmin(sizes.fit[short])])
+    fit = int(sizes.fit[s])
+    more = f" (and {count - 1} more series)" if count > 1 else ""
+    test, val = sizes.test_size[s], sizes.val_size[s]
+    blocks = f"blocks of {test} rows" if test == val else f"test blocks of {test} rows, validation of {val}"
+    raise BacktestError(
+        f"{series.source}: {options.folds} folds do not fit {series.described(s)}{more}: its {sizes.rows[s]}"
+        + (" rows before the test split" if before_test else " rows")
+        + f" hold {f'at most {fit}' if fit else 'none'}; "
+        + (f"use {folds_option} {fit}" if fit else "shorten the lookback")
+        + (", or pass --skip-short to leave such series out" if not short.all() else " or give it more rows")
+        + f" ({blocks}, origins {sizes.step[s]} rows apart, fold 0 training on at least lookback + horizon ="
+        f" {config.window.lookback + config.window.horizon} rows)"
+    )
 
 
 def check_backtest_input(
@@ -151,80 +226,10 @@ def check_backtest_input(
 ) -> None:
     """Raise `BacktestError` (or `DataValidationError`) for folds that do not fit `series` (as
     the command line's checks read it, with its resolved `config`), before the flow starts: the same
-    planning the flow does, and the cycle (`scaler.cycle`) on each fold's train rows, which the flow fits
-    only in the fold."""
-    for fold in plan_folds(series, config, options, folds_option):
+    planning the flow does (whose run of it shows its warnings), and the cycle (`scaler.cycle`) on each
+    fold's train rows, which the flow fits only in the fold."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series, folds = plan_folds(series, config, options, folds_option)
+    for fold in folds:
         check_cycle(series, config, fold.split)
-
-
-def unreachable_scheduler(address: str, reason: str) -> BacktestError:
-    """The error for a Dask scheduler that does not answer at `address`."""
-    return BacktestError(
-        f"--dask-address {address}: no Dask scheduler answered ({' '.join(reason.split())}); start one"
-        " with `dask scheduler` (and workers with `dask worker ADDRESS`), or leave --dask-address out to"
-        " run a local cluster"
-    )
-
-
-class SchedulerLostError(RuntimeError):
-    """The Dask scheduler went away while the folds ran on it (killed, its machine down). Not the input's
-    fault: the CLI exits with `exit_code`, as for an unreachable tracking server."""
-
-    exit_code = 3
-
-
-LOST_CONNECTION = "scheduler-connection-lost"  # distributed's reason for cancelling a lost client's futures
-
-
-def lost_scheduler(address: str, error: BaseException) -> SchedulerLostError | None:
-    """A fold's `error` as `SchedulerLostError` naming `address`, if it says the client lost the scheduler."""
-    if getattr(error, "reason", None) != LOST_CONNECTION and LOST_CONNECTION not in str(error):
-        return None
-    return SchedulerLostError(
-        f"the Dask scheduler at {address} went away during the backtest: the client lost its connection"
-        f" ({LOST_CONNECTION}); start the scheduler and its workers again and re-run, or leave"
-        " --dask-address out to run a local cluster"
-    )
-
-
-def check_scheduler(address: str, timeout: float = 5.0) -> None:
-    """Raise `BacktestError` unless a Dask scheduler answers at the tcp:// or tls:// address within `timeout`
-    seconds: a refused connection fails at once, and anything else listening there (a web server, a silent
-    port) fails once the handshake is overdue, where Dask's client would wait for ever."""
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
-        raise BacktestError(
-            f"--dask-address {address}: expected tcp://HOST:PORT or tls://HOST:PORT, e.g. tcp://10.0.0.5:8786"
-        )
-    try:
-        socket.create_connection((parts.hostname, port), timeout=timeout).close()
-    except OSError as error:
-        raise unreachable_scheduler(address, str(error)) from None
-    try:
-        # a thread of its own: a flow that calls this may run an event loop in its own thread
-        with ThreadPoolExecutor(1) as thread:
-            probe = asyncio.wait_for(_identity(parts.geturl(), timeout), timeout)
-            identity = thread.submit(asyncio.run, probe).result()
-    except (OSError, asyncio.TimeoutError) as error:  # distributed's CommClosedError is an OSError
-        reason = str(error) or f"no Dask handshake within {timeout:g} s"
-        raise unreachable_scheduler(address, reason) from None
-    if not isinstance(identity, dict) or identity.get("type") != "Scheduler":
-        raise unreachable_scheduler(address, f"what answered is not a Dask scheduler: {str(identity)[:80]}")
-
-
-async def _identity(address: str, timeout: float) -> object:
-    """What the Dask server at `address` says it is, over the comm and security settings (TLS) that Dask's
-    client would use; distributed is imported here, as only --dask-address needs it."""
-    from distributed.comm import connect
-    from distributed.security import Security
-
-    comm = await connect(address, timeout=timeout, **Security().get_connection_args("client"))
-    try:
-        await comm.write({"op": "identity"})
-        return await comm.read()
-    finally:
-        comm.abort()

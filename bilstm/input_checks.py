@@ -1,6 +1,6 @@
 """Checks of the data against a resolved config that the pipeline itself runs, and the command line runs
-first to refuse a bad input in about a second: a window in every split, a target that varies over the train
-rows, a `scaler.cycle` that fits the train rows, a monitored window within the data's rows.
+first to refuse a bad input in about a second: a `scaler.cycle` that fits the train rows, a monitored window
+within the data's rows (a window in every split and a target that varies: `bilstm.split.split_table`).
 """
 
 from __future__ import annotations
@@ -9,17 +9,7 @@ from bilstm.config import PipelineConfig
 from bilstm.cycle import fit_on_train_rows
 from bilstm.data import SeriesTable
 from bilstm.errors import MonitorInputError
-from bilstm.split import Split, check_targets_vary, split_rows
-
-
-def checked_split(series: SeriesTable, config: PipelineConfig) -> Split:
-    """The time split of `series` for a resolved `config`, checked to leave a window in every split and a
-    target that varies over the train rows (what `pipeline.split_and_scale` splits by, too)."""
-    window = config.window
-    rows = len(series.frame)
-    split = split_rows(config.data, series.name, rows, window.lookback, window.horizon, series.source)
-    check_targets_vary(series, split)
-    return split
+from bilstm.split import Split
 
 
 def check_cycle(series: SeriesTable, config: PipelineConfig, split: Split) -> None:

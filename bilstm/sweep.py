@@ -1,8 +1,9 @@
 """A hyperparameter sweep's trials: each trial takes its values from the search space, trains a model per
 rolling-origin fold that ends before the test split (so the test windows stay untouched until the best
-config is retrained), and scores the mean of the folds' held-out MSE (scaled). Optuna samples (TPE) and
-prunes (median rule on the per-epoch validation loss); the study lives in an RDB storage that every process
-running trials shares, so trials run in parallel and a study resumes by name.
+config is retrained), and scores the mean of the folds' held-out MSE (scaled; over the series of a long
+table, the mean over series). Optuna samples (TPE) and prunes (median rule on the per-epoch validation
+loss); the study lives in an RDB storage that every process running trials shares, so trials run in
+parallel and a study resumes by name.
 
 Light on imports (Optuna, the core), so a Dask worker running trials loads no MLflow or Prefect server code.
 """
@@ -116,21 +117,26 @@ def trial_config(config: PipelineConfig, series: SeriesTable, values: dict[str, 
 
 def check_space_fits(
     series: SeriesTable, config: PipelineConfig, space: SearchSpace, options: SweepOptions
-) -> None:
+) -> SeriesTable:
     """Raise `SweepError` unless the folds fit before the test split with the space's longest lookback
-    (and with the config's own where the space leaves it alone)."""
+    (and with the config's own where the space leaves it alone); the series every trial's folds fit (those
+    too short left out, with a warning, where `data.skip_short`), which the trials then run on, so that
+    every trial is scored on the same series."""
     lookback = space.distributions.get("window.lookback")
     values = {}
     if lookback is not None:
         choices = getattr(lookback, "choices", None)
         values["window.lookback"] = max(choices) if choices else lookback.high
-    resolved = trial_config(config, series, values)
     try:
-        plan_folds(series, resolved, fold_options(options), "--folds", before_test=True)
+        folds = fold_options(options)
+        kept, _ = plan_folds(series, trial_config(config, series, values), folds, before_test=True)
+        if len(kept.ids) < len(series.ids):  # the trials fill in the settings left to the data from these
+            plan_folds(kept, trial_config(config, kept, values), folds, before_test=True)
     except BacktestError as error:
         longest = values.get("window.lookback")
         where = f" (checked with window.lookback {longest}, the space's longest)" if values else ""
         raise SweepError(f"{error}{where}") from None
+    return kept
 
 
 def run_trial(
@@ -140,8 +146,9 @@ def run_trial(
     space: SearchSpace,
     options: SweepOptions,
 ) -> float:
-    """One trial: its config, a model per fold trained and scored; the mean held-out MSE (scaled) of the
-    folds. Reports each epoch's validation loss (step: fold x epochs + epoch) and stops when pruned."""
+    """One trial: its config, a model per fold trained and scored; the mean over the folds of their
+    held-out MSE (scaled; of many series, each fold's mean over series). Reports each epoch's validation
+    loss (step: fold x epochs + epoch) and stops when pruned."""
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     try:
         return _scored(trial, series, config, space, options)
@@ -162,7 +169,8 @@ def _scored(
     resolved = trial_config(config, series, space.suggest(trial))
     epochs = resolved.train.epochs
     fold_mse, curves = [], {}
-    for fold in plan_folds(series, resolved, fold_options(options), before_test=True):
+    series, folds = plan_folds(series, resolved, fold_options(options), before_test=True)
+    for fold in folds:
         prepared = pipeline.split_and_scale(series, resolved, fold.split)
         forecaster = pipeline.new_forecaster(prepared, resolved)
 

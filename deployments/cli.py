@@ -12,6 +12,7 @@ import json
 import os
 import textwrap
 import traceback
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -160,19 +161,18 @@ def backtest(
     """
     reexec_with_tuned_malloc()
     from bilstm import folds as folds_module
+    from bilstm.dask_scheduler import check_scheduler
     from deployments.preflight import check_training_input
 
     try:
-        _refuse_many_series("backtest", job.series_column)
         pipeline_config = job.build()
-        _refuse_many_series("backtest", pipeline_config.data.series_column, "data.series_column=")
         backtest_options = folds_module.BacktestOptions.checked(
             folds=folds, step=step, refit=refit, workers=workers, dask_address=dask_address
         )
         series, resolved = check_training_input(pipeline_config)
         folds_module.check_backtest_input(series, resolved, backtest_options)
         if dask_address:
-            folds_module.check_scheduler(dask_address)
+            check_scheduler(dask_address)
     except (BadInputError, ValidationError) as error:
         _fail(error, debug, exit_code(error))
     parameters = {"config": pipeline_config, "backtest": backtest_options}
@@ -229,22 +229,22 @@ def sweep(
     Settings apply as for `bilstm train` and are the starting point the space's fields override.
     """
     reexec_with_tuned_malloc()
-    from bilstm.folds import check_scheduler
+    from bilstm.dask_scheduler import check_scheduler
     from bilstm.sweep import STORAGE_ENV, SweepOptions, check_space_fits
     from bilstm.sweep_space import SearchSpace
     from deployments.preflight import check_training_input
 
     try:
-        _refuse_many_series("sweep", job.series_column)
         pipeline_config = job.build()
-        _refuse_many_series("sweep", pipeline_config.data.series_column, "data.series_column=")
         sweep_options = SweepOptions.checked(
             trials=trials, timeout=timeout, folds=folds, workers=workers, dask_address=dask_address,
             study=study, storage=storage,
         )  # fmt: skip
         search = SearchSpace.from_file(space) if space else SearchSpace.default()
         series, _ = check_training_input(pipeline_config)
-        check_space_fits(series, pipeline_config, search, sweep_options)
+        with warnings.catch_warnings():  # the flow's own check shows them
+            warnings.simplefilter("ignore")
+            check_space_fits(series, pipeline_config, search, sweep_options)
         if dask_address:
             check_scheduler(dask_address)
     except (BadInputError, ValidationError) as error:
@@ -463,16 +463,6 @@ def _user() -> str:
         return "unknown"
 
 
-def _refuse_many_series(command: str, series_column: str | None, option: str = "--series-column ") -> None:
-    """`bilstm backtest` and `bilstm sweep` take one series so far: refuse a series column, naming where
-    it was set (the option, or the config), before the config's other checks."""
-    if series_column is not None:
-        raise BadInputError(
-            f"{option}{series_column}: bilstm {command} takes one series so far; many series in a long table"
-            " are trained and scored with bilstm train"
-        )
-
-
 def _registered_job(model: str, debug: bool) -> tuple[tuple[str, str, str] | None, Any]:
     """The version `model` names and the job tagged on it (`tracking.versions.registered_job`): MLflow loads
     now, neither torch nor Prefect, so an unknown model or alias, or a name without a champion, is refused
@@ -587,6 +577,21 @@ def _print_summary(summary: dict, as_json: bool) -> None:
         typer.echo(json.dumps(summary, default=str))
 
 
+def _many_series_folds_line(summary: dict) -> list[str]:
+    """A backtest of many series: the series folded, and the model's sMAPE, MASE and OWA (means over series,
+    then over the folds)."""
+    if "series" not in summary:
+        return []
+    metrics = summary["metrics"]
+    scores = " ".join(
+        f"{label} {metrics[f'mean_test_{key}']:.3f}"
+        for label, key in (("sMAPE", "smape"), ("MASE", "mase"), ("OWA", "owa"))
+        if f"mean_test_{key}" in metrics
+    )
+    left_out = f" ({summary['series_left_out']} left out: too short)" if summary["series_left_out"] else ""
+    return [f"{summary['series']} series{left_out}, means over series and folds: {scores}"]
+
+
 def _print_backtest(summary: dict, as_json: bool) -> None:
     metrics = summary["metrics"]
     lines = [
@@ -601,6 +606,7 @@ def _print_backtest(summary: dict, as_json: bool) -> None:
         f"mean over {len(summary['folds'])} folds: test MSE (scaled) {mean:.4f} ± {spread:.4f}"
         f" | persistence {metrics['mean_naive_test_mse_scaled']:.4f}"
         f" | seasonal naive {metrics['mean_seasonal_naive_test_mse_scaled']:.4f}",
+        *_many_series_folds_line(summary),
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
     _echo("\n".join(lines))
@@ -624,6 +630,8 @@ def _print_sweep(summary: dict, as_json: bool) -> None:
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
     _echo("\n".join(lines))
+    for warning in summary["warnings"]:
+        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     if as_json:
         typer.echo(json.dumps(summary, default=str))
 

@@ -56,7 +56,8 @@ class JobOptions:
     skip_short: Annotated[
         bool | None,
         typer.Option(
-            "--skip-short", help="Many series: leave out series too short for the split, with a warning"
+            "--skip-short",
+            help="Many series: leave out series too short for the split (or the folds), with a warning",
         ),
     ] = None
     lookback: Annotated[

@@ -3,7 +3,8 @@ run's finished folds taken over) -> run the other folds (in parallel on a Dask c
 MLflow run per fold as it ends -> the fold table, plot and summary.
 
 Nothing is registered and no champion moves: a backtest says how a config would have done at several
-origins. One MLflow run per flow run (tagged `bilstm.kind=backtest`), its folds' runs nested under it.
+origins, of one series or of every series of a long table at once (the fold table holds the means over
+series). One MLflow run per flow run (tagged `bilstm.kind=backtest`), its folds' runs nested under it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from prefect.runtime import flow_run
 
 from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
+from bilstm.dask_scheduler import lost_scheduler, unreachable_scheduler
 from bilstm.data import SeriesTable
 from bilstm.evaluation import baseline_shortfalls
-from bilstm.folds import BacktestOptions, Fold, lost_scheduler, unreachable_scheduler
+from bilstm.folds import BacktestOptions, Fold
 from flows.fold_workers import FoldWorkers, crash_if_lost
 from tasks.backtest import (
     ReusedModelFailedError,
@@ -52,13 +54,13 @@ def backtest_flow(
         start_tracking(config)
         series = ingest(config.data)
         config = fit_settings_to_data(config, series).config
-        folds = plan_backtest(series, config, backtest)
+        folded, folds, left_out = plan_backtest(series, config, backtest)
         claim, recorded, notes = claim_backtest(run, series, config, backtest, folds)
         if backtest.parallel:  # one torch thread per single-threaded worker process: they share the cores
             config = with_overrides(config, {"train.threads": 1})
         try:
-            outcomes = run_folds(run, series, config, folds, workers, recorded)
-            table, metrics = record_folds(series, outcomes, folds)
+            outcomes = run_folds(run, folded, config, folds, workers, recorded)
+            table, metrics = record_folds(folded, outcomes, folds)
         finally:
             claim.release()
         summary = {
@@ -69,6 +71,7 @@ def backtest_flow(
             "folds": table.to_dict("records"),
             "metrics": metrics,
             "warnings": [
+                *left_out,  # series too short for the folds, with data.skip_short
                 *notes,  # a killed earlier run's folds not taken over, and why
                 *baseline_shortfalls(
                     {k.removeprefix("mean_"): v for k, v in metrics.items()}, "mean test {} over the folds"
@@ -76,6 +79,8 @@ def backtest_flow(
             ],
             "wall_seconds": round(time.perf_counter() - started, 3),
         }
+        if series.series_column is not None:
+            summary |= {"series": len(folded.ids), "series_left_out": len(series.ids) - len(folded.ids)}
         publish_backtest_report(summary)
     return summary
 
@@ -126,15 +131,15 @@ def run_folds(
             done = next(as_completed(list(in_flight)))
             take(in_flight.pop(done), _outcome(done))
             fill()
-        scoring = {}
+        scoring = {}  # by fold index: a fold's split holds arrays, so a fold is no dict key
         for fold in (f for f in to_run if not f.retrains):
             trainer = outcomes[fold.trained_by]
             if isinstance(trainer, BaseException):
                 take(fold, ReusedModelFailedError(f"it reuses fold {fold.trained_by}'s model, which failed"))
             else:  # a fold taken over is taken with every fold using its model: this trainer ran here
-                scoring[fold] = submit(fold, trainer.forecaster)
-        for fold, outcome in _as_completed(scoring).items():
-            take(fold, outcome)
+                scoring[fold.index] = submit(fold, trainer.forecaster)
+        for index, outcome in _as_completed(scoring).items():
+            take(folds[index], outcome)
     workers.close()
     if address is not None:  # a lost scheduler fails every fold left: their runs say so, the flow in one line
         for index, outcome in outcomes.items():
@@ -143,10 +148,10 @@ def run_folds(
     return [outcomes[fold.index] for fold in folds]
 
 
-def _as_completed(futures: dict[Fold, PrefectFuture]) -> dict[Fold, FoldOutcome | BaseException]:
-    """Each fold's outcome (or error), taken as the folds finish."""
-    index = {future: fold for fold, future in futures.items()}
-    return {index[future]: _outcome(future) for future in as_completed(list(futures.values()))}
+def _as_completed(futures: dict[int, PrefectFuture]) -> dict[int, FoldOutcome | BaseException]:
+    """Each fold's outcome (or error) by its index, taken as the folds finish."""
+    fold_of = {future: index for index, future in futures.items()}
+    return {fold_of[future]: _outcome(future) for future in as_completed(list(futures.values()))}
 
 
 def _outcome(future: PrefectFuture) -> FoldOutcome | BaseException:

@@ -24,11 +24,13 @@ from prefect.runtime import flow_run
 
 from bilstm import sweep
 from bilstm.config import PipelineConfig, with_overrides
+from bilstm.dask_scheduler import unreachable_scheduler
 from bilstm.data import SeriesTable
-from bilstm.folds import BacktestOptions, unreachable_scheduler
+from bilstm.folds import BacktestOptions
 from bilstm.sweep_space import SearchSpace
 from flows.fold_workers import FoldWorkers
 from flows.train import train_flow
+from tasks.backtest import with_notes
 from tasks.data import ingest
 from tasks.stale_runs import releasing
 from tasks.sweep import FINISHED, claim_sweep, record_finished, record_study
@@ -80,8 +82,9 @@ def sweep_flow(
             start_tracking(config)
             options = sweep_options.model_dump() | {"storage": sweep.shown(storage)}
             mlflow.log_params({f"sweep.{key}": value for key, value in options.items()})
-            series = ingest(config.data)
-            sweep.check_space_fits(series, config, search, sweep_options)
+            # the series every trial's folds fit (too short ones left out with data.skip_short)
+            fits = (ingest(config.data), config, search, sweep_options)
+            series, left_out = with_notes(sweep.check_space_fits, *fits)
             study, recorded, to_run = _open_study(name, storage, search, config, series, sweep_options.trials)
             trial_config = config
             if sweep_options.workers > 1 or sweep_options.dask_address:  # single-threaded, sharing the cores
@@ -113,6 +116,7 @@ def sweep_flow(
         "promoted": retrained["promoted"],
         "train_run_id": retrained["run_id"],
         "wall_seconds": round(time.perf_counter() - started, 3),
+        "warnings": left_out,  # series too short for the folds, left out with data.skip_short
     }
 
 

@@ -69,9 +69,9 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         evaluation = evaluate(forecaster, prepared, training_log)
         if series.series_column is None:  # the monitor holds models of one series to their promise so far
             record_promise(evaluation, prepared)
-        evidence = gate.single_split(evaluation, prepared, config.registry.gate_metric)
+        evidence, gate_notes = gate.single_split(evaluation, prepared, config.registry.gate_metric), []
         if config.registry.gate == "backtest":
-            evidence = _backtest_evidence(run, series, config)
+            evidence, gate_notes = _backtest_evidence(run, series, config)
         version = register_model(forecaster, prepared, job, config.registry.model_name)
         registry = config.registry
         if registry.approval == "manual":
@@ -82,6 +82,7 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
             *series.notes,
             *settings.warnings,
             *([champion_warning] if champion_warning else []),
+            *gate_notes,
             *shortfall_warnings(forecaster.intervals),
         ]
         summary = _summary(run, config, settings, warnings, training_log, evaluation, version, promotion)
@@ -96,15 +97,16 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
 
 def _backtest_evidence(
     run: mlflow.ActiveRun, series: SeriesTable, config: PipelineConfig
-) -> gate.GateEvidence:
-    """The backtest gate's evidence: the config trained anew on `registry.gate_folds` rolling folds, here
-    one after another, each fold's run nested under this one (as `bilstm backtest` does), and the means."""
+) -> tuple[gate.GateEvidence, list[str]]:
+    """The backtest gate's evidence: the config trained anew on `registry.gate_folds` rolling folds (of every
+    series), here one after another, each fold's run nested under this one (as `bilstm backtest` does), and
+    the means; and the warnings of the folds' planning (series left out)."""
     options = BacktestOptions(folds=config.registry.gate_folds)
-    folds = plan_backtest(series, config, options, "registry.gate_folds")
+    series, folds, notes = plan_backtest(series, config, options, "registry.gate_folds")
     with FoldWorkers(options) as workers:
         outcomes = run_folds(run, series, config, folds, workers)
     _, means = record_folds(series, outcomes, folds)
-    return gate.over_folds(means, folds, series, config)
+    return gate.over_folds(means, folds, series, config), notes
 
 
 def _promote_once_approved(

@@ -5,6 +5,9 @@ the parent run, and Prefect artifacts. The folds themselves run in `tasks.fold`.
 from __future__ import annotations
 
 import dataclasses
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import mlflow
 import pandas as pd
@@ -15,13 +18,17 @@ from prefect.runtime import flow_run
 
 from bilstm import backtest, checkpoints
 from bilstm.config import PipelineConfig
+from bilstm.dask_scheduler import SchedulerLostError
 from bilstm.data import SeriesTable
 from bilstm.errors import BadInputError
-from bilstm.folds import BacktestOptions, Fold, SchedulerLostError, plan_folds
+from bilstm.folds import BacktestOptions, Fold, plan_folds
 from bilstm.job import Job
+from bilstm.url_masking import masked_urls
 from tasks.stale_runs import claim_job, end_killed, job_key
 from tracking import backtests
 from tracking.backtests import RecordedFold
+
+T = TypeVar("T")
 
 
 class FoldsFailedError(RuntimeError):
@@ -35,24 +42,36 @@ class ReusedModelFailedError(RuntimeError):
 @task(cache_policy=NO_CACHE)
 def plan_backtest(
     series: SeriesTable, config: PipelineConfig, options: BacktestOptions, folds_option: str = "--folds"
-) -> list[Fold]:
-    """The folds over the newest rows; logged as `backtest.*` params, one line each in the flow's log."""
-    folds = plan_folds(series, config, options, folds_option)
+) -> tuple[SeriesTable, list[Fold], list[str]]:
+    """The folds over the newest rows of every series; logged as `backtest.*` params, one line each in the
+    flow's log. Returns the series they run on, the folds, and the warnings (series left out)."""
+    (series, folds), notes = with_notes(plan_folds, series, config, options, folds_option)
     mlflow.log_params({f"backtest.{k}": v for k, v in options.model_dump().items()})
     times, logger = series.shown_times, get_run_logger()
     for fold in folds:
-        train_end, val_end, test_end = fold.split.borders()
+        test_start, test_end = backtest.held_out_span(fold.split, times)
         model = "trains its model" if fold.retrains else f"uses fold {fold.trained_by}'s model"
         logger.info(
-            "Fold %d: train rows 1-%d, validation to %s, test %s .. %s; %s",
+            "Fold %d: %d train rows, validation to %s, test %s .. %s; %s",
             fold.index,
-            train_end,
-            times[val_end - 1],
-            times[val_end],
-            times[test_end - 1],
+            backtest.fold_rows(fold.split)[0],
+            times[fold.split.val_end - 1].max(),
+            test_start,
+            test_end,
             model,
         )
-    return folds
+    return series, folds, notes
+
+
+def with_notes(plan: Callable[..., T], *args: Any) -> tuple[T, list[str]]:
+    """`plan(*args)` and what it warned of (the series it left out), each logged as a warning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        planned = plan(*args)
+    notes = [masked_urls(str(w.message)) for w in caught if issubclass(w.category, UserWarning)]
+    for note in notes:
+        get_run_logger().warning(note)
+    return planned, notes
 
 
 @task(cache_policy=NO_CACHE)

@@ -439,15 +439,17 @@ CASES = [
         r"--model no-such-model: no such registered model; registered models: (.*, )?bilstm-forecaster\b",
     ),
     Case(
-        "backtest of many series",
-        "backtest --data {d}/long_table.csv --series-column sensor",
-        r"--series-column sensor: bilstm backtest takes one series so far; many series in a long table are"
-        r" trained and scored with bilstm train$",
+        "many series: backtest folds that do not fit the shortest series",
+        "backtest --data {d}/long_table_folds_short.csv --series-column sensor --folds 3",
+        r"{d}/long_table_folds_short\.csv: 3 folds do not fit series 'south' \(file rows 1201-1300\): its 100"
+        r" rows hold at most 2; use --folds 2, or pass --skip-short to leave such series out \(blocks of 12",
     ),
     Case(
-        "sweep of many series, from the config",
-        "sweep --data {d}/long_table.csv --set data.series_column=sensor",
-        r"data\.series_column=sensor: bilstm sweep takes one series so far",
+        "many series: sweep folds that do not fit the shortest series",
+        "sweep --data {d}/long_table_folds_short.csv --series-column sensor --space {d}/space_lr.yaml",
+        r"{d}/long_table_folds_short\.csv: 2 folds do not fit series 'south' \(file rows 1201-1300\): its 88"
+        r" rows before the test split hold at most 1; use --folds 1, or pass --skip-short to leave such"
+        r" series out",
     ),
     Case(
         "sweep space with an unknown field",

@@ -49,6 +49,9 @@ BAD_FILES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "long_table_cycle.csv": lambda f: pd.concat(
         [f.assign(sensor="north"), f.tail(150).assign(sensor="south")]
     ),
+    "long_table_folds_short.csv": lambda f: pd.concat(  # south fits the split, not 3 folds
+        [f.assign(sensor="north"), f.tail(100).assign(sensor="south")]
+    ),
     "long_table_repeat.csv": lambda f: pd.concat(
         [f.assign(sensor="north"), f.assign(sensor="south"), f.iloc[[3]].assign(sensor="south")]
     ),
@@ -70,6 +73,7 @@ RAW_FILES = {
     "space_unknown_field.yaml": b"model.hiden_size: {choices: [8, 16]}\n",
     "space_empty_range.yaml": b"train.lr: {low: 0.01, high: 0.001}\n",
     "space_step_zero.yaml": b"model.dropout: {low: 0.0, high: 0.5, step: 0}\n",
+    "space_lr.yaml": b"train.lr: {low: 1.0e-3, high: 1.0e-2, log: true}\n",
     "space_infinite.yaml": b"train.lr: {low: 1.0e-4, high: .inf, log: true}\n",
 }
 FOLDERS = ["folder.csv"]  # a folder where a file is asked for

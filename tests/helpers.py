@@ -83,6 +83,13 @@ def write_shaped(folder: Path, shape: str, frame: pd.DataFrame | None = None, **
     return shaped_config(path, shape, **overrides)
 
 
+def long_table(lengths: dict[str, int], seed: int = 0) -> pd.DataFrame:
+    """A long table of synthetic series (`synthetic_frame`, each its own seed) of `lengths` rows, told apart
+    by the column `id`, series after series."""
+    parts = [synthetic_frame(rows, seed + n).assign(id=id_) for n, (id_, rows) in enumerate(lengths.items())]
+    return pd.concat(parts, ignore_index=True)
+
+
 def run_tiny_job(folder: Path, epochs: int = 1) -> tuple:
     """The tiny job on `synthetic_frame()` (written to `folder`), untracked: (forecaster, evaluation, the
     frame as read back)."""

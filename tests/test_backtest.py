@@ -15,21 +15,14 @@ import torch
 
 from bilstm import backtest
 from bilstm.config import with_overrides
+from bilstm.dask_scheduler import check_scheduler, lost_scheduler
 from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError
-from bilstm.folds import (
-    BacktestError,
-    BacktestOptions,
-    check_backtest_input,
-    check_scheduler,
-    lost_scheduler,
-    plan_folds,
-    trained_by,
-)
-from bilstm.input_checks import checked_split
+from bilstm.folds import BacktestError, BacktestOptions, check_backtest_input, plan_folds, trained_by
+from bilstm.split import split_table
 from deployments.preflight import check_training_input
-from tests.helpers import BILSTM, synthetic_frame, tiny, tiny_args, write_table
+from tests.helpers import BILSTM, long_table, synthetic_frame, tiny, tiny_args, write_table
 
 
 @pytest.fixture
@@ -40,8 +33,8 @@ def series_and_config(tiny_config):
 
 def test_folds_end_at_the_last_row_with_the_single_splits_block_sizes_newest_last(series_and_config):
     series, config = series_and_config
-    single = checked_split(series, config)
-    folds = plan_folds(series, config, BacktestOptions(folds=3, step=100))
+    _, single = split_table(series, config)
+    _, folds = plan_folds(series, config, BacktestOptions(folds=3, step=100))
 
     assert [f.index for f in folds] == [0, 1, 2]
     assert folds[-1].split.borders()[2] == len(series.frame)
@@ -52,9 +45,64 @@ def test_folds_end_at_the_last_row_with_the_single_splits_block_sizes_newest_las
     assert [f.split.borders()[2] for f in folds] == [1000, 1100, 1200]
 
 
+def many_series(tmp_path, lengths: dict[str, int], **overrides) -> tuple:
+    """A long table of `lengths` (lookback 48, horizon 12: split `last` holds out 12 + 12 rows per series),
+    read, and the tiny config resolved against it."""
+    data = write_table(tmp_path, long_table(lengths))
+    config = tiny(**{"data.path": data, "data.time_column": "timestamp", "data.targets": ["y"]})
+    config = tiny(config, **{"data.series_column": "id", **overrides})
+    series = load_table(config.data)
+    return series, resolve(config, series).config
+
+
+def test_many_series_folds_hold_out_the_kth_horizon_block_from_the_end_of_every_series(tmp_path):
+    series, config = many_series(tmp_path, {"a": 150, "b": 130, "c": 200})
+
+    kept, folds = plan_folds(series, config, BacktestOptions(folds=3))
+
+    assert kept.ids.tolist() == ["a", "b", "c"]
+    ends = series.offsets[1:]
+    for k, fold in enumerate(folds):
+        split = fold.split
+        assert (split.first == series.offsets[:-1]).all()
+        assert (split.test_end == ends - (2 - k) * 12).all()
+        assert (split.test_end - split.val_end == 12).all() and (split.val_end - split.train_end == 12).all()
+
+
+def test_folds_that_do_not_fit_the_shortest_series_name_it_or_leave_it_out_with_skip_short(tmp_path):
+    # 3 folds of 12-row blocks, 12 rows apart, need 48 + 12 + 12 + 12 + 2 * 12 = 108 rows; b's 100 hold two
+    series, config = many_series(tmp_path, {"a": 150, "b": 100, "c": 200})
+    refusal = r"3 folds do not fit series 'b' \(file rows 151-250\): its 100 rows hold at most 2;"
+    fix = r" use --folds 2, or pass --skip-short to leave such series out \(blocks of 12 rows, origins 12"
+    with pytest.raises(BacktestError, match=refusal + fix):
+        plan_folds(series, config, BacktestOptions(folds=3))
+
+    skipping = with_overrides(config, {"data.skip_short": True})
+    with pytest.warns(UserWarning, match=r"left out 1 series too short for 3 folds: 'b'$"):
+        kept, folds = plan_folds(series, skipping, BacktestOptions(folds=3))
+    assert kept.ids.tolist() == ["a", "c"]
+    assert (folds[-1].split.test_end == kept.offsets[1:]).all()
+
+
+def test_a_fold_of_many_series_is_scored_on_the_means_over_series_with_smape_mase_and_owa(tmp_path):
+    series, config = many_series(tmp_path, {"a": 150, "b": 130, "c": 200}, **{"train.epochs": 1})
+    _, [fold] = plan_folds(series, config, BacktestOptions(folds=1))
+
+    outcome = backtest.run_fold(series, config, fold)
+    row = backtest.fold_row(outcome, series)
+
+    by_series = outcome.evaluation.by_series
+    assert by_series["id"].tolist() == ["a", "b", "c"]
+    assert row["test_mse_scaled"] == pytest.approx(by_series["mse_scaled"].mean())
+    assert row["test_smape"] == pytest.approx(by_series["smape"].mean())
+    assert {"test_mase", "test_owa", "seasonal_naive_test_owa"} <= row.keys()
+    assert row["train_rows"] == 150 + 130 + 200 - 3 * 24
+    assert row["test_end"] == str(series.frame.index.max())  # the longest series' last stamp
+
+
 def test_default_step_is_the_test_size_so_test_blocks_do_not_overlap(series_and_config):
     series, config = series_and_config
-    folds = plan_folds(series, config, BacktestOptions(folds=2))
+    _, folds = plan_folds(series, config, BacktestOptions(folds=2))
     older, newer = (f.split for f in folds)
     assert older.test_end == newer.val_end
 
@@ -75,7 +123,7 @@ def test_a_rerun_takes_over_a_finished_fold_that_trained_only_with_every_fold_us
     series_and_config, finished, expected
 ):
     series, config = series_and_config
-    folds = plan_folds(series, config, BacktestOptions(folds=3, step=100, refit="2"))
+    _, folds = plan_folds(series, config, BacktestOptions(folds=3, step=100, refit="2"))
     assert [fold.trained_by for fold in folds] == [0, 0, 2]
     assert [fold.index for fold in backtest.reusable(folds, finished)] == expected
 
@@ -159,7 +207,7 @@ def test_backtest_on_a_web_server_address_exits_2_in_one_line_before_any_run(web
 
 def test_changing_a_folds_test_rows_changes_neither_its_scaler_nor_its_model(series_and_config):
     series, config = series_and_config
-    [fold, _] = plan_folds(series, config, BacktestOptions(folds=2, step=100))
+    _, [fold, _] = plan_folds(series, config, BacktestOptions(folds=2, step=100))
     before, before_log = backtest.train_fold(series, config, fold)
 
     test_rows = slice(*fold.split.borders()[1:])
@@ -179,7 +227,7 @@ def test_changing_a_folds_test_rows_changes_neither_its_scaler_nor_its_model(ser
 
 def test_a_fold_that_does_not_retrain_is_scored_with_the_given_model_on_its_own_windows(series_and_config):
     series, config = series_and_config
-    first, second = plan_folds(series, config, BacktestOptions(folds=2, step=100, refit="once"))
+    _, (first, second) = plan_folds(series, config, BacktestOptions(folds=2, step=100, refit="once"))
     trained = backtest.run_fold(series, config, first)
     rolled = backtest.run_fold(series, config, second, trained.forecaster)
 
@@ -217,7 +265,7 @@ def test_the_fold_table_shows_test_spans_in_the_datas_own_offset(tmp_path, tiny_
     config = tiny(tiny_config, **{"data.path": write_table(tmp_path, frame), "train.epochs": 1})
     series = load_table(config.data)
     config = resolve(config, series).config
-    [fold] = plan_folds(series, config, BacktestOptions(folds=1))
+    _, [fold] = plan_folds(series, config, BacktestOptions(folds=1))
 
     row = backtest.fold_row(backtest.run_fold(series, config, fold), series)
 

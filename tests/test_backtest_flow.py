@@ -23,7 +23,7 @@ from bilstm.errors import BadInputError
 from bilstm.folds import BacktestOptions
 from flows.backtest import backtest_flow
 from tasks.backtest import FoldsFailedError
-from tests.helpers import synthetic_frame, tiny, tiny_args, write_table
+from tests.helpers import long_table, synthetic_frame, tiny, tiny_args, write_table
 from tests.servers import start_dask_cluster
 
 EXPERIMENT = "bilstm-forecaster"
@@ -82,6 +82,27 @@ def test_backtest_on_two_dask_workers_tracks_a_parent_run_with_a_nested_run_per_
         artifacts = {a.key: a for a in prefect.read_artifacts(artifact_filter=this_run)}
     assert {"backtest-folds", "backtest-report"} <= artifacts.keys()
     assert "mean test MSE" in artifacts["backtest-report"].data
+
+
+def test_a_backtest_of_many_series_folds_every_series_at_once_leaving_out_one_too_short(
+    tiny_config, tracking, tmp_path
+):
+    data = write_table(tmp_path, long_table({"a": 150, "b": 100, "c": 200}))  # b: too short for 3 folds
+    many = {"data.path": data, "data.series_column": "id", "data.skip_short": True, "train.epochs": 1}
+
+    summary = backtest_flow(tiny(tiny_config, **many), BacktestOptions(folds=3))
+
+    assert (summary["series"], summary["series_left_out"]) == (2, 1)
+    assert "left out 1 series too short for 3 folds: 'b'" in summary["warnings"][0]
+    folds = summary["folds"]
+    assert [fold["train_rows"] for fold in folds] == [150 + 200 - 2 * (24 + 24 - 12 * k) for k in range(3)]
+    assert all({"test_smape", "test_mase", "test_owa"} <= fold.keys() for fold in folds)
+    assert summary["metrics"]["mean_test_owa"] == pytest.approx(sum(f["test_owa"] for f in folds) / 3)
+    client = MlflowClient(tracking)
+    children = [run for run in _runs(client) if "mlflow.parentRunId" in run.data.tags]
+    assert sorted(run.info.status for run in children) == ["FINISHED"] * 3
+    by_fold = {int(run.data.tags["backtest.fold"]): run for run in children}
+    assert by_fold[2].data.params["test_rows"] == str(2 * 12)  # 12 rows of each of the two series
 
 
 def test_a_failing_fold_fails_the_flow_naming_it_and_the_other_folds_runs_stay(tiny_config, tracking):

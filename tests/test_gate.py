@@ -19,7 +19,7 @@ from bilstm.evaluation import promotion_decision
 from bilstm.folds import BacktestOptions, plan_folds
 from bilstm.gate import coverage_miss
 from flows.train import train_flow
-from tests.helpers import SHAPES, tiny, write_shaped
+from tests.helpers import SHAPES, long_table, tiny, write_shaped, write_table
 from tracking.models import registered_forecaster
 
 
@@ -100,7 +100,7 @@ def test_the_backtest_gate_scores_the_champion_on_the_challengers_folds(tiny_con
     # the champion (the first run's model, as registered) re-scored on the second run's folds, not retrained
     series = load_table(config.data)
     resolved = resolve(config, series).config
-    folds = plan_folds(series, resolved, BacktestOptions(folds=2))
+    _, folds = plan_folds(series, resolved, BacktestOptions(folds=2))
     champion = registered_forecaster(f"models:/{config.registry.model_name}/1")
     expected = statistics.fmean(
         backtest.score_fold(champion, series, resolved, fold).metrics["test_mse_scaled"] for fold in folds
@@ -110,3 +110,24 @@ def test_the_backtest_gate_scores_the_champion_on_the_challengers_folds(tiny_con
     assert second["promoted"] == (challenger < expected)
     against = f"champion {expected:.4f}" if second["promoted"] else f"the champion's {expected:.4f}"
     assert against in second["promotion_reason"]
+
+
+def test_the_backtest_gate_of_a_many_series_train_scores_the_means_over_series_on_its_folds(
+    tiny_config, tracking, tmp_path
+):
+    data = write_table(tmp_path, long_table({"a": 150, "b": 130, "c": 200}))
+    many = {"data.path": data, "data.series_column": "id", "train.epochs": 1}
+    gated = {"registry.gate": "backtest", "registry.gate_folds": 2, "registry.coverage_tolerance": 0.5}
+
+    summary = train_flow(tiny(tiny_config, **many, **gated))
+
+    assert summary["promotion_reason"].startswith("mean MSE over 2 backtest folds ")
+    client = MlflowClient(tracking)
+    run = client.get_run(summary["run_id"])
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{summary['run_id']}'"
+    )
+    assert sorted(c.data.tags["backtest.fold"] for c in children) == ["0", "1"]
+    assert all(c.data.params["test_rows"] == str(3 * 12) for c in children)  # 12 rows of each series
+    folds = [c.data.metrics["test_mse_scaled"] for c in children]
+    assert run.data.metrics["mean_test_mse_scaled"] == pytest.approx(statistics.fmean(folds))

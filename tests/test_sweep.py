@@ -21,10 +21,10 @@ from bilstm.config import PipelineConfig
 from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestError, plan_folds
-from bilstm.input_checks import checked_split
+from bilstm.split import split_table
 from bilstm.sweep import SweepOptions, fold_options, make_study, run_one_trial
 from bilstm.sweep_space import DEFAULT_SPACE, SearchSpace, SweepError
-from tests.helpers import synthetic_frame, tiny, tiny_args
+from tests.helpers import long_table, synthetic_frame, tiny, tiny_args, write_table
 from tests.servers import start_dask_cluster
 
 SMALL_SPACE = {
@@ -102,8 +102,8 @@ def test_sweep_folds_cut_the_validation_split_so_the_newest_trains_on_the_whole_
     config = tiny(**{"data.path": synthetic_csv, "data.time_column": "timestamp", "data.targets": ["y"]})
     series = load_table(config.data)
     config = resolve(config, series).config
-    train_end, val_end, _ = checked_split(series, config).borders()
-    folds = plan_folds(series, config, fold_options(SweepOptions(folds=2)), before_test=True)
+    train_end, val_end, _ = split_table(series, config)[1].borders()
+    _, folds = plan_folds(series, config, fold_options(SweepOptions(folds=2)), before_test=True)
     block = (val_end - train_end) // 2
     # held-out blocks tile the validation split up to the test split; each fold validates on the one before
     assert [f.split.borders()[1:] for f in folds] == [
@@ -140,9 +140,19 @@ def test_a_study_resumed_with_another_space_is_refused(tmp_path):
         make_study("s", storage, SearchSpace({"train.lr": {"low": 0.001, "high": 0.1}}), seed=0)
 
 
-def test_trials_score_the_mean_fold_mse_and_record_each_folds_curves(tiny_config, tmp_path):
-    config = tiny(tiny_config, **{"train.epochs": 2})
-    series = load_table(config.data)
+@pytest.fixture(params=["one series", "many series"])
+def sweep_input(request, tiny_config, tmp_path) -> tuple:
+    """The tiny job's config and its data read: the synthetic series, or a long table of three short ones."""
+    many = {}
+    if request.param == "many series":
+        frame = long_table({"a": 150, "b": 130, "c": 200})
+        many = {"data.path": write_table(tmp_path, frame), "data.series_column": "id"}
+    config = tiny(tiny_config, **{"train.epochs": 2, **many})
+    return config, load_table(config.data)
+
+
+def test_trials_score_the_mean_fold_mse_and_record_each_folds_curves(sweep_input, tmp_path):
+    config, series = sweep_input
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     space = SearchSpace(SMALL_SPACE)
 
@@ -155,6 +165,26 @@ def test_trials_score_the_mean_fold_mse_and_record_each_folds_curves(tiny_config
         assert set(trial.user_attrs["curves"]) == {"0", "1"}
         assert len(trial.user_attrs["curves"]["0"]["val_loss"]) == 2
         assert trial.intermediate_values  # the per-epoch validation loss the pruner reads
+
+
+def test_sweep_folds_of_many_series_step_back_from_each_series_test_split_by_its_validation_size(tmp_path):
+    config = tiny(
+        **{
+            "data.path": write_table(tmp_path, long_table({"a": 150, "b": 130, "c": 200})),
+            "data.time_column": "timestamp",
+            "data.targets": ["y"],
+            "data.series_column": "id",
+        }
+    )
+    series = load_table(config.data)
+    config = resolve(config, series).config
+    _, single = split_table(series, config)
+
+    _, folds = plan_folds(series, config, fold_options(SweepOptions(folds=2)), before_test=True)
+
+    older, newer = (fold.split for fold in folds)
+    assert (newer.val_end == single.train_end).all() and (newer.test_end == single.val_end).all()
+    assert (older.test_end == newer.val_end).all() and (older.val_end - older.train_end == 12).all()
 
 
 # a trial with this space raises in training on every machine (CPU: no CUDA; GPU: no device 99)

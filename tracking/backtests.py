@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
 from bilstm import plots
-from bilstm.backtest import FoldOutcome
+from bilstm.backtest import FoldOutcome, fold_rows
 from bilstm.folds import Fold
 
 _PARENT_TAG = "mlflow.parentRunId"
@@ -44,13 +44,13 @@ def _child_run(parent: mlflow.ActiveRun, fold: Fold) -> str:
         run_name=f"{parent.info.run_name} fold {fold.index}",
         tags={_PARENT_TAG: parent.info.run_id, "backtest.fold": str(fold.index)},
     )
-    train_end, val_end, test_end = fold.split.borders()
+    train_rows, val_rows, test_rows = fold_rows(fold.split)  # summed over the series
     params = {
         "fold": fold.index,
         "trained_by_fold": fold.trained_by,
-        "train_rows": train_end,
-        "val_rows": val_end - train_end,
-        "test_rows": test_end - val_end,
+        "train_rows": train_rows,
+        "val_rows": val_rows,
+        "test_rows": test_rows,
     }
     client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
     return run.info.run_id
