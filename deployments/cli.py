@@ -336,7 +336,7 @@ def monitor(
         csv = _csv_settings(sep, decimal)
         actuals = preflight.check_monitor_input(data, window, csv)
         found, job = _registered_job(model, debug)
-        preflight.check_monitored_model(model, found is not None, job)
+        preflight.check_monitored_model(model, found is not None)
         if job is not None:
             preflight.check_model_columns(actuals, data, job, "data")
             preflight.check_model_frequency(actuals, data, job)

@@ -146,16 +146,16 @@ def _publish_figure(figure: Figure, plot: str | None) -> str | None:
 @task(**IO_RETRIES)
 def record_forecast(
     forecaster: Forecaster,
-    history: SeriesTable,
+    history: pd.DataFrame,
     table: pd.DataFrame,
     model_uri: str,
     found: tuple[str, str, str] | None,
-) -> str:
-    """Log what was forecast, by which registered version (`found`), from which issue time, as
-    `forecast/forecast.csv` and tags on the run (`bilstm.kind=forecast`, `bilstm.model.name`, ...), where
-    the monitor finds it; returns the issue time."""
+    data_name: str,
+) -> None:
+    """Log what was forecast, by which registered version (`found`), from which issue time (each series'
+    last stamp in `history`), as `forecast/forecast.csv` and tags on the run (`bilstm.kind=forecast`,
+    `bilstm.model.name`, ...), where the monitor finds it."""
     name, version, _ = found or ("", "", "")  # a run's model has no version
-    issue_time = str(history.shown_times[-1])
-    record = recorded.record(table, forecaster.spec, (name, version), issue_time, history.name)
+    issue_times = recorded.last_stamps(forecaster.spec, history)
+    record = recorded.record(table, forecaster.spec, (name, version), issue_times, data_name)
     forecasts.log_recorded_forecast(record, model_uri)
-    return issue_time

@@ -1,22 +1,25 @@
 """The monitor's tasks: find the registered version and its promise, read the actuals, find the recorded
-forecasts whose targets arrived, score and judge (`bilstm.monitor`), record the monitoring run, publish a
-report and emit the verdict as a Prefect event."""
+forecasts whose targets arrived, score and judge (`bilstm.monitor`; every series of a model of many,
+`bilstm.monitored_series`), record the monitoring run, publish a report and emit the verdict as a Prefect
+event."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
-from bilstm import monitor, plots
+from bilstm import monitor, monitored_series, plots
 from bilstm.config import CsvConfig
 from bilstm.data import SeriesTable
 from bilstm.errors import MonitorInputError
 from bilstm.forecaster import Forecaster
+from bilstm.messages import names
 from bilstm.promise import FALLBACK_FACTOR, Promise
 from bilstm.recorded import stamps
 from tasks.data import read_as_model_reads
@@ -54,77 +57,101 @@ def load_promise(run_id: str, model_uri: str) -> tuple[Promise | None, float]:
 
 @task(cache_policy=NO_CACHE)
 def read_actuals(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> SeriesTable:
-    """The newest actuals, validated, with the columns the model reads, at its frequency."""
-    if forecaster.spec.series_column is not None:
-        raise MonitorInputError(
-            f"the model forecasts many series (series column {forecaster.spec.series_column!r}); the monitor"
-            " scores models of one series so far"
+    """The newest actuals, validated, with the columns the model reads, at its frequency; series the model
+    was not trained on noted (they are forecast from their own history)."""
+    series = read_as_model_reads(forecaster, data, csv, "data")
+    unknown = series.ids[forecaster.scaler.numbers(series.ids) < 0]
+    if series.series_column is not None and len(unknown):
+        series.notes.append(
+            f"{series.source}: {len(unknown)} series the model was not trained on ({names(unknown)}):"
+            " forecast from their own history, scored in the error over all series, without a band of"
+            " their own"
         )
-    return read_as_model_reads(forecaster, data, csv, "data")
+    return series
 
 
 @task(cache_policy=NO_CACHE)
 def plan_stretch(
     series: SeriesTable, forecaster: Forecaster, promise: Promise | None, window: int | None
-) -> int:
-    """The first row of the monitored stretch: `window` rows (checked), or the default window, cut to the
-    data and to the stretch the promise covers."""
+) -> np.ndarray:
+    """The first row of each series' monitored stretch (within that series): its last `window` rows
+    (checked), or the default window, cut to the shortest series and to the stretch the promise covers."""
     spec = forecaster.spec
     if window is None:
-        window = min(monitor.default_window(series.freq, spec.horizon, spec.period), len(series.frame))
+        shortest = int(series.lengths.min())
+        window = min(monitor.default_window(series.freq, spec.horizon, spec.period), shortest)
         if promise is not None:
-            window = min(window, len(promise.mse) + spec.horizon - 1)
-    first_row = monitor.first_target_row(len(series.frame), forecaster, window, series.source)
+            ids = np.zeros(len(promise.mse)) if promise.series is None else promise.series
+            fewest = int(pd.Series(ids).value_counts().min())  # the test windows of the series with fewest
+            window = min(window, fewest + spec.horizon - 1)
+    first_rows = np.array(
+        [monitor.first_target_row(int(rows), forecaster, window, series.source) for rows in series.lengths]
+    )
     times = series.shown_times
     get_run_logger().info(
-        "Monitoring %d rows: targets %s .. %s", len(times) - first_row, times[first_row], times[-1]
+        "Monitoring %d rows of %d series: targets %s .. %s",
+        int((series.lengths - first_rows).sum()),
+        len(series.ids),
+        times[series.offsets[0] + first_rows[0]],
+        times[-1],
     )
-    return first_row
+    return first_rows
 
 
 @task(**IO_RETRIES)
 def find_recorded_forecasts(
-    name: str, version: str, forecaster: Forecaster, series: SeriesTable, first_row: int
+    name: str, version: str, forecaster: Forecaster, series: SeriesTable, first_rows: np.ndarray
 ) -> pd.DataFrame | None:
-    """The recorded forecasts of the version issued late enough for their targets to lie in the stretch."""
+    """The recorded forecasts of the version issued late enough for their targets to lie in a stretch."""
     runs = forecasts.forecast_runs(name, version)
     if not runs:
         return None
     issued = stamps(pd.Series(list(runs.values())), forecaster.spec)
-    recent = [
-        run_id for run_id, time in zip(runs, issued, strict=True) if time >= series.frame.index[first_row - 1]
-    ]
+    earliest = series.frame.index[series.offsets[:-1] + first_rows - 1].min()
+    recent = [run_id for run_id, time in zip(runs, issued, strict=True) if time >= earliest]
     return forecasts.read_records(recent)
 
 
 @task(cache_policy=NO_CACHE)
 def score(
-    forecaster: Forecaster, series: SeriesTable, recorded: pd.DataFrame | None, first_row: int
-) -> monitor.Scores:
-    """The recorded forecasts whose targets arrived, if any; else rolling origins over the stretch."""
-    scores = None
-    if recorded is not None:
-        scores = monitor.recorded_scores(forecaster, series.frame, recorded, first_row)
-    if scores is None:
-        scores = monitor.rolling_scores(forecaster, series.frame, first_row)
-    get_run_logger().info("Scored %d windows (%s)", len(scores.mse), scores.source)
-    return scores
+    forecaster: Forecaster, series: SeriesTable, recorded: pd.DataFrame | None, first_rows: np.ndarray
+) -> list[monitor.Scores]:
+    """Per series: the recorded forecasts whose targets arrived, if any; else rolling origins over its
+    stretch."""
+    scored = monitored_series.score_series(forecaster, series, first_rows, recorded)
+    sources = sorted({scores.source for scores in scored})
+    get_run_logger().info(
+        "Scored %d windows of %d series (%s)",
+        sum(len(s.mse) for s in scored),
+        len(scored),
+        ", ".join(sources),
+    )
+    return scored
 
 
 @task(cache_policy=NO_CACHE)
 def judge(
-    scores: monitor.Scores, promise: Promise | None, test_mse: float, series: SeriesTable, first_row: int
-) -> monitor.Verdict:
-    """Realised against promised, and the stretch's inputs against the train rows."""
-    rows = series.frame.iloc[first_row:][series.input_columns]
-    verdict = monitor.judge(scores, promise, test_mse, rows)
+    scored: list[monitor.Scores],
+    promise: Promise | None,
+    test_mse: float,
+    series: SeriesTable,
+    first_rows: np.ndarray,
+) -> tuple[monitor.Verdict, pd.DataFrame]:
+    """Realised against promised, over all series and per series (the table, worst first), and the
+    stretches' inputs against the train rows."""
+    stretch = monitored_series.stretch_rows(series, first_rows)
+    rows = series.frame.iloc[stretch][series.input_columns]
+    verdict = monitor.judge(monitored_series.pooled(scored), promise and promise.pooled(), test_mse, rows)
+    by_series = monitored_series.series_bands(scored, series.ids, promise, verdict.error_band)
+    by_series = by_series.sort_values("ratio", ascending=False, kind="stable").reset_index(drop=True)
     for reason in verdict.reasons:
         get_run_logger().warning("Degraded: %s", reason)
-    return verdict
+    return verdict, by_series
 
 
 def windows_table(scores: monitor.Scores, series: SeriesTable) -> pd.DataFrame:
-    """A row per monitored window: its first target (in the data's zone) and its errors."""
+    """A row per monitored window (pooled over series at each offset, for many): its first target (in the
+    data's zone) and its errors."""
     first_targets = series.shown_times[scores.rows].astype(str)
     table = pd.DataFrame(
         {"first_target": first_targets, "mse_scaled": scores.mse, "persistence_mse_scaled": scores.naive_mse}
@@ -134,9 +161,15 @@ def windows_table(scores: monitor.Scores, series: SeriesTable) -> pd.DataFrame:
 
 @task(**IO_RETRIES)
 def record_monitoring(
-    summary: dict, scores: monitor.Scores, verdict: monitor.Verdict, series: SeriesTable
+    summary: dict,
+    scored: list[monitor.Scores],
+    verdict: monitor.Verdict,
+    by_series: pd.DataFrame,
+    series: SeriesTable,
 ) -> None:
-    """The monitoring run: figures, verdict, windows, drift table and the plot of the error over time."""
+    """The monitoring run: figures, verdict, windows, drift table, the plot of the error over time and, for
+    many series, the table of each series against its band."""
+    scores = monitored_series.pooled(scored)
     drift = pd.DataFrame(
         {
             "column": list(verdict.drift),
@@ -148,7 +181,10 @@ def record_monitoring(
     figure = plots.monitor_plot(
         series.shown_times[scores.rows], scores.mse, scores.naive_mse, verdict.error_band, verdict.degraded
     )
-    monitoring.log_monitoring(summary, windows_table(scores, series), drift, figure)
+    many = series.series_column is not None
+    monitoring.log_monitoring(
+        summary, windows_table(scores, series), drift, figure, by_series if many else None
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -214,16 +250,19 @@ def publish_monitor_report(summary: dict) -> None:
 def summary_of(
     run: tuple[str, str],
     version: tuple[str, str, str],
-    scores: monitor.Scores,
+    scored: list[monitor.Scores],
     verdict: monitor.Verdict,
+    by_series: pd.DataFrame,
     series: SeriesTable,
     horizon: int,
 ) -> dict:
     """What `bilstm monitor` prints (and `--json` returns), the event's payload: `run` is the monitoring
-    run's (id, link); `event` is filled in once emitted."""
+    run's (id, link); `event` is filled in once emitted. For many series also the worst series (realised
+    over its threshold) and those above their own band (`degraded_series`, and their count)."""
     band, miss_band = verdict.error_band, verdict.coverage_band
+    scores = monitored_series.pooled(scored)
     times = series.shown_times.astype(str)
-    return {
+    summary = {
         "model_name": version[0],
         "model_version": version[1],
         "realised_mse_scaled": verdict.realised_mse,
@@ -247,4 +286,16 @@ def summary_of(
         "test_false_alarm_rate": finite(band.test_false_alarm_rate),
         "expected_coverage_95": None if miss_band is None else 1 - miss_band.expected,
         "drift_thresholds": verdict.drift_thresholds,
+    }
+    if series.series_column is None:
+        return summary
+    worst = by_series.iloc[0]
+    degraded_series = by_series.loc[by_series["degraded"], "series"].tolist()
+    return summary | {
+        "series": len(by_series),
+        "worst_series": worst["series"],
+        "worst_series_mse_scaled": float(worst["realised_mse_scaled"]),
+        "worst_series_threshold_mse_scaled": float(worst["threshold_mse_scaled"]),
+        "degraded_series": degraded_series,
+        "degraded_series_count": len(degraded_series),
     }
