@@ -637,6 +637,10 @@ def _print_monitor(summary: dict, as_json: bool) -> None:
         f"{summary['windows']} windows ({summary['source']}), targets {summary['first_target']}"
         f" .. {summary['last_target']}",
     ]
+    if "degraded_series" in summary:
+        from tasks.monitor_summary import series_line
+
+        lines.append(series_line(summary))
     if summary["coverage_95"] is not None:
         promised = summary["expected_coverage_95"]
         lines.append(

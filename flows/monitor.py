@@ -18,6 +18,7 @@ from pydantic import Field
 
 from bilstm.config import CsvConfig
 from tasks.forecasting import load_forecaster
+from tasks.monitor_summary import publish_monitor_report, summary_of
 from tasks.monitoring import (
     emit_verdict,
     find_recorded_forecasts,
@@ -25,11 +26,9 @@ from tasks.monitoring import (
     judge,
     load_promise,
     plan_stretch,
-    publish_monitor_report,
     read_actuals,
     record_monitoring,
     score,
-    summary_of,
 )
 from tracking.monitoring import MONITOR_EXPERIMENT
 from tracking.runs import run_url, tracked_run

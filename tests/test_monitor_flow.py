@@ -25,6 +25,7 @@ from flows.monitor import monitor_flow
 from flows.train import train_flow
 from tests.helpers import BILSTM, synthetic_frame, tiny
 from tests.test_panel import long_frame, panel_config
+from tracking.configs import champion_config
 from tracking.monitoring import MONITOR_EXPERIMENT
 
 NAME = "bilstm-forecaster"
@@ -236,3 +237,5 @@ def test_a_model_of_many_series_is_degraded_when_one_drifts_naming_it_in_the_sum
     assert run.data.tags["bilstm.monitor.worst_series"] == "c"
     table = mlflow.load_table("monitoring/series.json", run_ids=[summary["run_id"]])
     assert table.set_index("series")["degraded"].to_dict() == {"c": True, "a": False, "b": False, "d": False}
+    # what the retrain automation, fired by the event, retrains: the champion's own job on the long table
+    assert champion_config("many")[1].data.series_column == "id"
