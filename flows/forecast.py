@@ -40,9 +40,10 @@ def forecast_flow(
 ) -> dict:
     """Forecast the `horizon` steps after the last row of `data` (empty = the built-in data set); `plot`
     (.png, .svg or .pdf) also gets the plot of the recent history and the forecast with its bands (of the
-    first few series, for a model of many). A model of many series forecasts each series of the long table
-    `data` after its own last row; `skip_short` leaves out (with a warning) series shorter than the model's
-    lookback instead of failing. `csv`: the separator and decimal mark of a CSV `data` (empty: sniffed)."""
+    best, median and worst series by the version's test sMAPE, for a model of many). A model of many series
+    forecasts each series of the long table `data` after its own last row; `skip_short` leaves out (with a
+    warning) series shorter than the model's lookback instead of failing. `csv`: the separator and decimal
+    mark of a CSV `data` (empty: sniffed)."""
     use_tracking(FORECAST_EXPERIMENT)
     with tracked_run(flow_run.name) as run:
         params = {"model_uri": model_uri, "data": data or "built-in ETTh1", "output": output, "plot": plot}
@@ -55,7 +56,7 @@ def forecast_flow(
             long_history = read_long_history(forecaster, data, csv)
             table = forecast_many(forecaster, long_history, data, skip_short)
             path = publish_forecast(table, output)
-            plot_path = plot_many_forecasts(forecaster, long_history, table, plot)
+            plot_path = plot_many_forecasts(forecaster, long_history, table, plot, found)
             record_forecast(forecaster, long_history, table, model_uri, found, Path(data).stem)
             notes = []  # a long table is read as it is, without the checks that notice gaps
         else:
