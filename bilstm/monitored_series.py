@@ -23,14 +23,18 @@ def score_series(
     (`recorded`, with a `series_id` column for a model of many) where any arrived, else rolling origins;
     `rows` into the whole table. A series the model was not trained on is scaled by its own rows."""
     scaler = forecaster.scaler.with_unknown(table.ids, table.values, table.row_series)
-    many = table.series_column is not None
+    by_series = {}  # series id -> its recorded forecasts
+    if recorded is not None and table.series_column is None:
+        by_series = {str(table.ids[0]): recorded}
+    elif recorded is not None:
+        by_series = dict(list(recorded.groupby(recorded["series_id"].astype(str), sort=False)))
     scored = []
     for number, series_id in enumerate(table.ids):
         rows = table.rows_of(number)
         frame, first_row = table.frame.iloc[rows], int(first_rows[number])
         scores = None
-        if recorded is not None:
-            own = recorded[recorded["series_id"].astype(str) == str(series_id)] if many else recorded
+        if str(series_id) in by_series:
+            own = by_series[str(series_id)]
             scores = recorded_scores(forecaster, frame, own, first_row, number, scaler)
         if scores is None:
             scores = rolling_scores(forecaster, frame, first_row, number, scaler)
