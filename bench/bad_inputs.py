@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.bad_input_cases import CASES  # noqa: E402
 from tests.bad_input_files import (  # noqa: E402
     error_lines,
-    register_without_champion,
+    register_monitor_models,
     registry,
     setup_argv,
     warning_lines,
@@ -43,7 +43,7 @@ def main() -> None:
         assert any("champion" in dict(aliases) for _, aliases, _ in registry(client)), (
             "the setup run was not promoted"
         )
-        register_without_champion(client)
+        register_monitor_models(client)
         rows = []
         for case in CASES:
             before = registry(client)

@@ -1,5 +1,6 @@
 """Figures of a batch forecast: a target's recent history, the model's input window shaded, and the forecast
-after it with its prediction bands; for a model of many series, the first few series one panel each.
+after it with its prediction bands; for a model of many series, the best, median and worst series by the
+model's test sMAPE (else the first few by id), one panel each.
 
 Built on `matplotlib.figure.Figure` directly (no pyplot, no GUI backend), so nothing ever blocks a pipeline.
 """
@@ -33,10 +34,30 @@ def forecast_ahead(history: pd.Series, forecast: pd.DataFrame, lookback: int, ho
     return figure
 
 
+def ranked_picks(by_series: pd.DataFrame, series_column: str, ids: np.ndarray, metric: str = "smape") -> dict:
+    """{series id: 'best (test sMAPE 3.10)'} for the best, median and worst of `ids` by `metric` in a
+    training run's `by_series` table (its series column and the metric); {} where none of `ids` is in it."""
+    scored = by_series.assign(**{series_column: by_series[series_column].astype(str)})
+    ranked = scored[scored[series_column].isin(ids)].sort_values(metric, kind="stable")
+    if ranked.empty:
+        return {}
+    picks = {}
+    for label, position in (("best", 0), ("median", len(ranked) // 2), ("worst", len(ranked) - 1)):
+        row = ranked.iloc[position]
+        picks.setdefault(row[series_column], f"{label} (test sMAPE {row[metric]:.2f})")
+    return picks
+
+
 def series_forecasts_ahead(
-    history: pd.DataFrame, forecast: pd.DataFrame, series_column: str, lookback: int, count: int = 4
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    series_column: str,
+    lookback: int,
+    count: int = 4,
+    picks: dict | None = None,
 ) -> Figure:
-    """`forecast_ahead` for the first `count` series of a forecast of many (by id), one panel each.
+    """`forecast_ahead` for the series of `picks` ({id: label}, `ranked_picks`), else the first `count` of a
+    forecast of many (by id), one panel each.
 
     Args:
         history: every series' observed target, indexed by time: the series column and the target.
@@ -45,19 +66,21 @@ def series_forecasts_ahead(
     """
     target = next(c for c in history.columns if c != series_column)
     ids = forecast[series_column].unique()
-    picked = ids[:count]
-    figure = Figure(figsize=(10, 1.2 + 2.4 * len(picked)), layout="constrained")
-    axes = figure.subplots(len(picked), 1, squeeze=False)[:, 0]
-    for i, (ax, series) in enumerate(zip(axes, picked, strict=True)):
-        own = history.loc[history[series_column] == series, target]
-        ahead = forecast[forecast[series_column] == series]
+    labels = picks or {series: "" for series in ids[:count]}
+    figure = Figure(figsize=(10, 1.2 + 2.4 * len(labels)), layout="constrained")
+    axes = figure.subplots(len(labels), 1, squeeze=False)[:, 0]
+    for i, (ax, (series, label)) in enumerate(zip(axes, labels.items(), strict=True)):
+        own = history.loc[history[series_column].astype(str) == str(series), target]
+        ahead = forecast[forecast[series_column].astype(str) == str(series)]
         shown, origin = _draw_ahead(ax, own, ahead, lookback, labelled=i == 0)
         ax.set_title(
-            f"series {series}: the last {shown} steps up to {stamp_text(origin)}, then the forecast",
+            f"{label + ': ' if label else ''}series {series}: the last {shown} steps up to"
+            f" {stamp_text(origin)}, then the forecast",
             fontsize="medium",
         )
         ax.set_ylabel(target)
-    figure.suptitle(f"Forecast of {target}: {len(picked)} of {len(ids)} series, the first by id")
+    chosen = "best, median and worst by test sMAPE" if picks else "the first by id"
+    figure.suptitle(f"Forecast of {target}: {len(labels)} of {len(ids)} series, {chosen}")
     figure.legend(loc="outside right upper", fontsize="small")
     return figure
 

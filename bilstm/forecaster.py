@@ -136,24 +136,37 @@ class Forecaster:
         series; None stays None (all of the first series)."""
         return None if series is None else self.cycle.numbers(scaler.ids)[series]
 
-    def input_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
-        """What the network reads of every window of (rows, C) original values of one series'
-        `spec.input_columns` at `times` (needed with a cycle): (rows - L + 1, L, C); window i reads rows
-        [i, i + L)."""
-        scaled = self.network_values(values, times)
+    def input_windows(
+        self,
+        values: np.ndarray,
+        times: pd.DatetimeIndex | None = None,
+        series: int = 0,
+        scaler: Scaler | None = None,
+    ) -> np.ndarray:
+        """What the network reads of every window of (rows, C) original values of series `series` of
+        `scaler` (the forecaster's own by default), its `spec.input_columns` at `times` (needed with a
+        cycle): (rows - L + 1, L, C); window i reads rows [i, i + L)."""
+        scaled = self.network_values(values, times, np.full(len(values), series), scaler)
         # (N, C, L) -> (N, L, C)
         return np.lib.stride_tricks.sliding_window_view(scaled, self.spec.lookback, axis=0).transpose(0, 2, 1)
 
-    def forecast_windows(self, values: np.ndarray, times: pd.DatetimeIndex | None = None) -> np.ndarray:
-        """Forecasts in original units for every window of (rows, C) original values of one series'
-        `spec.input_columns` taken at `times` (needed with a cycle): (rows - L - T + 1, T, k), window i
-        reading rows [i, i + L); the `nonnegative` targets floored at 0."""
+    def forecast_windows(
+        self,
+        values: np.ndarray,
+        times: pd.DatetimeIndex | None = None,
+        series: int = 0,
+        scaler: Scaler | None = None,
+    ) -> np.ndarray:
+        """Forecasts in original units for every window of (rows, C) original values of series `series` of
+        `scaler` (the forecaster's own by default), its `spec.input_columns` taken at `times` (needed with
+        a cycle): (rows - L - T + 1, T, k), window i reading rows [i, i + L); the `nonnegative` targets
+        floored at 0."""
         lookback, horizon = self.spec.lookback, self.spec.horizon
-        inputs = self.input_windows(values, times)[: len(values) - lookback - horizon + 1]
+        inputs = self.input_windows(values, times, series, scaler)[: len(values) - lookback - horizon + 1]
         target_cycle = None
         if self.cycle is not None:  # the cycle at each window's target rows, (N, T, k)
             _, target_cycle = numpy_windows(self.cycle.at(times, self._targets), lookback, horizon)
-        return self.forecast_inputs(inputs, np.zeros(len(inputs), dtype=np.int64), target_cycle=target_cycle)
+        return self.forecast_inputs(inputs, np.full(len(inputs), series), scaler, target_cycle)
 
     @property
     def _targets(self) -> slice:

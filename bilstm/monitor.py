@@ -5,7 +5,8 @@ The monitored stretch is the last `window` rows (default: a week of steps for da
 shorter). Its windows are the recorded forecasts whose targets all arrived there, where there are any, else
 rolling origins: every stride-1 window whose targets lie there, forecast by the model from the `lookback`
 rows before it. Errors are scaled by the model's own scaler; persistence (the last value before each
-window) is scored on the same windows.
+window) is scored on the same windows. Many series are scored each on its own stretch, pooled at each
+window offset, and each held to its own test windows' band (`bilstm.monitored_series`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bilstm.input_checks import check_window
 from bilstm.metrics import naive_forecast
 from bilstm.promise import Band, Promise, band, coverage_band, fallback_band, window_miss, window_mse
 from bilstm.recorded import arrived_windows
+from bilstm.scaling import Scaler
 
 ROLLING, RECORDED = "rolling-origin", "recorded"
 
@@ -70,39 +72,48 @@ class Scores:
         return self.rows - self.rows[0]
 
 
-def rolling_scores(forecaster: Forecaster, frame: pd.DataFrame, first_row: int) -> Scores:
+def rolling_scores(
+    forecaster: Forecaster, frame: pd.DataFrame, first_row: int, series: int = 0, scaler: Scaler | None = None
+) -> Scores:
     """Every stride-1 window whose targets lie in rows [first_row, end) of `frame` (the model's input
-    columns, original units, indexed by time)."""
-    spec = forecaster.spec
+    columns of series `series` of `scaler`, the forecaster's own by default, original units, indexed by
+    time)."""
+    spec, scaler = forecaster.spec, scaler or forecaster.scaler
     lookback, horizon = spec.lookback, spec.horizon
     windows = len(frame) - first_row - horizon + 1
     rows = slice(first_row - lookback, len(frame))
     values, times = frame[spec.input_columns].to_numpy(np.float64)[rows], frame.index[rows]
-    forecast = forecaster.forecast_windows(values, times)  # (windows, T, k)
+    forecast = forecaster.forecast_windows(values, times, series, scaler)  # (windows, T, k)
     target_values = frame[spec.target_columns].to_numpy(np.float64)
     # (windows, k, T) -> (windows, T, k)
     truth = np.lib.stride_tricks.sliding_window_view(target_values[first_row:], horizon, axis=0)
     truth = truth.transpose(0, 2, 1)
     naive = naive_forecast(target_values, first_row, windows, horizon)
-    miss = None
+    numbers, miss = np.full(windows, series), None
     if forecaster.intervals is not None:
-        bands = forecaster.bands(forecast, forecaster.input_windows(values, times)[:windows])
-        miss = window_miss(truth, coverage_band(bands))
+        inputs = forecaster.input_windows(values, times, series, scaler)[:windows]
+        miss = window_miss(truth, coverage_band(forecaster.bands(forecast, inputs, numbers, scaler)))
     return Scores(
         ROLLING,
         np.arange(first_row, first_row + windows),
-        window_mse(truth, forecast, forecaster.scaler),
-        window_mse(truth, naive, forecaster.scaler),
+        window_mse(truth, forecast, scaler, numbers),
+        window_mse(truth, naive, scaler, numbers),
         miss,
     )
 
 
 def recorded_scores(
-    forecaster: Forecaster, frame: pd.DataFrame, recorded: pd.DataFrame, first_row: int
+    forecaster: Forecaster,
+    frame: pd.DataFrame,
+    recorded: pd.DataFrame,
+    first_row: int,
+    series: int = 0,
+    scaler: Scaler | None = None,
 ) -> Scores | None:
-    """The recorded forecasts (`bilstm.recorded`) whose targets all arrived in rows [first_row, end) of
-    `frame`; None if there are none."""
-    spec = forecaster.spec
+    """The recorded forecasts (`bilstm.recorded`, of this series alone) whose targets all arrived in rows
+    [first_row, end) of `frame` (series `series` of `scaler`, the forecaster's own by default); None if
+    there are none."""
+    spec, scaler = forecaster.spec, scaler or forecaster.scaler
     issue_rows, target_rows, arrays = arrived_windows(recorded, spec, frame.index, first_row)
     if len(issue_rows) == 0:
         return None
@@ -111,11 +122,12 @@ def recorded_scores(
     truth = target_values[target_rows[:, None] + np.arange(spec.horizon)[None, :]]
     naive = np.repeat(target_values[issue_rows][:, None, :], spec.horizon, axis=1)
     band_95 = (arrays["lo_95"], arrays["hi_95"]) if {"lo_95", "hi_95"} <= arrays.keys() else None
+    numbers = np.full(len(target_rows), series)
     return Scores(
         RECORDED,
         target_rows,
-        window_mse(truth, arrays["value"], forecaster.scaler),
-        window_mse(truth, naive, forecaster.scaler),
+        window_mse(truth, arrays["value"], scaler, numbers),
+        window_mse(truth, naive, scaler, numbers),
         window_miss(truth, band_95),
     )
 

@@ -33,11 +33,13 @@ COVERAGE_LEVEL = 95.0  # the interval whose coverage the monitor checks
 FALLBACK_FACTOR = 2.5
 
 
-def window_mse(truth: np.ndarray, forecast: np.ndarray, scaler: Scaler) -> np.ndarray:
-    """(N,) scaled MSE of each of (N, T, k) windows in original units; `scaler`'s last k columns are the
-    targets."""
+def window_mse(
+    truth: np.ndarray, forecast: np.ndarray, scaler: Scaler, series: np.ndarray | None = None
+) -> np.ndarray:
+    """(N,) scaled MSE of each of (N, T, k) windows in original units, window n of series series[n] of
+    `scaler` (None: all of its first); `scaler`'s last k columns are the targets."""
     targets = slice(-truth.shape[-1], None)
-    error = scaler.transform(truth, targets) - scaler.transform(forecast, targets)
+    error = scaler.transform(truth, targets, series) - scaler.transform(forecast, targets, series)
     return (error**2).mean(axis=(1, 2))
 
 
@@ -57,40 +59,71 @@ def coverage_band(bands: dict[float, tuple[np.ndarray, np.ndarray]]) -> tuple[np
 @dataclass
 class Promise:
     """A registered model's test windows: first target time, scaled MSE and 95 % miss share of each, in
-    time order; and its drift reference. Both are None for models registered before they were recorded."""
+    time order (series after series, for a model of many); and its drift reference. Both are None for
+    models registered before they were recorded."""
 
     first_targets: list[str]
     mse: np.ndarray  # (n,)
     miss: np.ndarray | None  # (n,); None without a 95 % interval
     drift: DriftReference | None = None
+    series: np.ndarray | None = None  # (n,) the series id of each window; None: a model of one series
 
     @property
     def expected_mse(self) -> float:
         return float(self.mse.mean())
 
+    def of_series(self, series_id: str) -> Promise | None:
+        """The promise of one series' test windows; None for a series the model was not tested on."""
+        if self.series is None:
+            return self
+        mine = self.series == series_id
+        if not mine.any():
+            return None
+        first_targets = [t for t, keep in zip(self.first_targets, mine, strict=True) if keep]
+        miss = None if self.miss is None else self.miss[mine]
+        return Promise(first_targets, self.mse[mine], miss, self.drift)
+
+    def pooled(self) -> Promise:
+        """The mean over series of the test windows at each offset from each series' first one: what the
+        mean error over series was promised (the promise itself for a model of one series)."""
+        if self.series is None:
+            return self
+        frame = self.to_frame()
+        frame["offset"] = frame.groupby("series", sort=False).cumcount()
+        means = frame.groupby("offset").agg(
+            first_target=("first_target", "first"),
+            **{c: (c, "mean") for c in ("mse_scaled", "miss_95") if c in frame},
+        )
+        return Promise.from_frame(means.reset_index(drop=True), self.drift)
+
     def to_frame(self) -> pd.DataFrame:
         frame = pd.DataFrame({"first_target": self.first_targets, "mse_scaled": self.mse})
-        return frame if self.miss is None else frame.assign(miss_95=self.miss)
+        frame = frame if self.miss is None else frame.assign(miss_95=self.miss)
+        return frame if self.series is None else frame.assign(series=self.series)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, drift: DriftReference | None) -> Promise:
         miss = frame["miss_95"].to_numpy(float) if "miss_95" in frame else None
-        return cls(
-            frame["first_target"].astype(str).tolist(), frame["mse_scaled"].to_numpy(float), miss, drift
-        )
+        series = frame["series"].astype(str).to_numpy(object) if "series" in frame else None
+        first_targets = frame["first_target"].astype(str).tolist()
+        return cls(first_targets, frame["mse_scaled"].to_numpy(float), miss, drift, series)
 
 
 def promise_of(evaluation: Evaluation, prepared: ScaledSplit) -> Promise:
     """The promise of a forecaster evaluated on every test window of `prepared` (whose scaler is the
-    forecaster's own), with the drift reference of its train rows and held-out rows (validation and test)."""
-    mse = window_mse(evaluation.truth, evaluation.forecast, prepared.scaler)
+    forecaster's own), with the drift reference of its train rows and held-out rows (validation and test),
+    pooled over series for a model of many."""
+    mse = window_mse(evaluation.truth, evaluation.forecast, prepared.scaler, evaluation.series)
     miss = window_miss(evaluation.truth, coverage_band(evaluation.bands))
     series, split = prepared.series, prepared.split
-    train_end, val_end, test_end = split.borders()
-    first_targets = series.shown_times[val_end : val_end + len(mse)].astype(str).tolist()
+    first_targets = series.shown_times[evaluation.first_rows].astype(str).tolist()
     inputs = series.frame[series.input_columns]
-    drift = DriftReference.fit(inputs.iloc[split.rows("train")], inputs.iloc[train_end:test_end])
-    return Promise(first_targets, mse, miss, drift)
+    held_out = np.zeros(len(inputs) + 1, dtype=np.int64)  # +1 at each series' train end, -1 at its test end
+    np.add.at(held_out, split.train_end, 1)
+    np.add.at(held_out, split.test_end, -1)
+    drift = DriftReference.fit(inputs[split.train_mask(len(inputs))], inputs[np.cumsum(held_out)[:-1] > 0])
+    ids = None if series.series_column is None else series.ids[evaluation.series].astype(str)
+    return Promise(first_targets, mse, miss, drift, ids)
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """Recorded forecasts: what one forecast issued, as a long table with a row per target and step, which the
 forecast flow logs with its MLflow run and the monitor reads back once the targets' actual values arrived.
 
-Columns: `model_name`, `model_version`, `issue_time` (the last timestamp of the history it forecast from),
-`series` (the data set's name), `step`, `target_time`, `target`, `value`, and `lo_<level>` / `hi_<level>`
-per interval level where the forecaster has intervals. Stamps are ISO text in the data's zone, as the
-forecast file writes them.
+Columns: `model_name`, `model_version`, `issue_time` (the last timestamp of the history it forecast from,
+per series), `series` (the data set's name), `series_id` (for a model of many series), `step`,
+`target_time`, `target`, `value`, and `lo_<level>` / `hi_<level>` per interval level where the forecaster
+has intervals. Stamps are ISO text in the data's zone, as the forecast file writes them.
 """
 
 from __future__ import annotations
@@ -13,14 +13,24 @@ import numpy as np
 import pandas as pd
 
 from bilstm.forecaster import WindowSpec
+from bilstm.history import history_arrays
+from bilstm.scaling import ONE_SERIES
 
 COLUMNS = ["model_name", "model_version", "issue_time", "series", "step", "target_time", "target", "value"]
 
 
 def record(
-    forecast: pd.DataFrame, spec: WindowSpec, model: tuple[str, str], issue_time: str, series: str
+    forecast: pd.DataFrame,
+    spec: WindowSpec,
+    model: tuple[str, str],
+    issue_times: dict[str, str],
+    series: str,
 ) -> pd.DataFrame:
-    """The long table of one `Forecaster.predict` table issued at `issue_time` by `model` (name, version)."""
+    """The long table of one `Forecaster.predict` table issued at `issue_times` (per series id,
+    `last_stamps`) by `model` (name, version)."""
+    ids = None if spec.series_column is None else forecast[spec.series_column].astype(str).to_numpy()
+    keys = np.repeat(ONE_SERIES, len(forecast)) if ids is None else ids
+    issue_time = pd.Series(keys).map(issue_times).to_numpy()
     parts = []
     for target in spec.target_columns:
         bands = [c for c in forecast.columns if c.startswith((f"{target}_lo_", f"{target}_hi_"))]
@@ -36,8 +46,19 @@ def record(
                 "value": forecast[target].to_numpy(),
             }
         )
+        if ids is not None:
+            part.insert(4, "series_id", ids)
         parts.append(part.assign(**{c.removeprefix(f"{target}_"): forecast[c].to_numpy() for c in bands}))
     return pd.concat(parts, ignore_index=True)
+
+
+def last_stamps(spec: WindowSpec, history: pd.DataFrame) -> dict[str, str]:
+    """Series id -> the last stamp of that series in `history` (as `Forecaster.predict` takes it), as text
+    in the model's zone."""
+    ids, times, _ = history_arrays(spec, history)
+    shown = times if spec.timezone is None else times.tz_convert(spec.timezone)
+    last = pd.Series(shown, index=ids).groupby(level=0).max()
+    return {str(series_id): str(time) for series_id, time in last.items()}
 
 
 def stamps(text: pd.Series, spec: WindowSpec) -> pd.DatetimeIndex:

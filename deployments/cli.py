@@ -336,7 +336,7 @@ def monitor(
         csv = _csv_settings(sep, decimal)
         actuals = preflight.check_monitor_input(data, window, csv)
         found, job = _registered_job(model, debug)
-        preflight.check_monitored_model(model, found is not None, job)
+        preflight.check_monitored_model(model, found is not None)
         if job is not None:
             preflight.check_model_columns(actuals, data, job, "data")
             preflight.check_model_frequency(actuals, data, job)
@@ -646,6 +646,10 @@ def _print_monitor(summary: dict, as_json: bool) -> None:
         f"{summary['windows']} windows ({summary['source']}), targets {summary['first_target']}"
         f" .. {summary['last_target']}",
     ]
+    if "degraded_series" in summary:
+        from tasks.monitor_summary import series_line
+
+        lines.append(series_line(summary))
     if summary["coverage_95"] is not None:
         promised = summary["expected_coverage_95"]
         lines.append(

@@ -131,15 +131,10 @@ def check_model_zone(table: pd.DataFrame, data: str | None, job: Job) -> None:
     check_zone(table, data or builtin_path(), job.time_column, job.timezone, job.freq)
 
 
-def check_monitored_model(model_uri: str, registered: bool, job: Job | None) -> None:
+def check_monitored_model(model_uri: str, registered: bool) -> None:
     """Raise `MonitorInputError` for a model the monitor cannot score: not a registered version (it has no
-    promise), or a model of many series (`job`: the version's, None where unknown)."""
+    promise)."""
     if not registered:
         raise MonitorInputError(
             f"--model {model_uri}: not a registered model; pass models:/NAME@ALIAS or models:/NAME/VERSION"
-        )
-    if job is not None and job.series_column is not None:
-        raise MonitorInputError(
-            f"--model {model_uri}: the model forecasts many series (series column {job.series_column!r});"
-            " bilstm monitor scores models of one series so far"
         )

@@ -4,6 +4,8 @@ the monitor (`tracking.forecasts`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow
 from prefect import flow
 from prefect.runtime import flow_run
@@ -38,9 +40,10 @@ def forecast_flow(
 ) -> dict:
     """Forecast the `horizon` steps after the last row of `data` (empty = the built-in data set); `plot`
     (.png, .svg or .pdf) also gets the plot of the recent history and the forecast with its bands (of the
-    first few series, for a model of many). A model of many series forecasts each series of the long table
-    `data` after its own last row; `skip_short` leaves out (with a warning) series shorter than the model's
-    lookback instead of failing. `csv`: the separator and decimal mark of a CSV `data` (empty: sniffed)."""
+    best, median and worst series by the version's test sMAPE, for a model of many). A model of many series
+    forecasts each series of the long table `data` after its own last row; `skip_short` leaves out (with a
+    warning) series shorter than the model's lookback instead of failing. `csv`: the separator and decimal
+    mark of a CSV `data` (empty: sniffed)."""
     use_tracking(FORECAST_EXPERIMENT)
     with tracked_run(flow_run.name) as run:
         params = {"model_uri": model_uri, "data": data or "built-in ETTh1", "output": output, "plot": plot}
@@ -50,18 +53,18 @@ def forecast_flow(
         found = find_registered_version(model_uri)
         forecaster = load_forecaster(model_uri, found)
         if forecaster.spec.series_column is not None:
-            # the monitor scores one series' recorded forecasts: not recorded here
             long_history = read_long_history(forecaster, data, csv)
             table = forecast_many(forecaster, long_history, data, skip_short)
             path = publish_forecast(table, output)
-            plot_path = plot_many_forecasts(forecaster, long_history, table, plot)
+            plot_path = plot_many_forecasts(forecaster, long_history, table, plot, found)
+            record_forecast(forecaster, long_history, table, model_uri, found, Path(data).stem)
             notes = []  # a long table is read as it is, without the checks that notice gaps
         else:
             history = read_history(forecaster, data, csv)
             table = forecast(forecaster, history)
             path = publish_forecast(table, output)
             plot_path = plot_forecast(forecaster, history, table, plot)
-            record_forecast(forecaster, history, table, model_uri, found)
+            record_forecast(forecaster, history.frame, table, model_uri, found, history.name)
             notes = history.notes
         times = table[forecaster.spec.time_column]
     return {

@@ -1,5 +1,6 @@
 """The monitor flow: find the registered version and its promise -> read the newest actuals -> the monitored
-stretch -> the recorded forecasts whose targets arrived (else rolling origins) -> score -> judge -> emit
+stretch of each series -> the recorded forecasts whose targets arrived (else rolling origins) -> score ->
+judge over all series and per series -> emit
 `bilstm.model.degraded` or `bilstm.model.healthy` -> record the monitoring run and a report.
 
 One MLflow run per flow run in the experiment `bilstm-monitoring`. The flow succeeds whether the model is
@@ -17,6 +18,7 @@ from pydantic import Field
 
 from bilstm.config import CsvConfig
 from tasks.forecasting import load_forecaster
+from tasks.monitor_summary import publish_monitor_report, summary_of
 from tasks.monitoring import (
     emit_verdict,
     find_recorded_forecasts,
@@ -24,11 +26,9 @@ from tasks.monitoring import (
     judge,
     load_promise,
     plan_stretch,
-    publish_monitor_report,
     read_actuals,
     record_monitoring,
     score,
-    summary_of,
 )
 from tracking.monitoring import MONITOR_EXPERIMENT
 from tracking.runs import run_url, tracked_run
@@ -54,13 +54,13 @@ def monitor_flow(
         promise, test_mse = load_promise(version[2], model_uri)
         forecaster = load_forecaster(f"models:/{version[0]}/{version[1]}", version)
         series = read_actuals(forecaster, data, csv)
-        first_row = plan_stretch(series, forecaster, promise, window)
-        recorded = find_recorded_forecasts(version[0], version[1], forecaster, series, first_row)
-        scores = score(forecaster, series, recorded, first_row)
-        verdict = judge(scores, promise, test_mse, series, first_row)
+        first_rows = plan_stretch(series, forecaster, promise, window)
+        recorded = find_recorded_forecasts(version[0], version[1], forecaster, series, first_rows)
+        scored = score(forecaster, series, recorded, first_rows)
+        verdict, by_series = judge(scored, promise, test_mse, series, first_rows)
         run_link = (run.info.run_id, run_url(run))
-        summary = summary_of(run_link, version, scores, verdict, series, forecaster.spec.horizon)
+        summary = summary_of(run_link, version, scored, verdict, by_series, series, forecaster.spec.horizon)
         summary["event"] = emit_verdict(summary)
-        record_monitoring(summary, scores, verdict, series)
+        record_monitoring(summary, scored, verdict, by_series, series)
         publish_monitor_report(summary)
     return summary | {"flow_run_id": str(flow_run.id)}

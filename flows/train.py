@@ -67,8 +67,7 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         checkpoint = claim_checkpoint(config, series.digest())
         forecaster, training_log = train(prepared, windows, config, checkpoint)
         evaluation = evaluate(forecaster, prepared, training_log)
-        if series.series_column is None:  # the monitor holds models of one series to their promise so far
-            record_promise(evaluation, prepared)
+        record_promise(evaluation, prepared)
         evidence, gate_notes = gate.single_split(evaluation, prepared, config.registry.gate_metric), []
         if config.registry.gate == "backtest":
             evidence, gate_notes = _backtest_evidence(run, series, config)

@@ -22,7 +22,7 @@ from bilstm.messages import names
 from bilstm.zone_match import check_zone
 from tasks.data import read_as_model_reads
 from tasks.retries import IO_RETRIES
-from tracking import forecasts, models, versions
+from tracking import forecasts, models, runs, versions
 
 
 @task(cache_policy=NO_CACHE)
@@ -122,18 +122,30 @@ def plot_forecast(
 
 @task(cache_policy=NO_CACHE)
 def plot_many_forecasts(
-    forecaster: Forecaster, history: pd.DataFrame, table: pd.DataFrame, plot: str | None
+    forecaster: Forecaster,
+    history: pd.DataFrame,
+    table: pd.DataFrame,
+    plot: str | None,
+    found: tuple[str, str, str] | None,
 ) -> str | None:
-    """Log the first few series' recent history and forecast (first target, with its bands) as
-    `plots/forecast.png`; also write it to `plot`."""
+    """Log the recent history and forecast (first target, with its bands) of the best, median and worst
+    series by the registered version's (`found`) test sMAPE, else of the first few, as `plots/forecast.png`;
+    also write it to `plot`."""
     spec = forecaster.spec
     target = spec.target_columns[0]
     ids, times, values = history_arrays(forecaster.spec, history)
     observed = pd.DataFrame(
         {spec.series_column: ids, target: values[:, spec.input_columns.index(target)]}, index=times
     )
+    by_series = None if found is None else runs.series_metrics(found[2])
+    forecast_ids = table[spec.series_column].astype(str).unique()
+    picks = (
+        None
+        if by_series is None
+        else forecast_plots.ranked_picks(by_series, spec.series_column, forecast_ids)
+    )
     figure = forecast_plots.series_forecasts_ahead(
-        observed, table.set_index(spec.time_column), spec.series_column, spec.lookback
+        observed, table.set_index(spec.time_column), spec.series_column, spec.lookback, picks=picks
     )
     return _publish_figure(figure, plot)
 
@@ -146,16 +158,16 @@ def _publish_figure(figure: Figure, plot: str | None) -> str | None:
 @task(**IO_RETRIES)
 def record_forecast(
     forecaster: Forecaster,
-    history: SeriesTable,
+    history: pd.DataFrame,
     table: pd.DataFrame,
     model_uri: str,
     found: tuple[str, str, str] | None,
-) -> str:
-    """Log what was forecast, by which registered version (`found`), from which issue time, as
-    `forecast/forecast.csv` and tags on the run (`bilstm.kind=forecast`, `bilstm.model.name`, ...), where
-    the monitor finds it; returns the issue time."""
+    data_name: str,
+) -> None:
+    """Log what was forecast, by which registered version (`found`), from which issue time (each series'
+    last stamp in `history`), as `forecast/forecast.csv` and tags on the run (`bilstm.kind=forecast`,
+    `bilstm.model.name`, ...), where the monitor finds it."""
     name, version, _ = found or ("", "", "")  # a run's model has no version
-    issue_time = str(history.shown_times[-1])
-    record = recorded.record(table, forecaster.spec, (name, version), issue_time, history.name)
+    issue_times = recorded.last_stamps(forecaster.spec, history)
+    record = recorded.record(table, forecaster.spec, (name, version), issue_times, data_name)
     forecasts.log_recorded_forecast(record, model_uri)
-    return issue_time

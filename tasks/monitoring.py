@@ -1,22 +1,22 @@
 """The monitor's tasks: find the registered version and its promise, read the actuals, find the recorded
-forecasts whose targets arrived, score and judge (`bilstm.monitor`), record the monitoring run, publish a
-report and emit the verdict as a Prefect event."""
+forecasts whose targets arrived, score and judge (`bilstm.monitor`; every series of a model of many,
+`bilstm.monitored_series`), record the monitoring run, publish a report and emit the verdict as a Prefect
+event."""
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import pandas as pd
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
-from bilstm import monitor, plots
+from bilstm import monitor, monitored_series, plots
 from bilstm.config import CsvConfig
 from bilstm.data import SeriesTable
 from bilstm.errors import MonitorInputError
 from bilstm.forecaster import Forecaster
+from bilstm.messages import names
 from bilstm.promise import FALLBACK_FACTOR, Promise
 from bilstm.recorded import stamps
 from tasks.data import read_as_model_reads
@@ -54,77 +54,101 @@ def load_promise(run_id: str, model_uri: str) -> tuple[Promise | None, float]:
 
 @task(cache_policy=NO_CACHE)
 def read_actuals(forecaster: Forecaster, data: str | None, csv: CsvConfig | None = None) -> SeriesTable:
-    """The newest actuals, validated, with the columns the model reads, at its frequency."""
-    if forecaster.spec.series_column is not None:
-        raise MonitorInputError(
-            f"the model forecasts many series (series column {forecaster.spec.series_column!r}); the monitor"
-            " scores models of one series so far"
+    """The newest actuals, validated, with the columns the model reads, at its frequency; series the model
+    was not trained on noted (they are forecast from their own history)."""
+    series = read_as_model_reads(forecaster, data, csv, "data")
+    unknown = series.ids[forecaster.scaler.numbers(series.ids) < 0]
+    if series.series_column is not None and len(unknown):
+        series.notes.append(
+            f"{series.source}: {len(unknown)} series the model was not trained on ({names(unknown)}):"
+            " forecast from their own history, scored in the error over all series, without a band of"
+            " their own"
         )
-    return read_as_model_reads(forecaster, data, csv, "data")
+    return series
 
 
 @task(cache_policy=NO_CACHE)
 def plan_stretch(
     series: SeriesTable, forecaster: Forecaster, promise: Promise | None, window: int | None
-) -> int:
-    """The first row of the monitored stretch: `window` rows (checked), or the default window, cut to the
-    data and to the stretch the promise covers."""
+) -> np.ndarray:
+    """The first row of each series' monitored stretch (within that series): its last `window` rows
+    (checked), or the default window, cut to the shortest series and to the stretch the promise covers."""
     spec = forecaster.spec
     if window is None:
-        window = min(monitor.default_window(series.freq, spec.horizon, spec.period), len(series.frame))
+        shortest = int(series.lengths.min())
+        window = min(monitor.default_window(series.freq, spec.horizon, spec.period), shortest)
         if promise is not None:
-            window = min(window, len(promise.mse) + spec.horizon - 1)
-    first_row = monitor.first_target_row(len(series.frame), forecaster, window, series.source)
+            ids = np.zeros(len(promise.mse)) if promise.series is None else promise.series
+            fewest = int(pd.Series(ids).value_counts().min())  # the test windows of the series with fewest
+            window = min(window, fewest + spec.horizon - 1)
+    first_rows = np.array(
+        [monitor.first_target_row(int(rows), forecaster, window, series.source) for rows in series.lengths]
+    )
     times = series.shown_times
     get_run_logger().info(
-        "Monitoring %d rows: targets %s .. %s", len(times) - first_row, times[first_row], times[-1]
+        "Monitoring %d rows of %d series: targets %s .. %s",
+        int((series.lengths - first_rows).sum()),
+        len(series.ids),
+        times[series.offsets[0] + first_rows[0]],
+        times[-1],
     )
-    return first_row
+    return first_rows
 
 
 @task(**IO_RETRIES)
 def find_recorded_forecasts(
-    name: str, version: str, forecaster: Forecaster, series: SeriesTable, first_row: int
+    name: str, version: str, forecaster: Forecaster, series: SeriesTable, first_rows: np.ndarray
 ) -> pd.DataFrame | None:
-    """The recorded forecasts of the version issued late enough for their targets to lie in the stretch."""
+    """The recorded forecasts of the version issued late enough for their targets to lie in a stretch."""
     runs = forecasts.forecast_runs(name, version)
     if not runs:
         return None
     issued = stamps(pd.Series(list(runs.values())), forecaster.spec)
-    recent = [
-        run_id for run_id, time in zip(runs, issued, strict=True) if time >= series.frame.index[first_row - 1]
-    ]
+    earliest = series.frame.index[series.offsets[:-1] + first_rows - 1].min()
+    recent = [run_id for run_id, time in zip(runs, issued, strict=True) if time >= earliest]
     return forecasts.read_records(recent)
 
 
 @task(cache_policy=NO_CACHE)
 def score(
-    forecaster: Forecaster, series: SeriesTable, recorded: pd.DataFrame | None, first_row: int
-) -> monitor.Scores:
-    """The recorded forecasts whose targets arrived, if any; else rolling origins over the stretch."""
-    scores = None
-    if recorded is not None:
-        scores = monitor.recorded_scores(forecaster, series.frame, recorded, first_row)
-    if scores is None:
-        scores = monitor.rolling_scores(forecaster, series.frame, first_row)
-    get_run_logger().info("Scored %d windows (%s)", len(scores.mse), scores.source)
-    return scores
+    forecaster: Forecaster, series: SeriesTable, recorded: pd.DataFrame | None, first_rows: np.ndarray
+) -> list[monitor.Scores]:
+    """Per series: the recorded forecasts whose targets arrived, if any; else rolling origins over its
+    stretch."""
+    scored = monitored_series.score_series(forecaster, series, first_rows, recorded)
+    sources = sorted({scores.source for scores in scored})
+    get_run_logger().info(
+        "Scored %d windows of %d series (%s)",
+        sum(len(s.mse) for s in scored),
+        len(scored),
+        ", ".join(sources),
+    )
+    return scored
 
 
 @task(cache_policy=NO_CACHE)
 def judge(
-    scores: monitor.Scores, promise: Promise | None, test_mse: float, series: SeriesTable, first_row: int
-) -> monitor.Verdict:
-    """Realised against promised, and the stretch's inputs against the train rows."""
-    rows = series.frame.iloc[first_row:][series.input_columns]
-    verdict = monitor.judge(scores, promise, test_mse, rows)
+    scored: list[monitor.Scores],
+    promise: Promise | None,
+    test_mse: float,
+    series: SeriesTable,
+    first_rows: np.ndarray,
+) -> tuple[monitor.Verdict, pd.DataFrame]:
+    """Realised against promised, over all series and per series (the table, worst first), and the
+    stretches' inputs against the train rows."""
+    stretch = monitored_series.stretch_rows(series, first_rows)
+    rows = series.frame.iloc[stretch][series.input_columns]
+    verdict = monitor.judge(monitored_series.pooled(scored), promise and promise.pooled(), test_mse, rows)
+    by_series = monitored_series.series_bands(scored, series.ids, promise, verdict.error_band)
+    by_series = by_series.sort_values("ratio", ascending=False, kind="stable").reset_index(drop=True)
     for reason in verdict.reasons:
         get_run_logger().warning("Degraded: %s", reason)
-    return verdict
+    return verdict, by_series
 
 
 def windows_table(scores: monitor.Scores, series: SeriesTable) -> pd.DataFrame:
-    """A row per monitored window: its first target (in the data's zone) and its errors."""
+    """A row per monitored window (pooled over series at each offset, for many): its first target (in the
+    data's zone) and its errors."""
     first_targets = series.shown_times[scores.rows].astype(str)
     table = pd.DataFrame(
         {"first_target": first_targets, "mse_scaled": scores.mse, "persistence_mse_scaled": scores.naive_mse}
@@ -134,9 +158,15 @@ def windows_table(scores: monitor.Scores, series: SeriesTable) -> pd.DataFrame:
 
 @task(**IO_RETRIES)
 def record_monitoring(
-    summary: dict, scores: monitor.Scores, verdict: monitor.Verdict, series: SeriesTable
+    summary: dict,
+    scored: list[monitor.Scores],
+    verdict: monitor.Verdict,
+    by_series: pd.DataFrame,
+    series: SeriesTable,
 ) -> None:
-    """The monitoring run: figures, verdict, windows, drift table and the plot of the error over time."""
+    """The monitoring run: figures, verdict, windows, drift table, the plot of the error over time and, for
+    many series, the table of each series against its band."""
+    scores = monitored_series.pooled(scored)
     drift = pd.DataFrame(
         {
             "column": list(verdict.drift),
@@ -148,7 +178,10 @@ def record_monitoring(
     figure = plots.monitor_plot(
         series.shown_times[scores.rows], scores.mse, scores.naive_mse, verdict.error_band, verdict.degraded
     )
-    monitoring.log_monitoring(summary, windows_table(scores, series), drift, figure)
+    many = series.series_column is not None
+    monitoring.log_monitoring(
+        summary, windows_table(scores, series), drift, figure, by_series if many else None
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -169,82 +202,3 @@ def emit_verdict(summary: dict) -> str | None:
     payload = {key: value for key, value in summary.items() if key != "event"}
     event = emit_event(event=name, resource=resource, payload=payload)
     return None if event is None else name
-
-
-def finite(value: float | None) -> float | None:
-    """JSON has no NaN: a figure that does not exist (a fallback band's percentiles) is null."""
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-
-
-@task(cache_policy=NO_CACHE)
-def publish_monitor_report(summary: dict) -> None:
-    """A markdown artifact: the verdict, realised against promised, coverage and drift, the MLflow link."""
-    verdict = "**degraded**" if summary["degraded"] else "healthy"
-    lines = [
-        f"# Monitor: {summary['model_name']} v{summary['model_version']} is {verdict}",
-        "",
-        *[f"- {reason}" for reason in summary["reasons"]],
-        "",
-        f"{summary['windows']} windows ({summary['source']}), targets {summary['first_target']}"
-        f" .. {summary['last_target']}.",
-        "",
-        "| | MSE (scaled) |",
-        "|---|---|",
-        f"| realised | {summary['realised_mse_scaled']:.4f} |",
-        f"| promised (test windows) | {summary['expected_mse_scaled']:.4f} |",
-        f"| threshold | {summary['threshold_mse_scaled']:.4f} |",
-        f"| persistence, same windows | {summary['persistence_mse_scaled']:.4f} |",
-        "",
-    ]
-    if summary["coverage_95"] is not None:
-        promised = summary["expected_coverage_95"]
-        shown = "" if promised is None else f" (promised {promised:.3f})"
-        lines += [f"95 % interval coverage {summary['coverage_95']:.3f}{shown}.", ""]
-    if summary["drift"]:
-        lines += ["| input | PSI | threshold |", "|---|---|---|"]
-        lines += [
-            f"| {column} | {value:.2f} | {summary['drift_thresholds'][column]:.2f} |"
-            for column, value in summary["drift"].items()
-        ]
-        lines.append("")
-    lines.append(f"[MLflow run]({summary['run_url']})")
-    create_markdown_artifact(key="monitor-report", markdown="\n".join(lines))
-
-
-def summary_of(
-    run: tuple[str, str],
-    version: tuple[str, str, str],
-    scores: monitor.Scores,
-    verdict: monitor.Verdict,
-    series: SeriesTable,
-    horizon: int,
-) -> dict:
-    """What `bilstm monitor` prints (and `--json` returns), the event's payload: `run` is the monitoring
-    run's (id, link); `event` is filled in once emitted."""
-    band, miss_band = verdict.error_band, verdict.coverage_band
-    times = series.shown_times.astype(str)
-    return {
-        "model_name": version[0],
-        "model_version": version[1],
-        "realised_mse_scaled": verdict.realised_mse,
-        "expected_mse_scaled": band.expected,
-        "threshold_mse_scaled": band.threshold,
-        "persistence_mse_scaled": verdict.persistence_mse,
-        "coverage_95": verdict.coverage_95,
-        "drift": verdict.drift,
-        "degraded": verdict.degraded,
-        "event": None,
-        "run_id": run[0],
-        "run_url": run[1],
-        "reasons": verdict.reasons,
-        "warnings": series.notes,  # what reading the actuals noticed (gaps, mixed UTC offsets)
-        "source": scores.source,
-        "windows": len(scores.mse),
-        "first_target": times[scores.rows[0]],
-        "last_target": times[scores.rows[-1] + horizon - 1],
-        "band_low_mse_scaled": finite(band.low),
-        "band_high_mse_scaled": finite(band.high),
-        "test_false_alarm_rate": finite(band.test_false_alarm_rate),
-        "expected_coverage_95": None if miss_band is None else 1 - miss_band.expected,
-        "drift_thresholds": verdict.drift_thresholds,
-    }

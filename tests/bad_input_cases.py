@@ -417,6 +417,12 @@ CASES = [
         r" alias 'champion'\); train one with `bilstm train --set registry\.model_name=bilstm-no-champion`",
     ),
     Case(
+        "monitor data without the series column of a model of many series",
+        "monitor --model models:/bilstm-many@champion --data {d}/good.csv",
+        r"{d}/good\.csv: series column 'sensor' not found; available: timestamp, x, y; the model reads its"
+        r" series column 'sensor': pass data with it$",
+    ),
+    Case(
         "monitor window larger than the data",
         "monitor --data {d}/good.csv --window 5000",
         r"--window 5000: larger than the 1200 rows of {d}/good\.csv; pass --window 1200 or less$",

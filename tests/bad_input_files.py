@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 
@@ -101,12 +102,24 @@ def setup_argv(folder: Path) -> list[str]:
 
 
 MODEL_WITHOUT_CHAMPION = "bilstm-no-champion"
+MANY_SERIES_MODEL = "bilstm-many"  # the champion's bundle, tagged as a model of the series column `sensor`
 
 
-def register_without_champion(client) -> None:
-    """A registered model that has no champion (nor any version), for the monitor's case: with an
-    `MlflowClient` of the catalogue's store, after the setup training."""
+def register_monitor_models(client) -> None:
+    """The registered models the monitor's cases need beside the champion, with an `MlflowClient` of the
+    catalogue's store after the setup training: one without a champion (nor any version), and one whose
+    champion's job reads many series (what the command checks before loading the model)."""
     client.create_registered_model(MODEL_WITHOUT_CHAMPION)
+    champion = client.get_model_version_by_alias("bilstm-forecaster", "champion")
+    client.create_registered_model(MANY_SERIES_MODEL)
+    tags = champion.tags | {"job.series_column": "sensor"}
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(client.tracking_uri)  # where MLflow looks the bundle's logged model up
+    try:
+        version = client.create_model_version(MANY_SERIES_MODEL, champion.source, champion.run_id, tags=tags)
+    finally:
+        mlflow.set_tracking_uri(before)
+    client.set_registered_model_alias(MANY_SERIES_MODEL, "champion", version.version)
 
 
 def error_lines(stderr: str) -> list[str]:

@@ -26,7 +26,7 @@ from tests.bad_input_files import (
     BAD_FILES,
     DIALECT_FILES,
     error_lines,
-    register_without_champion,
+    register_monitor_models,
     registry,
     setup_argv,
     warning_lines,
@@ -73,7 +73,7 @@ def store(tmp_path_factory, prefect_server):
     assert setup.returncode == 0, setup.stderr[-3000:]
     client = MlflowClient(uri, registry_uri=uri)
     assert "champion" in client.get_registered_model("bilstm-forecaster").aliases
-    register_without_champion(client)
+    register_monitor_models(client)
     return folder, run, client
 
 

@@ -1,12 +1,13 @@
 """The monitor's core without Prefect or MLflow: the band rule, PSI drift and its thresholds, rolling-origin
 and recorded-forecast scoring with the model's own scaler, and the verdict, on a forecaster trained for one
-epoch on the synthetic series."""
+epoch on the synthetic series; and on one trained on a long table of three series, one of which drifts."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.test_panel import long_frame, panel_config
 
 from bilstm import pipeline
 from bilstm.data import load_table
@@ -22,8 +23,9 @@ from bilstm.monitor import (
     recorded_scores,
     rolling_scores,
 )
+from bilstm.monitored_series import pooled, score_series, series_bands, stretch_rows
 from bilstm.promise import QUANTILE, TOLERANCE, band, promise_of
-from bilstm.recorded import record
+from bilstm.recorded import last_stamps, record
 from tests.helpers import data_config, synthetic_frame, tiny
 
 
@@ -138,7 +140,7 @@ def test_recorded_forecasts_whose_targets_arrived_score_as_the_same_rolling_wind
             forecaster.predict(history.iloc[: row + 1]),
             forecaster.spec,
             ("m", "1"),
-            str(frame.index[row]),
+            last_stamps(forecaster.spec, history.iloc[: row + 1]),
             "s",
         )
         for row in issue_rows
@@ -180,3 +182,39 @@ def test_without_a_promise_the_threshold_falls_back_on_the_test_mse_and_nothing_
     verdict = judge(rolling_scores(forecaster, frame, len(frame) - 168), None, 0.01, frame.iloc[-168:])
     assert verdict.error_band.threshold == pytest.approx(0.025) and verdict.drift == {}
     assert verdict.coverage_band is None and verdict.coverage_95 is not None
+
+
+def test_many_series_are_judged_over_all_and_each_against_its_own_band_naming_the_drifting_one(tmp_path):
+    path = tmp_path / "long.csv"
+    frame = long_frame({"a": 400, "b": 400, "c": 400})
+    frame.to_csv(path, index=False)
+    config = panel_config(path, **{"train.epochs": 1, "data.test_steps": 36})
+    series = load_table(config.data)
+    config = resolve(config, series).config
+    prepared = pipeline.split_and_scale(series, config)
+    forecaster = pipeline.new_forecaster(prepared, config)
+    pipeline.fit_forecaster(forecaster, pipeline.make_train_windows(prepared, config), config, progress=False)
+    evaluation = pipeline.evaluate_forecaster(forecaster, prepared)
+    promise = promise_of(evaluation, prepared)
+    assert promise.series.tolist() == ["a"] * 25 + ["b"] * 25 + ["c"] * 25  # 36 - 12 + 1 test windows each
+    drifted = frame.assign(
+        y=frame.y.where((frame.id != "c") | (frame.groupby("id").cumcount() < 340), frame.y * 1.8 + 5)
+    )
+    drifted.to_csv(tmp_path / "drifted.csv", index=False)
+    test_mse = evaluation.metrics["test_mse_scaled"]
+
+    verdicts = []
+    for data in (path, tmp_path / "drifted.csv"):
+        table = load_table(config.data.model_copy(update={"path": str(data)}))
+        first_rows = table.lengths - 24  # the last day of each series: 13 windows
+        scored = score_series(forecaster, table, first_rows, None)
+        stretch = stretch_rows(table, first_rows)
+        verdict = judge(pooled(scored), promise.pooled(), test_mse, table.frame.iloc[stretch])
+        verdicts.append((verdict, series_bands(scored, table.ids, promise, verdict.error_band)))
+
+    (clean, clean_series), (drift, drift_series) = verdicts
+    assert not clean.degraded and not clean_series["degraded"].any(), clean.reasons
+    np.testing.assert_allclose(clean.realised_mse, promise.pooled().mse[-13:].mean(), rtol=1e-5)
+    assert drift.degraded and drift.reasons[0].startswith("realised MSE")
+    assert drift_series.loc[drift_series["degraded"], "series"].tolist() == ["c"]
+    assert drift_series["windows"].tolist() == [13, 13, 13]

@@ -1,7 +1,8 @@
 """The monitor flow and `bilstm monitor` on the real engines: a champion trained by the training flow on a
 SQLite MLflow store, the monitor healthy on its clean data and degraded on a copy whose last 600 target
 values drifted, each verdict read back as an event from the Prefect server's events API; recorded forecasts
-scored once their targets arrived; a model registered before promises were recorded."""
+scored once their targets arrived; a model registered before promises were recorded; a model of three
+series, one drifting, named among the degraded series."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+from tests.test_panel import long_frame, panel_config
 
 from bilstm.promise import FALLBACK_FACTOR
 from flows.forecast import forecast_flow
 from flows.monitor import monitor_flow
 from flows.train import train_flow
 from tests.helpers import BILSTM, synthetic_frame, tiny
+from tracking.configs import champion_config
 from tracking.monitoring import MONITOR_EXPERIMENT
 
 NAME = "bilstm-forecaster"
@@ -63,12 +66,12 @@ def store(tmp_path_factory, prefect_server):
     mlflow.set_registry_uri(before[1])
 
 
-def events_of(run_id: str, timeout: float = 60) -> list:
-    """The bilstm.model.* events about the champion's model whose payload names the monitoring run `run_id`,
+def events_of(run_id: str, timeout: float = 60, name: str = NAME) -> list:
+    """The bilstm.model.* events about the model `name` whose payload names the monitoring run `run_id`,
     read back from the Prefect server's events API (it stores them a moment after they are sent)."""
     wanted = EventFilter(
         event=EventNameFilter(prefix=["bilstm.model."]),
-        resource=EventResourceFilter(id=[f"bilstm.registered-model.{NAME}"]),
+        resource=EventResourceFilter(id=[f"bilstm.registered-model.{name}"]),
     )
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
@@ -195,3 +198,44 @@ def test_bilstm_monitor_exits_0_on_drifted_data_and_its_last_line_is_the_json_su
     assert f"{NAME} v1 DEGRADED: realised MSE (scaled) {summary['realised_mse_scaled']:.4f}" in lines[0]
     assert "DEGRADED: realised MSE" in result.stderr
     assert client.get_run(summary["run_id"]).info.status == "FINISHED"
+
+
+def test_a_model_of_many_series_is_degraded_when_one_drifts_naming_it_in_the_summary_event_and_table(
+    store, tmp_path
+):
+    folder, client = store
+    frame = long_frame({"a": 400, "b": 400, "c": 400})
+    frame.to_csv(folder / "long.csv", index=False)
+    config = panel_config(
+        folder / "long.csv", **{"train.epochs": 1, "data.test_steps": 36, "registry.model_name": "many"}
+    )
+    assert train_flow(config)["promoted"]
+    # a forecast issued 20 rows before each series' end: its targets arrive within the monitored day
+    frame[frame.groupby("id").cumcount() < 380].to_csv(folder / "long_history.csv", index=False)
+    forecast_flow(
+        model_uri="models:/many@champion",
+        data=str(folder / "long_history.csv"),
+        output=str(tmp_path / "f.csv"),
+    )
+    late = frame.groupby("id").cumcount() >= 340
+    drifted = frame.assign(y=frame.y.where((frame.id != "c") | ~late, frame.y * 1.8 + 5))
+    unseen = frame[frame.id == "a"].assign(id="d")  # a series the model never saw
+    pd.concat([drifted, unseen]).to_csv(folder / "long_drifted.csv", index=False)
+
+    summary = monitor_flow(
+        model_uri="models:/many@champion", data=str(folder / "long_drifted.csv"), window=24
+    )
+
+    assert summary["degraded"] is True and summary["series"] == 4
+    assert summary["degraded_series"] == ["c"] and summary["worst_series"] == "c"
+    assert summary["source"] == "recorded and rolling-origin"  # d has no recorded forecast
+    unseen_note = "1 series the model was not trained on (d): forecast from their own history"
+    assert sum(unseen_note in w for w in summary["warnings"]) == 1, summary["warnings"]
+    [event] = events_of(summary["run_id"], name="many")
+    assert event.event == "bilstm.model.degraded" and event.payload["degraded_series_count"] == 1
+    run = client.get_run(summary["run_id"])
+    assert run.data.tags["bilstm.monitor.worst_series"] == "c"
+    table = mlflow.load_table("monitoring/series.json", run_ids=[summary["run_id"]])
+    assert table.set_index("series")["degraded"].to_dict() == {"c": True, "a": False, "b": False, "d": False}
+    # what the retrain automation, fired by the event, retrains: the champion's own job on the long table
+    assert champion_config("many")[1].data.series_column == "id"

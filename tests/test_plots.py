@@ -103,6 +103,28 @@ def test_many_series_forecast_shows_the_first_series_each_with_its_bands_and_one
     assert_date_ticks_do_not_overlap(figure, figure.axes[-1])
 
 
+def test_many_series_forecast_shows_the_best_median_and_worst_by_the_models_test_smape():
+    parts, tables = [], []
+    for number, series in enumerate(["a", "b", "c", "d", "e"]):
+        history, forecast = history_and_forecast("MS")
+        parts.append(pd.DataFrame({"id": series, "y": history + number}))
+        tables.append(forecast.assign(id=series))
+    by_series = pd.DataFrame({"id": ["a", "b", "c", "d", "e", "z"], "smape": [4.0, 1.0, 3.0, 9.0, 2.0, 0.5]})
+    picks = forecast_plots.ranked_picks(by_series, "id", np.array(["a", "b", "c", "d", "e"]))
+
+    figure = forecast_plots.series_forecasts_ahead(
+        pd.concat(parts), pd.concat(tables), "id", lookback=24, picks=picks
+    )
+
+    assert picks == {
+        "b": "best (test sMAPE 1.00)",
+        "c": "median (test sMAPE 3.00)",
+        "d": "worst (test sMAPE 9.00)",
+    }
+    assert [ax.get_title().split(": series")[0] for ax in figure.axes] == list(picks.values())
+    assert "3 of 5 series, best, median and worst by test sMAPE" in figure.get_suptitle()
+
+
 def test_training_forecast_plot_shades_each_shown_window_and_names_the_levels_once():
     rows, horizon = 40, 6
     truth = np.sin(np.arange(rows + horizon - 1) / 4)

@@ -39,9 +39,7 @@ def test_a_history_with_the_models_columns_passes():
     assert passed == [None, None]  # no refusal raised for either model
 
 
-def test_the_monitor_refuses_a_model_of_many_series_or_one_not_registered_naming_the_model_option():
-    with pytest.raises(MonitorInputError, match=r"^--model models:/m@champion: the model forecasts many"):
-        check_monitored_model("models:/m@champion", True, MANY)
+def test_the_monitor_refuses_a_model_not_registered_naming_the_model_option():
     with pytest.raises(MonitorInputError, match=r"^--model runs:/r/model: not a registered model"):
-        check_monitored_model("runs:/r/model", False, None)
-    check_monitored_model("models:/m@champion", True, ONE)
+        check_monitored_model("runs:/r/model", False)
+    assert check_monitored_model("models:/m@champion", True) is None  # registered, one series or many

@@ -1,7 +1,8 @@
 """Recorded forecasts in MLflow: each forecast run of the experiment `bilstm-forecasts` holds what it forecast
 (`forecast/forecast.csv`, the long table of `bilstm.recorded`) and tags that find it on any MLflow store:
 `bilstm.kind=forecast`, `bilstm.model.name`, `bilstm.model.version`, `bilstm.forecast.issue_time`,
-`bilstm.forecast.series`. The monitor reads back those of one model version."""
+`bilstm.forecast.series` (the issue time: the newest of its series'). The monitor reads back those of one
+model version."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def log_recorded_forecast(record: pd.DataFrame, model_uri: str) -> None:
             "bilstm.model.uri": model_uri,
             MODEL_NAME: first["model_name"],
             MODEL_VERSION: first["model_version"],
-            ISSUE_TIME: first["issue_time"],
+            ISSUE_TIME: record["issue_time"].max(),
             "bilstm.forecast.series": first["series"],
         }
     )
@@ -65,5 +66,6 @@ def read_records(run_ids: list[str]) -> pd.DataFrame | None:
             path = mlflow.artifacts.download_artifacts(
                 run_id=run_id, artifact_path=RECORD_PATH, dst_path=f"{tmp}/{i}"
             )
-            tables.append(pd.read_csv(path, dtype={"model_version": str, "issue_time": str}))
+            text = {"model_version": str, "issue_time": str, "series_id": str}
+            tables.append(pd.read_csv(path, dtype=text))
     return pd.concat(tables, ignore_index=True) if tables else None

@@ -55,12 +55,19 @@ def _metric_name(name: str) -> str:
     return re.sub(r"[^\w\-. /]", "_", name)
 
 
-def log_monitoring(summary: dict, windows: pd.DataFrame, drift: pd.DataFrame, figure: Figure) -> None:
+def log_monitoring(
+    summary: dict,
+    windows: pd.DataFrame,
+    drift: pd.DataFrame,
+    figure: Figure,
+    by_series: pd.DataFrame | None = None,
+) -> None:
     """On the active (monitoring) run: the figures as metrics, the verdict as tags, the windows scored,
-    the drift table and the plot."""
+    the drift table, the plot and, for many series, each series against its band
+    (`monitoring/series.json`, an MLflow table)."""
     names = ("realised_mse_scaled", "expected_mse_scaled", "threshold_mse_scaled", "band_low_mse_scaled")
     names += ("band_high_mse_scaled", "persistence_mse_scaled", "coverage_95", "expected_coverage_95")
-    names += ("test_false_alarm_rate", "windows")
+    names += ("test_false_alarm_rate", "windows", "degraded_series_count")
     metrics = {name: summary[name] for name in names if summary.get(name) is not None}
     for row in drift.itertuples():
         metrics[f"drift_psi.{_metric_name(row.column)}"] = row.psi
@@ -82,3 +89,6 @@ def log_monitoring(summary: dict, windows: pd.DataFrame, drift: pd.DataFrame, fi
             mlflow.log_artifact(str(Path(tmp) / name), "monitoring")
     mlflow.log_dict(summary, "monitoring/summary.json")
     mlflow.log_figure(figure, "plots/realised_error.png")
+    if by_series is not None:
+        mlflow.log_table(by_series, "monitoring/series.json")
+        mlflow.set_tag("bilstm.monitor.worst_series", summary["worst_series"])

@@ -1,14 +1,17 @@
 """MLflow runs: one opened per flow run and marked FAILED if the flow fails (even while the server is away
-for a while), the run of a killed process marked KILLED, per-epoch losses, and a run's link in the UI."""
+for a while), the run of a killed process marked KILLED, per-epoch losses, a run's link in the UI, and a
+training run's per-series test metrics read back."""
 
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import mlflow
+import pandas as pd
 from mlflow import MlflowClient
 
 from bilstm.disk_space import is_full_disk
@@ -16,6 +19,8 @@ from tracking.retries import retried
 from tracking.urls import without_credentials
 
 log = logging.getLogger(__name__)
+
+SERIES_METRICS = "metrics_by_series.csv"  # logged by the training flow for a model of many series
 
 
 @contextmanager
@@ -80,3 +85,12 @@ def run_url(run: mlflow.ActiveRun | mlflow.entities.Run) -> str:
         uri = os.environ.get("BILSTM_MLFLOW_UI", "http://127.0.0.1:5000")
     base = without_credentials(uri).rstrip("/")
     return f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+
+
+def series_metrics(run_id: str) -> pd.DataFrame | None:
+    """The training run's `metrics_by_series.csv` (a model of many series); None where it has none."""
+    if SERIES_METRICS not in {artifact.path for artifact in MlflowClient().list_artifacts(run_id)}:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=SERIES_METRICS, dst_path=tmp)
+        return pd.read_csv(path)
