@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tests.test_panel import long_frame, panel_config
 
 from bilstm import pipeline
 from bilstm.data import load_table
@@ -26,7 +25,7 @@ from bilstm.monitor import (
 from bilstm.monitored_series import pooled, score_series, series_bands, stretch_rows
 from bilstm.promise import QUANTILE, TOLERANCE, band, promise_of
 from bilstm.recorded import last_stamps, record
-from tests.helpers import data_config, synthetic_frame, tiny
+from tests.helpers import data_config, long_frame, shaped_config, synthetic_frame, tiny
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +187,7 @@ def test_many_series_are_judged_over_all_and_each_against_its_own_band_naming_th
     path = tmp_path / "long.csv"
     frame = long_frame({"a": 400, "b": 400, "c": 400})
     frame.to_csv(path, index=False)
-    config = panel_config(path, **{"train.epochs": 1, "data.test_steps": 36})
+    config = shaped_config(path, "many", **{"train.epochs": 1, "data.test_steps": 36})
     series = load_table(config.data)
     config = resolve(config, series).config
     prepared = pipeline.split_and_scale(series, config)

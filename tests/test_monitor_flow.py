@@ -18,13 +18,12 @@ from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
-from tests.test_panel import long_frame, panel_config
 
 from bilstm.promise import FALLBACK_FACTOR
 from flows.forecast import forecast_flow
 from flows.monitor import monitor_flow
 from flows.train import train_flow
-from tests.helpers import BILSTM, synthetic_frame, tiny
+from tests.helpers import BILSTM, long_frame, shaped_config, synthetic_frame, tiny
 from tracking.configs import champion_config
 from tracking.monitoring import MONITOR_EXPERIMENT
 
@@ -206,8 +205,10 @@ def test_a_model_of_many_series_is_degraded_when_one_drifts_naming_it_in_the_sum
     folder, client = store
     frame = long_frame({"a": 400, "b": 400, "c": 400})
     frame.to_csv(folder / "long.csv", index=False)
-    config = panel_config(
-        folder / "long.csv", **{"train.epochs": 1, "data.test_steps": 36, "registry.model_name": "many"}
+    config = shaped_config(
+        folder / "long.csv",
+        "many",
+        **{"train.epochs": 1, "data.test_steps": 36, "registry.model_name": "many"},
     )
     assert train_flow(config)["promoted"]
     # a forecast issued 20 rows before each series' end: its targets arrive within the monitored day
