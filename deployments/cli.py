@@ -307,10 +307,7 @@ def forecast(
     if summary["plot"]:
         typer.echo(f"plot written to {summary['plot']}")
     typer.echo(f"MLflow run {summary['run_url']}")
-    for warning in summary["warnings"]:
-        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
-    if as_json:
-        typer.echo(json.dumps(summary, default=str))
+    _warn_and_dump(summary, as_json)
 
 
 @app.command()
@@ -571,10 +568,7 @@ def _print_summary(summary: dict, as_json: bool) -> None:
         + (f"{summary['training_note']}\n" if summary["training_note"] else "")
         + f"MLflow run {summary['run_id']}: {summary['run_url']}"
     )
-    for warning in summary["warnings"]:
-        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
-    if as_json:
-        typer.echo(json.dumps(summary, default=str))
+    _warn_and_dump(summary, as_json)
 
 
 def _many_series_folds_line(summary: dict) -> list[str]:
@@ -590,6 +584,15 @@ def _many_series_folds_line(summary: dict) -> list[str]:
     )
     left_out = f" ({summary['series_left_out']} left out: too short)" if summary["series_left_out"] else ""
     return [f"{summary['series']} series{left_out}, means over series and folds: {scores}"]
+
+
+def _warn_and_dump(summary: dict, as_json: bool) -> None:
+    """The summary's warnings as `WARNING:` lines on stderr, then, with --json, the summary as the last
+    stdout line."""
+    for warning in summary["warnings"]:
+        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
+    if as_json:
+        typer.echo(json.dumps(summary, default=str))
 
 
 def _print_backtest(summary: dict, as_json: bool) -> None:
@@ -610,10 +613,7 @@ def _print_backtest(summary: dict, as_json: bool) -> None:
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
     _echo("\n".join(lines))
-    for warning in summary["warnings"]:
-        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
-    if as_json:
-        typer.echo(json.dumps(summary, default=str))
+    _warn_and_dump(summary, as_json)
 
 
 def _print_sweep(summary: dict, as_json: bool) -> None:
@@ -630,10 +630,7 @@ def _print_sweep(summary: dict, as_json: bool) -> None:
         f"{summary['wall_seconds']:.1f} s. MLflow run {summary['run_id']}: {summary['run_url']}",
     ]
     _echo("\n".join(lines))
-    for warning in summary["warnings"]:
-        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
-    if as_json:
-        typer.echo(json.dumps(summary, default=str))
+    _warn_and_dump(summary, as_json)
 
 
 def _print_monitor(summary: dict, as_json: bool) -> None:
@@ -664,10 +661,7 @@ def _print_monitor(summary: dict, as_json: bool) -> None:
     _echo("\n".join(lines))
     for reason in summary["reasons"]:
         _echo(f"DEGRADED: {reason}", err=True, fg="yellow", bold=True)
-    for warning in summary["warnings"]:
-        _echo(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
-    if as_json:
-        typer.echo(json.dumps(summary, default=str))
+    _warn_and_dump(summary, as_json)
 
 
 def main() -> None:
