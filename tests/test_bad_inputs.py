@@ -197,10 +197,16 @@ def _refusal(argv: list[str], series_column: str | None) -> str:
     return str(refused.value)
 
 
-@pytest.mark.parametrize("case", TRAIN_ON_CSV, ids=[case.name for case in TRAIN_ON_CSV])
+AS_LONG = [case for case in TRAIN_ON_CSV if case.name not in NOT_LONG]
+
+
+def test_every_case_left_out_of_the_long_table_check_is_a_catalogue_case():
+    # a renamed or removed case must not leave a stale reason behind, which would hide a new case
+    assert set(NOT_LONG) <= {case.name for case in CASES}
+
+
+@pytest.mark.parametrize("case", AS_LONG, ids=[case.name for case in AS_LONG])
 def test_every_training_file_case_is_refused_alike_as_a_long_table_naming_the_series(tmp_path, case):
-    if case.name in NOT_LONG:
-        pytest.skip(NOT_LONG[case.name])
     argv = case.argv(tmp_path)
     name = argv[argv.index("--data") + 1].rsplit("/", 1)[1]
     write_files(tmp_path)
