@@ -232,7 +232,7 @@ def load_table(config: DataConfig, missing_column_fix: str | None = None) -> Ser
     codes = codes[kept] if many else np.zeros(len(kept), dtype=np.int64)
     times = times[kept]
     order = np.lexsort((times.asi8, codes))
-    if (order != np.arange(len(order))).any():
+    if not _grouped_and_sorted(codes, times.asi8):  # series in any order of ids is the file's own choice
         sorted_by = (
             f"{config.series_column!r} and {config.time_column!r}" if many else repr(config.time_column)
         )
@@ -269,3 +269,10 @@ def _fill_missing(series: SeriesTable, policy: str) -> SeriesTable:
     else:
         filled = groups.transform(lambda column: column.interpolate(method="time", limit_direction="both"))
     return replace(series, frame=filled)
+
+
+def _grouped_and_sorted(codes: np.ndarray, stamps: np.ndarray) -> bool:
+    """Whether the rows of each series stand together and in time order (whatever the order of the series)."""
+    same = codes[1:] == codes[:-1]
+    runs = len(codes) - int(same.sum())
+    return runs == len(np.unique(codes)) and bool((stamps[1:] > stamps[:-1])[same].all())

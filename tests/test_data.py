@@ -2,6 +2,8 @@
 rows and, in a long table, the series; sorting and merging within a series; ETT borders; missing-value
 policy; a series too short or constant named, or left out with skip_short."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -106,6 +108,17 @@ def test_shuffled_rows_are_grouped_by_series_and_sorted_in_time_with_a_warning(t
     for number in range(len(series.ids)):
         assert series.frame.index[series.rows_of(number)].is_monotonic_increasing
     # the file's series are grouped and each in time order: their values as `frame` lists them
+    np.testing.assert_allclose(series.frame["y"].to_numpy(), frame["y"].to_numpy())
+
+
+def test_series_grouped_and_in_time_order_load_silently_whatever_the_order_of_their_ids(tmp_path):
+    frame = shaped_frame("many")
+    backwards = pd.concat([frame[frame.id == name] for name in ("c", "a", "b")])
+    config = write_shaped(tmp_path, "many", backwards)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the 'not grouped by series' warning would fail the test
+        series = load_table(config.data)
+    assert list(series.ids) == ["a", "b", "c"]
     np.testing.assert_allclose(series.frame["y"].to_numpy(), frame["y"].to_numpy())
 
 
