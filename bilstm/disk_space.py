@@ -64,7 +64,7 @@ def full_disk(error: BaseException, where: list[Place], server_failed: bool = Fa
     if not direct and not server_failed and not any(_is_server_error(link) for link in chain):
         return None
     named = next((Path(link.filename) for link in chain if _says_full(link) and _filename(link)), None)
-    free = {place: _free_bytes(place.folder) for place in where}
+    free = _free_bytes(where)
     if named is not None:
         # the innermost place holding it: .bilstm/ lies in the store's folder by default
         holding = [p for p in where if named.absolute().is_relative_to(p.folder)]
@@ -113,9 +113,19 @@ def _likely_setting(chain: list[BaseException]) -> str:
     return "PREFECT_HOME"
 
 
-def _free_bytes(folder: Path) -> int:
-    """Free bytes on the disk of `folder`, or of its nearest existing parent (not created yet)."""
-    for candidate in (folder, *folder.parents):
-        if candidate.exists():
-            return shutil.disk_usage(candidate).free
-    return 0
+def _free_bytes(where: list[Place]) -> dict[Place, int]:
+    """Free bytes on the disk of each place's folder, or of its nearest existing parent (not created yet);
+    read once per disk, so places on one disk tie and the likeliest writer is named, whatever other
+    processes write in between."""
+    by_disk: dict[int, int] = {}
+    free = {}
+    for place in where:
+        existing = next((c for c in (place.folder, *place.folder.parents) if c.exists()), None)
+        if existing is None:
+            free[place] = 0
+            continue
+        disk = existing.stat().st_dev
+        if disk not in by_disk:
+            by_disk[disk] = shutil.disk_usage(existing).free
+        free[place] = by_disk[disk]
+    return free
