@@ -164,8 +164,9 @@ class Forecaster:
         lookback, horizon = self.spec.lookback, self.spec.horizon
         inputs = self.input_windows(values, times, series, scaler)[: len(values) - lookback - horizon + 1]
         target_cycle = None
-        if self.cycle is not None:  # the cycle at each window's target rows, (N, T, k)
-            _, target_cycle = numpy_windows(self.cycle.at(times, self._targets), lookback, horizon)
+        if self.cycle is not None:  # the series' own cycle at each window's target rows, (N, T, k)
+            of_rows = self.cycle_series(scaler or self.scaler, np.full(len(values), series))
+            _, target_cycle = numpy_windows(self.cycle.at(times, self._targets, of_rows), lookback, horizon)
         return self.forecast_inputs(inputs, np.full(len(inputs), series), scaler, target_cycle)
 
     @property

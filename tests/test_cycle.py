@@ -202,6 +202,12 @@ def test_a_panel_forecaster_with_a_cycle_forecasts_each_series_alike_in_evaluati
     prepared = pipeline.split_and_scale(series, config)
     reads = loaded.network_values(series.values, series.frame.index, series.row_series)
     np.testing.assert_allclose(reads, prepared.scaled, atol=1e-5)
+    # the monitor's path, series by series, adds back that series' own cycle too
+    for number in range(len(series.ids)):
+        rows = series.frame.iloc[series.rows_of(number)]
+        windows = loaded.forecast_windows(rows[["y"]].to_numpy(), rows.index, number)
+        expected = forecast[forecast["id"] == series.ids[number]]["y"].to_numpy()
+        np.testing.assert_allclose(windows[-1, :, 0], expected, rtol=1e-5)
 
 
 def test_a_registered_panel_model_with_a_cycle_and_intervals_forecasts_every_series_with_bands(
