@@ -75,8 +75,11 @@ def baseline_mses(series: SeriesTable, split: Split, horizon: int) -> dict[str, 
     truth = scaled_truth(series, split, horizon)
     windows, first = len(truth), split.borders()[1]
     period = seasonal_period(series.freq)
-    naive = metrics.naive_forecast(target, first, windows, horizon)[..., 0]
-    seasonal = metrics.seasonal_naive_forecast(target, first, windows, horizon, period)[..., 0]
+    first_rows = first + np.arange(windows)
+    made = metrics.baselines(
+        target, np.array([0]), np.array([first]), first_rows, 0 * first_rows, horizon, period
+    )
+    naive, seasonal = made["naive"][..., 0], made["seasonal_naive"][..., 0]
     return {
         "naive_test_mse_scaled": float(np.mean((naive - truth) ** 2)),
         "seasonal_naive_test_mse_scaled": float(np.mean((seasonal - truth) ** 2)),

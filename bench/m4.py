@@ -29,7 +29,6 @@ import pandas as pd
 import torch
 
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.config_layers import build_config
 from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve
 from bilstm.evaluation import evaluate
@@ -40,6 +39,7 @@ from bilstm.pipeline import (
     new_forecaster,
     split_and_scale,
 )
+from deployments.config_layers import build_config
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"

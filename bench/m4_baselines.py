@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import m4_series
 import numpy as np
 import pandas as pd
 
@@ -49,8 +50,8 @@ def summary(scores: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 
 
 BASELINES: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
-    "sNaive": m4.seasonal_naive_forecast,
-    "Naive2": m4.naive2_forecast,
+    "sNaive": m4_series.seasonal_naive_forecast,
+    "Naive2": m4_series.naive2_forecast,
 }
 
 
@@ -64,7 +65,7 @@ def main() -> None:
     for unique_id, insample, truth in held_out(pd.read_csv(args.data), HORIZON):
         forecasts = {name: forecast(insample, HORIZON, PERIOD) for name, forecast in BASELINES.items()}
         seasonal += m4.seasonality_detected(insample, PERIOD)
-        rows.append({"unique_id": unique_id, **m4.series_scores(insample, truth, forecasts, PERIOD)})
+        rows.append({"unique_id": unique_id, **m4_series.series_scores(insample, truth, forecasts, PERIOD)})
     means = summary(pd.DataFrame(rows), list(BASELINES))
     print(f"M4 Hourly, last {HORIZON} steps of {len(rows)} series ({seasonal} pass the seasonality test)")
     print(f"{'method':<8} {'sMAPE':>7} {'MASE':>7} {'OWA':>7}   M4 test part: sMAPE   MASE    OWA")

@@ -98,6 +98,8 @@ def compare(args: argparse.Namespace) -> None:
     from neuralforecast import NeuralForecast
 
     sys.path.insert(0, str(REPOSITORY))
+    import m4_series
+
     from bilstm import m4
 
     torch.set_num_threads(args.threads)
@@ -138,11 +140,11 @@ def compare(args: argparse.Namespace) -> None:
     ):
         insample, truth = history["y"].to_numpy(np.float64), future["y"].to_numpy(np.float64)
         candidates = {
-            "sNaive": m4.seasonal_naive_forecast(insample, HORIZON, PERIOD),
-            "Naive2": m4.naive2_forecast(insample, HORIZON, PERIOD),
+            "sNaive": m4_series.seasonal_naive_forecast(insample, HORIZON, PERIOD),
+            "Naive2": m4_series.naive2_forecast(insample, HORIZON, PERIOD),
             **{name: future[name].to_numpy(np.float64) for name in names},
         }
-        rows.append(m4.series_scores(insample, truth, candidates, PERIOD))
+        rows.append(m4_series.series_scores(insample, truth, candidates, PERIOD))
     means = pd.DataFrame(rows).mean()
     results = {}
     print(

@@ -44,12 +44,12 @@ from overhead import prefect_server
 
 from bilstm.backtest import train_fold
 from bilstm.config import with_overrides
-from bilstm.config_layers import build_config
 from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestOptions, plan_folds
 from bilstm.sweep import make_study
 from bilstm.sweep_space import SearchSpace
+from deployments.config_layers import build_config
 from deployments.malloc_tuning import with_tuned_malloc
 
 BILSTM = str(Path(sys.executable).with_name("bilstm"))

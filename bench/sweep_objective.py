@@ -22,10 +22,10 @@ from pathlib import Path
 from bilstm import pipeline
 from bilstm.backtest import run_fold
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.config_layers import build_config
 from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve
 from bilstm.folds import BacktestOptions, plan_folds
+from deployments.config_layers import build_config
 
 PRESET = "etth1-s96"
 

@@ -135,8 +135,6 @@ def plan_folds(
     short = fit < options.folds
     if short.any():
         sizes = _FoldSizes(rows, val_size, test_size, step, fit)
-        if series.series_column is None:
-            raise BacktestError(_refusal(series, config, options, folds_option, before_test, sizes))
         keep = _series_that_fit(series, config, options, folds_option, before_test, sizes)
         series = series.subset(keep)
         rows, val_size, test_size, step = rows[keep], val_size[keep], test_size[keep], step[keep]
@@ -163,27 +161,6 @@ class _FoldSizes:
     fit: np.ndarray
 
 
-def _refusal(
-    series: SeriesTable,
-    config: PipelineConfig,
-    options: BacktestOptions,
-    folds_option: str,
-    before_test: bool,
-    sizes: _FoldSizes,
-) -> str:
-    """The refusal of folds that do not fit one series."""
-    fit, step, window = int(sizes.fit[0]), int(sizes.step[0]), config.window
-    return (
-        f"{series.source}: {options.folds} folds do not fit in {sizes.rows[0]} rows"
-        + (" before the test split" if before_test else "")
-        + f" (test blocks of {sizes.test_size[0]} rows, validation blocks of {sizes.val_size[0]}, origins"
-        f" {step} rows apart, and the first fold's train rows at least lookback + horizon ="
-        f" {window.lookback + window.horizon}): "
-        + (f"at most {fit} fit; use {folds_option} {fit}" if fit else "none fits; use more data")
-        + (" or a shorter --step" if step > 1 and folds_option == "--folds" and not before_test else "")
-    )
-
-
 def _series_that_fit(
     series: SeriesTable,
     config: PipelineConfig,
@@ -206,17 +183,21 @@ def _series_that_fit(
         )
         return ~short
     s = int(np.flatnonzero(short)[np.argmin(sizes.fit[short])])
-    fit = int(sizes.fit[s])
+    fit, step = int(sizes.fit[s]), int(sizes.step[s])
+    who = f" {series.described(s)}" if series.series_column else ""
     more = f" (and {count - 1} more series)" if count > 1 else ""
     test, val = sizes.test_size[s], sizes.val_size[s]
     blocks = f"blocks of {test} rows" if test == val else f"test blocks of {test} rows, validation of {val}"
+    hints = [f"use {folds_option} {fit}" if fit else "shorten the lookback"]
+    if step > 1 and folds_option == "--folds" and not before_test:
+        hints.append("a shorter --step")
+    hints.append("pass --skip-short to leave such series out" if not short.all() else "give it more rows")
     raise BacktestError(
-        f"{series.source}: {options.folds} folds do not fit {series.described(s)}{more}: its {sizes.rows[s]}"
+        f"{series.source}: {options.folds} folds do not fit{who}{more}: its {sizes.rows[s]}"
         + (" rows before the test split" if before_test else " rows")
         + f" hold {f'at most {fit}' if fit else 'none'}; "
-        + (f"use {folds_option} {fit}" if fit else "shorten the lookback")
-        + (", or pass --skip-short to leave such series out" if not short.all() else " or give it more rows")
-        + f" ({blocks}, origins {sizes.step[s]} rows apart, fold 0 training on at least lookback + horizon ="
+        + ", or ".join(hints)
+        + f" ({blocks}, origins {step} rows apart, fold 0 training on at least lookback + horizon ="
         f" {config.window.lookback + config.window.horizon} rows)"
     )
 

@@ -1,5 +1,5 @@
-"""The M4 competition's benchmarks and accuracy measures, for one series at a time: its seasonality test, the
-classical multiplicative seasonal indices, Naive2 and seasonal naive, sMAPE, MASE and OWA.
+"""The M4 competition's measures, for one series at a time: its seasonality test, the classical multiplicative
+seasonal indices behind Naive2, MASE's in-sample scale and OWA.
 
 Followed from the competition's own code, Mcompetitions/M4-methods `Benchmarks and Evaluation.R` (the R
 script that produced the published statistical benchmarks, Naive2 among them: `SeasonalityTest`,
@@ -87,33 +87,6 @@ def seasonal_indices(insample: np.ndarray, period: int) -> np.ndarray:
     return figure / figure.mean()
 
 
-def naive2_forecast(insample: np.ndarray, horizon: int, period: int) -> np.ndarray:
-    """M4's Naive2: persistence of the seasonally adjusted series when the seasonality test passes, its
-    seasonal indices put back on the future positions; plain persistence otherwise.
-
-    Returns:
-        (horizon,) forecasts of the steps after the last row.
-    """
-    x = _series(insample)
-    if not seasonality_detected(x, period):
-        return np.full(horizon, x[-1])
-    indices = seasonal_indices(x, period)
-    level = x[-1] / indices[(len(x) - 1) % period]
-    return level * indices[(len(x) + np.arange(horizon)) % period]
-
-
-def seasonal_naive_forecast(insample: np.ndarray, horizon: int, period: int) -> np.ndarray:
-    """The last `period` values, repeated over the horizon (M4's `naive_seasonal`).
-
-    Raises:
-        ValueError: fewer rows than one period.
-    """
-    x = _series(insample)
-    if len(x) < period:
-        raise ValueError(f"seasonal naive needs one period ({period} rows) of history, got {len(x)}")
-    return x[len(x) - period + np.arange(horizon) % period]
-
-
 def mase_scale(insample: np.ndarray, period: int) -> float:
     """MASE's denominator: the mean absolute error of the in-sample seasonal naive, |y_t - y_{t-m}| over
     t = m..n-1 (M4's `mase_cal`); lag 1 when the series is not longer than one period. 0 for a series that
@@ -121,41 +94,6 @@ def mase_scale(insample: np.ndarray, period: int) -> float:
     x = _series(insample)
     lag = period if len(x) > period else 1
     return float(np.mean(np.abs(x[lag:] - x[:-lag])))
-
-
-def _smape(truth: np.ndarray, forecast: np.ndarray) -> float:
-    """M4's sMAPE in percent; a step where truth and forecast are both 0 counts as 0 (M4's is undefined)."""
-    denominator = np.abs(truth) + np.abs(forecast)
-    ratio = np.divide(np.abs(truth - forecast), denominator, out=np.zeros_like(truth), where=denominator > 0)
-    return float(200.0 * ratio.mean())
-
-
-def series_scores(
-    insample: np.ndarray, truth: np.ndarray, forecasts: dict[str, np.ndarray], period: int
-) -> dict[str, float]:
-    """sMAPE and MASE of each forecast of one series' next `len(truth)` steps.
-
-    Args:
-        insample: (n,) the series up to the forecast origin (MASE's scale comes from it).
-        truth: (T,) the values that followed.
-        forecasts: name -> (T,) forecast.
-        period: the seasonal period of MASE's in-sample naive.
-
-    Returns:
-        {f"{name}_smape": ..., f"{name}_mase": ...} for every name; a series' MASE is mean |truth - forecast|
-        over the steps divided by `mase_scale`.
-    """
-    y = _series(truth)
-    scale = mase_scale(insample, period)
-    scores: dict[str, float] = {}
-    for name, forecast in forecasts.items():
-        f = _series(forecast)
-        if f.shape != y.shape:
-            raise ValueError(f"forecast {name!r} has {len(f)} steps, the truth {len(y)}")
-        scores[f"{name}_smape"] = _smape(y, f)
-        error = float(np.mean(np.abs(y - f)))
-        scores[f"{name}_mase"] = error / scale if scale > 0 else float("inf")
-    return scores
 
 
 def owa(smape: float, mase: float, naive2_smape: float, naive2_mase: float) -> float:

@@ -119,15 +119,3 @@ def naive_forecast(values: np.ndarray, first_target: int, windows: int, horizon:
     last = values[first_target - 1 : first_target - 1 + windows]
     # last -> (N, k) -> (N, T, k)
     return np.repeat(last[:, None, :], horizon, axis=1)
-
-
-def seasonal_naive_forecast(
-    values: np.ndarray, first_target: int, windows: int, horizon: int, period: int
-) -> np.ndarray:
-    """Step h of the window whose first target is row t repeats row t - period + (h mod period)."""
-    if first_target < period:
-        raise ValueError(f"seasonal naive needs {period} rows before the first target, got {first_target}")
-    starts = first_target + np.arange(windows)
-    rows = starts[:, None] - period + (np.arange(horizon) % period)[None, :]
-    # rows -> (N, T)
-    return values[rows]

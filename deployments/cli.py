@@ -22,10 +22,10 @@ import typer
 from pydantic import ValidationError
 
 from bilstm.config import CsvConfig
-from bilstm.config_layers import ConfigError
 from bilstm.errors import BadInputError
 from bilstm.url_masking import masked_urls
 from deployments.cli_options import DebugOption, DecimalOption, JobOptions, SepOption, with_job_options
+from deployments.config_layers import ConfigError
 from deployments.malloc_tuning import reexec_with_tuned_malloc
 from deployments.process import apply_env_defaults, quiet_prefect_tracebacks, run_and_exit
 
@@ -161,8 +161,8 @@ def backtest(
     """
     reexec_with_tuned_malloc()
     from bilstm import folds as folds_module
-    from bilstm.dask_scheduler import check_scheduler
     from deployments.preflight import check_training_input
+    from tasks.dask_scheduler import check_scheduler
 
     try:
         pipeline_config = job.build()
@@ -229,10 +229,10 @@ def sweep(
     Settings apply as for `bilstm train` and are the starting point the space's fields override.
     """
     reexec_with_tuned_malloc()
-    from bilstm.dask_scheduler import check_scheduler
     from bilstm.sweep import STORAGE_ENV, SweepOptions, check_space_fits
     from bilstm.sweep_space import SearchSpace
     from deployments.preflight import check_training_input
+    from tasks.dask_scheduler import check_scheduler
 
     try:
         pipeline_config = job.build()
@@ -522,9 +522,9 @@ def _run_flow(api: Any, flow: Callable[..., dict], preload: Iterable[str], param
 
 def _as_full_disk(error: BaseException) -> BaseException | None:
     """`error` as one line naming the full folder and its setting, if a full disk caused it (torch, SQLite,
-    Prefect's API and the OS each say so in their own words: `bilstm.disk_space`)."""
-    from bilstm import disk_space
+    Prefect's API and the OS each say so in their own words: `tracking.disk_space`)."""
     from deployments.temporary_api import TemporaryApiError
+    from tracking import disk_space
     from tracking.store import tracking_uri
 
     # the temporary Prefect server's own error is in its process's log alone

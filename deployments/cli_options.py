@@ -15,8 +15,8 @@ from typing import Annotated, Any, get_type_hints
 import typer
 
 from bilstm.config import PipelineConfig
-from bilstm.config_layers import build_config
 from bilstm.presets import preset_names
+from deployments.config_layers import build_config
 
 SepOption = Annotated[
     str | None,

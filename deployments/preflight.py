@@ -12,20 +12,20 @@ import warnings
 
 import pandas as pd
 
-from bilstm import read_once
 from bilstm.config import CsvConfig, PipelineConfig
-from bilstm.config_layers import ConfigError
 from bilstm.csv_dialect import separator_hint
 from bilstm.data import SeriesTable, builtin_path, load_table, read_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, MonitorInputError
-from bilstm.forecast_files import check_figure_path, check_table_path
 from bilstm.frequency_match import check_frequency, table_freq
 from bilstm.input_checks import check_cycle, check_window
 from bilstm.job import Job
 from bilstm.messages import names, sample
 from bilstm.split import split_table
 from bilstm.zone_match import check_zone
+from deployments.config_layers import ConfigError
+from tasks import read_once
+from tasks.forecast_files import check_figure_path, check_table_path
 
 
 def check_training_input(config: PipelineConfig) -> tuple[SeriesTable, PipelineConfig]:

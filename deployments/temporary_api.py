@@ -20,8 +20,8 @@ from prefect.context import refresh_global_settings_context
 from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
-from bilstm.file_lock import FileLock
 from deployments.server_guard import end_children_with_this_process
+from tracking.file_lock import FileLock
 
 UVICORN_STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot start: a bad database, or the port taken
 START_LOCK = "temporary-server.lock"  # in PREFECT_HOME: held from a server's launch until it is healthy

@@ -18,7 +18,6 @@ from prefect.runtime import flow_run
 
 from bilstm.backtest import FoldOutcome
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.dask_scheduler import lost_scheduler, unreachable_scheduler
 from bilstm.data import SeriesTable
 from bilstm.evaluation import baseline_shortfalls
 from bilstm.folds import BacktestOptions, Fold
@@ -31,6 +30,7 @@ from tasks.backtest import (
     record_fold,
     record_folds,
 )
+from tasks.dask_scheduler import lost_scheduler, unreachable_scheduler
 from tasks.data import fit_settings_to_data, ingest
 from tasks.fold import run_fold
 from tasks.tracking import start_tracking

@@ -18,8 +18,8 @@ from prefect.futures import PrefectFuture
 from prefect.states import Crashed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from bilstm.dask_scheduler import check_scheduler
 from bilstm.folds import BacktestOptions
+from tasks.dask_scheduler import check_scheduler
 
 SCHEDULER_TIMEOUT = "10s"  # for an existing Dask scheduler to answer
 # what a local worker imports as it starts: the fold task (torch, Prefect, the core) and what torch imports

@@ -24,13 +24,13 @@ from prefect.runtime import flow_run
 
 from bilstm import sweep
 from bilstm.config import PipelineConfig, with_overrides
-from bilstm.dask_scheduler import unreachable_scheduler
 from bilstm.data import SeriesTable
 from bilstm.folds import BacktestOptions
 from bilstm.sweep_space import SearchSpace
 from flows.fold_workers import FoldWorkers
 from flows.train import train_flow
 from tasks.backtest import with_notes
+from tasks.dask_scheduler import unreachable_scheduler
 from tasks.data import ingest
 from tasks.stale_runs import releasing
 from tasks.sweep import FINISHED, claim_sweep, record_finished, record_study

@@ -16,14 +16,15 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from bilstm import backtest, checkpoints
+from bilstm import backtest
 from bilstm.config import PipelineConfig
-from bilstm.dask_scheduler import SchedulerLostError
 from bilstm.data import SeriesTable
 from bilstm.errors import BadInputError
 from bilstm.folds import BacktestOptions, Fold, plan_folds
 from bilstm.job import Job
 from bilstm.url_masking import masked_urls
+from tasks import checkpoints
+from tasks.dask_scheduler import SchedulerLostError
 from tasks.stale_runs import claim_job, end_killed, job_key
 from tracking import backtests
 from tracking.backtests import RecordedFold

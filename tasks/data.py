@@ -13,7 +13,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
-from bilstm import defaults, pipeline, read_once
+from bilstm import defaults, pipeline
 from bilstm.config import CsvConfig, DataConfig, PipelineConfig
 from bilstm.data import SeriesTable, builtin_path, load_table, read_table
 from bilstm.forecaster import Forecaster
@@ -23,6 +23,7 @@ from bilstm.stamps import as_text
 from bilstm.url_masking import masked_urls
 from bilstm.windows import Windows
 from bilstm.zone_match import check_zone
+from tasks import read_once
 from tasks.retries import IO_RETRIES
 
 T = TypeVar("T")
@@ -31,7 +32,7 @@ T = TypeVar("T")
 def loaded_with_notes(load: Callable[[DataConfig], T], config: DataConfig) -> T:
     """`load(config)` with what it warns of (gaps, sorting, mixed offsets) logged and kept as the data's
     `notes`, which the run's summary lists among its warnings; the command line's read of the same file in
-    this process, where it kept one (`bilstm.read_once`), stands for the load."""
+    this process, where it kept one (`tasks.read_once`), stands for the load."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         data = read_once.take(load, config)

@@ -14,13 +14,13 @@ from bilstm import forecast_plots, recorded
 from bilstm.config import CsvConfig
 from bilstm.csv_dialect import separator_hint
 from bilstm.data import SeriesTable, read_table
-from bilstm.forecast_files import check_figure_path, check_table_path, write_figure, write_table
 from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.frequency_match import check_frequency, table_freq
 from bilstm.history import history_arrays
 from bilstm.messages import names
 from bilstm.zone_match import check_zone
 from tasks.data import read_as_model_reads
+from tasks.forecast_files import check_figure_path, check_table_path, write_figure, write_table
 from tasks.retries import IO_RETRIES
 from tracking import forecasts, models, runs, versions
 

@@ -1,4 +1,4 @@
-"""A backtest's or sweep's claim on its job (the lock of `bilstm.checkpoints`, with no checkpoint behind it),
+"""A backtest's or sweep's claim on its job (the lock of `tasks.checkpoints`, with no checkpoint behind it),
 and the end of what a killed (kill -9) earlier run of that job left running: its MLflow run and nested runs
 still RUNNING marked KILLED, its Prefect flow run and task runs CRASHED. The lock's owner note says whose."""
 
@@ -15,7 +15,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed
 
-from bilstm import checkpoints
+from tasks import checkpoints
 from tracking.runs import end_killed_run
 
 KILLED_NOTE = "its process was killed; ended by the re-run of the same job"

@@ -16,8 +16,9 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from bilstm import checkpoints, sweep
+from bilstm import sweep
 from bilstm.config import PipelineConfig
+from tasks import checkpoints
 from tasks.stale_runs import claim_job, end_killed, job_key
 
 matplotlib.use("Agg")  # no display on a worker or a server

@@ -1,7 +1,7 @@
 """The training tasks: claim the job's checkpoint, fit the Bi-LSTM logging losses per epoch (resuming from
 the checkpoint on a retry or a re-run), and clear the checkpoint once the run is registered.
 
-The claim (`bilstm.checkpoints`) is held from training until registration: a re-run of a killed job resumes
+The claim (`tasks.checkpoints`) is held from training until registration: a re-run of a killed job resumes
 its checkpoint, a concurrent run of the same job trains on a private one. The flow passes the claim on.
 """
 
@@ -15,12 +15,13 @@ import mlflow
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from bilstm import checkpoints, pipeline
+from bilstm import pipeline
 from bilstm.config import PipelineConfig
 from bilstm.forecaster import Forecaster
 from bilstm.intervals import shortfall_warnings
 from bilstm.training import TrainingLog
 from bilstm.windows import Windows
+from tasks import checkpoints
 from tasks.retries import retry_if_transient
 from tracking.runs import end_killed_run, log_epoch
 

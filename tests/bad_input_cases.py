@@ -353,7 +353,8 @@ CASES = [
     Case(
         "backtest with more folds than fit",
         "backtest --data {d}/good.csv --folds 50",
-        r"{d}/good\.csv: 50 folds do not fit in 1200 rows .*: at most \d+ fit; use --folds \d+",
+        r"{d}/good\.csv: 50 folds do not fit: its 1200 rows hold at most \d+; use --folds \d+, or a shorter"
+        r" --step",
     ),
     Case(
         "a CUDA device this machine does not have",
@@ -448,7 +449,8 @@ CASES = [
         "many series: backtest folds that do not fit the shortest series",
         "backtest --data {d}/long_table_folds_short.csv --series-column sensor --folds 3",
         r"{d}/long_table_folds_short\.csv: 3 folds do not fit series 'south' \(file rows 1201-1300\): its 100"
-        r" rows hold at most 2; use --folds 2, or pass --skip-short to leave such series out \(blocks of 12",
+        r" rows hold at most 2; use --folds 2, or a shorter --step, or pass --skip-short to leave such series"
+        r" out \(blocks of 12",
     ),
     Case(
         "many series: sweep folds that do not fit the shortest series",

@@ -15,13 +15,13 @@ import torch
 
 from bilstm import backtest
 from bilstm.config import with_overrides
-from bilstm.dask_scheduler import check_scheduler, lost_scheduler
 from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError
 from bilstm.folds import BacktestError, BacktestOptions, check_backtest_input, plan_folds, trained_by
 from bilstm.split import split_table
 from deployments.preflight import check_training_input
+from tasks.dask_scheduler import check_scheduler, lost_scheduler
 from tests.helpers import BILSTM, long_table, synthetic_frame, tiny, tiny_args, write_table
 
 
@@ -73,7 +73,7 @@ def test_folds_that_do_not_fit_the_shortest_series_name_it_or_leave_it_out_with_
     # 3 folds of 12-row blocks, 12 rows apart, need 48 + 12 + 12 + 12 + 2 * 12 = 108 rows; b's 100 hold two
     series, config = many_series(tmp_path, {"a": 150, "b": 100, "c": 200})
     refusal = r"3 folds do not fit series 'b' \(file rows 151-250\): its 100 rows hold at most 2;"
-    fix = r" use --folds 2, or pass --skip-short to leave such series out \(blocks of 12 rows, origins 12"
+    fix = r" use --folds 2, or a shorter --step, or pass --skip-short to leave such series out \(blocks of 12"
     with pytest.raises(BacktestError, match=refusal + fix):
         plan_folds(series, config, BacktestOptions(folds=3))
 
@@ -133,7 +133,7 @@ def test_more_folds_than_the_data_holds_are_refused_saying_how_many_fit(series_a
     # 1200 rows, test 240, validation 120, first train >= 48 + 12: (1200 - 240 - 120 - 60) // 240 + 1 = 4
     plan_folds(series, config, BacktestOptions(folds=4))
     with pytest.raises(
-        BacktestError, match=r"5 folds do not fit in 1200 rows .*: at most 4 fit; use --folds 4"
+        BacktestError, match=r"5 folds do not fit: its 1200 rows hold at most 4; use --folds 4"
     ):
         plan_folds(series, config, BacktestOptions(folds=5))
 
@@ -256,7 +256,7 @@ def test_the_gates_refusal_names_registry_gate_folds_and_no_command_line_option(
     series, config = series_and_config
     with pytest.raises(BacktestError) as refusal:
         plan_folds(series, config, BacktestOptions(folds=9), "registry.gate_folds")
-    assert str(refusal.value).endswith("at most 4 fit; use registry.gate_folds 4")
+    assert "hold at most 4; use registry.gate_folds 4, or give it more rows (" in str(refusal.value)
 
 
 def test_the_fold_table_shows_test_spans_in_the_datas_own_offset(tmp_path, tiny_config):

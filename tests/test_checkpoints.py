@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from bilstm.checkpoints import claim, lock_path
+from tasks.checkpoints import claim, lock_path
 
 HOLD = (
-    "from bilstm.checkpoints import claim; claim({path!r}, {{'run_id': 'abc'}}); print('held', flush=True);"
+    "from tasks.checkpoints import claim; claim({path!r}, {{'run_id': 'abc'}}); print('held', flush=True);"
     " input()"
 )
 

@@ -113,7 +113,7 @@ def test_several_targets_train_register_and_forecast_with_a_cycle(synthetic_csv,
 
 
 def test_config_file_and_set_overrides_compose(tmp_path):
-    from bilstm.config_layers import build_config
+    from deployments.config_layers import build_config
 
     file = tmp_path / "config.yaml"
     file.write_text("train:\n  epochs: 5\n  lr: 0.01\nmodel:\n  cell: gru\n")
@@ -123,7 +123,7 @@ def test_config_file_and_set_overrides_compose(tmp_path):
 
 
 def test_preset_then_config_file_then_set_compose(tmp_path):
-    from bilstm.config_layers import build_config
+    from deployments.config_layers import build_config
 
     file = tmp_path / "config.yaml"
     file.write_text("train:\n  epochs: 3\n")

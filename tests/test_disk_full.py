@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 from mlflow import MlflowClient
 
-from bilstm import disk_space
-from bilstm.disk_space import Place, full_disk, is_full_disk, places
 from tests.helpers import BILSTM, tiny_args
+from tracking import disk_space
+from tracking.disk_space import Place, full_disk, is_full_disk, places
 
 
 def _raised(error: BaseException, cause: BaseException) -> BaseException:

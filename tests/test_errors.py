@@ -10,11 +10,11 @@ from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, TEMPORARILY_UN
 from pydantic import ValidationError
 
 from bilstm.config import PipelineConfig
-from bilstm.config_layers import ConfigError
 from bilstm.cycle import CycleError
 from bilstm.errors import BadInputError, DataValidationError, ForecastInputError, OutputError
 from bilstm.presets import UnknownPresetError
 from deployments import cli
+from deployments.config_layers import ConfigError
 from tracking.refusals import TrackingInputError, refusals_as_bad_input
 from tracking.retries import TrackingUnavailableError
 from tracking.store import use_tracking

@@ -15,9 +15,9 @@ import pytest
 from mlflow import MlflowClient
 
 from bilstm.errors import OutputError
-from bilstm.forecast_files import check_figure_path, check_table_path, write_table
 from flows.forecast import FORECAST_EXPERIMENT, forecast_flow
 from flows.train import train_flow
+from tasks.forecast_files import check_figure_path, check_table_path, write_table
 from tests.helpers import synthetic_frame
 
 
@@ -101,7 +101,7 @@ CANNOT_MOUNT = 77  # the exit status of the test's shell where the mount is not 
 READ_ONLY_CHECK = """
 import sys
 from bilstm.errors import OutputError
-from bilstm.forecast_files import check_table_path
+from tasks.forecast_files import check_table_path
 try:
     check_table_path(sys.argv[1])
 except OutputError as error:

@@ -1,5 +1,6 @@
-"""bilstm.m4 (M4's seasonality test, seasonal indices, Naive2, seasonal naive, sMAPE, MASE, OWA) on series
-whose answers are known, and bench/m4_long.py on a tiny wide file."""
+"""bilstm.m4 (M4's seasonality test, seasonal indices, MASE's scale, OWA) and bench/m4_series.py (Naive2,
+seasonal naive, sMAPE and MASE of one series) on series whose answers are known, and bench/m4_long.py on a
+tiny wide file."""
 
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import pytest
 from bilstm import m4
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY / "bench"))
+import m4_series  # noqa: E402  (bench/ is not a package)
 
 # R's AirPassengers (monthly, 1949-1960), its `acf` and its `decompose(AirPassengers, type =
 # "multiplicative")$figure`: the functions M4's "Benchmarks and Evaluation.R" calls for Naive2
@@ -57,7 +60,7 @@ def test_naive2_forecasts_a_pure_multiplicative_series_exactly():
     whole, _ = periodic_series(rows=20 * 24 + 11, period=24, phase=3)
     insample, future = whole[:-48], whole[-48:]
     assert m4.seasonality_detected(insample, 24)
-    np.testing.assert_allclose(m4.naive2_forecast(insample, 48, 24), future, rtol=1e-12)
+    np.testing.assert_allclose(m4_series.naive2_forecast(insample, 48, 24), future, rtol=1e-12)
 
 
 def test_autocorrelations_and_seasonal_indices_match_r_on_air_passengers():
@@ -78,27 +81,27 @@ def test_white_noise_is_seasonal_about_one_time_in_ten_a_periodic_series_always(
 def test_too_short_or_constant_series_are_not_seasonal_and_naive2_is_persistence():
     short, _ = periodic_series(rows=3 * 24 - 1, period=24)
     assert not m4.seasonality_detected(short, 24)
-    np.testing.assert_array_equal(m4.naive2_forecast(short, 5, 24), np.full(5, short[-1]))
+    np.testing.assert_array_equal(m4_series.naive2_forecast(short, 5, 24), np.full(5, short[-1]))
     assert not m4.seasonality_detected(np.full(200, 7.0), 24)
 
 
 def test_seasonal_naive_of_a_periodic_series_is_exact():
     whole, _ = periodic_series(rows=5 * 24 + 13 + 50, period=24)
-    np.testing.assert_array_equal(m4.seasonal_naive_forecast(whole[:-50], 50, 24), whole[-50:])
+    np.testing.assert_array_equal(m4_series.seasonal_naive_forecast(whole[:-50], 50, 24), whole[-50:])
 
 
 def test_smape_and_mase_by_hand():
     insample = np.array([1.0, 3.0, 2.0, 6.0])  # |2 - 1|, |6 - 3| at lag 2: scale 2
     assert m4.mase_scale(insample, 2) == 2.0
     assert m4.mase_scale(np.array([1.0, 3.0]), 2) == 2.0  # not longer than a period: lag 1
-    scores = m4.series_scores(insample, np.array([4.0, 10.0]), {"f": np.array([5.0, 10.0])}, 2)
+    scores = m4_series.series_scores(insample, np.array([4.0, 10.0]), {"f": np.array([5.0, 10.0])}, 2)
     assert scores == pytest.approx({"f_smape": (200 * 1 / 9 + 0) / 2, "f_mase": (1 + 0) / 2 / 2})
 
 
 def test_owa_of_naive2_against_itself_is_one_and_halves_with_both_errors():
     whole = 50 + 10 * np.random.default_rng(1).normal(size=300)
-    naive2 = m4.naive2_forecast(whole[:-48], 48, 24)
-    scores = m4.series_scores(whole[:-48], whole[-48:], {"Naive2": naive2}, 24)
+    naive2 = m4_series.naive2_forecast(whole[:-48], 48, 24)
+    scores = m4_series.series_scores(whole[:-48], whole[-48:], {"Naive2": naive2}, 24)
     smape, mase = scores["Naive2_smape"], scores["Naive2_mase"]
     assert m4.owa(smape, mase, smape, mase) == 1.0
     assert m4.owa(smape / 2, mase / 2, smape, mase) == 0.5
@@ -106,7 +109,7 @@ def test_owa_of_naive2_against_itself_is_one_and_halves_with_both_errors():
 
 def test_a_forecast_of_the_wrong_length_is_refused():
     with pytest.raises(ValueError, match="'f' has 3 steps, the truth 2"):
-        m4.series_scores(np.ones(10), np.ones(2), {"f": np.ones(3)}, 2)
+        m4_series.series_scores(np.ones(10), np.ones(2), {"f": np.ones(3)}, 2)
 
 
 def run_m4_long(*args: str) -> subprocess.CompletedProcess:

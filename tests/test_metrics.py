@@ -54,12 +54,6 @@ def test_naive_repeats_the_last_value():
     np.testing.assert_array_equal(naive[:, :, 0], [[4, 4, 4], [5, 5, 5]])
 
 
-def test_seasonal_naive_repeats_the_last_season():
-    values = np.arange(20.0)[:, None]
-    seasonal = metrics.seasonal_naive_forecast(values, first_target=10, windows=2, horizon=5, period=3)
-    np.testing.assert_array_equal(seasonal[:, :, 0], [[7, 8, 9, 7, 8], [8, 9, 10, 8, 9]])
-
-
 def test_baselines_of_windows_of_two_series_never_read_the_other_series():
     targets = np.concatenate([np.arange(1.0, 11.0), 100 + np.arange(10.0)])[:, None]
     first, first_rows, series = np.array([0, 10]), np.array([8, 18]), np.array([0, 1])

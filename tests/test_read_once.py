@@ -1,11 +1,11 @@
 """The data is read once per command: the flow's read (`tasks.data.loaded_with_notes`) takes what the
-command line's checks read (`bilstm.read_once`), with what reading warned of, unless the file or the config
+command line's checks read (`tasks.read_once`), with what reading warned of, unless the file or the config
 changed."""
 
 import warnings
 
-from bilstm import read_once
 from bilstm.data import load_table
+from tasks import read_once
 from tasks.data import loaded_with_notes
 from tests.helpers import data_config, synthetic_frame, write_table
 

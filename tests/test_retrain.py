@@ -11,9 +11,9 @@ import pytest
 from mlflow import MlflowClient
 
 from bilstm.config import PipelineConfig, flatten
-from bilstm.recorded_config import for_the_record, from_params
 from tests.helpers import tiny
 from tracking.configs import NothingToRetrainError, champion_config, record_config
+from tracking.recorded_config import for_the_record, from_params
 
 NAME = "bilstm-forecaster"
 ODD = {"data.timezone": "+05:30", "data.features": ["x"], "intervals.levels": [90.0], "train.amp": False}

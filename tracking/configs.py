@@ -8,7 +8,7 @@ from mlflow import MlflowClient
 
 from bilstm.config import PipelineConfig
 from bilstm.errors import BadInputError
-from bilstm.recorded_config import for_the_record, from_params
+from tracking.recorded_config import for_the_record, from_params
 from tracking.registry import champion_version
 
 CONFIG_ARTIFACT = "config.json"

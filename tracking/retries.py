@@ -13,8 +13,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bilstm.disk_space import is_full_disk
 from bilstm.errors import BadInputError, error_chain
+from tracking.disk_space import is_full_disk
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

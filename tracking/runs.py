@@ -14,7 +14,7 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from bilstm.disk_space import is_full_disk
+from tracking.disk_space import is_full_disk
 from tracking.retries import retried
 from tracking.urls import without_credentials
 

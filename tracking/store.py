@@ -18,8 +18,8 @@ from mlflow.entities import Experiment
 from mlflow.exceptions import MlflowException
 from sqlalchemy.engine import make_url
 
-from bilstm.file_lock import FileLock
 from tracking.databases import check_sqlite_file, is_database, reach_database
+from tracking.file_lock import FileLock
 from tracking.refusals import refusals_as_bad_input
 from tracking.retries import TrackingUnavailableError, reached, retry_delays
 from tracking.urls import without_credentials
