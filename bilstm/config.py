@@ -69,7 +69,20 @@ class DataConfig(_Section):
     )
     targets: list[str] = Field(["OT"], min_length=1, description="Column(s) to forecast")
     features: list[str] | None = Field(
-        None, description="Input columns besides the targets; empty = every other numeric column"
+        None,
+        description="Past-only input columns besides the targets; empty = every other numeric column (but"
+        " the future ones)",
+    )
+    future: list[str] = Field(
+        [],
+        description="Columns known in advance: their values for the horizon are given when forecasting"
+        " (a day-ahead load forecast, a planned price); the network reads them over the lookback and the"
+        " horizon",
+    )
+    calendar: list[str] = Field(
+        [],
+        description="Calendar features derived from the stamps, in the data's own zone, known in advance:"
+        " hour, dayofweek, month, ..., holiday:<country> (e.g. holiday:DE)",
     )
     setting: Literal["S", "MS", "M"] = Field(
         "MS", description="S: targets in and out; MS: features + targets in, targets out; M: all in and out"
@@ -133,6 +146,15 @@ class DataConfig(_Section):
             ) from None
         return value
 
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, value: list[str]) -> list[str]:
+        if not value:
+            return value
+        from bilstm import calendar_features  # pandas and holidays load only for a config with a calendar
+
+        return calendar_features.check(value)
+
     @model_validator(mode="after")
     def _fractions_leave_validation_rows(self) -> DataConfig:
         if self.train_fraction + self.test_fraction >= 1:
@@ -145,6 +167,17 @@ class DataConfig(_Section):
             raise ValueError("data.split last needs a series column (data.series_column); use fractions")
         if self.series_column is not None and self.series_column == self.time_column:
             raise ValueError("data.series_column and data.time_column must be different columns")
+        roles = {"targets": self.targets, "features": self.features or [], "time_column": [self.time_column]}
+        roles["series_column"] = [self.series_column] if self.series_column else []
+        for role, columns in roles.items():
+            both = [c for c in self.future if c in columns]
+            if both:
+                raise ValueError(
+                    f"column {both[0]!r} is in data.future and data.{role}: a column has one role; a future"
+                    " column is an input over the lookback as well, so leave it out of the others"
+                )
+        if len(set(self.future)) < len(self.future):
+            raise ValueError(f"data.future names a column twice: {self.future}")
         return self
 
 
@@ -186,6 +219,12 @@ class ModelConfig(_Section):
     )
     highway: bool = Field(
         True, description="Add a linear map of each target's input window to the forecast (as in LSTNet)"
+    )
+    future_encoder: Literal["lstm", "mlp"] = Field(
+        "lstm",
+        description="How the covariates known in advance (data.future, data.calendar) are read over the"
+        " horizon, beside the highway's linear map of them: lstm, a bidirectional LSTM over the horizon's"
+        " steps (each step sees the covariates before and after it); mlp, each step on its own (as TiDE)",
     )
     highway_init: Literal["random", "least_squares"] = Field(
         "least_squares",
@@ -330,6 +369,11 @@ class PipelineConfig(_Section):
             raise ValueError(
                 "registry.gate_metric owa is scored on a single split: the backtest gate's folds score mse"
                 " or mase; use one of them, or registry.gate single"
+            )
+        if self.model.channel_independent and (self.data.future or self.data.calendar):
+            raise ValueError(
+                "model.channel_independent reads each column alone: it cannot read covariates known in"
+                " advance (data.future, data.calendar); turn one of them off"
             )
         if self.model.channel_independent and self.data.setting == "MS":
             raise ValueError(

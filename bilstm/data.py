@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bilstm import calendar_features
 from bilstm.config import CsvConfig, DataConfig
 from bilstm.csv_dialect import decimal_hint, read_csv, separator_hint
 from bilstm.duplicates import merge_duplicates
@@ -46,11 +47,20 @@ class SeriesTable:
     freq: str
     timezone: str | None = None  # where the data's stamps are shown ('+08:00', 'Europe/Berlin'); None: naive
     notes: list[str] = field(default_factory=list)  # what loading warned of, for the run's summary
+    # input columns known in advance (data.future, then the calendar's columns), read over the horizon too
+    known_columns: list[str] = field(default_factory=list)
+    calendar: list[str] = field(default_factory=list)  # data.calendar: the features derived from the stamps
 
     @property
     def values(self) -> np.ndarray:
         """(rows, len(input_columns)) float64 in original units."""
         return self.frame[self.input_columns].to_numpy(dtype=np.float64)
+
+    @property
+    def file_columns(self) -> list[str]:
+        """The input columns read from the file: all but the calendar's, which are derived from the stamps."""
+        derived = calendar_features.columns(self.calendar) if self.calendar else []
+        return [c for c in self.input_columns if c not in derived]
 
     @property
     def shown_times(self) -> pd.DatetimeIndex:
@@ -132,17 +142,28 @@ def _mostly_numeric(column: pd.Series) -> bool:
 def used_columns(
     table: pd.DataFrame, config: DataConfig, source: str, fix: str | None
 ) -> tuple[list[str], list[str]]:
-    for column in config.targets + (config.features or []):
+    for column in config.targets + (config.features or []) + config.future:
         if column not in table.columns:
-            target = column in config.targets
-            hint = fix or ("choose the target with --target" if target else "choose them with --features")
+            role = (
+                "future" if column in config.future else "target" if column in config.targets else "features"
+            )
+            hint = (
+                fix
+                or {
+                    "target": "choose the target with --target",
+                    "future": "the training file holds a future column's past values too: add it, or"
+                    " drop it from --future",
+                    "features": "choose them with --features",
+                }[role]
+            )
             raise DataValidationError(
                 f"{source}: column {sample(column)} not found; available: {names(table.columns)}; {hint}"
             )
+    known = list(config.future)
     if config.setting == "S":
-        return list(config.targets), list(config.targets)
+        return known + list(config.targets), list(config.targets)
     if config.features is None:
-        ignored = (config.time_column, config.series_column)
+        ignored = (config.time_column, config.series_column, *known)
         others = [c for c in table.columns if c not in ignored and c not in config.targets]
         features = [c for c in others if _mostly_numeric(table[c])]
         skipped = [str(c) for c in others if c not in features]
@@ -152,8 +173,10 @@ def used_columns(
             )
     else:
         features = [c for c in config.features if c not in config.targets]
-    inputs = features + list(config.targets)
-    return inputs, (inputs if config.setting == "M" else list(config.targets))
+    targets = features + list(config.targets) if config.setting == "M" else list(config.targets)
+    past = [] if config.setting == "M" else features
+    # the columns known in advance stand between the past-only features and the targets, which come last
+    return past + known + targets, targets
 
 
 def check_numeric(table: pd.DataFrame, columns: list[str], config: DataConfig, source: str) -> None:
@@ -251,11 +274,35 @@ def load_table(config: DataConfig, missing_column_fix: str | None = None) -> Ser
         target_columns=targets,
         freq="",
         timezone=timezone,
+        known_columns=list(config.future),
     )
-    series = _fill_missing(series, config.missing)
+    series = with_calendar(_fill_missing(series, config.missing), config.calendar)
     stamps = Stamps(series.frame.index, series.offsets, timezone, source, series.file_rows, series.described)
     series.freq = infer(stamps, config.max_gap)
+    calendar_features.check_frequency(config.calendar, series.freq)
     return series
+
+
+def with_calendar(series: SeriesTable, calendar: list[str]) -> SeriesTable:
+    """The table with the calendar's columns (`bilstm.calendar_features`, of the stamps as shown: in the
+    data's own zone) inserted before the targets, as known-in-advance inputs."""
+    if not calendar:
+        return series
+    derived = calendar_features.columns(calendar)
+    values = calendar_features.values(series.shown_times, calendar)
+    frame = series.frame.copy()
+    for j, column in enumerate(derived):
+        frame[column] = values[:, j]
+    targets = series.target_columns
+    past = [c for c in series.input_columns if c not in targets]
+    inputs = past + derived + [c for c in series.input_columns if c in targets]
+    return replace(
+        series,
+        frame=frame,
+        input_columns=inputs,
+        known_columns=series.known_columns + derived,
+        calendar=list(calendar),
+    )
 
 
 def _fill_missing(series: SeriesTable, policy: str) -> SeriesTable:

@@ -33,6 +33,10 @@ class ForecastInputError(BadInputError):
     says why."""
 
 
+class FutureDataError(ForecastInputError):
+    """Future values of the covariates known in advance that a forecast cannot read (`--future-data`)."""
+
+
 class OutputError(BadInputError):
     """The output path cannot be written; the message says why."""
 

@@ -116,8 +116,10 @@ def evaluate(forecaster: Forecaster, prepared: ScaledSplit) -> Evaluation:
     values, row_series, times = series.values[:, columns], series.row_series, series.frame.index
     scaler = forecaster.scaler.with_unknown(series.ids, values, row_series, split.train_mask(len(values)))
     network = forecaster.network_values(values, times, row_series, scaler)
-    # (rows - L + 1, C, L) -> (rows - L + 1, L, C)
-    views = np.lib.stride_tricks.sliding_window_view(network, spec.lookback, axis=0).transpose(0, 2, 1)
+    # (rows - L - A + 1, C, L + A) -> (rows - L - A + 1, L + A, C): A rows past the lookback, with covariates
+    # known in advance
+    length = spec.lookback + spec.ahead
+    views = np.lib.stride_tricks.sliding_window_view(network, length, axis=0).transpose(0, 2, 1)
     inputs = views[first_rows - spec.lookback]
     windows = Windows(
         targets=series.frame[series.target_columns].to_numpy(dtype=np.float64),

@@ -24,7 +24,7 @@ from bilstm.calendar_steps import future_stamps, seasonal_period
 from bilstm.config import CsvConfig, DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
-from bilstm.history import read_history
+from bilstm.history import read_future, read_history, split_future_rows
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.job import NAIVE
 from bilstm.model import BiLSTMNet
@@ -34,9 +34,9 @@ from bilstm.training import predict
 from bilstm.windows import numpy_windows
 
 # 2 added the cycle, 3 the time zone, 4 the intervals, 5 many series (a series column and a scaler per
-# series), 6 one format for one series and many
-FORMAT_VERSION = 6
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
+# series), 6 one format for one series and many, 7 covariates known in advance
+FORMAT_VERSION = 7
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 
 
 @dataclass
@@ -55,6 +55,24 @@ class WindowSpec:
     seasonal_period: int | None = None  # steps per season; None (older bundles): the frequency's own
     missing: str = "error"  # data.missing of the training run, which a history is read with too
     zone_recorded: bool = False  # `timezone` is the training data's (None: no zone); older: any zone passes
+    future_columns: list[str] = field(default_factory=list)  # data.future: given for the horizon to forecast
+    calendar: list[str] = field(default_factory=list)  # data.calendar: derived from the stamps
+    calendar_columns: list[str] = field(default_factory=list)  # the calendar's input columns
+
+    @property
+    def known_columns(self) -> list[str]:
+        """The input columns known in advance, which the network reads over the horizon too."""
+        return self.future_columns + self.calendar_columns
+
+    @property
+    def file_columns(self) -> list[str]:
+        """The input columns a history file holds: all but the calendar's, derived from the stamps."""
+        return [c for c in self.input_columns if c not in self.calendar_columns]
+
+    @property
+    def ahead(self) -> int:
+        """Rows past the lookback the network's inputs run over: the horizon's, with known covariates."""
+        return self.horizon if self.known_columns else 0
 
     @property
     def recorded_zone(self) -> str | None:
@@ -88,6 +106,9 @@ class Forecaster:
         scaled-residuals calibration needs for each window's volatility. Floored at 0 as the forecasts are."""
         if self.intervals is None:
             return {}
+        inputs = (
+            None if inputs is None else inputs[:, : self.spec.lookback]
+        )  # a window's volatility: its past
         scaler = scaler or self.scaler
         units = scaler.units(self._targets, series)
         units = units if series is None else units[:, None, :]
@@ -145,10 +166,11 @@ class Forecaster:
     ) -> np.ndarray:
         """What the network reads of every window of (rows, C) original values of series `series` of
         `scaler` (the forecaster's own by default), its `spec.input_columns` at `times` (needed with a
-        cycle): (rows - L + 1, L, C); window i reads rows [i, i + L)."""
+        cycle): (rows - L - A + 1, L + A, C), A = `spec.ahead`; window i reads rows [i, i + L + A)."""
         scaled = self.network_values(values, times, np.full(len(values), series), scaler)
-        # (N, C, L) -> (N, L, C)
-        return np.lib.stride_tricks.sliding_window_view(scaled, self.spec.lookback, axis=0).transpose(0, 2, 1)
+        length = self.spec.lookback + self.spec.ahead
+        # (N, C, L + A) -> (N, L + A, C)
+        return np.lib.stride_tricks.sliding_window_view(scaled, length, axis=0).transpose(0, 2, 1)
 
     def forecast_windows(
         self,
@@ -178,7 +200,9 @@ class Forecaster:
     def _floored(self) -> np.ndarray:
         return floor_mask(self.spec.target_columns, self.nonnegative)
 
-    def predict(self, history: pd.DataFrame, skip_short: bool = False) -> pd.DataFrame:
+    def predict(
+        self, history: pd.DataFrame, skip_short: bool = False, future: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """Forecast the `horizon` steps after the last row of each series of `history`.
 
         Args:
@@ -188,6 +212,9 @@ class Forecaster:
                 carry any offset (datetimes or ISO text); stamps without one are local times in
                 `spec.timezone`.
             skip_short: leave out, with a warning, a series with fewer rows than the lookback (else an error).
+            future: for a model with `spec.future_columns`, their values over the horizon: the time column,
+                the series column (many series) and those columns, a row for each of the `horizon` stamps
+                after each series' last history row (no more, no fewer).
         Returns:
             DataFrame with the series column (many series only), the time column (future timestamps, in
             `spec.timezone` when it is set), `step` (1..T) and one column per target, each followed, where
@@ -205,7 +232,16 @@ class Forecaster:
         # (rows - L + 1, C, L) -> (rows - L + 1, L, C)
         inputs = np.lib.stride_tricks.sliding_window_view(scaled, lookback, axis=0).transpose(0, 2, 1)[starts]
         series = np.flatnonzero(keep)
-        future = future_stamps(times[ends - 1], spec.horizon, spec.freq, spec.timezone)
+        stamps = future_stamps(times[ends - 1], spec.horizon, spec.freq, spec.timezone)
+        if spec.known_columns or future is not None:
+            ahead = np.full((len(stamps), len(spec.input_columns)), np.nan)
+            known = [spec.input_columns.index(c) for c in spec.known_columns]
+            ahead[:, known] = read_future(spec, future, uniques[keep], stamps)
+            ahead = self.network_values(ahead, stamps, np.repeat(series, spec.horizon), scaler)
+            # the horizon's other columns are never read: zeros, not NaN, so that no NaN reaches a product
+            ahead = np.nan_to_num(ahead).reshape(len(series), spec.horizon, -1)
+            inputs = np.concatenate([inputs, ahead], axis=1)
+        future = stamps
         cycle = None
         if self.cycle is not None:
             of_steps = np.repeat(self.cycle_series(scaler, series), spec.horizon)
@@ -224,11 +260,17 @@ class Forecaster:
                 frame[f"{target}_hi_{level_name(level)}"] = hi[:, :, j].reshape(-1)
         return pd.DataFrame(frame)
 
+    def predict_table(self, table: pd.DataFrame) -> pd.DataFrame:
+        """`predict` of one table holding the history and, for a model with future columns, each series'
+        `horizon` future rows after it: those columns filled, the targets empty (the pyfunc's input)."""
+        history, future = split_future_rows(self.spec, table)
+        return self.predict(history, future=future)
+
     def data_config(self, path: str | None, csv: CsvConfig | None = None) -> DataConfig:
         """How to read a history for this model: its time column, features and targets, and its training
         run's policy for missing values; `csv`: the file's separator and decimal mark (empty: sniffed)."""
-        targets = self.spec.target_columns
-        features = [c for c in self.spec.input_columns if c not in targets]
+        targets, known = self.spec.target_columns, self.spec.known_columns
+        features = [c for c in self.spec.input_columns if c not in targets and c not in known]
         # a model trained with setting M has targets == inputs, which setting S reads the same way
         return DataConfig(
             path=path,
@@ -240,6 +282,8 @@ class Forecaster:
             setting="MS" if features else "S",
             missing=self.spec.missing,
             csv=csv or CsvConfig(),
+            future=self.spec.future_columns,
+            calendar=self.spec.calendar,
         )
 
     def save(self, directory: str | Path) -> Path:
@@ -282,6 +326,7 @@ class Forecaster:
             spec.horizon,
             spec.lookback,
             0 if meta["format_version"] < 5 else len(scaler.ids),  # the series an embedding knows
+            [spec.input_columns.index(c) for c in spec.known_columns],
         )
         state = _weights(directory / "weights.pt", device)
         model.load_state_dict(state)

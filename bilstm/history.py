@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from bilstm.errors import ForecastInputError
+from bilstm import calendar_features
+from bilstm.errors import ForecastInputError, FutureDataError
 from bilstm.messages import names, sample
 from bilstm.scaling import ONE_SERIES
 from bilstm.stamps import offsets, to_utc
@@ -68,16 +69,16 @@ def history_arrays(
     else:
         raise ForecastInputError(f"history has no time column {spec.time_column!r} and no DatetimeIndex")
     needed = [spec.series_column] if spec.series_column else []
-    missing = [c for c in needed + spec.input_columns if c not in history.columns]
+    read = [c for c in spec.input_columns if c not in spec.calendar_columns]  # the calendar's are derived
+    missing = [c for c in needed + read if c not in history.columns]
     if missing and spec.series_column is None:
         raise ForecastInputError(
-            f"history lacks column(s) {', '.join(missing)} that the model was trained on"
-            f" ({', '.join(spec.input_columns)})"
+            f"history lacks column(s) {', '.join(missing)} that the model was trained on ({', '.join(read)})"
         )
     if missing:
         raise ForecastInputError(
             f"history lacks column(s) {', '.join(missing)}; the model reads a long table with"
-            f" {spec.series_column}, {spec.time_column} and {', '.join(spec.input_columns)}"
+            f" {spec.series_column}, {spec.time_column} and {', '.join(read)}"
         )
     if spec.series_column is None:
         ids = np.repeat(ONE_SERIES, len(history))
@@ -85,8 +86,108 @@ def history_arrays(
         raise ForecastInputError(f"history has rows without a series id in {spec.series_column!r}")
     else:
         ids = history[spec.series_column].astype(str).to_numpy()
-    values = history[spec.input_columns].to_numpy(dtype=np.float64)
-    return ids, _stamps(spec, stamps).as_unit("ns"), values
+    times = _stamps(spec, stamps).as_unit("ns")
+    frame = history[read].astype(np.float64)
+    if spec.calendar:
+        derived = calendar_features.values(_shown(spec, times), spec.calendar)
+        frame = frame.assign(**dict(zip(spec.calendar_columns, derived.T, strict=True)))
+    return ids, times, frame[spec.input_columns].to_numpy(dtype=np.float64)
+
+
+def read_future(
+    spec: WindowSpec, future: pd.DataFrame | None, ids: np.ndarray, stamps: pd.DatetimeIndex
+) -> np.ndarray:
+    """(S*T, K) the known columns (`spec.known_columns`) at the horizon's `stamps`, T of each of the series
+    `ids` in turn: the future columns from the `future` table, which must hold each of those stamps once and
+    nothing else, and the calendar's derived from the stamps."""
+    horizon = len(stamps) // max(len(ids), 1)
+    if future is not None and not spec.future_columns:
+        raise FutureDataError(
+            "the model reads no future columns (trained without data.future): drop the future data"
+        )
+    parts = []
+    if spec.future_columns:
+        parts.append(_given_future(spec, future, ids, stamps, horizon))
+    if spec.calendar:
+        parts.append(calendar_features.values(_shown(spec, stamps), spec.calendar))
+    return np.concatenate(parts, axis=1)
+
+
+def _given_future(
+    spec: WindowSpec, future: pd.DataFrame | None, ids: np.ndarray, stamps: pd.DatetimeIndex, horizon: int
+) -> np.ndarray:
+    columns = spec.future_columns
+    if future is None:
+        raise FutureDataError(
+            f"the model reads {names(columns)} over the horizon: pass their values for the {horizon} steps"
+            " after each series' last row as future data (bilstm forecast --future-data FILE)"
+        )
+    needed = [spec.time_column] + ([spec.series_column] if spec.series_column else []) + columns
+    missing = [c for c in needed if c not in future.columns]
+    if missing:
+        raise FutureDataError(f"future data lacks column(s) {names(missing)}; it needs {names(needed)}")
+    given = pd.DataFrame(
+        {
+            "id": history_ids(spec, future),
+            "t": _stamps(spec, future[spec.time_column]).as_unit("ns").asi8,
+            "row": np.arange(len(future)),
+        }
+    )
+    expected = pd.DataFrame({"id": np.repeat(ids, horizon).astype(str), "t": stamps.as_unit("ns").asi8})
+
+    def where(rows: pd.DataFrame) -> str:
+        first = rows.iloc[0]
+        shown = _shown(spec, pd.DatetimeIndex([first["t"]], tz="UTC" if spec.timezone else None))[0]
+        of = f"series {sample(first['id'])} at " if spec.series_column else ""
+        return f"{of}{shown}" + (f" (and {len(rows) - 1} more)" if len(rows) > 1 else "")
+
+    span = f"the {horizon} stamps after each series' last history row"
+    twice = given[given.duplicated(["id", "t"], keep=False)]
+    if len(twice):
+        raise FutureDataError(f"future data has two rows for {where(twice)}; keep one")
+    matched = expected.merge(given, on=["id", "t"], how="left")
+    if matched["row"].isna().any():
+        raise FutureDataError(
+            f"future data has no row for {where(matched[matched['row'].isna()])}: it needs {span}"
+        )
+    extra = given[~given.set_index(["id", "t"]).index.isin(expected.set_index(["id", "t"]).index)]
+    if len(extra):
+        raise FutureDataError(
+            f"future data has rows outside the horizon: {where(extra)}; it holds {span} only"
+        )
+    try:
+        values = future[columns].to_numpy(dtype=np.float64)[matched["row"].to_numpy(dtype=np.int64)]
+    except ValueError:
+        raise FutureDataError(f"future data columns {names(columns)} must be numeric") from None
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise FutureDataError(
+            f"future data has NaN or inf in {sample(columns[column])} for {where(expected.iloc[[row]])};"
+            " fill it"
+        )
+    return values
+
+
+def split_future_rows(spec: WindowSpec, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """One table of history and future rows, as the pyfunc model takes it, cut in two: the rows whose targets
+    are all empty are the future rows (None for a model without future columns, which reads every row)."""
+    if not spec.future_columns or not set(spec.target_columns) <= set(table.columns):
+        return table, None
+    ahead = table[spec.target_columns].isna().all(axis=1).to_numpy()
+    return table[~ahead], table[ahead]
+
+
+def history_ids(spec: WindowSpec, table: pd.DataFrame) -> np.ndarray:
+    """Each row's series id as text: the one series' for a model without a series column."""
+    if spec.series_column is None:
+        return np.repeat(ONE_SERIES, len(table))
+    return table[spec.series_column].astype(str).to_numpy()
+
+
+def _shown(spec: WindowSpec, times: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Stamps of the model's time line as its data shows them: in its zone, where it has one."""
+    return times if spec.timezone is None else times.tz_convert(spec.timezone)
 
 
 def _stamps(spec: WindowSpec, stamps: pd.Series) -> pd.DatetimeIndex:

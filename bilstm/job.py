@@ -77,7 +77,7 @@ class Job:
         return cls.of(
             series.name,
             config.data.time_column,
-            series.input_columns,
+            series.file_columns,
             series.target_columns,
             config.window.horizon,
             series.freq,

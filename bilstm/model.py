@@ -36,7 +36,10 @@ class BiLSTMNet(nn.Module):
         horizon: int,
         lookback: int,
         n_series: int = 0,
+        known: Sequence[int] = (),
     ) -> None:
+        """`known`: the input columns known in advance (data.future, data.calendar), whose values over the
+        horizon follow each window's lookback rows in the inputs: (B, L + T, F) instead of (B, L, F)."""
         super().__init__()
         if not 1 <= n_targets <= input_size:
             raise ValueError(f"n_targets must be in [1, input_size={input_size}], got {n_targets}")
@@ -50,8 +53,16 @@ class BiLSTMNet(nn.Module):
                 "model.patch_len is unset (auto): resolve it from the data first (bilstm.defaults.resolve)"
                 " or set it"
             )
+        if known and config.channel_independent:
+            raise ValueError("model.channel_independent cannot read covariates known in advance")
         self.config = config
-        self.input_size, self.n_targets, self.horizon = input_size, n_targets, horizon
+        self.input_size, self.n_targets, self.horizon, self.lookback = (
+            input_size,
+            n_targets,
+            horizon,
+            lookback,
+        )
+        self.known = list(known)
         # the network's own view: one univariate channel at a time when channel-independent
         self.channels, self.outputs = (1, 1) if config.channel_independent else (input_size, n_targets)
         # a lookback shorter than one segment is one segment; the recurrent path reads the last whole
@@ -84,8 +95,10 @@ class BiLSTMNet(nn.Module):
         self.head = nn.Sequential(
             nn.Linear(width, config.head_size), nn.ReLU(), nn.Linear(config.head_size, horizon * self.outputs)
         )
-        # one linear map shared by all targets (channel-independent), applied to the normalised inputs
-        self.highway = nn.Linear(lookback, horizon) if config.highway else None
+        # one linear map shared by all targets (channel-independent), applied to the normalised inputs and
+        # the horizon's known covariates
+        self.highway = nn.Linear(lookback + horizon * len(known), horizon) if config.highway else None
+        self.future = FutureDecoder(config, len(known), width, self.outputs) if known else None
         if config.instance_norm == "revin":
             self.revin_weight = nn.Parameter(torch.ones(self.channels))
             self.revin_bias = nn.Parameter(torch.zeros(self.channels))
@@ -117,7 +130,9 @@ class BiLSTMNet(nn.Module):
         return torch.where(known[:, None], vectors, mean)
 
     def _forward(self, x: torch.Tensor, vectors: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, L, F) -> (B, T, k) in the network's own view of channels."""
+        """(B, L, F) (or (B, L + T, F) with known covariates) -> (B, T, k) in the network's own view of
+        channels."""
+        x, ahead = self._split_ahead(x)
         x, denormalize = self._normalize(x)
         steps = x
         if self.embed is not None:
@@ -132,12 +147,31 @@ class BiLSTMNet(nn.Module):
         if vectors is not None:
             pooled = torch.cat([pooled, vectors], dim=1)
             # -> (B, D*H + E)
-        y = self.head(self.dropout(pooled)).view(-1, self.horizon, self.outputs)
+        pooled = self.dropout(pooled)
+        y = self.head(pooled).view(-1, self.horizon, self.outputs)
         # y -> (B, T, k)
+        if self.future is not None:
+            y = y + self.future(ahead, pooled)
         if self.highway is not None:
-            y = y + self.highway(x[..., -self.outputs :].transpose(1, 2)).transpose(1, 2)
-            # (B, L, k) -> (B, k, L) -> (B, k, T) -> (B, T, k)
+            y = y + self.highway(self._highway_rows(x, ahead)).transpose(1, 2)
+            # (B, k, L + T*K) -> (B, k, T) -> (B, T, k)
         return denormalize(y)
+
+    def _split_ahead(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, L, F) lookback rows, and (B, T, K) the known columns over the horizon (None without): the
+        horizon's other columns, the targets among them, are never read."""
+        if not self.known:
+            return x, None
+        return x[:, : self.lookback], x[:, self.lookback :, self.known]
+
+    def _highway_rows(self, normalised: torch.Tensor, ahead: torch.Tensor | None) -> torch.Tensor:
+        """(B, k, L (+ T*K)): each target's normalised lookback, followed by the horizon's known covariates
+        (the same for every target of a window)."""
+        rows = normalised[..., -self.outputs :].transpose(1, 2)
+        if ahead is None:
+            return rows
+        flat = ahead.reshape(len(ahead), 1, -1).expand(-1, rows.shape[1], -1)
+        return torch.cat([rows, flat], dim=2)
 
     @torch.no_grad()
     def fit_highway(
@@ -167,23 +201,26 @@ class BiLSTMNet(nn.Module):
         )
         self.highway.weight.copy_(fit.weight.T.float())
         self.highway.bias.copy_(fit.bias.float())
-        # the recurrent path starts silent, so training starts exactly at the linear fit; the zeroed output
+        # the recurrent paths start silent, so training starts exactly at the linear fit; a zeroed output
         # layer gets gradients from the first step, and the layers below it from the second
-        self.head[-1].weight.zero_()
-        self.head[-1].bias.zero_()
+        for layer in [self.head[-1]] + ([] if self.future is None else [self.future.out]):
+            layer.weight.zero_()
+            layer.bias.zero_()
         return fit.penalty
 
     def _linear_problem(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The highway's regression rows: normalised windows x (B*k, L) and normalised targets y (B*k, T)."""
-        lookback, horizon = self.highway.in_features, self.horizon
+        """The highway's regression rows: normalised windows x (B*k, L (+ T*K)) and normalised targets
+        y (B*k, T)."""
+        width, horizon = self.highway.in_features, self.horizon
         inputs, targets = inputs.cpu(), targets.cpu().reshape(len(targets), horizon, -1)
         if self.config.channel_independent:
             inputs, targets = _channels_as_batch(inputs), _channels_as_batch(targets)
+        inputs, ahead = self._split_ahead(inputs)
         normalised, denormalize = self._normalize(inputs)
         # denormalize is affine per window and channel: y -> scale * y + shift; invert it on the targets
         shift = denormalize(torch.zeros_like(targets))
         scale = denormalize(torch.ones_like(targets)) - shift
-        x = normalised[..., -self.outputs :].transpose(1, 2).reshape(-1, lookback).double()
+        x = self._highway_rows(normalised, ahead).reshape(-1, width).double()
         y = ((targets - shift) / scale).transpose(1, 2).reshape(-1, horizon).double()
         return x, y
 
@@ -218,6 +255,29 @@ class BiLSTMNet(nn.Module):
 
             return x, denormalize
         return x, lambda y: y
+
+
+class FutureDecoder(nn.Module):
+    """The horizon's known covariates read beside the window's summary: (B, T, K) and (B, W) -> (B, T, k).
+    `lstm`: a bidirectional LSTM over the horizon's steps, so each step sees the covariates before and after
+    it (a holiday tomorrow changes today's evening); `mlp`: each step on its own (TiDE's decoder)."""
+
+    def __init__(self, config: ModelConfig, known: int, width: int, outputs: int) -> None:
+        super().__init__()
+        hidden = config.hidden_size
+        self.context = nn.Linear(width, hidden)
+        if config.future_encoder == "lstm":
+            self.steps = nn.LSTM(known + hidden, hidden, batch_first=True, bidirectional=True)
+            self.out = nn.Linear(2 * hidden, outputs)
+        else:
+            self.steps = nn.Sequential(nn.Linear(known + hidden, hidden), nn.ReLU())
+            self.out = nn.Linear(hidden, outputs)
+
+    def forward(self, ahead: torch.Tensor, summary: torch.Tensor) -> torch.Tensor:
+        context = torch.relu(self.context(summary))[:, None, :].expand(-1, ahead.shape[1], -1)
+        steps = self.steps(torch.cat([ahead, context], dim=2))
+        # steps -> (B, T, 2H) or (B, T, H); an LSTM returns (output, state)
+        return self.out(steps[0] if isinstance(steps, tuple) else steps)
 
 
 def _channels_as_batch(values: torch.Tensor) -> torch.Tensor:

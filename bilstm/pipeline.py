@@ -72,8 +72,11 @@ def make_train_windows(prepared: ScaledSplit, config: PipelineConfig) -> tuple[W
     series (`train.series_sampling`, `model.series_embedding`)."""
     uniform = config.train.series_sampling == "uniform_series"
     keys = prepared.series.row_series if config.model.series_embedding else None
-    k = len(prepared.series.target_columns)
-    return split_windows(prepared.scaled, prepared.split, k, uniform, keys)
+    k, ahead = (
+        len(prepared.series.target_columns),
+        config.window.horizon if prepared.series.known_columns else 0,
+    )
+    return split_windows(prepared.scaled, prepared.split, k, uniform, keys, ahead)
 
 
 def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
@@ -82,7 +85,9 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
     torch.manual_seed(config.train.seed)  # the initial weights too are a function of the seed
     series, window = prepared.series, config.window
     inputs, targets = len(series.input_columns), len(series.target_columns)
-    net = BiLSTMNet(config.model, inputs, targets, window.horizon, window.lookback, len(series.ids))
+    known = [series.input_columns.index(c) for c in series.known_columns]
+    net = BiLSTMNet(config.model, inputs, targets, window.horizon, window.lookback, len(series.ids), known)
+    calendar_columns = series.known_columns[len(config.data.future) :]
     spec = WindowSpec(
         time_column=config.data.time_column,
         input_columns=series.input_columns,
@@ -95,6 +100,9 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
         series_column=series.series_column,
         seasonal_period=season(config.data, series.freq),
         missing=config.data.missing,
+        future_columns=list(config.data.future),
+        calendar=series.calendar,
+        calendar_columns=calendar_columns,
     )
     # every series' train and validation rows: those before its val_end
     known = np.arange(len(series.frame)) < prepared.split.val_end[series.row_series]
@@ -144,7 +152,12 @@ def calibrate_intervals(
     targets = val.targets.numpy()
     # outputs (N, T) or (N, T, k) -> (N, T, k)
     outputs = predict(model, val.inputs, val.series_of(slice(None))).numpy().reshape(targets.shape)
-    method, levels, inputs = config.intervals.method, config.intervals.levels, val.inputs.numpy()
+    # a window's volatility is of its lookback rows: never of the horizon's, which hold the truth
+    method, levels, inputs = (
+        config.intervals.method,
+        config.intervals.levels,
+        val.inputs[:, : val.lookback].numpy(),
+    )
     intervals = calibrate(method, targets - outputs, inputs, levels, period)
     if count == 1 or val.window_series is None:
         return intervals

@@ -117,7 +117,7 @@ def promise_of(evaluation: Evaluation, prepared: ScaledSplit) -> Promise:
     miss = window_miss(evaluation.truth, coverage_band(evaluation.bands))
     series, split = prepared.series, prepared.split
     first_targets = series.shown_times[evaluation.first_rows].astype(str).tolist()
-    inputs = series.frame[series.input_columns]
+    inputs = series.frame[series.file_columns]  # the calendar's, of the stamps, never drift
     held_out = np.zeros(len(inputs) + 1, dtype=np.int64)  # +1 at each series' train end, -1 at its test end
     np.add.at(held_out, split.train_end, 1)
     np.add.at(held_out, split.test_end, -1)

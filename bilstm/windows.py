@@ -2,6 +2,8 @@
 
 A `Windows` holds the series tensor (on the training device) and hands out batches by window index: inputs
 are all columns of rows [i, i + lookback), targets the last `n_targets` columns of the next `horizon` rows.
+With `ahead` = horizon (a model reading covariates known in advance), inputs run over the horizon's rows too:
+the network reads only the known columns there (`BiLSTMNet`), never the targets.
 Only a batch is ever materialised. Over the series of a table laid end to end, `starts` lists the rows where
 a window may start, so that no window crosses from one series into the next (`split_windows`).
 """
@@ -32,6 +34,9 @@ class Windows:
     groups: torch.Tensor | None = None
     keys: torch.Tensor | None = None  # (rows,) int64 series number of each row, for a series embedding
     window_series: np.ndarray | None = None  # (N,) the series number of each window, where known
+    ahead: int = (
+        0  # rows after the lookback the inputs run over: the horizon's, for covariates known in advance
+    )
 
     def __post_init__(self) -> None:
         if len(self) < 1:
@@ -50,8 +55,9 @@ class Windows:
 
     def _all_inputs(self) -> torch.Tensor:
         # unfold -> (N, C, L): a view whose last axis steps through the window
-        rows = self._every_start() + self.lookback - 1
-        return self.series[:rows].unfold(0, self.lookback, 1).transpose(1, 2)
+        length = self.lookback + self.ahead
+        rows = self._every_start() + length - 1
+        return self.series[:rows].unfold(0, length, 1).transpose(1, 2)
 
     def _all_targets(self) -> torch.Tensor:
         tail = self.series[self.lookback :, self.series.shape[1] - self.n_targets :]
@@ -59,7 +65,8 @@ class Windows:
 
     @property
     def inputs(self) -> torch.Tensor:
-        """All input windows: (N, L, C); a view, or a copy of the selected ones where `starts` is set."""
+        """All input windows: (N, L + ahead, C); a view, or a copy of the selected ones where `starts` is
+        set."""
         inputs = self._all_inputs()
         return inputs if self.starts is None else inputs[self.starts]
 
@@ -99,7 +106,7 @@ class Windows:
         starts = None if self.starts is None else self.starts.to(device)
         series, keys = self.series.to(device), None if self.keys is None else self.keys.to(device)
         windows = Windows(series, self.lookback, self.horizon, self.n_targets, starts, self.groups, keys)
-        windows.window_series = self.window_series
+        windows.window_series, windows.ahead = self.window_series, self.ahead
         return windows
 
 
@@ -111,16 +118,20 @@ def make_windows(
     starts: np.ndarray | None = None,
     groups: np.ndarray | None = None,
     keys: np.ndarray | None = None,
+    ahead: int = 0,
 ) -> Windows:
     """Windows over (rows, C) scaled values whose last `n_targets` columns are the targets; only those
     starting at `starts` where given, drawn for training series first by the window offsets `groups`, each
-    row of the series number `keys` where given (a series embedding reads them)."""
+    row of the series number `keys` where given (a series embedding reads them); inputs running `ahead`
+    rows past the lookback."""
     series = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
 
     def tensor(array: np.ndarray | None) -> torch.Tensor | None:
         return None if array is None else torch.from_numpy(np.asarray(array, dtype=np.int64))
 
-    return Windows(series, lookback, horizon, n_targets, tensor(starts), tensor(groups), tensor(keys))
+    return Windows(
+        series, lookback, horizon, n_targets, tensor(starts), tensor(groups), tensor(keys), ahead=ahead
+    )
 
 
 def split_windows(
@@ -129,17 +140,19 @@ def split_windows(
     n_targets: int,
     uniform_series: bool = False,
     keys: np.ndarray | None = None,
+    ahead: int = 0,
 ) -> tuple[Windows, Windows]:
     """Train and validation windows of every series of `split` over the (rows, C) scaled values: no window
     reads a row past its split or crosses into another series. With `uniform_series` (and more than one
     series: one would only be drawn with replacement) training draws a series first, then one of its
-    windows; `keys`: each row's series number, for a series embedding. Each window knows its series."""
+    windows; `keys`: each row's series number, for a series embedding; `ahead`: inputs over the horizon's
+    rows too (covariates known in advance). Each window knows its series."""
     groups = None
     if uniform_series and len(split.first) > 1:
         groups = np.concatenate([[0], np.cumsum(split.window_counts("train"))])
     lookback, horizon = split.lookback, split.horizon
-    train = make_windows(scaled, lookback, horizon, n_targets, split.starts("train"), groups, keys)
-    val = make_windows(scaled, lookback, horizon, n_targets, split.starts("val"), None, keys)
+    train = make_windows(scaled, lookback, horizon, n_targets, split.starts("train"), groups, keys, ahead)
+    val = make_windows(scaled, lookback, horizon, n_targets, split.starts("val"), None, keys, ahead)
     for windows, part in ((train, "train"), (val, "val")):
         windows.window_series = np.repeat(np.arange(len(split.first)), split.window_counts(part))
     return train, val

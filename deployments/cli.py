@@ -274,6 +274,13 @@ def forecast(
         bool,
         typer.Option(help="Many series: leave out series shorter than the model's lookback, with a warning"),
     ] = False,
+    future_data: Annotated[
+        str | None,
+        typer.Option(
+            help="A model with columns known in advance (--future): their values for the horizon after each"
+            " series' last row, with the time column (and the series column)"
+        ),
+    ] = None,
     sep: SepOption = None,
     decimal: DecimalOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (last line)")] = False,
@@ -285,7 +292,7 @@ def forecast(
 
     try:
         csv = _csv_settings(sep, decimal)
-        history = preflight.check_forecast_input(data, output, plot, csv)
+        history = preflight.check_forecast_input(data, output, plot, csv, future_data)
         _, job = _registered_job(model, debug)
         if job is not None:
             preflight.check_model_columns(history, data, job, "a history")
@@ -294,7 +301,8 @@ def forecast(
     except BadInputError as error:
         _fail(error, debug, exit_code(error))
     parameters = {
-        "model_uri": model, "data": data, "output": output, "plot": plot, "skip_short": skip_short, "csv": csv
+        "model_uri": model, "data": data, "output": output, "plot": plot, "skip_short": skip_short,
+        "csv": csv, "future_data": future_data,
     }  # fmt: skip
     api = _start_flow_api()
     from flows.forecast import forecast_flow

@@ -42,6 +42,22 @@ class JobOptions:
     features: Annotated[
         str | None, typer.Option("--features", help="Feature columns, comma-separated [default: all others]")
     ] = None
+    future: Annotated[
+        str | None,
+        typer.Option(
+            "--future",
+            help="Columns known in advance, comma-separated: their values over the horizon are given to"
+            " forecasts (--future-data)",
+        ),
+    ] = None
+    calendar: Annotated[
+        str | None,
+        typer.Option(
+            "--calendar",
+            help="Calendar features of the stamps, comma-separated: hour, dayofweek, dayofmonth, weekofyear,"
+            " month, quarter, dayofyear, minute, holiday:<country> (e.g. holiday:DE)",
+        ),
+    ] = None
     time_column: Annotated[
         str | None, typer.Option("--time-column", help="Timestamp column [default: date]")
     ] = None
@@ -83,6 +99,8 @@ class JobOptions:
             "data.path": self.data,
             "data.targets": _columns(self.target),
             "data.features": _columns(self.features),
+            "data.future": _columns(self.future),
+            "data.calendar": _columns(self.calendar),
             "data.time_column": self.time_column,
             "data.csv.sep": self.sep,
             "data.csv.decimal": self.decimal,

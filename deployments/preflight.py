@@ -65,13 +65,19 @@ def check_device(name: str) -> None:
 
 
 def check_forecast_input(
-    data: str | None, output: str, plot: str | None, csv: CsvConfig | None = None
+    data: str | None,
+    output: str,
+    plot: str | None,
+    csv: CsvConfig | None = None,
+    future_data: str | None = None,
 ) -> pd.DataFrame:
-    """Raise for an output or plot path that cannot be written, or a history file that cannot be read or
-    has no rows; else the history as read."""
+    """Raise for an output or plot path that cannot be written, or a history file (or future data file)
+    that cannot be read or has no rows; else the history as read."""
     check_table_path(output)
     if plot is not None:
         check_figure_path(plot)
+    if future_data is not None:
+        _rows_of(future_data, csv)
     return _rows_of(data, csv)
 
 

@@ -58,7 +58,7 @@ def read_as_model_reads(
     if spec.recorded_zone is not None:  # the stamps as written: reading them in the model's zone converts
         source = data or builtin_path()
         check_zone(read_table(source, csv), source, spec.time_column, spec.recorded_zone, spec.freq)
-    fix = f"the model was trained on columns {names(forecaster.spec.input_columns)}: pass {what} with them"
+    fix = f"the model was trained on columns {names(forecaster.spec.file_columns)}: pass {what} with them"
     read = loaded_with_notes(
         lambda config: load_table(config, missing_column_fix=fix), forecaster.data_config(data, csv)
     )

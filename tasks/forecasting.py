@@ -14,6 +14,7 @@ from bilstm import forecast_plots, recorded
 from bilstm.config import CsvConfig
 from bilstm.csv_dialect import separator_hint
 from bilstm.data import SeriesTable, read_table
+from bilstm.errors import FutureDataError
 from bilstm.forecaster import Forecaster, ForecastInputError
 from bilstm.frequency_match import check_frequency, table_freq
 from bilstm.history import history_arrays
@@ -67,7 +68,7 @@ def read_long_history(forecaster: Forecaster, data: str | None, csv: CsvConfig |
         raise ForecastInputError(
             f"this model forecasts many series: pass their history as a long table with --data (columns"
             f" {forecaster.spec.series_column}, {forecaster.spec.time_column},"
-            f" {names(forecaster.spec.input_columns)})"
+            f" {names(forecaster.spec.file_columns)})"
         )
     table = read_table(data, csv)
     spec = forecaster.spec
@@ -79,19 +80,43 @@ def read_long_history(forecaster: Forecaster, data: str | None, csv: CsvConfig |
 
 
 @task(cache_policy=NO_CACHE)
-def forecast_many(forecaster: Forecaster, history: pd.DataFrame, data: str, skip_short: bool) -> pd.DataFrame:
+def read_future_data(future_data: str | None, csv: CsvConfig | None = None) -> pd.DataFrame | None:
+    """The values of the covariates known in advance over the horizon (`--future-data`); None without."""
+    return None if future_data is None else read_table(future_data, csv)
+
+
+@task(cache_policy=NO_CACHE)
+def forecast_many(
+    forecaster: Forecaster,
+    history: pd.DataFrame,
+    data: str,
+    skip_short: bool,
+    future: pd.DataFrame | None = None,
+    future_data: str | None = None,
+) -> pd.DataFrame:
     """Per series of the long `history` table (read from `data`), the next `horizon` steps after that
-    series' last stamp."""
+    series' last stamp; `future`: the covariates known in advance over them (read from `future_data`)."""
     try:
-        return forecaster.predict(history, skip_short=skip_short)
+        return forecaster.predict(history, skip_short=skip_short, future=future)
+    except FutureDataError as error:
+        raise FutureDataError(f"{future_data}: {error}" if future_data else str(error)) from None
     except ForecastInputError as error:
         raise ForecastInputError(f"{data}: {error}{separator_hint(history.columns)}") from None
 
 
 @task(cache_policy=NO_CACHE)
-def forecast(forecaster: Forecaster, history: SeriesTable) -> pd.DataFrame:
-    """The next `horizon` steps after the history's last timestamp, in original units."""
-    return forecaster.predict(history.frame)
+def forecast(
+    forecaster: Forecaster,
+    history: SeriesTable,
+    future: pd.DataFrame | None = None,
+    future_data: str | None = None,
+) -> pd.DataFrame:
+    """The next `horizon` steps after the history's last timestamp, in original units; `future`: the
+    covariates known in advance over them (read from `future_data`)."""
+    try:
+        return forecaster.predict(history.frame, future=future)
+    except FutureDataError as error:
+        raise FutureDataError(f"{future_data}: {error}" if future_data else str(error)) from None
 
 
 @task(cache_policy=NO_CACHE)

@@ -137,7 +137,7 @@ def judge(
     """Realised against promised, over all series and per series (the table, worst first), and the
     stretches' inputs against the train rows."""
     stretch = monitored_series.stretch_rows(series, first_rows)
-    rows = series.frame.iloc[stretch][series.input_columns]
+    rows = series.frame.iloc[stretch][series.file_columns]
     verdict = monitor.judge(monitored_series.pooled(scored), promise and promise.pooled(), test_mse, rows)
     by_series = monitored_series.series_bands(scored, series.ids, promise, verdict.error_band)
     by_series = by_series.sort_values("ratio", ascending=False, kind="stable").reset_index(drop=True)

@@ -26,10 +26,16 @@ PYFUNC_MODEL = str(Path(__file__).with_name("pyfunc_model.py"))
 def history_example(prepared: pipeline.ScaledSplit, forecaster: Forecaster) -> pd.DataFrame:
     """The last `lookback` rows of the first two series (of the one series, for a file without a series
     column): the pyfunc's input example (stamps with offsets as text in the data's zone: MLflow's schema
-    takes no zoned datetimes; `Forecaster.predict` reads both)."""
-    series, lookback = prepared.series, forecaster.spec.lookback
-    rows = np.concatenate([np.arange(end - lookback, end) for end in series.offsets[1:3]])
-    frame = series.frame.iloc[rows].reset_index()
+    takes no zoned datetimes; `Forecaster.predict` reads both). For a model with future columns, the
+    lookback rows end `horizon` rows earlier, and the `horizon` rows after them follow with only the future
+    columns filled: the future rows the pyfunc model takes in the same table."""
+    series, spec = prepared.series, forecaster.spec
+    length = spec.lookback + (spec.horizon if spec.future_columns else 0)
+    ends = series.offsets[1:3]
+    rows = np.concatenate([np.arange(end - length, end) for end in ends])
+    frame = series.frame[series.file_columns].iloc[rows].reset_index()
+    future_rows = np.tile(np.arange(length) >= spec.lookback, len(ends))
+    frame.loc[future_rows, [c for c in series.file_columns if c not in spec.future_columns]] = np.nan
     if series.series_column is not None:
         frame.insert(0, series.series_column, np.repeat(series.ids, series.lengths)[rows])
     return as_text(frame, forecaster.spec.timezone)
@@ -45,7 +51,7 @@ def signature(forecaster: Forecaster, example: pd.DataFrame) -> ModelSignature:
     """The pyfunc's signature: the history's columns and types as in `example`, each optional, and the
     forecast's. Optional, so that a history without a column reaches the forecaster, whose one line names
     it (MLflow's own check would answer a server's client with the whole input frame)."""
-    inferred = infer_signature(example, as_text(forecaster.predict(example), forecaster.spec.timezone))
+    inferred = infer_signature(example, as_text(forecaster.predict_table(example), forecaster.spec.timezone))
     inputs = Schema([ColSpec(column.type, column.name, required=False) for column in inferred.inputs.inputs])
     return ModelSignature(inputs, inferred.outputs)
 

@@ -1,6 +1,8 @@
 """The MLflow pyfunc face of a forecaster bundle, logged as a model from code (no pickled objects).
 
-Input: a history DataFrame (time column + the trained input columns, at least `lookback` rows).
+Input: a history DataFrame (time column + the trained input columns, at least `lookback` rows); for a model
+with columns known in advance (`data.future`), followed by the `horizon` future rows of each series with
+those columns filled and the targets empty (`Forecaster.predict_table`).
 Output: the next `horizon` timestamps, `step`, and one forecast column per target, in original units, each
 followed by its band columns (`<t>_lo_80`, `<t>_hi_80`, `<t>_lo_95`, `<t>_hi_95`) where the bundle has
 intervals. A history the forecaster refuses raises `HistoryRefused`: `mlflow models serve` answers it with
@@ -41,7 +43,7 @@ class ForecasterModel(PythonModel):
     # a DataFrame hint: MLflow checks the input against the signature of the logged input example
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         try:
-            return self.forecaster.predict(model_input)
+            return self.forecaster.predict_table(model_input)
         except ForecastInputError as error:
             raise HistoryRefused(str(error)) from None
 

@@ -63,7 +63,7 @@ def champion_job(client: MlflowClient, model_name: str, version: str) -> Job:
     return Job.of(
         data,
         spec.time_column,
-        spec.input_columns,
+        spec.file_columns,
         spec.target_columns,
         spec.horizon,
         spec.freq,
@@ -144,7 +144,7 @@ def _decide(
 def _smoke_test(model_name: str, version: str, forecaster: Forecaster, example: pd.DataFrame) -> None:
     """Load the registered pyfunc and check it forecasts what the in-memory model does."""
     served = mlflow.pyfunc.load_model(f"models:/{model_name}/{version}").predict(example)
-    expected = forecaster.predict(example)
+    expected = forecaster.predict_table(example)
     targets = forecaster.spec.target_columns
     if not np.allclose(served[targets].to_numpy(), expected[targets].to_numpy(), rtol=1e-5, atol=1e-6):
         raise RuntimeError(f"registered version {version} forecasts differently from the trained model")
