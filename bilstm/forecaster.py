@@ -326,7 +326,8 @@ class Forecaster:
             spec.horizon,
             spec.lookback,
             0 if meta["format_version"] < 5 else len(scaler.ids),  # the series an embedding knows
-            [spec.input_columns.index(c) for c in spec.known_columns],
+            [spec.input_columns.index(c) for c in spec.future_columns],
+            [spec.input_columns.index(c) for c in spec.calendar_columns],
         )
         state = _weights(directory / "weights.pt", device)
         model.load_state_dict(state)

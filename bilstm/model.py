@@ -36,10 +36,12 @@ class BiLSTMNet(nn.Module):
         horizon: int,
         lookback: int,
         n_series: int = 0,
-        known: Sequence[int] = (),
+        future: Sequence[int] = (),
+        calendar: Sequence[int] = (),
     ) -> None:
-        """`known`: the input columns known in advance (data.future, data.calendar), whose values over the
-        horizon follow each window's lookback rows in the inputs: (B, L + T, F) instead of (B, L, F)."""
+        """`future`, `calendar`: the input columns known in advance (data.future, and the columns of
+        data.calendar), whose values over the horizon follow each window's lookback rows in the inputs:
+        (B, L + T, F) instead of (B, L, F)."""
         super().__init__()
         if not 1 <= n_targets <= input_size:
             raise ValueError(f"n_targets must be in [1, input_size={input_size}], got {n_targets}")
@@ -53,6 +55,7 @@ class BiLSTMNet(nn.Module):
                 "model.patch_len is unset (auto): resolve it from the data first (bilstm.defaults.resolve)"
                 " or set it"
             )
+        known = [*future, *calendar]
         if known and config.channel_independent:
             raise ValueError("model.channel_independent cannot read covariates known in advance")
         self.config = config
@@ -62,7 +65,7 @@ class BiLSTMNet(nn.Module):
             horizon,
             lookback,
         )
-        self.known = list(known)
+        self.known, self.future_columns = known, len(future)
         # the network's own view: one univariate channel at a time when channel-independent
         self.channels, self.outputs = (1, 1) if config.channel_independent else (input_size, n_targets)
         # a lookback shorter than one segment is one segment; the recurrent path reads the last whole
@@ -133,7 +136,7 @@ class BiLSTMNet(nn.Module):
         """(B, L, F) (or (B, L + T, F) with known covariates) -> (B, T, k) in the network's own view of
         channels."""
         x, ahead = self._split_ahead(x)
-        x, denormalize = self._normalize(x)
+        x, denormalize, ahead = self._normalize(x, ahead)
         steps = x
         if self.embed is not None:
             batch, _, channels = x.shape
@@ -216,7 +219,7 @@ class BiLSTMNet(nn.Module):
         if self.config.channel_independent:
             inputs, targets = _channels_as_batch(inputs), _channels_as_batch(targets)
         inputs, ahead = self._split_ahead(inputs)
-        normalised, denormalize = self._normalize(inputs)
+        normalised, denormalize, ahead = self._normalize(inputs, ahead)
         # denormalize is affine per window and channel: y -> scale * y + shift; invert it on the targets
         shift = denormalize(torch.zeros_like(targets))
         scale = denormalize(torch.ones_like(targets)) - shift
@@ -236,25 +239,36 @@ class BiLSTMNet(nn.Module):
         # last -> (D, B, H) -> (B, D*H)
         return last.transpose(0, 1).reshape(out.shape[0], -1)
 
-    def _normalize(self, x: torch.Tensor):
-        """Per-window normalisation of the inputs and the function that undoes it on the outputs."""
-        k = self.outputs
+    def _normalize(self, x: torch.Tensor, ahead: torch.Tensor | None = None):
+        """Per-window normalisation of the inputs, the function that undoes it on the outputs, and the
+        horizon's known covariates: the future columns normalised as the same columns of the lookback are
+        (tomorrow's load against this week's, as the price is), the calendar's as they are (bounded, and
+        often constant over a window)."""
+        k, future = self.outputs, self.known[: self.future_columns]
         if self.config.instance_norm == "last":
             last = x[:, -1:, :].detach()
             # last -> (B, 1, F)
-            return x - last, lambda y: y + last[..., -k:]
+            if ahead is not None:
+                ahead = torch.cat(
+                    [ahead[..., : len(future)] - last[..., future], ahead[..., len(future) :]], 2
+                )
+            return x - last, lambda y: y + last[..., -k:], ahead
         if self.config.instance_norm == "revin":
             mean = x.mean(dim=1, keepdim=True).detach()
             std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + _EPS).detach()
             # mean, std -> (B, 1, F)
             x = (x - mean) / std * self.revin_weight + self.revin_bias
+            if ahead is not None:
+                weight, bias = self.revin_weight[future], self.revin_bias[future]
+                scaled = (ahead[..., : len(future)] - mean[..., future]) / std[..., future] * weight + bias
+                ahead = torch.cat([scaled, ahead[..., len(future) :]], 2)
 
             def denormalize(y: torch.Tensor) -> torch.Tensor:
                 weight, bias = self.revin_weight[-k:], self.revin_bias[-k:]
                 return (y - bias) / (weight + _EPS) * std[..., -k:] + mean[..., -k:]
 
-            return x, denormalize
-        return x, lambda y: y
+            return x, denormalize, ahead
+        return x, lambda y: y, ahead
 
 
 class FutureDecoder(nn.Module):

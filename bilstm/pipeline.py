@@ -85,9 +85,13 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
     torch.manual_seed(config.train.seed)  # the initial weights too are a function of the seed
     series, window = prepared.series, config.window
     inputs, targets = len(series.input_columns), len(series.target_columns)
-    known = [series.input_columns.index(c) for c in series.known_columns]
-    net = BiLSTMNet(config.model, inputs, targets, window.horizon, window.lookback, len(series.ids), known)
     calendar_columns = series.known_columns[len(config.data.future) :]
+    future, calendar = (
+        [series.input_columns.index(c) for c in part] for part in (config.data.future, calendar_columns)
+    )
+    net = BiLSTMNet(
+        config.model, inputs, targets, window.horizon, window.lookback, len(series.ids), future, calendar
+    )
     spec = WindowSpec(
         time_column=config.data.time_column,
         input_columns=series.input_columns,

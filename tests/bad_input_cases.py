@@ -503,4 +503,25 @@ CASES = [
         "sweep --data {d}/good.csv --trials 0",
         r"--trials 0: Input should be greater than or equal to 1$",
     ),
+    Case(
+        "a future column missing from the training file",
+        "train --data {d}/good.csv --future wind",
+        r"{d}/good\.csv: column 'wind' not found; available: timestamp, x, y; the training file holds a"
+        r" future column's past values too: add it, or drop it from --future$",
+    ),
+    Case(
+        "a column that is both a target and a future column",
+        "train --data {d}/good.csv --future y",
+        r"invalid config: data: column 'y' is in data\.future and data\.targets: a column has one role",
+    ),
+    Case(
+        "a holiday calendar of an unknown country",
+        "train --data {d}/good.csv --calendar holiday:XX",
+        r"data\.calendar: holiday:XX: XX is not a country code the holidays package knows",
+    ),
+    Case(
+        "a calendar feature constant at the data's step",
+        "train --data {d}/daily.csv --calendar hour",
+        r"calendar feature hour is constant on steps of days \(D\): drop it from data\.calendar$",
+    ),
 ]

@@ -158,6 +158,8 @@ NOT_LONG = {
             "infinite learning rate",
             "model name MLflow cannot register",
             "nonnegative neither auto nor a boolean",
+            "a column that is both a target and a future column",
+            "a holiday calendar of an unknown country",
         ],
         "a setting refused as the config is built, before the data is read: no rows to put in a series",
     ),

@@ -62,7 +62,7 @@ def test_a_target_driven_by_a_future_column_is_forecast_far_better_with_it(drive
 
 def test_the_network_never_reads_the_horizons_targets_or_past_only_columns():
     torch.manual_seed(0)
-    net = BiLSTMNet(ModelConfig(patch_len=1), 3, 1, horizon=4, lookback=8, known=[1]).eval()
+    net = BiLSTMNet(ModelConfig(patch_len=1), 3, 1, horizon=4, lookback=8, future=[1]).eval()
     x = torch.randn(5, 12, 3)
     changed = x.clone()
     changed[:, 8:, 2] += 100.0  # the horizon's targets
@@ -75,7 +75,7 @@ def test_the_network_never_reads_the_horizons_targets_or_past_only_columns():
 def test_the_linear_warm_start_fits_the_horizons_covariates():
     """y over the horizon is 2 x the known column there: the least-squares start alone gets it exactly."""
     torch.manual_seed(0)
-    net = BiLSTMNet(ModelConfig(patch_len=1, instance_norm="none"), 2, 1, horizon=3, lookback=5, known=[0])
+    net = BiLSTMNet(ModelConfig(patch_len=1, instance_norm="none"), 2, 1, horizon=3, lookback=5, future=[0])
     x = torch.randn(400, 8, 2)
     y = 2 * x[:, 5:, 0]
     net.fit_highway([(x, y)], penalties=[1e-6])
