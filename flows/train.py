@@ -32,7 +32,7 @@ from flows.backtest import run_folds
 from flows.fold_workers import FoldWorkers
 from tasks.backtest import plan_backtest, record_folds
 from tasks.data import fit_settings_to_data, ingest, make_windows, split_and_scale
-from tasks.evaluation import evaluate, record_promise
+from tasks.evaluation import evaluate, explain_inputs, record_promise
 from tasks.registry import (
     check_champion,
     judge_challenger,
@@ -68,6 +68,7 @@ def train_flow(config: PipelineConfig = PipelineConfig()) -> dict:  # noqa: B008
         forecaster, training_log = train(prepared, windows, config, checkpoint)
         evaluation = evaluate(forecaster, prepared, training_log)
         record_promise(evaluation, prepared)
+        explain_inputs(forecaster, windows[1])
         evidence, gate_notes = gate.single_split(evaluation, prepared, config.registry.gate_metric), []
         if config.registry.gate == "backtest":
             evidence, gate_notes = _backtest_evidence(run, series, config)

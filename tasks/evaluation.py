@@ -1,5 +1,6 @@
 """The evaluation tasks: test metrics beside the baselines, per-horizon table and plots, logged to MLflow;
-and what the model promises the monitor, from the same test windows."""
+what the model promises the monitor, from the same test windows; and, with covariates known in advance,
+which inputs it leans on."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from prefect.cache_policies import NO_CACHE
 from bilstm import pipeline, plots
 from bilstm.evaluation import Evaluation
 from bilstm.forecaster import Forecaster
+from bilstm.importance import importance_plot, permutation_importance
 from bilstm.promise import promise_of
 from bilstm.training import TrainingLog
+from bilstm.windows import Windows
 from tracking.monitoring import log_promise
 
 
@@ -49,3 +52,17 @@ def record_promise(evaluation: Evaluation, prepared: pipeline.ScaledSplit) -> No
     (`monitoring/test_windows.csv`), and its train and held-out rows' bins for drift
     (`monitoring/drift_reference.json`)."""
     log_promise(promise_of(evaluation, prepared))
+
+
+@task(cache_policy=NO_CACHE)
+def explain_inputs(forecaster: Forecaster, validation: Windows) -> None:
+    """For a model with covariates known in advance: the permutation importance of every input on the
+    validation windows, logged as `importance/permutation.csv` and `plots/importance.png`."""
+    if not forecaster.spec.known_columns:
+        return
+    table = permutation_importance(forecaster, validation)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "permutation.csv"
+        table.to_csv(path, index=False)
+        mlflow.log_artifact(str(path), "importance")
+    mlflow.log_figure(importance_plot(table), "plots/importance.png")

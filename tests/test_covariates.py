@@ -3,6 +3,7 @@ never the horizon's targets, forecasts take the future values and refuse what do
 them."""
 
 import holidays
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -187,3 +188,31 @@ def test_a_calendar_feature_that_cannot_change_at_the_datas_step_is_refused(tmp_
     config = driven_config(path, "one", **{"data.calendar": ["hour"]})
     with pytest.raises(DataValidationError, match=r"calendar feature hour is constant on steps of"):
         load_table(config.data)
+
+
+def test_a_model_with_a_future_column_trains_serves_and_forecasts_through_the_flows(tracking, tmp_path):
+    """The training flow registers it (its pyfunc smoke-tested on one table of history and future rows) and
+    logs which inputs it leans on; the forecast flow reads the future data file."""
+    from mlflow import MlflowClient
+
+    from flows.forecast import forecast_flow
+    from flows.train import train_flow
+
+    path = tmp_path / "driven.csv"
+    history = driven_frame("one")
+    history.to_csv(path, index=False)
+    summary = train_flow(driven_config(path, "one", **{"data.future": ["load"], "data.calendar": ["hour"]}))
+    client = MlflowClient(tracking, registry_uri=tracking)
+    importance = pd.read_csv(client.download_artifacts(summary["run_id"], "importance/permutation.csv"))
+    assert importance["input"].iloc[0] == "load" and importance["role"].iloc[0] == "future"
+    assert set(importance["input"]) == {"load", "hour", "y"}
+
+    future = tmp_path / "tomorrow.csv"
+    future_rows("one", history, 6, load=2.0).to_csv(future, index=False)
+    forecast = forecast_flow(data=str(path), output=str(tmp_path / "f.csv"), future_data=str(future))
+    table = pd.read_csv(tmp_path / "f.csv")
+    assert forecast["rows"] == 6 and table["y"].mean() > history["y"].mean() + 4
+    served = mlflow.pyfunc.load_model("models:/bilstm-forecaster@champion").predict(
+        pd.concat([history, future_rows("one", history, 6, load=2.0)], ignore_index=True)
+    )
+    np.testing.assert_allclose(served["y"], table["y"], rtol=1e-5)
