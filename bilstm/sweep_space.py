@@ -7,6 +7,9 @@ A space file:
     train.lr: {low: 1.0e-4, high: 1.0e-2, log: true}
     model.hidden_size: {choices: [32, 64, 128]}
     model.dropout: {low: 0.0, high: 0.5}
+    data.future: {choices: [[], [load_forecast], [load_forecast, wind_forecast]]}
+
+A list field's choices are lists (Optuna's choices are plain values: they travel as comma-joined text).
 """
 
 from __future__ import annotations
@@ -68,13 +71,17 @@ class SearchSpace:
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """The trial's values, as config overrides (`{"train.lr": 0.003, ...}`)."""
-        return {name: _suggest(trial, name, dist) for name, dist in self.distributions.items()}
+        return {
+            name: _decoded(name, _suggest(trial, name, dist)) for name, dist in self.distributions.items()
+        }
 
     def starting_values(self, config: PipelineConfig) -> dict[str, Any]:
         """`config`'s own values of the space's fields, those the space holds (a value outside a field's
         range or choices is left for the sampler to draw)."""
         own = flatten(config)
-        return {name: own[name] for name, dist in self.distributions.items() if _holds(dist, own[name])}
+        return {
+            name: own[name] for name, dist in self.distributions.items() if _holds(dist, _encoded(own[name]))
+        }
 
     def fingerprint(self) -> str:
         """The space as canonical JSON: a study resumed with another space is refused by comparing it."""
@@ -120,7 +127,7 @@ def _distribution(name: str, spec: Any, source: str) -> optuna.distributions.Bas
         choices = spec["choices"]
         if set(spec) != {"choices"} or not isinstance(choices, list) or not choices:
             raise SweepError(f"{where}: choices must be a non-empty list, and alone")
-        return optuna.distributions.CategoricalDistribution(choices)
+        return optuna.distributions.CategoricalDistribution([_encoded(choice) for choice in choices])
     if not {"low", "high"} <= set(spec) <= RANGE_KEYS:
         keys = sorted(spec)
         raise SweepError(f"{where}: a range needs low and high (and optionally log, step); got {keys}")
@@ -136,6 +143,18 @@ def _distribution(name: str, spec: Any, source: str) -> optuna.distributions.Bas
     if isinstance(low, int) and isinstance(high, int) and (step is None or isinstance(step, int)):
         return optuna.distributions.IntDistribution(low, high, log=log, step=step or 1)
     return optuna.distributions.FloatDistribution(low, high, log=log, step=step)
+
+
+def _encoded(value: Any) -> Any:
+    """A list choice as the text Optuna keeps (`[a, b]` -> 'a,b'); other values as they are."""
+    return ",".join(str(item) for item in value) if isinstance(value, list) else value
+
+
+def _decoded(name: str, value: Any) -> Any:
+    """The config value of a choice: a list field's text back to its list ('' -> [])."""
+    if isinstance(flatten(PipelineConfig()).get(name), list) and isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
 
 
 def _reason(error: ValueError) -> str:
@@ -159,7 +178,7 @@ def _check_values(distributions: dict[str, optuna.distributions.BaseDistribution
             values = [dist.low, dist.high]
         for value in values:
             try:
-                with_overrides(PipelineConfig(), {name: value})
+                with_overrides(PipelineConfig(), {name: _decoded(name, value)})
             except ValueError as error:
                 reason = _reason(error)
                 raise SweepError(f"{source}: {name} = {value!r} is not a valid value ({reason})") from None

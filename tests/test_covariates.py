@@ -216,3 +216,25 @@ def test_a_model_with_a_future_column_trains_serves_and_forecasts_through_the_fl
         pd.concat([history, future_rows("one", history, 6, load=2.0)], ignore_index=True)
     )
     np.testing.assert_allclose(served["y"], table["y"], rtol=1e-5)
+
+
+def test_a_sweep_space_chooses_among_covariates_given_as_lists():
+    import optuna
+
+    from bilstm.sweep_space import SearchSpace, SweepError
+
+    space = SearchSpace(
+        {"data.future": {"choices": [[], ["load"]]}, "data.calendar": {"choices": [[], ["hour"]]}}
+    )
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(12):
+        trial = study.ask()
+        values = space.suggest(trial)
+        seen.add((tuple(values["data.future"]), tuple(values["data.calendar"])))
+        study.tell(trial, 0.0)
+    assert seen == {((), ()), (("load",), ()), ((), ("hour",)), (("load",), ("hour",))}
+    with pytest.raises(
+        SweepError, match=r"data.future = 'OT' is not a valid value \(column 'OT' is in data.future"
+    ):
+        SearchSpace({"data.future": {"choices": [[], ["OT"]]}})
