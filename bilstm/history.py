@@ -86,7 +86,7 @@ def history_arrays(
         raise ForecastInputError(f"history has rows without a series id in {spec.series_column!r}")
     else:
         ids = history[spec.series_column].astype(str).to_numpy()
-    times = _stamps(spec, stamps).as_unit("ns")
+    times = history_stamps(spec, stamps).as_unit("ns")
     frame = history[read].astype(np.float64)
     if spec.calendar:
         derived = calendar_features.values(_shown(spec, times), spec.calendar)
@@ -129,7 +129,7 @@ def _given_future(
     given = pd.DataFrame(
         {
             "id": history_ids(spec, future),
-            "t": _stamps(spec, future[spec.time_column]).as_unit("ns").asi8,
+            "t": history_stamps(spec, future[spec.time_column]).as_unit("ns").asi8,
             "row": np.arange(len(future)),
         }
     )
@@ -190,7 +190,7 @@ def _shown(spec: WindowSpec, times: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return times if spec.timezone is None else times.tz_convert(spec.timezone)
 
 
-def _stamps(spec: WindowSpec, stamps: pd.Series) -> pd.DatetimeIndex:
+def history_stamps(spec: WindowSpec, stamps: pd.Series) -> pd.DatetimeIndex:
     """The history's stamps on the time line the model was trained on: naive, or UTC."""
     if spec.timezone is not None:
         return pd.DatetimeIndex(to_utc(stamps, spec.timezone))

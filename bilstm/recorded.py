@@ -4,7 +4,9 @@ forecast flow logs with its MLflow run and the monitor reads back once the targe
 Columns: `model_name`, `model_version`, `issue_time` (the last timestamp of the history it forecast from,
 per series), `series` (the data set's name), `series_id` (for a model of many series), `step`,
 `target_time`, `target`, `value`, and `lo_<level>` / `hi_<level>` per interval level where the forecaster
-has intervals. Stamps are ISO text in the data's zone, as the forecast file writes them.
+has intervals, and `future_<column>`, the value of each future column the forecast read at the target time,
+for a model with covariates known in advance. Stamps are ISO text in the data's zone, as the forecast file
+writes them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bilstm.forecaster import WindowSpec
-from bilstm.history import history_arrays
+from bilstm.history import history_arrays, history_ids, history_stamps
 from bilstm.scaling import ONE_SERIES
 
 COLUMNS = ["model_name", "model_version", "issue_time", "series", "step", "target_time", "target", "value"]
@@ -25,9 +27,11 @@ def record(
     model: tuple[str, str],
     issue_times: dict[str, str],
     series: str,
+    future: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The long table of one `Forecaster.predict` table issued at `issue_times` (per series id,
-    `last_stamps`) by `model` (name, version)."""
+    `last_stamps`) by `model` (name, version), from the `future` table of the covariates known in advance
+    that it read."""
     ids = None if spec.series_column is None else forecast[spec.series_column].astype(str).to_numpy()
     keys = np.repeat(ONE_SERIES, len(forecast)) if ids is None else ids
     issue_time = pd.Series(keys).map(issue_times).to_numpy()
@@ -48,8 +52,23 @@ def record(
         )
         if ids is not None:
             part.insert(4, "series_id", ids)
-        parts.append(part.assign(**{c.removeprefix(f"{target}_"): forecast[c].to_numpy() for c in bands}))
+        part = part.assign(**{c.removeprefix(f"{target}_"): forecast[c].to_numpy() for c in bands})
+        parts.append(part.assign(**_future_used(spec, future, keys, part["target_time"])))
     return pd.concat(parts, ignore_index=True)
+
+
+def _future_used(
+    spec: WindowSpec, future: pd.DataFrame | None, keys: np.ndarray, target_times: pd.Series
+) -> dict[str, np.ndarray]:
+    """`future_<column>` -> the future table's value at each (series, target time); none without one."""
+    if future is None or not spec.future_columns:
+        return {}
+    stamps = history_stamps(spec, future[spec.time_column])
+    shown = stamps if spec.timezone is None else stamps.tz_convert(spec.timezone)
+    given = pd.DataFrame(future[spec.future_columns].to_numpy(), columns=spec.future_columns)
+    given.index = pd.MultiIndex.from_arrays([history_ids(spec, future), shown.astype(str)])
+    rows = given.reindex(pd.MultiIndex.from_arrays([keys, target_times.to_numpy()]))
+    return {f"future_{column}": rows[column].to_numpy() for column in spec.future_columns}
 
 
 def last_stamps(spec: WindowSpec, history: pd.DataFrame) -> dict[str, str]:

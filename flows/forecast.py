@@ -64,14 +64,14 @@ def forecast_flow(
             table = forecast_many(forecaster, long_history, data, skip_short, future, future_data)
             path = publish_forecast(table, output)
             plot_path = plot_many_forecasts(forecaster, long_history, table, plot, found)
-            record_forecast(forecaster, long_history, table, model_uri, found, Path(data).stem)
+            record_forecast(forecaster, long_history, table, model_uri, found, Path(data).stem, future)
             notes = []  # a long table is read as it is, without the checks that notice gaps
         else:
             history = read_history(forecaster, data, csv)
             table = forecast(forecaster, history, future, future_data)
             path = publish_forecast(table, output)
             plot_path = plot_forecast(forecaster, history, table, plot)
-            record_forecast(forecaster, history.frame, table, model_uri, found, history.name)
+            record_forecast(forecaster, history.frame, table, model_uri, found, history.name, future)
             notes = history.notes
         times = table[forecaster.spec.time_column]
     return {

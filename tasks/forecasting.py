@@ -188,11 +188,12 @@ def record_forecast(
     model_uri: str,
     found: tuple[str, str, str] | None,
     data_name: str,
+    future: pd.DataFrame | None = None,
 ) -> None:
     """Log what was forecast, by which registered version (`found`), from which issue time (each series'
     last stamp in `history`), as `forecast/forecast.csv` and tags on the run (`bilstm.kind=forecast`,
-    `bilstm.model.name`, ...), where the monitor finds it."""
+    `bilstm.model.name`, ...), where the monitor finds it; with the values of the `future` table it read."""
     name, version, _ = found or ("", "", "")  # a run's model has no version
     issue_times = recorded.last_stamps(forecaster.spec, history)
-    record = recorded.record(table, forecaster.spec, (name, version), issue_times, data_name)
+    record = recorded.record(table, forecaster.spec, (name, version), issue_times, data_name, future)
     forecasts.log_recorded_forecast(record, model_uri)

@@ -192,7 +192,7 @@ def test_a_calendar_feature_that_cannot_change_at_the_datas_step_is_refused(tmp_
 
 def test_a_model_with_a_future_column_trains_serves_and_forecasts_through_the_flows(tracking, tmp_path):
     """The training flow registers it (its pyfunc smoke-tested on one table of history and future rows) and
-    logs which inputs it leans on; the forecast flow reads the future data file."""
+    logs which inputs it leans on; the forecast flow reads the future data file and records what it read."""
     from mlflow import MlflowClient
 
     from flows.forecast import forecast_flow
@@ -216,6 +216,8 @@ def test_a_model_with_a_future_column_trains_serves_and_forecasts_through_the_fl
         pd.concat([history, future_rows("one", history, 6, load=2.0)], ignore_index=True)
     )
     np.testing.assert_allclose(served["y"], table["y"], rtol=1e-5)
+    recorded = pd.read_csv(client.download_artifacts(forecast["run_id"], "forecast/forecast.csv"))
+    assert (recorded["future_load"] == 2.0).all() and len(recorded) == 6  # the covariates it read
 
 
 def test_a_sweep_space_chooses_among_covariates_given_as_lists():
