@@ -59,13 +59,8 @@ class BiLSTMNet(nn.Module):
         if known and config.channel_independent:
             raise ValueError("model.channel_independent cannot read covariates known in advance")
         self.config = config
-        self.input_size, self.n_targets, self.horizon, self.lookback = (
-            input_size,
-            n_targets,
-            horizon,
-            lookback,
-        )
-        self.known, self.future_columns = known, len(future)
+        self.input_size, self.n_targets, self.horizon = input_size, n_targets, horizon
+        self.lookback, self.known, self.future_columns = lookback, known, len(future)
         # the network's own view: one univariate channel at a time when channel-independent
         self.channels, self.outputs = (1, 1) if config.channel_independent else (input_size, n_targets)
         # a lookback shorter than one segment is one segment; the recurrent path reads the last whole
