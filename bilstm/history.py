@@ -19,7 +19,7 @@ from bilstm.scaling import ONE_SERIES
 from bilstm.stamps import offsets, to_utc
 
 if TYPE_CHECKING:
-    from bilstm.forecaster import WindowSpec
+    from bilstm.window_spec import WindowSpec
 
 
 @dataclass

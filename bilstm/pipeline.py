@@ -21,7 +21,7 @@ from bilstm.cycle import Cycle, fit_on_train_rows
 from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve, season
 from bilstm.evaluation import Evaluation, evaluate
-from bilstm.forecaster import Forecaster, WindowSpec
+from bilstm.forecaster import Forecaster
 from bilstm.interval_pooling import choose_pooling
 from bilstm.intervals import ConformalIntervals, calibrate
 from bilstm.model import BiLSTMNet
@@ -29,6 +29,7 @@ from bilstm.nonnegative import floored_targets
 from bilstm.scaling import Scaler
 from bilstm.split import Split, split_table
 from bilstm.training import EpochCallback, TrainingLog, fit, predict
+from bilstm.window_spec import WindowSpec
 from bilstm.windows import Windows, split_windows
 
 _FIT_BATCH = 4096  # windows per batch of the highway's least-squares warm start

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bilstm.forecaster import WindowSpec
 from bilstm.history import history_arrays, history_ids, history_stamps
 from bilstm.scaling import ONE_SERIES
+from bilstm.window_spec import WindowSpec
 
 COLUMNS = ["model_name", "model_version", "issue_time", "series", "step", "target_time", "target", "value"]
 

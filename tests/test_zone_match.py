@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from bilstm.errors import DataValidationError
-from bilstm.forecaster import WindowSpec
 from bilstm.job import NAIVE, Job
+from bilstm.window_spec import WindowSpec
 from bilstm.zone_match import check_zone
 from deployments.preflight import check_model_zone
 
