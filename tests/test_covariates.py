@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import SHAPES, tiny
+from helpers import SHAPES, shaped_config
 from pydantic import ValidationError
 
 from bilstm.config import ModelConfig, PipelineConfig, with_overrides
@@ -34,15 +34,9 @@ def driven_frame(shape: str, rows: int = 500, seed: int = 0) -> pd.DataFrame:
 
 
 def driven_config(path, shape: str, **overrides) -> PipelineConfig:
-    base = {
-        "data.path": str(path),
-        "data.time_column": "ds",
-        "data.series_column": "id" if shape == "many" else None,
-        "data.targets": ["y"],
-        "data.setting": "S",
-    }
+    """`shaped_config`'s tiny job with a lookback of 24 and a horizon of 6, 2 epochs."""
     window = {"window.lookback": 24, "window.horizon": 6, "train.epochs": 2}
-    return tiny(with_overrides(PipelineConfig(), base), **(window | overrides))
+    return shaped_config(path, shape, **(window | overrides))
 
 
 @pytest.fixture(scope="module", params=SHAPES)
