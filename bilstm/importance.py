@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from bilstm.calendar_features import columns as calendar_columns
 from bilstm.forecaster import Forecaster
@@ -71,8 +72,6 @@ def importance_plot(table: pd.DataFrame) -> Figure:
     axes.barh(shown["input"], shown["mse_increase"], color=[colors[r] for r in shown["role"]])
     axes.set_xlabel("rise of the validation MSE (scaled) when shuffled")
     axes.set_title("Permutation importance of the inputs")
-    for role, color in colors.items():
-        if role in set(table["role"]):
-            axes.barh([], [], color=color, label=role)
-    axes.legend(loc="lower right")
+    roles = [role for role in colors if role in set(table["role"])]
+    axes.legend(handles=[Patch(color=colors[role], label=role) for role in roles], loc="lower right")
     return figure
