@@ -290,7 +290,7 @@ class Forecaster:
         codes, _ = pd.factorize(history_ids(self.spec, history), sort=True)
         columns = self.spec.static_columns
         statics = read_statics(history, columns, codes, ids, "history", ForecastInputError)
-        return self.static_codes(statics, "history")
+        return self.statics.encode(statics, "history", ForecastInputError)
 
     def predict_table(self, table: pd.DataFrame) -> pd.DataFrame:
         """`predict` of one table holding the history and, for a model with future columns, each series'

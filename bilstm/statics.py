@@ -25,9 +25,8 @@ def read_statics(
     where: str,
     error: type[Exception] = DataValidationError,
 ) -> pd.DataFrame:
-    """(S, len(columns)) the value of each static column for each series of a long table (rows in the order
-    of `ids`):
-    floats for an all-numeric column, text otherwise.
+    """(S, len(columns)) the value of each static column for each series of a long table, rows in the order
+    of `ids`: floats for an all-numeric column, text otherwise.
 
     Args:
         table: the file's rows; `codes` (rows,) the series number of each, an index into `ids`.
@@ -47,8 +46,7 @@ def read_statics(
         if empty.any():
             raise error(
                 f"{where}: static column {sample(column)} is empty in {rows(empty)}"
-                f"{in_series(pd.Series(ids[codes]), empty)}; give every row its"
-                " series' value"
+                f"{in_series(pd.Series(ids[codes]), empty)}; give every row its series' value"
             )
         numbers = pd.to_numeric(cells, errors="coerce")
         values = numbers.astype(np.float64) if numbers.notna().all() else cells.astype(str)
@@ -95,8 +93,11 @@ class StaticEncoding:
         """Per column: 0 for a numeric one, the number of categories for a categorical one (`BiLSTMNet`)."""
         return [len(self.categories[c]) if c in self.categories else 0 for c in self.columns]
 
-    def encode(self, statics: pd.DataFrame, where: str = "data") -> np.ndarray:
-        """(S, D) float32 what the network reads of per-series static values: categories as their numbers."""
+    def encode(
+        self, statics: pd.DataFrame, where: str = "data", error: type[Exception] = DataValidationError
+    ) -> np.ndarray:
+        """(S, D) float32 what the network reads of per-series static values: categories as their numbers; a
+        numeric column holding text is an `error`."""
         encoded = np.empty((len(statics), len(self.columns)), dtype=np.float32)
         for j, column in enumerate(self.columns):
             values = statics[column]
@@ -105,7 +106,7 @@ class StaticEncoding:
                 encoded[:, j] = pd.Index(self.categories[column]).get_indexer(text)
                 continue
             if not pd.api.types.is_numeric_dtype(values):
-                raise DataValidationError(
+                raise error(
                     f"{where}: static column {sample(column)} is numeric in the model, but holds"
                     f" {sample(values.iloc[0])}; give each series its number"
                 )

@@ -160,7 +160,7 @@ def test_an_empty_static_cell_is_refused_naming_the_row(tmp_path):
         load_table(ar_config(path, **{"data.static": ["size"]}).data)
 
 
-def test_a_history_whose_static_column_varies_or_is_missing_is_refused(trained):
+def test_a_history_whose_static_column_varies_is_missing_or_not_a_number_is_refused(trained):
     _, forecaster, _, _ = trained
     history = unseen("up", 3.0)
     history.loc[history.index[-1], "kind"] = "down"
@@ -168,6 +168,8 @@ def test_a_history_whose_static_column_varies_or_is_missing_is_refused(trained):
         forecaster.predict(history)
     with pytest.raises(ForecastInputError, match=r"history: static column\(s\) size not found"):
         forecaster.predict(unseen("up", 3.0).drop(columns="size"))
+    with pytest.raises(ForecastInputError, match=r"history: static column 'size' is numeric in the model"):
+        forecaster.predict(unseen("up", 3.0).assign(size="big"))
 
 
 @pytest.mark.parametrize(
