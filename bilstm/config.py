@@ -84,6 +84,12 @@ class DataConfig(_Section):
         description="Calendar features derived from the stamps, in the data's own zone, known in advance:"
         " hour, dayofweek, month, ..., holiday:<country> (e.g. holiday:DE)",
     )
+    static: list[str] = Field(
+        [],
+        description="Columns holding an attribute of each series, constant within it (a region, a size):"
+        " numeric ones are standardised over the training series, others learned as categories; the"
+        " network reads them beside the window's summary",
+    )
     setting: Literal["S", "MS", "M"] = Field(
         "MS", description="S: targets in and out; MS: features + targets in, targets out; M: all in and out"
     )
@@ -178,6 +184,21 @@ class DataConfig(_Section):
                 )
         if len(set(self.future)) < len(self.future):
             raise ValueError(f"data.future names a column twice: {self.future}")
+        roles["future"] = self.future
+        for role, columns in roles.items():
+            both = [c for c in self.static if c in columns]
+            if both:
+                raise ValueError(
+                    f"column {both[0]!r} is in data.static and data.{role}: a column has one role; a static"
+                    " column holds one value per series, read beside the window, not in it"
+                )
+        if len(set(self.static)) < len(self.static):
+            raise ValueError(f"data.static names a column twice: {self.static}")
+        if self.static and self.series_column is None:
+            raise ValueError(
+                "data.static needs many series (data.series_column): a static column of one series is a"
+                " constant, with nothing to learn from; leave data.static empty"
+            )
         return self
 
 

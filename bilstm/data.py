@@ -26,6 +26,7 @@ from bilstm.frequency import Stamps, infer
 from bilstm.messages import in_series, names, rows, sample
 from bilstm.scaling import ONE_SERIES
 from bilstm.stamps import time_index
+from bilstm.statics import read_statics
 
 BUILTIN_NAME = "ETTh1"
 
@@ -50,6 +51,8 @@ class SeriesTable:
     # input columns known in advance (data.future, then the calendar's columns), read over the horizon too
     known_columns: list[str] = field(default_factory=list)
     calendar: list[str] = field(default_factory=list)  # data.calendar: the features derived from the stamps
+    # data.static: (S, D) each series' value of each static column (`bilstm.statics`), rows as `ids`
+    statics: pd.DataFrame | None = None
 
     @property
     def values(self) -> np.ndarray:
@@ -97,6 +100,7 @@ class SeriesTable:
             ids=self.ids[keep],
             offsets=np.concatenate([[0], np.cumsum(lengths)]),
             file_rows=self.file_rows[row_keep],
+            statics=None if self.statics is None else self.statics[keep],
         )
 
     def digest(self) -> str:
@@ -163,7 +167,7 @@ def used_columns(
     if config.setting == "S":
         return known + list(config.targets), list(config.targets)
     if config.features is None:
-        ignored = (config.time_column, config.series_column, *known)
+        ignored = (config.time_column, config.series_column, *known, *config.static)
         others = [c for c in table.columns if c not in ignored and c not in config.targets]
         features = [c for c in others if _mostly_numeric(table[c])]
         skipped = [str(c) for c in others if c not in features]
@@ -249,6 +253,9 @@ def load_table(config: DataConfig, missing_column_fix: str | None = None) -> Ser
     inputs, targets = used_columns(table, config, source, missing_column_fix)
     check_numeric(table, inputs, config, source)
     codes, uniques = pd.factorize(table[config.series_column], sort=True) if many else (None, ONE_SERIES)
+    statics = None
+    if config.static:  # with a series column, which data.static needs (`DataConfig`)
+        statics = read_statics(table, config.static, codes, np.asarray(uniques), source)
     frame = table[inputs].astype(np.float64)
     keys = [codes, times.asi8] if many else [times.asi8]
     frame, kept = merge_duplicates(frame, keys, config.duplicates, source)
@@ -275,6 +282,7 @@ def load_table(config: DataConfig, missing_column_fix: str | None = None) -> Ser
         freq="",
         timezone=timezone,
         known_columns=list(config.future),
+        statics=statics,
     )
     series = with_calendar(_fill_missing(series, config.missing), config.calendar)
     stamps = Stamps(series.frame.index, series.offsets, timezone, source, series.file_rows, series.described)

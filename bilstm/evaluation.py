@@ -138,7 +138,9 @@ def evaluate(forecaster: Forecaster, prepared: ScaledSplit) -> Evaluation:
         targets = slice(-len(spec.target_columns), None)
         cycle = forecaster.cycle.at(times[steps.reshape(-1)], targets, of_steps)
         cycle = cycle.reshape(len(first_rows), spec.horizon, -1)
-    pred = forecaster.forecast_inputs(inputs, windows.series, scaler, cycle)
+    static = forecaster.static_codes(series.statics, series.source)
+    static = None if static is None else static[windows.series]
+    pred = forecaster.forecast_inputs(inputs, windows.series, scaler, cycle, static)
     bands = forecaster.bands(pred, inputs, windows.series, scaler)
     units = prepared.scaler.units(slice(-len(series.target_columns), None), windows.series)
     return scored(windows, pred, units, bands, spec.horizon, spec.period)
@@ -158,6 +160,9 @@ def _check_comparable(forecaster: Forecaster, series: SeriesTable, split: Split,
     missing = [c for c in spec.input_columns if c not in series.input_columns]
     if missing:
         raise IncomparableModelError(f"the model needs columns {missing}")
+    given = [] if series.statics is None else list(series.statics.columns)
+    if [c for c in spec.static_columns if c not in given]:
+        raise IncomparableModelError(f"the model needs static columns {spec.static_columns}")
     if (first_rows - spec.lookback < series.offsets[series.row_series[first_rows]]).any():
         raise IncomparableModelError(
             f"the model reads {spec.lookback} rows, more than a series has before its test"

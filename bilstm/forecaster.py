@@ -24,11 +24,12 @@ from bilstm.calendar_steps import future_stamps
 from bilstm.config import CsvConfig, DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
-from bilstm.history import read_future, read_history, split_future_rows
+from bilstm.history import history_ids, read_future, read_history, split_future_rows
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floor, floor_bands, floor_mask
 from bilstm.scaling import Scaler
+from bilstm.statics import StaticEncoding, read_statics
 from bilstm.training import predict
 from bilstm.window_spec import WindowSpec
 from bilstm.windows import numpy_windows
@@ -47,6 +48,7 @@ class Forecaster:
     cycle: Cycle | None = None
     intervals: ConformalIntervals | None = None  # None: calibrated without levels, or bundles before format 4
     nonnegative: list[str] = field(default_factory=list)  # targets floored at 0; none in older bundles
+    statics: StaticEncoding | None = None  # how the network reads `spec.static_columns`; None without
 
     def bands(
         self,
@@ -77,17 +79,32 @@ class Forecaster:
         series: np.ndarray,
         scaler: Scaler | None = None,
         target_cycle: np.ndarray | None = None,
+        static: np.ndarray | None = None,
     ) -> np.ndarray:
         """(N, T, k) original-unit forecasts of (N, L, C) network inputs, window n of series series[n] of
         `scaler` (the forecaster's own by default); `target_cycle`: (N, T, k) the removed cycle at the
-        windows' targets, put back; the `nonnegative` targets floored at 0."""
+        windows' targets, put back; `static`: (N, D) the windows' encoded static columns (`static_codes`),
+        for a model with them; the `nonnegative` targets floored at 0."""
         scaler = scaler or self.scaler
         # a series embedding knows the series by their number in training; -1: not seen there
         known = self.scaler.numbers(scaler.ids)[series]
-        outputs = predict(self.model, inputs, known).numpy().reshape(len(inputs), self.spec.horizon, -1)
+        outputs = predict(self.model, inputs, known, static=static)
+        outputs = outputs.numpy().reshape(len(inputs), self.spec.horizon, -1)
         if target_cycle is not None:
             outputs = outputs + target_cycle
         return floor(scaler.inverse_transform(outputs, self._targets, series), self._floored)
+
+    def static_codes(self, statics: pd.DataFrame | None, where: str = "data") -> np.ndarray | None:
+        """(S, D) what the network reads of per-series static values (`bilstm.statics.read_statics`): None
+        for a model without static columns."""
+        if self.statics is None:
+            return None
+        if statics is None:
+            raise ForecastInputError(
+                f"{where}: the model reads static column(s) {', '.join(self.spec.static_columns)}: give"
+                " each series' value on its rows"
+            )
+        return self.statics.encode(statics, where)
 
     def network_values(
         self,
@@ -133,18 +150,20 @@ class Forecaster:
         times: pd.DatetimeIndex | None = None,
         series: int = 0,
         scaler: Scaler | None = None,
+        static: np.ndarray | None = None,
     ) -> np.ndarray:
         """Forecasts in original units for every window of (rows, C) original values of series `series` of
         `scaler` (the forecaster's own by default), its `spec.input_columns` taken at `times` (needed with
-        a cycle): (rows - L - T + 1, T, k), window i reading rows [i, i + L); the `nonnegative` targets
-        floored at 0."""
+        a cycle): (rows - L - T + 1, T, k), window i reading rows [i, i + L); `static`: (D,) the series'
+        encoded static columns, for a model with them; the `nonnegative` targets floored at 0."""
         lookback, horizon = self.spec.lookback, self.spec.horizon
         inputs = self.input_windows(values, times, series, scaler)[: len(values) - lookback - horizon + 1]
         target_cycle = None
         if self.cycle is not None:  # the series' own cycle at each window's target rows, (N, T, k)
             of_rows = self.cycle_series(scaler or self.scaler, np.full(len(values), series))
             _, target_cycle = numpy_windows(self.cycle.at(times, self._targets, of_rows), lookback, horizon)
-        return self.forecast_inputs(inputs, np.full(len(inputs), series), scaler, target_cycle)
+        static = None if static is None else np.repeat(static[None, :], len(inputs), axis=0)
+        return self.forecast_inputs(inputs, np.full(len(inputs), series), scaler, target_cycle, static)
 
     @property
     def _targets(self) -> slice:
@@ -183,6 +202,7 @@ class Forecaster:
         ends = np.cumsum(np.bincount(codes, minlength=len(uniques)))[keep]
         starts = ends - lookback
         scaler = self.scaler.with_unknown(uniques, values, codes)
+        static = self._history_statics(history, uniques)
         scaled = self.network_values(values, times, codes, scaler)
         # (rows - L + 1, C, L) -> (rows - L + 1, L, C)
         inputs = np.lib.stride_tricks.sliding_window_view(scaled, lookback, axis=0).transpose(0, 2, 1)[starts]
@@ -201,7 +221,8 @@ class Forecaster:
         if self.cycle is not None:
             of_steps = np.repeat(self.cycle_series(scaler, series), spec.horizon)
             cycle = self.cycle.at(future, self._targets, of_steps).reshape(len(series), spec.horizon, -1)
-        point = self.forecast_inputs(inputs, series, scaler, cycle)
+        static = None if static is None else static[series]
+        point = self.forecast_inputs(inputs, series, scaler, cycle, static)
         bands = self.bands(point, inputs, series, scaler)
         frame = (
             {} if spec.series_column is None else {spec.series_column: np.repeat(uniques[keep], spec.horizon)}
@@ -214,6 +235,16 @@ class Forecaster:
                 frame[f"{target}_lo_{level_name(level)}"] = lo[:, :, j].reshape(-1)
                 frame[f"{target}_hi_{level_name(level)}"] = hi[:, :, j].reshape(-1)
         return pd.DataFrame(frame)
+
+    def _history_statics(self, history: pd.DataFrame, ids: np.ndarray) -> np.ndarray | None:
+        """(S, D) the encoded static columns of the series `ids` (sorted) of `history`, each constant within
+        its series; None for a model without static columns."""
+        if self.statics is None:
+            return None
+        codes, _ = pd.factorize(history_ids(self.spec, history), sort=True)
+        columns = self.spec.static_columns
+        statics = read_statics(history, columns, codes, ids, "history", ForecastInputError)
+        return self.statics.encode(statics, "history", ForecastInputError)
 
     def predict_table(self, table: pd.DataFrame) -> pd.DataFrame:
         """`predict` of one table holding the history and, for a model with future columns, each series'
@@ -239,6 +270,7 @@ class Forecaster:
             csv=csv or CsvConfig(),
             future=self.spec.future_columns,
             calendar=self.spec.calendar,
+            static=self.spec.static_columns,
         )
 
     def save(self, directory: str | Path) -> Path:
@@ -252,6 +284,7 @@ class Forecaster:
             "cycle": None if self.cycle is None else self.cycle.to_json(),
             "intervals": None if self.intervals is None else self.intervals.to_json(),
             "nonnegative": self.nonnegative,
+            "statics": None if self.statics is None else self.statics.to_json(),
         }
         (directory / "forecaster.json").write_text(json.dumps(meta, indent=2))
         torch.save({k: v.cpu() for k, v in self.model.state_dict().items()}, directory / "weights.pt")
@@ -274,6 +307,7 @@ class Forecaster:
             )
         spec = WindowSpec(**meta["spec"])
         scaler = Scaler.from_json(meta["scaler"])
+        statics = StaticEncoding.from_json(meta["statics"]) if meta.get("statics") else None
         model = BiLSTMNet(
             ModelConfig(**meta["model_config"]),
             len(spec.input_columns),
@@ -283,13 +317,14 @@ class Forecaster:
             0 if meta["format_version"] < 5 else len(scaler.ids),  # the series an embedding knows
             [spec.input_columns.index(c) for c in spec.future_columns],
             [spec.input_columns.index(c) for c in spec.calendar_columns],
+            statics.sizes if statics else (),
         )
         state = _weights(directory / "weights.pt", device)
         model.load_state_dict(state)
         cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None
         intervals = ConformalIntervals.from_json(meta["intervals"]) if meta.get("intervals") else None
         nonnegative = meta.get("nonnegative", [])  # bundles from before flooring floor nothing
-        return cls(model.to(device).eval(), scaler, spec, cycle, intervals, nonnegative)
+        return cls(model.to(device).eval(), scaler, spec, cycle, intervals, nonnegative, statics)
 
 
 def _weights(path: Path, device: str) -> dict:

@@ -1,12 +1,14 @@
 """Which inputs a trained forecaster leans on: permutation importance on its validation windows, which it
 never trained on. Each input (a column, or the columns of one calendar feature together) is shuffled across
-the windows, over the lookback and the horizon alike, and the rise of the scaled MSE is its importance.
+the windows, over the lookback and the horizon alike, and the rise of the scaled MSE is its importance; each
+static column is shuffled across the windows the same way.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -41,16 +43,16 @@ def input_groups(forecaster: Forecaster) -> dict[str, tuple[str, list[int]]]:
 
 
 def permutation_importance(forecaster: Forecaster, validation: Windows, seed: int = 0) -> pd.DataFrame:
-    """One row per input, most important first: `input`, `role` (target, past, future, calendar), the
+    """One row per input, most important first: `input`, `role` (target, past, future, calendar, static), the
     validation MSE (scaled) with it shuffled, and its rise over the unshuffled MSE (`mse_increase`,
     `mse_ratio`)."""
     chosen = np.unique(np.linspace(0, len(validation) - 1, min(len(validation), MAX_WINDOWS)).astype(int))
     inputs = validation.inputs[chosen].numpy()
     targets = validation.targets[chosen].numpy()
-    series = validation.series_of(chosen)
+    series, static = validation.series_of(chosen), validation.static_of(chosen)
 
-    def mse(windows: np.ndarray) -> float:
-        outputs = predict(forecaster.model, windows, series).numpy().reshape(targets.shape)
+    def mse(windows: np.ndarray, statics: torch.Tensor | None = static) -> float:
+        outputs = predict(forecaster.model, windows, series, static=statics).numpy().reshape(targets.shape)
         return float(np.mean((outputs - targets) ** 2))
 
     base, rng, rows = mse(inputs), np.random.default_rng(seed), []
@@ -59,13 +61,24 @@ def permutation_importance(forecaster: Forecaster, validation: Windows, seed: in
         shuffled[:, :, numbers] = inputs[rng.permutation(len(inputs))][:, :, numbers]
         error = mse(shuffled)
         rows.append({"input": name, "role": role, "val_mse_scaled": error, "mse_increase": error - base})
+    for j, name in enumerate(forecaster.spec.static_columns):
+        shuffled = static.clone()
+        shuffled[:, j] = static[torch.as_tensor(rng.permutation(len(static))), j]
+        error = mse(inputs, shuffled)
+        rows.append({"input": name, "role": "static", "val_mse_scaled": error, "mse_increase": error - base})
     table = pd.DataFrame(rows).assign(mse_ratio=lambda t: t["val_mse_scaled"] / base)
     return table.sort_values("mse_increase", ascending=False, ignore_index=True)
 
 
 def importance_plot(table: pd.DataFrame) -> Figure:
     """A bar per input: how much its shuffling raised the validation MSE, coloured by role."""
-    colors = {"target": "tab:gray", "past": "tab:blue", "future": "tab:orange", "calendar": "tab:green"}
+    colors = {
+        "target": "tab:gray",
+        "past": "tab:blue",
+        "future": "tab:orange",
+        "calendar": "tab:green",
+        "static": "tab:purple",
+    }
     figure = Figure(figsize=(7, 0.4 * len(table) + 1.2), layout="constrained")
     axes = figure.subplots()
     shown = table.iloc[::-1]

@@ -38,10 +38,12 @@ class BiLSTMNet(nn.Module):
         n_series: int = 0,
         future: Sequence[int] = (),
         calendar: Sequence[int] = (),
+        statics: Sequence[int] = (),
     ) -> None:
         """`future`, `calendar`: the input columns known in advance (data.future, and the columns of
         data.calendar), whose values over the horizon follow each window's lookback rows in the inputs:
-        (B, L + T, F) instead of (B, L, F)."""
+        (B, L + T, F) instead of (B, L, F). `statics`: per static column (data.static), 0 for a numeric one,
+        else its number of categories (`bilstm.statics.StaticEncoding.sizes`)."""
         super().__init__()
         if not 1 <= n_targets <= input_size:
             raise ValueError(f"n_targets must be in [1, input_size={input_size}], got {n_targets}")
@@ -90,6 +92,10 @@ class BiLSTMNet(nn.Module):
         if config.series_embedding and n_series:
             self.series_embedding = nn.Embedding(n_series, config.series_embedding)
             width += config.series_embedding
+        # each series' static columns, read beside the pooled state: numerics as given, categories embedded
+        self.statics = StaticEmbedding(statics) if statics else None
+        if self.statics is not None:
+            width += self.statics.width
         self.head = nn.Sequential(
             nn.Linear(width, config.head_size), nn.ReLU(), nn.Linear(config.head_size, horizon * self.outputs)
         )
@@ -101,10 +107,18 @@ class BiLSTMNet(nn.Module):
             self.revin_weight = nn.Parameter(torch.ones(self.channels))
             self.revin_bias = nn.Parameter(torch.zeros(self.channels))
 
-    def forward(self, x: torch.Tensor, series: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, series: torch.Tensor | None = None, static: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """`series`: (B,) the windows' series numbers, for a series embedding (None or -1: a series not seen
-        in training, which gets the mean vector)."""
+        in training, which gets the mean vector); `static`: (B, D) the windows' static columns, encoded
+        (`bilstm.statics.StaticEncoding.encode`), for a model with static columns."""
         vectors = self._series_vectors(series, x.shape[0])
+        if self.statics is not None:
+            if static is None:
+                raise ValueError("this network reads static columns: pass each window's (B, D) values")
+            own = self.statics(static)
+            vectors = own if vectors is None else torch.cat([vectors, own], dim=1)
         if not self.config.channel_independent:
             y = self._forward(x, vectors)
         else:
@@ -144,7 +158,7 @@ class BiLSTMNet(nn.Module):
         # pooled -> (B, D*H)
         if vectors is not None:
             pooled = torch.cat([pooled, vectors], dim=1)
-            # -> (B, D*H + E)
+            # -> (B, D*H + E + static width)
         pooled = self.dropout(pooled)
         y = self.head(pooled).view(-1, self.horizon, self.outputs)
         # y -> (B, T, k)
@@ -264,6 +278,29 @@ class BiLSTMNet(nn.Module):
 
             return x, denormalize, ahead
         return x, lambda y: y, ahead
+
+
+class StaticEmbedding(nn.Module):
+    """(B, D) encoded static columns -> (B, W): numeric ones as they come (standardised over the training
+    series), each categorical one a learned vector of min(8, max(2, (categories + 1) // 2)), the mean vector
+    for a category unknown in training (-1)."""
+
+    def __init__(self, sizes: Sequence[int]) -> None:
+        super().__init__()
+        self.numeric = [j for j, size in enumerate(sizes) if size == 0]
+        self.categorical = [j for j, size in enumerate(sizes) if size > 0]
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(sizes[j], min(8, max(2, (sizes[j] + 1) // 2))) for j in self.categorical
+        )
+        self.width = len(self.numeric) + sum(e.embedding_dim for e in self.embeddings)
+
+    def forward(self, static: torch.Tensor) -> torch.Tensor:
+        parts = [static[:, self.numeric].float()]
+        for j, embedding in zip(self.categorical, self.embeddings, strict=True):
+            codes = static[:, j].round().long()
+            vectors = embedding(codes.clamp(min=0))
+            parts.append(torch.where((codes >= 0)[:, None], vectors, embedding.weight.mean(dim=0)))
+        return torch.cat(parts, dim=1)
 
 
 class FutureDecoder(nn.Module):

@@ -73,17 +73,22 @@ class Scores:
 
 
 def rolling_scores(
-    forecaster: Forecaster, frame: pd.DataFrame, first_row: int, series: int = 0, scaler: Scaler | None = None
+    forecaster: Forecaster,
+    frame: pd.DataFrame,
+    first_row: int,
+    series: int = 0,
+    scaler: Scaler | None = None,
+    static: np.ndarray | None = None,
 ) -> Scores:
     """Every stride-1 window whose targets lie in rows [first_row, end) of `frame` (the model's input
     columns of series `series` of `scaler`, the forecaster's own by default, original units, indexed by
-    time)."""
+    time); `static`: (D,) the series' encoded static columns, for a model with them."""
     spec, scaler = forecaster.spec, scaler or forecaster.scaler
     lookback, horizon = spec.lookback, spec.horizon
     windows = len(frame) - first_row - horizon + 1
     rows = slice(first_row - lookback, len(frame))
     values, times = frame[spec.input_columns].to_numpy(np.float64)[rows], frame.index[rows]
-    forecast = forecaster.forecast_windows(values, times, series, scaler)  # (windows, T, k)
+    forecast = forecaster.forecast_windows(values, times, series, scaler, static)  # (windows, T, k)
     target_values = frame[spec.target_columns].to_numpy(np.float64)
     # (windows, k, T) -> (windows, T, k)
     truth = np.lib.stride_tricks.sliding_window_view(target_values[first_row:], horizon, axis=0)

@@ -23,6 +23,7 @@ def score_series(
     (`recorded`, with a `series_id` column for a model of many) where any arrived, else rolling origins;
     `rows` into the whole table. A series the model was not trained on is scaled by its own rows."""
     scaler = forecaster.scaler.with_unknown(table.ids, table.values, table.row_series)
+    statics = forecaster.static_codes(table.statics, table.source)  # (S, D), None without static columns
     by_series = {}  # series id -> its recorded forecasts
     if recorded is not None and table.series_column is None:
         by_series = {str(table.ids[0]): recorded}
@@ -37,7 +38,8 @@ def score_series(
             own = by_series[str(series_id)]
             scores = recorded_scores(forecaster, frame, own, first_row, number, scaler)
         if scores is None:
-            scores = rolling_scores(forecaster, frame, first_row, number, scaler)
+            static = None if statics is None else statics[number]
+            scores = rolling_scores(forecaster, frame, first_row, number, scaler, static)
         scored.append(replace(scores, rows=scores.rows + rows.start))
     return scored
 

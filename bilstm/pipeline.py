@@ -28,6 +28,7 @@ from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floored_targets
 from bilstm.scaling import Scaler
 from bilstm.split import Split, split_table
+from bilstm.statics import StaticEncoding
 from bilstm.training import EpochCallback, TrainingLog, fit, predict
 from bilstm.window_spec import WindowSpec
 from bilstm.windows import Windows, split_windows
@@ -45,12 +46,20 @@ class ScaledSplit:
     scaler: Scaler
     scaled: np.ndarray  # (rows, C) float32, columns as series.input_columns
     cycle: Cycle | None = None
+    statics: StaticEncoding | None = None  # data.static, fitted over the series
+
+    def static_rows(self) -> np.ndarray | None:
+        """(rows, D) each row's series' encoded static columns; None without static columns."""
+        if self.statics is None:
+            return None
+        return self.statics.encode(self.series.statics, self.series.source)[self.series.row_series]
 
 
 def split_and_scale(series: SeriesTable, config: PipelineConfig, split: Split | None = None) -> ScaledSplit:
     """Split by `config` (leaving out series too short for it where `data.skip_short`), or by a given
     `split` (a backtest's fold); fit the scaler (one per series, or pooled with `scaler.per_series` off)
-    and the cycle (one profile per series) on the train rows, and scale every row with them."""
+    and the cycle (one profile per series) on the train rows, and scale every row with them; the static
+    columns' encoding over the series."""
     if split is None:
         series, split = split_table(series, config)
     values, row_series = series.values, series.row_series
@@ -65,7 +74,8 @@ def split_and_scale(series: SeriesTable, config: PipelineConfig, split: Split | 
             row_series[train], series.ids,
         )  # fmt: skip
         scaled = scaled - cycle.at(times, series=row_series)
-    return ScaledSplit(series, split, scaler, scaled.astype(np.float32), cycle)
+    statics = None if series.statics is None else StaticEncoding.fit(series.statics)
+    return ScaledSplit(series, split, scaler, scaled.astype(np.float32), cycle, statics)
 
 
 def make_train_windows(prepared: ScaledSplit, config: PipelineConfig) -> tuple[Windows, Windows]:
@@ -77,7 +87,7 @@ def make_train_windows(prepared: ScaledSplit, config: PipelineConfig) -> tuple[W
         len(prepared.series.target_columns),
         config.window.horizon if prepared.series.known_columns else 0,
     )
-    return split_windows(prepared.scaled, prepared.split, k, uniform, keys, ahead)
+    return split_windows(prepared.scaled, prepared.split, k, uniform, keys, ahead, prepared.static_rows())
 
 
 def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
@@ -90,8 +100,17 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
     future, calendar = (
         [series.input_columns.index(c) for c in part] for part in (config.data.future, calendar_columns)
     )
+    statics = prepared.statics.sizes if prepared.statics else ()
     net = BiLSTMNet(
-        config.model, inputs, targets, window.horizon, window.lookback, len(series.ids), future, calendar
+        config.model,
+        inputs,
+        targets,
+        window.horizon,
+        window.lookback,
+        len(series.ids),
+        future,
+        calendar,
+        statics,
     )
     spec = WindowSpec(
         time_column=config.data.time_column,
@@ -108,12 +127,15 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
         future_columns=list(config.data.future),
         calendar=series.calendar,
         calendar_columns=calendar_columns,
+        static_columns=list(config.data.static),
     )
     # every series' train and validation rows: those before its val_end
     known = np.arange(len(series.frame)) < prepared.split.val_end[series.row_series]
     values = series.frame[series.target_columns].to_numpy()[known]
     nonnegative = floored_targets(config.data.nonnegative, values, series.target_columns)
-    return Forecaster(net, prepared.scaler, spec, prepared.cycle, nonnegative=nonnegative)
+    return Forecaster(
+        net, prepared.scaler, spec, prepared.cycle, nonnegative=nonnegative, statics=prepared.statics
+    )
 
 
 def fit_forecaster(
@@ -156,7 +178,9 @@ def calibrate_intervals(
         return None
     targets = val.targets.numpy()
     # outputs (N, T) or (N, T, k) -> (N, T, k)
-    outputs = predict(model, val.inputs, val.series_of(slice(None))).numpy().reshape(targets.shape)
+    every = slice(None)
+    outputs = predict(model, val.inputs, val.series_of(every), static=val.static_of(every))
+    outputs = outputs.numpy().reshape(targets.shape)
     # a window's volatility is of its lookback rows: never of the horizon's, which hold the truth
     method, levels, inputs = (
         config.intervals.method,

@@ -71,8 +71,13 @@ def _autocast(device: torch.device, amp: bool):
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
 
 
-def _outputs(model: nn.Module, x: torch.Tensor, series: torch.Tensor | None) -> torch.Tensor:
-    """The model on a batch; the windows' series numbers go to a model with a series embedding."""
+def _outputs(
+    model: nn.Module, x: torch.Tensor, series: torch.Tensor | None, static: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The model on a batch; the windows' series numbers go to a model with a series embedding, their
+    static columns to one that reads them."""
+    if static is not None:
+        return model(x, series, static)
     return model(x) if series is None else model(x, series)
 
 
@@ -82,10 +87,12 @@ def predict(
     inputs: torch.Tensor | np.ndarray,
     series: torch.Tensor | np.ndarray | None = None,
     batch_size: int = 1024,
+    static: torch.Tensor | np.ndarray | None = None,
 ) -> torch.Tensor:
     """Model outputs for (N, L, F) inputs (a tensor or a strided numpy view), in eval mode and float32,
     batch by batch, on the CPU; only one batch of inputs is copied at a time. `series`: (N,) the windows'
-    series numbers, for a model with a series embedding (-1: a series it was not trained on)."""
+    series numbers, for a model with a series embedding (-1: a series it was not trained on); `static`:
+    (N, D) their encoded static columns, for a model that reads them."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -94,7 +101,8 @@ def predict(
         # a copy of the batch: a strided view may be read-only, which torch does not take without a warning
         batch = torch.as_tensor(np.array(inputs[start : start + batch_size], order="C")).to(device)
         keys = None if series is None else torch.as_tensor(series[start : start + batch_size]).to(device)
-        outputs.append(_outputs(model, batch, keys).float().cpu())
+        own = None if static is None else torch.as_tensor(static[start : start + batch_size]).to(device)
+        outputs.append(_outputs(model, batch, keys, own).float().cpu())
     model.train(was_training)
     return torch.cat(outputs)
 
@@ -110,7 +118,8 @@ def evaluate_loss(
         index = slice(start, start + batch_size)
         x, y = windows.batch(index)
         with _autocast(x.device, amp):
-            total += loss_fn(_outputs(model, x, windows.series_of(index)).float(), y).item() * len(x)
+            outputs = _outputs(model, x, windows.series_of(index), windows.static_of(index))
+            total += loss_fn(outputs.float(), y).item() * len(x)
     model.train()
     return total / len(windows)
 
@@ -133,7 +142,7 @@ def train_epoch(
         index = permutation[start : start + config.batch_size]
         x, y = train.batch(index)
         with _autocast(x.device, config.amp):
-            loss = loss_fn(_outputs(model, x, train.series_of(index)).float(), y)
+            loss = loss_fn(_outputs(model, x, train.series_of(index), train.static_of(index)).float(), y)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()

@@ -30,6 +30,7 @@ class WindowSpec:
     future_columns: list[str] = field(default_factory=list)  # data.future: given for the horizon to forecast
     calendar: list[str] = field(default_factory=list)  # data.calendar: derived from the stamps
     calendar_columns: list[str] = field(default_factory=list)  # the calendar's input columns
+    static_columns: list[str] = field(default_factory=list)  # data.static: one value per series, not inputs
 
     @property
     def known_columns(self) -> list[str]:

@@ -37,6 +37,7 @@ class Windows:
     ahead: int = (
         0  # rows after the lookback the inputs run over: the horizon's, for covariates known in advance
     )
+    static: torch.Tensor | None = None  # (rows, D) float32 each row's series' static columns, encoded
 
     def __post_init__(self) -> None:
         if len(self) < 1:
@@ -93,6 +94,13 @@ class Windows:
         rows = index if self.starts is None else self.starts[index]
         return self.keys[rows]
 
+    def static_of(self, index: torch.Tensor | slice) -> torch.Tensor | None:
+        """(B, D) the encoded static columns of the windows at `index`; None without `static`."""
+        if self.static is None:
+            return None
+        rows = index if self.starts is None else self.starts[index]
+        return self.static[rows]
+
     def batch(self, index: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor]:
         """Contiguous (B, L, C) inputs and targets for the windows at `index`: (B, T), or (B, T, k)
         for k > 1 target columns (the model's output shape)."""
@@ -107,6 +115,7 @@ class Windows:
         series, keys = self.series.to(device), None if self.keys is None else self.keys.to(device)
         windows = Windows(series, self.lookback, self.horizon, self.n_targets, starts, self.groups, keys)
         windows.window_series, windows.ahead = self.window_series, self.ahead
+        windows.static = None if self.static is None else self.static.to(device)
         return windows
 
 
@@ -119,18 +128,28 @@ def make_windows(
     groups: np.ndarray | None = None,
     keys: np.ndarray | None = None,
     ahead: int = 0,
+    static: np.ndarray | None = None,
 ) -> Windows:
     """Windows over (rows, C) scaled values whose last `n_targets` columns are the targets; only those
     starting at `starts` where given, drawn for training series first by the window offsets `groups`, each
     row of the series number `keys` where given (a series embedding reads them); inputs running `ahead`
-    rows past the lookback."""
+    rows past the lookback; `static`: (rows, D) each row's encoded static columns."""
     series = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+    static_rows = None if static is None else torch.from_numpy(np.ascontiguousarray(static, np.float32))
 
     def tensor(array: np.ndarray | None) -> torch.Tensor | None:
         return None if array is None else torch.from_numpy(np.asarray(array, dtype=np.int64))
 
     return Windows(
-        series, lookback, horizon, n_targets, tensor(starts), tensor(groups), tensor(keys), ahead=ahead
+        series,
+        lookback,
+        horizon,
+        n_targets,
+        tensor(starts),
+        tensor(groups),
+        tensor(keys),
+        ahead=ahead,
+        static=static_rows,
     )
 
 
@@ -141,18 +160,22 @@ def split_windows(
     uniform_series: bool = False,
     keys: np.ndarray | None = None,
     ahead: int = 0,
+    static: np.ndarray | None = None,
 ) -> tuple[Windows, Windows]:
     """Train and validation windows of every series of `split` over the (rows, C) scaled values: no window
     reads a row past its split or crosses into another series. With `uniform_series` (and more than one
     series: one would only be drawn with replacement) training draws a series first, then one of its
     windows; `keys`: each row's series number, for a series embedding; `ahead`: inputs over the horizon's
-    rows too (covariates known in advance). Each window knows its series."""
+    rows too (covariates known in advance); `static`: (rows, D) each row's encoded static columns. Each
+    window knows its series."""
     groups = None
     if uniform_series and len(split.first) > 1:
         groups = np.concatenate([[0], np.cumsum(split.window_counts("train"))])
     lookback, horizon = split.lookback, split.horizon
-    train = make_windows(scaled, lookback, horizon, n_targets, split.starts("train"), groups, keys, ahead)
-    val = make_windows(scaled, lookback, horizon, n_targets, split.starts("val"), None, keys, ahead)
+    train = make_windows(
+        scaled, lookback, horizon, n_targets, split.starts("train"), groups, keys, ahead, static
+    )
+    val = make_windows(scaled, lookback, horizon, n_targets, split.starts("val"), None, keys, ahead, static)
     for windows, part in ((train, "train"), (val, "val")):
         windows.window_series = np.repeat(np.arange(len(split.first)), split.window_counts(part))
     return train, val

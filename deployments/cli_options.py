@@ -58,6 +58,14 @@ class JobOptions:
             " month, quarter, dayofyear, minute, holiday:<country> (e.g. holiday:DE)",
         ),
     ] = None
+    static: Annotated[
+        str | None,
+        typer.Option(
+            "--static",
+            help="Columns holding an attribute of each series (constant within it), comma-separated:"
+            " numeric ones scaled, others learned as categories",
+        ),
+    ] = None
     time_column: Annotated[
         str | None, typer.Option("--time-column", help="Timestamp column [default: date]")
     ] = None
@@ -101,6 +109,7 @@ class JobOptions:
             "data.features": _columns(self.features),
             "data.future": _columns(self.future),
             "data.calendar": _columns(self.calendar),
+            "data.static": _columns(self.static),
             "data.time_column": self.time_column,
             "data.csv.sep": self.sep,
             "data.csv.decimal": self.decimal,

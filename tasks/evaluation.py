@@ -56,9 +56,9 @@ def record_promise(evaluation: Evaluation, prepared: pipeline.ScaledSplit) -> No
 
 @task(cache_policy=NO_CACHE)
 def explain_inputs(forecaster: Forecaster, validation: Windows) -> None:
-    """For a model with covariates known in advance: the permutation importance of every input on the
-    validation windows, logged as `importance/permutation.csv` and `plots/importance.png`."""
-    if not forecaster.spec.known_columns:
+    """For a model with covariates (known in advance, or static): the permutation importance of every input
+    on the validation windows, logged as `importance/permutation.csv` and `plots/importance.png`."""
+    if not forecaster.spec.known_columns and not forecaster.spec.static_columns:
         return
     table = permutation_importance(forecaster, validation)
     with tempfile.TemporaryDirectory() as tmp:

@@ -524,4 +524,15 @@ CASES = [
         "train --data {d}/daily.csv --calendar hour",
         r"calendar feature hour is constant on steps of days \(D\): drop it from data\.calendar$",
     ),
+    Case(
+        "a static column that varies within a series",
+        "train --data {d}/long_table_static.csv --series-column sensor --static region",
+        r"{d}/long_table_static\.csv: column 'region' varies within series 'south' \(file rows 1201 and 1211:"
+        r" 'coast', 'delta'\); a static column holds one value per series$",
+    ),
+    Case(
+        "a column that is both a target and a static column",
+        "train --data {d}/good.csv --static y",
+        r"invalid config: data: column 'y' is in data\.static and data\.targets: a column has one role",
+    ),
 ]

@@ -56,6 +56,12 @@ BAD_FILES: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "long_table_repeat.csv": lambda f: pd.concat(
         [f.assign(sensor="north"), f.assign(sensor="south"), f.iloc[[3]].assign(sensor="south")]
     ),
+    "long_table_static.csv": lambda f: pd.concat(  # south's region changes at its 11th row
+        [
+            f.assign(sensor="north", region="hills"),
+            f.assign(sensor="south", region=["coast"] * 10 + ["delta"] + ["coast"] * (len(f) - 11)),
+        ]
+    ),
     "offsets_and_none.csv": lambda f: f.assign(
         timestamp=f.timestamp.dt.tz_localize("UTC").astype(str).where(f.index != 11, str(f.timestamp[11]))
     ),

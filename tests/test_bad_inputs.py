@@ -160,6 +160,7 @@ NOT_LONG = {
             "nonnegative neither auto nor a boolean",
             "a column that is both a target and a future column",
             "a holiday calendar of an unknown country",
+            "a column that is both a target and a static column",
         ],
         "a setting refused as the config is built, before the data is read: no rows to put in a series",
     ),

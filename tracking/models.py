@@ -28,7 +28,8 @@ def history_example(prepared: pipeline.ScaledSplit, forecaster: Forecaster) -> p
     column): the pyfunc's input example (stamps with offsets as text in the data's zone: MLflow's schema
     takes no zoned datetimes; `Forecaster.predict` reads both). For a model with future columns, the
     lookback rows end `horizon` rows earlier, and the `horizon` rows after them follow with only the future
-    columns filled: the future rows the pyfunc model takes in the same table."""
+    columns filled: the future rows the pyfunc model takes in the same table. Every row holds its series'
+    static columns, where the model has them."""
     series, spec = prepared.series, forecaster.spec
     length = spec.lookback + (spec.horizon if spec.future_columns else 0)
     ends = series.offsets[1:3]
@@ -36,6 +37,10 @@ def history_example(prepared: pipeline.ScaledSplit, forecaster: Forecaster) -> p
     frame = series.frame[series.file_columns].iloc[rows].reset_index()
     future_rows = np.tile(np.arange(length) >= spec.lookback, len(ends))
     frame.loc[future_rows, [c for c in series.file_columns if c not in spec.future_columns]] = np.nan
+    if series.statics is not None:  # each row holds its series' static values
+        row_series = series.row_series[rows]
+        for column in series.statics.columns:
+            frame[column] = series.statics[column].to_numpy()[row_series]
     if series.series_column is not None:
         frame.insert(0, series.series_column, np.repeat(series.ids, series.lengths)[rows])
     return as_text(frame, forecaster.spec.timezone)
