@@ -1,6 +1,6 @@
-"""A virtual environment of its own for the libraries the benchmarks compare against (Darts, NeuralForecast),
-made once and reused, and a way to run a script in it as a separate process: JSON in on stdin, JSON out on
-the last stdout line, timed. Those libraries never become the project's dependencies.
+"""A virtual environment of its own for the libraries the benchmarks compare against (Darts, NeuralForecast,
+StatsForecast), made once and reused, and a way to run a script in it as a separate process: JSON in on stdin,
+JSON out on the last stdout line, timed. Those libraries never become the project's dependencies.
 
 The venv lives in `$BILSTM_COMPARE_VENV`, else `~/.cache/bilstm-bench/compare-venv`.
 """
@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-LIBRARIES = {"darts": "darts==0.48.1", "neuralforecast": "neuralforecast==3.3.0"}
+LIBRARIES = {
+    "darts": "darts==0.48.1",
+    "neuralforecast": "neuralforecast==3.3.0",
+    # needs pandas < 3: installed after NeuralForecast, pip moves the venv back to pandas 2
+    "statsforecast": "statsforecast==2.1.1",
+}
 RUNNERS = Path(__file__).with_name("runners")
 
 

@@ -1,7 +1,8 @@
 """M4 Hourly: the `m4-hourly` preset against seasonal naive, Naive2 and a global linear model on the last 48
 steps of each training series (trained on the rest): sMAPE, MASE and OWA (M4's definitions, `bilstm.m4`)
-per seed, the training time, NeuralForecast's LSTM and NHITS where bench/m4_neuralforecast.py has run, and
-M4's published hourly figures (on the official test part, not shipped here) as reference rows.
+per seed, the training time, NeuralForecast's LSTM and NHITS where bench/m4_neuralforecast.py has run,
+StatsForecast's models where bench/m4_statsforecast.py has, and M4's published hourly figures (on the
+official test part, not shipped here) as reference rows.
 
 The linear row is the preset model's own least-squares highway warm start (`BiLSTMNet.fit_highway`: ridge
 on the same normalised training windows, the penalty picked on the validation windows) scored before any
@@ -44,8 +45,9 @@ from deployments.config_layers import build_config
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 LONG_TABLE = RESULTS / "m4-hourly-long.csv"
-# what this script and bench/m4_neuralforecast.py report, kept beside the scripts (results/ is not tracked)
+# what this script and the peers' scripts report, kept beside the scripts (results/ is not tracked)
 SUMMARY, TRIALS, NEURALFORECAST = BENCH / "m4.json", BENCH / "m4-trials.md", BENCH / "m4-neuralforecast.json"
+STATSFORECAST = BENCH / "m4-statsforecast.json"
 PRESET = "m4-hourly"
 # M4's "Evaluation and Ranks" table, hourly, on the official test part (../shared/data/m4/README.md):
 # sMAPE, MASE, OWA
@@ -165,8 +167,8 @@ def mean_row(runs: list[dict]) -> dict[str, float]:
     return row
 
 
-def neuralforecast_rows(path: Path) -> dict | None:
-    """NeuralForecast's rows from bench/m4_neuralforecast.py's summary, if it has run."""
+def peer_rows(path: Path) -> dict | None:
+    """The summary of bench/m4_neuralforecast.py or bench/m4_statsforecast.py at `path`, if it has run."""
     if not path.exists():
         return None
     return json.loads(path.read_text())
@@ -212,6 +214,17 @@ def table(results: dict) -> str:
                 f"| NeuralForecast {name} ({nf['series']} series, {steps} steps, {nf['threads']} threads)"
                 f" | {row['smape']:.3f} | {row['mase']:.3f} | {row['owa']:.3f} | {row['fit']:.0f} s |"
             )
+    sf = results.get("statsforecast")
+    if sf is None:
+        lines.append("| StatsForecast AutoETS, AutoTheta | not run | | | |")
+    else:
+        # its SeasonalNaive only checks the windows: it equals the sNaive row
+        for name in [name for name in sf["results"] if name not in ("sNaive", "Naive2", "SeasonalNaive")]:
+            row = sf["results"][name]
+            lines.append(
+                f"| StatsForecast {name} ({sf['series']} series, per series, n_jobs {sf['n_jobs']})"
+                f" | {row['smape']:.3f} | {row['mase']:.3f} | {row['owa']:.3f} | {row['seconds']:.0f} s |"
+            )
     for name, (smape, mase, owa) in PUBLISHED.items():
         lines.append(
             f"| M4 published: {name} (official test part) | {smape:.3f} | {mase:.3f} | {owa:.3f} | |"
@@ -254,6 +267,12 @@ def main() -> None:
         default=NEURALFORECAST,
         help="bench/m4_neuralforecast.py's summary, read for its rows if present",
     )
+    parser.add_argument(
+        "--statsforecast",
+        type=Path,
+        default=STATSFORECAST,
+        help="bench/m4_statsforecast.py's summary, read for its rows if present",
+    )
     parser.add_argument("--tune", action="store_true", help="score the validation part, log a trial line")
     parser.add_argument("--note", default="", help="--tune: what the trial tries")
     args = parser.parse_args()
@@ -265,7 +284,8 @@ def main() -> None:
         log_trial(results, args.note, args.sets)
         print(json.dumps({k: results[k] for k in ["runs", "linear", "sNaive", "Naive2"]}, indent=1))
         return
-    results["neuralforecast"] = neuralforecast_rows(args.neuralforecast)
+    results["neuralforecast"] = peer_rows(args.neuralforecast)
+    results["statsforecast"] = peer_rows(args.statsforecast)
     results["machine"] = {"torch": torch.__version__, "python": platform.python_version()}
     results["command"] = "python bench/m4.py " + " ".join(sys.argv[1:])
     SUMMARY.write_text(json.dumps(results, indent=2) + "\n")
