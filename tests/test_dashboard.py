@@ -118,7 +118,10 @@ def test_the_shipped_deployments_are_served_with_a_per_field_form(dashboard):
         "plot",
         "skip_short",
         "csv",
+        "future_data",
     }
+    train_data = train_schema["definitions"]["DataConfig"]["properties"]
+    assert {"future", "calendar", "static"} <= set(train_data)  # the covariate roles, in the retrain's form
     backtest = deployments["backtest"].parameter_openapi_schema
     assert set(backtest["properties"]) == {"config", "backtest"}
     options = backtest["definitions"]["BacktestOptions"]["properties"]
