@@ -6,8 +6,9 @@ LEAR-like ridge model; NeuralForecast's NHITS and NBEATSx with the same future c
 and wall seconds.
 
 The Bi-LSTM's windows are `bilstm backtest`'s: `plan_folds` with 28 folds a day apart, trained once on fold
-0's rows (the 35 days before the 28) and rolled forward (`refit once`); LEAR and NeuralForecast fit on the
-same 35 days. NeuralForecast runs in the benchmarks' own venv (bench/compare_env.py); its default budget,
+0's rows (the 35 days before the 28) and rolled forward (`refit once`), or retrained every 7 days on the rows
+before that day (the `-weekly` rows, `refit 7`); LEAR and NeuralForecast fit on the same 35 days.
+NeuralForecast runs in the benchmarks' own venv (bench/compare_env.py); its default budget,
 15 steps, takes about the Bi-LSTM's seconds.
 
     python bench/epf.py                                   # every row: table + bench/epf.json
@@ -44,16 +45,20 @@ DAYS, LOOKBACK = 28, 7 * HOURS
 FUTURE = ["Exogenous1", "Exogenous2"]
 CALENDAR = ["hour", "dayofweek"]
 DUMMIES = [f"day_{k}" for k in range(7)]
+BOTH = {"data.future": FUTURE, "data.calendar": CALENDAR}
+# key -> (label, config overrides, how often the folds retrain: `once`, or every K days as `--refit K`)
 BILSTM = {
-    "bilstm": ("Bi-LSTM, past prices only", {}),
-    "future": ("Bi-LSTM + future columns", {"data.future": FUTURE}),
-    "calendar": ("Bi-LSTM + calendar", {"data.calendar": CALENDAR}),
-    "both": ("Bi-LSTM + future columns + calendar", {"data.future": FUTURE, "data.calendar": CALENDAR}),
+    "bilstm": ("Bi-LSTM, past prices only", {}, "once"),
+    "future": ("Bi-LSTM + future columns", {"data.future": FUTURE}, "once"),
+    "calendar": ("Bi-LSTM + calendar", {"data.calendar": CALENDAR}, "once"),
+    "both": ("Bi-LSTM + future columns + calendar", BOTH, "once"),
+    "bilstm-weekly": ("Bi-LSTM, past prices only, retrained weekly", {}, "7"),
+    "both-weekly": ("Bi-LSTM + future columns + calendar, retrained weekly", BOTH, "7"),
 }
 NEURALFORECAST = {"nhits": "NHITS", "nbeatsx": "NBEATSx"}
 LABELS = {
     "naive": "naive 1/7 (reference)",
-    **{key: label for key, (label, _) in BILSTM.items()},
+    **{key: label for key, (label, _, _) in BILSTM.items()},
     "lear": "LEAR-like ridge, all markets (future columns + day of week)",
     "nhits": "NeuralForecast NHITS + future columns + day dummies",
     "nbeatsx": "NeuralForecast NBEATSx + future columns + day dummies",
@@ -109,10 +114,12 @@ def check_whole_days(series: SeriesTable, folds: list[Fold]) -> None:
             raise SystemExit(f"fold {fold.index}: its test blocks ({shown}) are not whole days")
 
 
-def bilstm_forecasts(series: SeriesTable, config: PipelineConfig) -> tuple[pd.DataFrame, dict]:
-    """Forecasts of the 28 days, fold by fold as `bilstm backtest --folds 28 --step 24 --refit once` runs
-    them, in original units; and the training's epochs and seconds."""
-    series, folds = plan_folds(series, config, BacktestOptions(folds=DAYS, step=HOURS, refit="once"))
+def bilstm_forecasts(
+    series: SeriesTable, config: PipelineConfig, refit: str = "once"
+) -> tuple[pd.DataFrame, dict]:
+    """Forecasts of the 28 days, fold by fold as `bilstm backtest --folds 28 --step 24 --refit REFIT` runs
+    them, in original units; and the (last) training's epochs and the seconds of all."""
+    series, folds = plan_folds(series, config, BacktestOptions(folds=DAYS, step=HOURS, refit=refit))
     check_whole_days(series, folds)
     frames, trained, seconds, log = [], None, 0.0, None
     for fold in folds:
@@ -140,7 +147,8 @@ def run_bilstm(key: str, path: Path, args: argparse.Namespace) -> list[tuple[pd.
     """One run per seed of a Bi-LSTM row; a config or data the project does not take yet raises
     `Unavailable`."""
     try:
-        config = bilstm_config(path, args.epochs, args.threads, BILSTM[key][1])
+        _, overrides, refit = BILSTM[key]
+        config = bilstm_config(path, args.epochs, args.threads, overrides)
         series = load_table(config.data)
         config = resolve(config, series).config
     except ValueError as error:  # pydantic's ValidationError and the project's input errors among them
@@ -148,7 +156,7 @@ def run_bilstm(key: str, path: Path, args: argparse.Namespace) -> list[tuple[pd.
         raise Unavailable(said if len(said) <= 100 else said[:97] + "...") from error
     runs = []
     for seed in args.seeds:
-        forecast, info = bilstm_forecasts(series, with_overrides(config, {"train.seed": seed}))
+        forecast, info = bilstm_forecasts(series, with_overrides(config, {"train.seed": seed}), refit)
         print(f"  {key} seed {seed}: {info['seconds']:.0f} s, {info['epochs']} epochs", flush=True)
         runs.append((forecast, {"seed": seed, "max_epochs": args.epochs, **info}))
     return runs
