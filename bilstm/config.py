@@ -175,31 +175,34 @@ class DataConfig(_Section):
             raise ValueError("data.series_column and data.time_column must be different columns")
         roles = {"targets": self.targets, "features": self.features or [], "time_column": [self.time_column]}
         roles["series_column"] = [self.series_column] if self.series_column else []
-        for role, columns in roles.items():
-            both = [c for c in self.future if c in columns]
-            if both:
-                raise ValueError(
-                    f"column {both[0]!r} is in data.future and data.{role}: a column has one role; a future"
-                    " column is an input over the lookback as well, so leave it out of the others"
-                )
-        if len(set(self.future)) < len(self.future):
-            raise ValueError(f"data.future names a column twice: {self.future}")
+        _one_role(
+            "future", self.future, roles, "a future column is an input over the lookback as well, so leave it"
+            " out of the others",
+        )  # fmt: skip
         roles["future"] = self.future
-        for role, columns in roles.items():
-            both = [c for c in self.static if c in columns]
-            if both:
-                raise ValueError(
-                    f"column {both[0]!r} is in data.static and data.{role}: a column has one role; a static"
-                    " column holds one value per series, read beside the window, not in it"
-                )
-        if len(set(self.static)) < len(self.static):
-            raise ValueError(f"data.static names a column twice: {self.static}")
+        _one_role(
+            "static", self.static, roles, "a static column holds one value per series, read beside the"
+            " window, not in it",
+        )  # fmt: skip
         if self.static and self.series_column is None:
             raise ValueError(
                 "data.static needs many series (data.series_column): a static column of one series is a"
                 " constant, with nothing to learn from; leave data.static empty"
             )
         return self
+
+
+def _one_role(role: str, columns: list[str], others: dict[str, list[str]], why: str) -> None:
+    """Refuse a column of data.<role> that another role (`others`: role -> its columns) also names, or that
+    data.<role> names twice; `why` says what the role means."""
+    for other, taken in others.items():
+        both = [c for c in columns if c in taken]
+        if both:
+            raise ValueError(
+                f"column {both[0]!r} is in data.{role} and data.{other}: a column has one role; {why}"
+            )
+    if len(set(columns)) < len(columns):
+        raise ValueError(f"data.{role} names a column twice: {columns}")
 
 
 class WindowConfig(_Section):

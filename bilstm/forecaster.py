@@ -24,7 +24,7 @@ from bilstm.calendar_steps import future_stamps
 from bilstm.config import CsvConfig, DataConfig, ModelConfig
 from bilstm.cycle import Cycle
 from bilstm.errors import ForecastInputError
-from bilstm.history import history_ids, read_future, read_history, split_future_rows
+from bilstm.history import history_ids, read_future, read_history, shown_stamps, split_future_rows
 from bilstm.intervals import ConformalIntervals, level_name
 from bilstm.model import BiLSTMNet
 from bilstm.nonnegative import floor, floor_bands, floor_mask
@@ -63,9 +63,8 @@ class Forecaster:
         scaled-residuals calibration needs for each window's volatility. Floored at 0 as the forecasts are."""
         if self.intervals is None:
             return {}
-        inputs = (
-            None if inputs is None else inputs[:, : self.spec.lookback]
-        )  # a window's volatility: its past
+        # a window's volatility is of its lookback rows
+        inputs = None if inputs is None else inputs[:, : self.spec.lookback]
         scaler = scaler or self.scaler
         units = scaler.units(self._targets, series)
         units = units if series is None else units[:, None, :]
@@ -216,18 +215,17 @@ class Forecaster:
             # the horizon's other columns are never read: zeros, not NaN, so that no NaN reaches a product
             ahead = np.nan_to_num(ahead).reshape(len(series), spec.horizon, -1)
             inputs = np.concatenate([inputs, ahead], axis=1)
-        future = stamps
         cycle = None
         if self.cycle is not None:
             of_steps = np.repeat(self.cycle_series(scaler, series), spec.horizon)
-            cycle = self.cycle.at(future, self._targets, of_steps).reshape(len(series), spec.horizon, -1)
+            cycle = self.cycle.at(stamps, self._targets, of_steps).reshape(len(series), spec.horizon, -1)
         static = None if static is None else static[series]
         point = self.forecast_inputs(inputs, series, scaler, cycle, static)
         bands = self.bands(point, inputs, series, scaler)
         frame = (
             {} if spec.series_column is None else {spec.series_column: np.repeat(uniques[keep], spec.horizon)}
         )
-        frame[spec.time_column] = future if spec.timezone is None else future.tz_convert(spec.timezone)
+        frame[spec.time_column] = shown_stamps(spec, stamps)
         frame["step"] = np.tile(np.arange(1, spec.horizon + 1), len(series))
         for j, target in enumerate(spec.target_columns):
             frame[target] = point[:, :, j].reshape(-1)

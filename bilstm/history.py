@@ -80,16 +80,13 @@ def history_arrays(
             f"history lacks column(s) {', '.join(missing)}; the model reads a long table with"
             f" {spec.series_column}, {spec.time_column} and {', '.join(read)}"
         )
-    if spec.series_column is None:
-        ids = np.repeat(ONE_SERIES, len(history))
-    elif history[spec.series_column].isna().any():
+    if spec.series_column is not None and history[spec.series_column].isna().any():
         raise ForecastInputError(f"history has rows without a series id in {spec.series_column!r}")
-    else:
-        ids = history[spec.series_column].astype(str).to_numpy()
+    ids = history_ids(spec, history)
     times = history_stamps(spec, stamps).as_unit("ns")
     frame = history[read].astype(np.float64)
     if spec.calendar:
-        derived = calendar_features.values(_shown(spec, times), spec.calendar)
+        derived = calendar_features.values(shown_stamps(spec, times), spec.calendar)
         frame = frame.assign(**dict(zip(spec.calendar_columns, derived.T, strict=True)))
     return ids, times, frame[spec.input_columns].to_numpy(dtype=np.float64)
 
@@ -109,7 +106,7 @@ def read_future(
     if spec.future_columns:
         parts.append(_given_future(spec, future, ids, stamps, horizon))
     if spec.calendar:
-        parts.append(calendar_features.values(_shown(spec, stamps), spec.calendar))
+        parts.append(calendar_features.values(shown_stamps(spec, stamps), spec.calendar))
     return np.concatenate(parts, axis=1)
 
 
@@ -137,7 +134,7 @@ def _given_future(
 
     def where(rows: pd.DataFrame) -> str:
         first = rows.iloc[0]
-        shown = _shown(spec, pd.DatetimeIndex([first["t"]], tz="UTC" if spec.timezone else None))[0]
+        shown = shown_stamps(spec, pd.DatetimeIndex([first["t"]], tz="UTC" if spec.timezone else None))[0]
         of = f"series {sample(first['id'])} at " if spec.series_column else ""
         return f"{of}{shown}" + (f" (and {len(rows) - 1} more)" if len(rows) > 1 else "")
 
@@ -185,7 +182,7 @@ def history_ids(spec: WindowSpec, table: pd.DataFrame) -> np.ndarray:
     return table[spec.series_column].astype(str).to_numpy()
 
 
-def _shown(spec: WindowSpec, times: pd.DatetimeIndex) -> pd.DatetimeIndex:
+def shown_stamps(spec: WindowSpec, times: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """Stamps of the model's time line as its data shows them: in its zone, where it has one."""
     return times if spec.timezone is None else times.tz_convert(spec.timezone)
 

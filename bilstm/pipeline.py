@@ -83,10 +83,8 @@ def make_train_windows(prepared: ScaledSplit, config: PipelineConfig) -> tuple[W
     series (`train.series_sampling`, `model.series_embedding`)."""
     uniform = config.train.series_sampling == "uniform_series"
     keys = prepared.series.row_series if config.model.series_embedding else None
-    k, ahead = (
-        len(prepared.series.target_columns),
-        config.window.horizon if prepared.series.known_columns else 0,
-    )
+    k = len(prepared.series.target_columns)
+    ahead = config.window.horizon if prepared.series.known_columns else 0
     return split_windows(prepared.scaled, prepared.split, k, uniform, keys, ahead, prepared.static_rows())
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bilstm.history import history_arrays, history_ids, history_stamps
+from bilstm.history import history_arrays, history_ids, history_stamps, shown_stamps
 from bilstm.scaling import ONE_SERIES
 from bilstm.window_spec import WindowSpec
 
@@ -63,8 +63,7 @@ def _future_used(
     """`future_<column>` -> the future table's value at each (series, target time); none without one."""
     if future is None or not spec.future_columns:
         return {}
-    stamps = history_stamps(spec, future[spec.time_column])
-    shown = stamps if spec.timezone is None else stamps.tz_convert(spec.timezone)
+    shown = shown_stamps(spec, history_stamps(spec, future[spec.time_column]))
     given = pd.DataFrame(future[spec.future_columns].to_numpy(), columns=spec.future_columns)
     given.index = pd.MultiIndex.from_arrays([history_ids(spec, future), shown.astype(str)])
     rows = given.reindex(pd.MultiIndex.from_arrays([keys, target_times.to_numpy()]))
@@ -75,7 +74,7 @@ def last_stamps(spec: WindowSpec, history: pd.DataFrame) -> dict[str, str]:
     """Series id -> the last stamp of that series in `history` (as `Forecaster.predict` takes it), as text
     in the model's zone."""
     ids, times, _ = history_arrays(spec, history)
-    shown = times if spec.timezone is None else times.tz_convert(spec.timezone)
+    shown = shown_stamps(spec, times)
     last = pd.Series(shown, index=ids).groupby(level=0).max()
     return {str(series_id): str(time) for series_id, time in last.items()}
 

@@ -60,8 +60,8 @@ class TrainingLog:
 
 def flush_denormals() -> None:
     """Read subnormal floats (below 1e-38) as zero on the CPU, for this process. As training drives small
-    weights, gradients and Adam's moments towards zero, arithmetic on subnormals made each epoch of the
-    m4-hourly preset slower than the last on x86 (115 s, then over 300 s; 30 s flushed: README, Speed)."""
+    weights, gradients and Adam's moments towards zero, arithmetic on subnormals slows x86 down many-fold,
+    more with every epoch (the README's Speed section and bench/denormals.py have the figures)."""
     torch.set_flush_denormal(True)
 
 

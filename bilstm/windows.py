@@ -34,9 +34,8 @@ class Windows:
     groups: torch.Tensor | None = None
     keys: torch.Tensor | None = None  # (rows,) int64 series number of each row, for a series embedding
     window_series: np.ndarray | None = None  # (N,) the series number of each window, where known
-    ahead: int = (
-        0  # rows after the lookback the inputs run over: the horizon's, for covariates known in advance
-    )
+    # rows after the lookback the inputs run over: the horizon's, for covariates known in advance
+    ahead: int = 0
     static: torch.Tensor | None = None  # (rows, D) float32 each row's series' static columns, encoded
 
     def __post_init__(self) -> None:

@@ -3,6 +3,9 @@ forecast, write and log the table and its plot, and record what was forecast for
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import mlflow
 import pandas as pd
 from matplotlib.figure import Figure
@@ -97,9 +100,8 @@ def forecast_many(
     """Per series of the long `history` table (read from `data`), the next `horizon` steps after that
     series' last stamp; `future`: the covariates known in advance over them (read from `future_data`)."""
     try:
-        return forecaster.predict(history, skip_short=skip_short, future=future)
-    except FutureDataError as error:
-        raise FutureDataError(f"{future_data}: {error}" if future_data else str(error)) from None
+        with future_data_named(future_data):
+            return forecaster.predict(history, skip_short=skip_short, future=future)
     except ForecastInputError as error:
         raise ForecastInputError(f"{data}: {error}{separator_hint(history.columns)}") from None
 
@@ -113,8 +115,15 @@ def forecast(
 ) -> pd.DataFrame:
     """The next `horizon` steps after the history's last timestamp, in original units; `future`: the
     covariates known in advance over them (read from `future_data`)."""
-    try:
+    with future_data_named(future_data):
         return forecaster.predict(history.frame, future=future)
+
+
+@contextmanager
+def future_data_named(future_data: str | None) -> Iterator[None]:
+    """A refusal of the future data, its file's name first."""
+    try:
+        yield
     except FutureDataError as error:
         raise FutureDataError(f"{future_data}: {error}" if future_data else str(error)) from None
 
