@@ -54,6 +54,11 @@ BILSTM = {
     "both": ("Bi-LSTM + future columns + calendar", BOTH, "once"),
     "bilstm-weekly": ("Bi-LSTM, past prices only, retrained weekly", {}, "7"),
     "both-weekly": ("Bi-LSTM + future columns + calendar, retrained weekly", BOTH, "7"),
+    "both-revin": (
+        "Bi-LSTM + future columns + calendar, windows by mean and deviation (`revin`)",
+        BOTH | {"model.instance_norm": "revin"},
+        "once",
+    ),
 }
 NEURALFORECAST = {"nhits": "NHITS", "nbeatsx": "NBEATSx"}
 LABELS = {
@@ -76,8 +81,9 @@ def read_days(path: Path) -> pd.DataFrame:
 
 
 def bilstm_config(path: Path, epochs: int, threads: int, overrides: dict) -> PipelineConfig:
-    """Past prices (setting S) of a week in, the next day out, each window normalised by its own mean and
-    deviation (prices jump between weeks), MAE loss, a week of validation rows before the test days."""
+    """Past prices (setting S) of a week in, the next day out, each window normalised by its own median and
+    median absolute deviation (prices jump between weeks, and a spike in the week would stretch a mean and
+    deviation), MAE loss, a week of validation rows before the test days."""
     settings = {
         "data.path": str(path),
         "data.series_column": "unique_id",
@@ -89,7 +95,7 @@ def bilstm_config(path: Path, epochs: int, threads: int, overrides: dict) -> Pip
         "data.test_steps": HOURS,
         "window.lookback": LOOKBACK,
         "window.horizon": HOURS,
-        "model.instance_norm": "revin",
+        "model.instance_norm": "robust",
         "train.loss": "mae",
         "train.epochs": epochs,
         "train.patience": 5,

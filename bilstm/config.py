@@ -254,9 +254,11 @@ class ModelConfig(_Section):
         "least_squares",
         description="Start the highway at the ridge fit of the training windows (least_squares) or at random",
     )
-    instance_norm: Literal["none", "last", "revin"] = Field(
+    instance_norm: Literal["none", "last", "revin", "robust"] = Field(
         "last",
-        description="Per-window normalisation: subtract the last value (NLinear) or RevIN mean/std",
+        description="Per-window normalisation: subtract the last value (NLinear), RevIN's mean and deviation,"
+        " or robust: RevIN with the window's median and median absolute deviation, which a price spike in"
+        " the lookback does not stretch",
     )
     channel_independent: bool = Field(
         False, description="Each channel is its own univariate series through one shared network (S or M)"
@@ -275,6 +277,34 @@ class ModelConfig(_Section):
         description="Rows per recurrent step; >1 embeds segments (SegRNN) of the last whole segments;"
         " empty = one seasonal period (24 for hourly data)",
     )
+    ensemble: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="Networks trained one after another and forecasting together (seeds train.seed,"
+        " train.seed + 1, ...); 1 is a single network",
+    )
+    ensemble_lookbacks: list[int] = Field(
+        [],
+        description="The members' lookbacks, taken in turn (each at most window.lookback: a member reads the"
+        " last rows of the window); empty = window.lookback for every member",
+    )
+    ensemble_losses: list[Literal["mse", "huber", "mae"]] = Field(
+        [],
+        description="The members' losses, taken in turn after each round of lookbacks; empty = train.loss",
+    )
+    ensemble_combine: Literal["auto", "median", "mean"] = Field(
+        "auto",
+        description="How the members' forecasts combine: auto = median or mean, whichever has the lower"
+        " validation loss (train.loss)",
+    )
+
+    @field_validator("ensemble_lookbacks")
+    @classmethod
+    def _lookbacks_positive(cls, value: list[int]) -> list[int]:
+        if any(lookback < 1 for lookback in value):
+            raise ValueError(f"every lookback must be at least 1, got {value}")
+        return value
 
 
 class TrainConfig(_Section):
@@ -398,6 +428,13 @@ class PipelineConfig(_Section):
             raise ValueError(
                 "model.channel_independent reads each column alone: it cannot read covariates known in"
                 " advance (data.future, data.calendar); turn one of them off"
+            )
+        longest = max(self.model.ensemble_lookbacks, default=0)
+        if self.window.lookback is not None and longest > self.window.lookback:
+            raise ValueError(
+                f"model.ensemble_lookbacks holds {longest}, longer than window.lookback"
+                f" {self.window.lookback}: the windows hold window.lookback rows and a member reads their"
+                f" last rows; set window.lookback to {longest} or drop the longer lookbacks"
             )
         if self.model.channel_independent and self.data.setting == "MS":
             raise ValueError(

@@ -1,5 +1,5 @@
-"""The forecaster, the product a run registers: the network (`BiLSTMNet`), its scaler (per series) and window
-settings, for one series or for the many series of a long table.
+"""The forecaster, the product a run registers: the network (`BiLSTMNet`, or an `Ensemble` of them), its
+scaler (per series) and window settings, for one series or for the many series of a long table.
 
 Saved as a bundle, a directory of `forecaster.json` and `weights.pt` (a state dict read back with
 `torch.load(weights_only=True)`): loading it never unpickles code. Its conformal intervals, where calibrated,
@@ -23,6 +23,7 @@ import torch
 from bilstm.calendar_steps import future_stamps
 from bilstm.config import CsvConfig, DataConfig, ModelConfig
 from bilstm.cycle import Cycle
+from bilstm.ensemble import Ensemble, member_lookbacks
 from bilstm.errors import ForecastInputError
 from bilstm.history import history_ids, read_future, read_history, shown_stamps, split_future_rows
 from bilstm.intervals import ConformalIntervals, level_name
@@ -35,14 +36,14 @@ from bilstm.window_spec import WindowSpec
 from bilstm.windows import numpy_windows
 
 # 2 added the cycle, 3 the time zone, 4 the intervals, 5 many series (a series column and a scaler per
-# series), 6 one format for one series and many, 7 covariates known in advance
-FORMAT_VERSION = 7
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+# series), 6 one format for one series and many, 7 covariates known in advance, 8 ensembles
+FORMAT_VERSION = 8
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
 @dataclass
 class Forecaster:
-    model: BiLSTMNet
+    model: BiLSTMNet | Ensemble
     scaler: Scaler
     spec: WindowSpec
     cycle: Cycle | None = None
@@ -306,17 +307,24 @@ class Forecaster:
         spec = WindowSpec(**meta["spec"])
         scaler = Scaler.from_json(meta["scaler"])
         statics = StaticEncoding.from_json(meta["statics"]) if meta.get("statics") else None
-        model = BiLSTMNet(
-            ModelConfig(**meta["model_config"]),
-            len(spec.input_columns),
-            len(spec.target_columns),
-            spec.horizon,
-            spec.lookback,
-            0 if meta["format_version"] < 5 else len(scaler.ids),  # the series an embedding knows
-            [spec.input_columns.index(c) for c in spec.future_columns],
-            [spec.input_columns.index(c) for c in spec.calendar_columns],
-            statics.sizes if statics else (),
-        )
+        config = ModelConfig(**meta["model_config"])
+
+        def network(lookback: int) -> BiLSTMNet:
+            return BiLSTMNet(
+                config,
+                len(spec.input_columns),
+                len(spec.target_columns),
+                spec.horizon,
+                lookback,
+                0 if meta["format_version"] < 5 else len(scaler.ids),  # the series an embedding knows
+                [spec.input_columns.index(c) for c in spec.future_columns],
+                [spec.input_columns.index(c) for c in spec.calendar_columns],
+                statics.sizes if statics else (),
+            )
+
+        model = network(spec.lookback)
+        if config.ensemble > 1:
+            model = Ensemble([network(lookback) for lookback in member_lookbacks(config, spec.lookback)])
         state = _weights(directory / "weights.pt", device)
         model.load_state_dict(state)
         cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None

@@ -23,6 +23,8 @@ from bilstm.config import ModelConfig
 from bilstm.ridge import PENALTIES, fit_ridge
 
 _EPS = 1e-5
+# the MAD of normal data times this is its standard deviation (1 / the normal's 0.75 quantile)
+_MAD_TO_STD = 1.4826
 
 
 class BiLSTMNet(nn.Module):
@@ -103,7 +105,7 @@ class BiLSTMNet(nn.Module):
         # the horizon's known covariates
         self.highway = nn.Linear(lookback + horizon * len(known), horizon) if config.highway else None
         self.future = FutureDecoder(config, len(known), width, self.outputs) if known else None
-        if config.instance_norm == "revin":
+        if config.instance_norm in ("revin", "robust"):
             self.revin_weight = nn.Parameter(torch.ones(self.channels))
             self.revin_bias = nn.Parameter(torch.zeros(self.channels))
 
@@ -171,10 +173,13 @@ class BiLSTMNet(nn.Module):
 
     def _split_ahead(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, L, F) lookback rows, and (B, T, K) the known columns over the horizon (None without): the
-        horizon's other columns, the targets among them, are never read."""
+        horizon's other columns, the targets among them, are never read. A window with more lookback rows
+        than L (an ensemble's members of shorter lookbacks read the longest one's windows) is read by its
+        last L."""
         if not self.known:
-            return x, None
-        return x[:, : self.lookback], x[:, self.lookback :, self.known]
+            return x[:, -self.lookback :], None
+        lookback_end = x.shape[1] - self.horizon
+        return x[:, lookback_end - self.lookback : lookback_end], x[:, lookback_end:, self.known]
 
     def _highway_rows(self, normalised: torch.Tensor, ahead: torch.Tensor | None) -> torch.Tensor:
         """(B, k, L (+ T*K)): each target's normalised lookback, followed by the horizon's known covariates
@@ -262,9 +267,8 @@ class BiLSTMNet(nn.Module):
                     [ahead[..., : len(future)] - last[..., future], ahead[..., len(future) :]], 2
                 )
             return x - last, lambda y: y + last[..., -k:], ahead
-        if self.config.instance_norm == "revin":
-            mean = x.mean(dim=1, keepdim=True).detach()
-            std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + _EPS).detach()
+        if self.config.instance_norm in ("revin", "robust"):
+            mean, std = _window_statistics(x.detach(), robust=self.config.instance_norm == "robust")
             # mean, std -> (B, 1, F)
             x = (x - mean) / std * self.revin_weight + self.revin_bias
             if ahead is not None:
@@ -278,6 +282,19 @@ class BiLSTMNet(nn.Module):
 
             return x, denormalize, ahead
         return x, lambda y: y, ahead
+
+
+def _window_statistics(x: torch.Tensor, robust: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, L, F) windows -> each window's centre and spread per column, (B, 1, F) each: mean and deviation,
+    or (robust) median and median absolute deviation scaled to match the deviation of normal data; where
+    half a window is one value (a series at zero most of the time) the MAD is 0 and the deviation stands in,
+    so the other rows are not divided by almost nothing."""
+    std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + _EPS)
+    if not robust:
+        return x.mean(dim=1, keepdim=True), std
+    median = x.median(dim=1, keepdim=True).values
+    mad = (x - median).abs().median(dim=1, keepdim=True).values * _MAD_TO_STD
+    return median, torch.where(mad > _EPS, mad, std)
 
 
 class StaticEmbedding(nn.Module):

@@ -10,16 +10,17 @@ ingest (`bilstm.data.load_table`) -> the settings left to the data (`bilstm.defa
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bilstm.config import PipelineConfig
+from bilstm.config import PipelineConfig, TrainConfig
 from bilstm.cycle import Cycle, fit_on_train_rows
 from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve, season
+from bilstm.ensemble import Ensemble, choose_combination, plan_members
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.forecaster import Forecaster
 from bilstm.interval_pooling import choose_pooling
@@ -29,7 +30,7 @@ from bilstm.nonnegative import floored_targets
 from bilstm.scaling import Scaler
 from bilstm.split import Split, split_table
 from bilstm.statics import StaticEncoding
-from bilstm.training import EpochCallback, TrainingLog, fit, predict
+from bilstm.training import EpochCallback, TrainingLog, fit, loss_function, predict
 from bilstm.window_spec import WindowSpec
 from bilstm.windows import Windows, split_windows
 
@@ -99,17 +100,19 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
         [series.input_columns.index(c) for c in part] for part in (config.data.future, calendar_columns)
     )
     statics = prepared.statics.sizes if prepared.statics else ()
-    net = BiLSTMNet(
-        config.model,
-        inputs,
-        targets,
-        window.horizon,
-        window.lookback,
-        len(series.ids),
-        future,
-        calendar,
-        statics,
-    )
+
+    def network(lookback: int) -> BiLSTMNet:
+        count, horizon = len(series.ids), window.horizon
+        return BiLSTMNet(config.model, inputs, targets, horizon, lookback, count, future, calendar, statics)
+
+    if config.model.ensemble == 1:
+        net = network(window.lookback)
+    else:  # each member's initial weights are a function of its own seed
+        members = []
+        for member in plan_members(config.model, config.train, window.lookback):
+            torch.manual_seed(member.seed)
+            members.append(network(member.lookback))
+        net = Ensemble(members)
     spec = WindowSpec(
         time_column=config.data.time_column,
         input_columns=series.input_columns,
@@ -151,22 +154,84 @@ def fit_forecaster(
     # another process shares the cores, its barriers wait on a descheduled thread (README: Speed)
     torch.set_num_threads(config.train.threads)
     model = forecaster.model
-    started = time.perf_counter()
-    resuming = checkpoint is not None and Path(checkpoint).exists()
-    if config.model.highway and config.model.highway_init == "least_squares" and not resuming:
-        train, val = windows
-        model.fit_highway(_batches(train), _batches(val))
-    warm_start_seconds = time.perf_counter() - started
-    training_log = fit(model, *windows, config.train, on_epoch_end, checkpoint, progress)
-    training_log.train_seconds += warm_start_seconds  # part of what training costs
+    if isinstance(model, Ensemble):
+        training_log = _fit_ensemble(model, windows, config, on_epoch_end, checkpoint, progress)
+    else:
+        training_log = _fit_network(model, windows, config, config.train, on_epoch_end, checkpoint, progress)
     model.cpu()
     count = len(forecaster.scaler.ids)
     forecaster.intervals = calibrate_intervals(model, windows[1], config, forecaster.spec.period, count)
     return training_log
 
 
+def _fit_network(
+    net: BiLSTMNet,
+    windows: tuple[Windows, Windows],
+    config: PipelineConfig,
+    train_config: TrainConfig,
+    on_epoch_end: EpochCallback | None,
+    checkpoint: str | None,
+    progress: bool | None,
+) -> TrainingLog:
+    """Warm-start the highway (unless resuming) and train one network."""
+    started = time.perf_counter()
+    resuming = checkpoint is not None and Path(checkpoint).exists()
+    if config.model.highway and config.model.highway_init == "least_squares" and not resuming:
+        train, val = windows
+        net.fit_highway(_batches(train), _batches(val))
+    warm_start_seconds = time.perf_counter() - started
+    training_log = fit(net, *windows, train_config, on_epoch_end, checkpoint, progress)
+    training_log.train_seconds += warm_start_seconds  # part of what training costs
+    return training_log
+
+
+def _fit_ensemble(
+    ensemble: Ensemble,
+    windows: tuple[Windows, Windows],
+    config: PipelineConfig,
+    on_epoch_end: EpochCallback | None,
+    checkpoint: str | None,
+    progress: bool | None,
+) -> TrainingLog:
+    """Train the members one after another, each from its own warm start, with its epochs' losses reported
+    as `member_<i>_<name>` and its own checkpoint file (removed once every member is trained); then combine
+    them by median or mean (`model.ensemble_combine`, auto: the lower validation loss). The log is the
+    first member's curves, with every member's log, the combinations' validation losses and the seconds
+    of all."""
+    members = plan_members(config.model, config.train, config.window.lookback)
+    logs, files = [], []
+    for i, (net, member) in enumerate(zip(ensemble.members, members, strict=True)):
+        report = None if on_epoch_end is None else _member_reporter(on_epoch_end, i)
+        files.append(None if checkpoint is None else Path(f"{checkpoint}.member{i}"))
+        own = None if files[-1] is None else str(files[-1])
+        train_config = member.train_config(config.train)
+        logs.append(_fit_network(net, windows, config, train_config, report, own, progress))
+    val, every = windows[1], slice(None)
+    series, static = val.series_of(every), val.static_of(every)
+    outputs = torch.stack([predict(net, val.inputs, series, static=static) for net in ensemble.members])
+    median, losses = choose_combination(outputs, val.targets.cpu(), loss_function(config.train.loss))
+    if config.model.ensemble_combine != "auto":
+        median = config.model.ensemble_combine == "median"
+    ensemble.median.fill_(median)
+    for file in files:
+        if file is not None:
+            file.unlink(missing_ok=True)
+    first = logs[0]
+    return replace(
+        first,
+        train_seconds=sum(log.train_seconds for log in logs),
+        samples_seen=sum(log.samples_seen for log in logs),
+        members=logs,
+        combination_losses=losses,
+    )
+
+
+def _member_reporter(on_epoch_end: EpochCallback, index: int) -> EpochCallback:
+    return lambda epoch, losses: on_epoch_end(epoch, {f"member_{index}_{k}": v for k, v in losses.items()})
+
+
 def calibrate_intervals(
-    model: BiLSTMNet, val: Windows, config: PipelineConfig, period: int, count: int = 1
+    model: BiLSTMNet | Ensemble, val: Windows, config: PipelineConfig, period: int, count: int = 1
 ) -> ConformalIntervals | None:
     """Intervals by `config.intervals.method` from the trained network's residuals on the validation windows,
     which it never trained on; in scaled units (a removed cycle is in truth and forecast alike). A window's

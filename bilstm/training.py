@@ -48,14 +48,27 @@ class TrainingLog:
     resumed_from_epoch: int = 0  # epochs already done when this call started
     train_seconds: float = 0.0  # pure training + validation time, all calls together
     samples_seen: int = 0
+    members: list[TrainingLog] = field(default_factory=list)  # an ensemble's: each member's own log
+    combination_losses: dict[str, float] = field(default_factory=dict)  # an ensemble's validation loss by
+    # median and by mean
 
     @property
     def epochs_run(self) -> int:
         return len(self.train_loss)
 
     @property
+    def best_val_loss(self) -> float:
+        """The validation loss of the weights kept."""
+        return self.val_loss[self.best_epoch - 1] if self.best_epoch else self.start_val_loss
+
+    @property
     def samples_per_s(self) -> float:
         return self.samples_seen / self.train_seconds if self.train_seconds else 0.0
+
+
+def loss_function(name: str) -> nn.Module:
+    """`train.loss`'s module: mse, huber (delta 1) or mae."""
+    return {"mse": nn.MSELoss, "huber": nn.HuberLoss, "mae": nn.L1Loss}[name]()
 
 
 def flush_denormals() -> None:
@@ -190,7 +203,7 @@ def fit(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps = math.ceil(len(train) / config.batch_size)
     scheduler = _scheduler(optimizer, config, steps)
-    loss_fn = {"mse": nn.MSELoss, "huber": nn.HuberLoss, "mae": nn.L1Loss}[config.loss]()
+    loss_fn = loss_function(config.loss)
     order = torch.Generator().manual_seed(config.seed)
 
     def val_loss() -> float:

@@ -75,6 +75,8 @@ def train(
     mlflow.log_metric("val_loss", training_log.start_val_loss, step=0)
     if training_log.best_epoch == 0:
         get_run_logger().info(pipeline.kept_start_note(config))
+    if training_log.members:  # an ensemble: one run, each member's validation loss beside the combined
+        log_ensemble(forecaster, training_log)
     mlflow.log_metrics(
         {
             "epochs_run": training_log.epochs_run,
@@ -84,6 +86,16 @@ def train(
         }
     )
     return forecaster, training_log
+
+
+def log_ensemble(forecaster: Forecaster, training_log: TrainingLog) -> None:
+    """Each member's best validation loss (`member_<i>_best_val_loss`), the combined forecast's by median
+    and by mean (`ensemble_val_loss_median`, `_mean`), and the combination kept (tag
+    `model.ensemble_combined_by`)."""
+    members = {f"member_{i}_best_val_loss": log.best_val_loss for i, log in enumerate(training_log.members)}
+    combined = {f"ensemble_val_loss_{name}": loss for name, loss in training_log.combination_losses.items()}
+    mlflow.log_metrics(members | combined)
+    mlflow.set_tag("model.ensemble_combined_by", "median" if bool(forecaster.model.median) else "mean")
 
 
 @task(cache_policy=NO_CACHE)

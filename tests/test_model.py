@@ -12,7 +12,7 @@ from bilstm.config import ModelConfig, PipelineConfig, with_overrides
 from bilstm.data import load_table
 from bilstm.defaults import resolve
 from bilstm.forecaster import Forecaster
-from bilstm.model import BiLSTMNet
+from bilstm.model import BiLSTMNet, _window_statistics
 from bilstm.pipeline import fit_forecaster, make_train_windows, new_forecaster, split_and_scale
 from tests.helpers import long_frame, write_shaped
 
@@ -20,7 +20,11 @@ B, L, F, T = 4, 24, 3, 6
 
 OPTIONS = list(
     itertools.product(
-        ["lstm", "gru"], [True, False], [1, 2], ["last", "mean", "attention"], ["none", "last", "revin"]
+        ["lstm", "gru"],
+        [True, False],
+        [1, 2],
+        ["last", "mean", "attention"],
+        ["none", "last", "revin", "robust"],
     )
 )
 
@@ -78,6 +82,39 @@ def test_revin_denormalisation_restores_location_and_scale():
     torch.testing.assert_close(model(3.0 * x + 50.0), 3.0 * model(x) + 50.0, rtol=1e-4, atol=1e-3)
 
 
+def test_robust_denormalisation_restores_location_and_scale():
+    model = BiLSTMNet(ModelConfig(patch_len=24, hidden_size=8, instance_norm="robust"), F, 1, T, L).eval()
+    x = torch.randn(B, L, F)
+    torch.testing.assert_close(model(3.0 * x + 50.0), 3.0 * model(x) + 50.0, rtol=1e-4, atol=1e-3)
+
+
+def test_robust_normalisation_is_not_stretched_by_a_spike_in_the_window():
+    """One spike of 100 deviations in the lookback: RevIN's mean and deviation move with it and change the
+    forecast; the median and MAD barely move, so the robust model's forecast barely does."""
+    torch.manual_seed(0)
+    x = torch.randn(B, L, F)
+    spiked = x.clone()
+    spiked[:, L // 2, :] += 100.0
+    shift = {}
+    for norm in ("revin", "robust"):
+        torch.manual_seed(1)
+        model = BiLSTMNet(
+            ModelConfig(patch_len=1, hidden_size=8, highway=False, instance_norm=norm), F, 1, T, L
+        )
+        shift[norm] = (model.eval()(spiked) - model(x)).abs().mean().item()
+    assert shift["robust"] < shift["revin"] / 5
+
+
+def test_robust_spread_of_a_mostly_constant_window_falls_back_to_the_deviation():
+    """Intermittent demand: zero in most rows, so the MAD is 0; dividing by it would blow the other rows up
+    to ~1e5, so the deviation stands in for it."""
+    x = torch.zeros(B, L, F)
+    x[:, -3:, :] = 5.0
+    centre, spread = _window_statistics(x, robust=True)
+    torch.testing.assert_close(centre, torch.zeros(B, 1, F))
+    torch.testing.assert_close(spread, x.std(dim=1, unbiased=False, keepdim=True), rtol=1e-3, atol=1e-3)
+
+
 def test_backward_direction_reads_the_whole_window():
     """The read-out must depend on the first input step through the backward direction too."""
     torch.manual_seed(0)
@@ -113,7 +150,7 @@ def test_segments_and_channel_independence_keep_the_output_shape(patch_len, chan
     assert BiLSTMNet(config, 1, 1, T, L)(x[..., :1]).shape == (B, T)
 
 
-@pytest.mark.parametrize("norm", ["none", "last", "revin"])
+@pytest.mark.parametrize("norm", ["none", "last", "revin", "robust"])
 def test_channel_independence_equals_one_shared_network_per_channel(norm):
     config = ModelConfig(hidden_size=8, patch_len=4, instance_norm=norm)
     torch.manual_seed(0)
@@ -172,7 +209,7 @@ def linear_only(model: BiLSTMNet) -> BiLSTMNet:
     return model.eval()
 
 
-@pytest.mark.parametrize("norm", ["none", "last", "revin"])
+@pytest.mark.parametrize("norm", ["none", "last", "revin", "robust"])
 @pytest.mark.parametrize("channel_independent", [False, True])
 def test_highway_warm_start_starts_at_the_best_linear_forecaster(norm, channel_independent):
     config = ModelConfig(
