@@ -450,9 +450,46 @@ def sweep_objective() -> str:
     )
 
 
+def headline() -> str:
+    """A few figures from the JSON files above, for the README and the benchmarks overview."""
+    presets = {row["preset"]: row for row in _load("accuracy.json")["rows"]}
+    m4_runs, m4_data = _load("m4.json")["runs"], _load("m4.json")
+    stats = _load("m4-statsforecast.json")["results"]
+    epf_rows = _load("epf.json")["rows"]
+    bands = _load("intervals.json")["rows"][0]["models"]
+    owa = statistics.fmean(run["owa"] for run in m4_runs)
+    rows = [
+        [f"ETTh1 `{row['setting']}`, {row['horizon']} steps", "test MSE (scaled)", _f(row["mse_mean"]),
+         f"persistence {row['persistence']:.4f}; published {row['published']}"]
+        for row in (presets["etth1-s96"], presets["etth1-m96"])
+    ]  # fmt: skip
+    rows += [
+        [
+            "M4 Hourly, 414 series",
+            "OWA",
+            f"{owa:.3f}",
+            f"seasonal naive {m4_data['sNaive']['owa']:.3f}; StatsForecast MSTL {stats['MSTL']['owa']:.3f}",
+        ],
+        [
+            "EPF day-ahead prices, 4 markets",
+            "rMAE",
+            f"{epf_rows['both']['mean']['rmae']:.3f}",
+            f"naive 1/7 1.000; NBEATSx {epf_rows['nbeatsx']['mean']['rmae']:.3f}",
+        ],
+        [
+            "ETTh1 95 % bands, 24 steps",
+            "coverage",
+            f"{bands['bilstm']['metrics']['test_coverage_95']:.3f}",
+            f"Darts conformal {bands['darts']['metrics']['test_coverage_95']:.3f}",
+        ],
+    ]
+    return _table(["benchmark", "metric", "bilstm", "beside it"], rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     f"bench-{function.__name__.replace('_', '-')}": function
     for function in (
+        headline,
         accuracy,
         scale,
         backtest,

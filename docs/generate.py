@@ -3,8 +3,9 @@
     python docs/generate.py           # rewrite the pages below
     python docs/generate.py --check   # exit 1 naming each stale page, writing nothing
 
-Whole pages: the CLI, config and bad-input references. Regions of hand-written pages: the text between
-`<!-- generated: NAME -->` and `<!-- /generated -->` is the table `NAME` of `bench_tables.TABLES`.
+Whole pages: the CLI, config and bad-input references. Regions of hand-written pages (and of README.md):
+the text between `<!-- generated: NAME -->` and `<!-- /generated -->` is the table `NAME` of
+`bench_tables.TABLES`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _fill_regions(text: str, page: Path) -> str:
 def expected_pages() -> dict[Path, str]:
     """Every generated page, or page with generated regions, as it should read now."""
     pages = {DOCS / name: render() for name, render in PAGES.items()}
-    for page in sorted(DOCS.rglob("*.md")):
+    for page in [*sorted(DOCS.rglob("*.md")), DOCS.parent / "README.md"]:
         if page not in pages:
             text = page.read_text()
             if REGION.search(text):
