@@ -1,7 +1,7 @@
 """Training throughput on this machine: the project's `fit` against a plain PyTorch loop of the same model,
 batch and data, and the `DataLoader(TensorDataset)` loop of the blog article the project started from
-(DESIGN.md); and `fit` on windows of many series (ETTh1's OT train rows cut into 8 series of one long
-table, scaled per series, windows by start rows that never cross a series). Each case runs in its own
+(docs/concepts/design.md); and `fit` on windows of many series (ETTh1's OT train rows cut into 8 series of
+one long table, scaled per series, windows by start rows that never cross a series). Each case runs in its own
 process (the allocator setting, GLIBC_TUNABLES, is read at process
 start); the table gives samples/s and the ratio to the plain loop, all measured in this one run.
 

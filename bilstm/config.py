@@ -19,6 +19,8 @@ class _Section(BaseModel):
 
 
 class CsvConfig(_Section):
+    """How a CSV file is read."""
+
     sep: str | None = Field(
         None,
         description="Field separator: one character such as , ; | or \\t (a tab); empty = sniffed from the"
@@ -54,6 +56,8 @@ class CsvConfig(_Section):
 
 
 class DataConfig(_Section):
+    """The file, its columns and their roles, how it is checked and split."""
+
     path: str | None = Field(None, description="CSV or Parquet path or fsspec URI; empty = built-in ETTh1")
     csv: CsvConfig = Field(CsvConfig(), description="How a CSV file separates fields and writes decimals")
     time_column: str = Field("date", description="Column holding the timestamps")
@@ -120,8 +124,10 @@ class DataConfig(_Section):
         " otherwise; last: the last test_steps of every series are test, the val_steps before them"
         " validation",
     )
-    train_fraction: float = Field(0.7, gt=0, lt=1)
-    test_fraction: float = Field(0.2, gt=0, lt=1)
+    train_fraction: float = Field(0.7, gt=0, lt=1, description="Split fractions: the train rows' share")
+    test_fraction: float = Field(
+        0.2, gt=0, lt=1, description="Split fractions: the test rows' share; validation gets the rest"
+    )
     val_steps: int | None = Field(
         None, ge=1, description="Split last: validation steps per series; empty = horizon"
     )
@@ -206,6 +212,8 @@ def _one_role(role: str, columns: list[str], others: dict[str, list[str]], why: 
 
 
 class WindowConfig(_Section):
+    """The input window and the steps forecast from it."""
+
     lookback: int | None = Field(
         None,
         ge=1,
@@ -217,6 +225,8 @@ class WindowConfig(_Section):
 
 
 class ScalerConfig(_Section):
+    """How values are scaled before the network, fitted on the train rows only."""
+
     kind: Literal["standard", "minmax", "robust"] = Field("standard", description="Fitted on train rows only")
     cycle: int = Field(
         0,
@@ -232,10 +242,12 @@ class ScalerConfig(_Section):
 
 
 class ModelConfig(_Section):
-    cell: Literal["lstm", "gru"] = "lstm"
-    hidden_size: int = Field(64, ge=1, le=4096)
-    num_layers: int = Field(2, ge=1, le=16)
-    bidirectional: bool = True
+    """The network: a recurrent encoder, a linear highway and an output head."""
+
+    cell: Literal["lstm", "gru"] = Field("lstm", description="Recurrent cell (nn.LSTM or nn.GRU)")
+    hidden_size: int = Field(64, ge=1, le=4096, description="Features of each direction's hidden state")
+    num_layers: int = Field(2, ge=1, le=16, description="Stacked recurrent layers")
+    bidirectional: bool = Field(True, description="Read each window forwards and backwards")
     dropout: float = Field(0.2, ge=0, lt=1, description="Between recurrent layers and before the head")
     head_size: int = Field(20, ge=1, description="Width of the hidden layer of the output head")
     pooling: Literal["last", "mean", "attention"] = Field(
@@ -308,16 +320,18 @@ class ModelConfig(_Section):
 
 
 class TrainConfig(_Section):
-    epochs: int = Field(10, ge=1, le=10_000)
-    batch_size: int = Field(128, ge=1)
+    """The training loop: Adam, early stopping on the validation windows."""
+
+    epochs: int = Field(10, ge=1, le=10_000, description="Most epochs; early stopping may end sooner")
+    batch_size: int = Field(128, ge=1, description="Training windows per step")
     lr: float = Field(5e-4, gt=0, description="Peak learning rate (Adam)")
-    weight_decay: float = Field(1e-4, ge=0)
+    weight_decay: float = Field(1e-4, ge=0, description="Adam's L2 penalty on the weights")
     loss: Literal["mse", "huber", "mae"] = Field(
         "mse", description="mse; huber (delta 1); mae: the mean absolute error, nearer to sMAPE and MASE"
     )
     grad_clip: float = Field(1.0, gt=0, description="Max gradient norm")
     patience: int = Field(3, ge=1, description="Epochs without a better val loss before stopping")
-    seed: int = 0
+    seed: int = Field(0, description="Seeds the initial weights and the batch order")
     device: str = Field("auto", description="auto = CUDA if available, else CPU; or cpu, cuda, cuda:1")
     threads: int = Field(
         1,
@@ -337,6 +351,8 @@ class TrainConfig(_Section):
 
 
 class IntervalsConfig(_Section):
+    """Prediction intervals, calibrated on the validation windows."""
+
     levels: list[float] = Field(
         [80, 95],
         description="Prediction interval levels in percent, increasing (conformal, on the validation"
@@ -363,8 +379,12 @@ class IntervalsConfig(_Section):
 
 
 class RegistryConfig(_Section):
-    model_name: str = Field("bilstm-forecaster", min_length=1)
-    experiment: str = Field("bilstm-forecaster", min_length=1)
+    """Where the run is tracked and registered, and the champion gate."""
+
+    model_name: str = Field(
+        "bilstm-forecaster", min_length=1, description="Registered model the run's version joins"
+    )
+    experiment: str = Field("bilstm-forecaster", min_length=1, description="MLflow experiment of the run")
     gate: Literal["single", "backtest"] = Field(
         "single",
         description="What the champion gate compares: single (the test split) or backtest (the mean over"

@@ -1,6 +1,6 @@
 """The network: a (bi)directional LSTM/GRU encoder, a pooling read-out and an MLP head (tensors only).
 
-Defaults are the architecture of the blog article this project started from (see DESIGN.md: 2 bidirectional
+Defaults are the architecture of the blog article behind the project (docs/concepts/design.md: 2 bidirectional
 LSTM layers of 64, head 2*64 -> 20 -> horizon), with that article's flaws fixed: zero initial states, dropout
 applied, the read-out taken from each direction's final hidden state instead of `out[:, -1]`, and no global
 device. Options that matter on ETT-like data: per-window instance normalisation (`last` or `revin`), a linear

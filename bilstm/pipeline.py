@@ -151,7 +151,7 @@ def fit_forecaster(
     `config.train.threads` CPU threads; a run that resumes from `checkpoint` takes its weights from there
     instead. Then calibrate the forecaster's intervals on the validation windows."""
     # a recurrent step is many small ops: a second thread gains little on an idle machine and, when
-    # another process shares the cores, its barriers wait on a descheduled thread (README: Speed)
+    # another process shares the cores, its barriers wait on a descheduled thread (docs/benchmarks/speed.md)
     torch.set_num_threads(config.train.threads)
     model = forecaster.model
     if isinstance(model, Ensemble):

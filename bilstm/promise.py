@@ -9,7 +9,7 @@ what the model promised for such a stretch. The band is the 1st to 99th percenti
 realised mean error is too high above `TOLERANCE` times the 99th percentile (the threshold). The same rule
 holds the share of targets outside the 95 % interval (1 - coverage) to its promise. The tolerance is there
 because a test period of a few months does not show every season: on ETTh1, a week after the test period
-reached 1.17x the 99th percentile of the test period's weekly means (README: Monitoring).
+reached 1.17x the 99th percentile of the test period's weekly means (docs/how-to/monitoring.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The `bilstm` command's exit without tearing the interpreter's modules down, which takes seconds with torch,
-Prefect and MLflow loaded and does nothing the command needs (the README's overhead section has the figures).
+Prefect and MLflow loaded and does nothing the command needs (docs/benchmarks/speed.md has the figures).
 
 It runs the steps of a normal exit before that teardown through two private CPython functions,
 `threading._shutdown` and `atexit._run_exitfuncs`; `tests/test_fast_exit.py` fails if either goes away or

@@ -2,8 +2,8 @@
 
 A Bi-LSTM step allocates and frees tens of MB of activations; with glibc's defaults each buffer goes through
 mmap / munmap, and the page faults this costs dominate an epoch on a small machine. Raising glibc's mmap and
-trim thresholds keeps that memory in the heap for reuse, for some more resident memory (the README's "Speed"
-section has the figures, from bench/throughput.py). `mallopt` at run time cannot raise the mmap threshold far
+trim thresholds keeps that memory in the heap for reuse, for some more resident memory (the figures, from
+bench/throughput.py: docs/benchmarks/speed.md). `mallopt` at run time cannot raise the mmap threshold far
 enough, so the setting travels in `GLIBC_TUNABLES`, which glibc reads at process start: the CLI restarts
 itself once with it. `BILSTM_MALLOC_TUNING=0` opts out; a threshold of your own in `GLIBC_TUNABLES` wins.
 """

@@ -179,7 +179,7 @@ def start_dask_cluster(
     folder, workers: int = 2, env: dict[str, str] | None = None, timeout: float = 120
 ) -> DaskCluster:
     """`dask scheduler` on a free loopback port and `workers` single-threaded `dask worker` processes that
-    preload the fold task, as the README's --dask-address route starts them, with `env` (default: this
+    preload the fold task, as the docs' --dask-address route starts them, with `env` (default: this
     process's), logging to `folder`/dask.log; returns once every worker has joined. Stop it with
     `DaskCluster.stop`."""
     from distributed import Client

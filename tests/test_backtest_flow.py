@@ -147,7 +147,7 @@ def test_an_unreachable_scheduler_fails_the_parent_run_and_registers_nothing(tin
 @pytest.fixture
 def dask_cluster(tmp_path):
     """A real `dask scheduler` and two `dask worker` processes (no nanny: each worker is the process started
-    here) on free loopback ports, as the README's --dask-address route starts them; stopped by their PIDs."""
+    here) on free loopback ports, as the docs' --dask-address route starts them; stopped by their PIDs."""
     cluster = start_dask_cluster(tmp_path, workers=2)
     yield cluster
     cluster.stop()

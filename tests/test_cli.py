@@ -13,15 +13,22 @@ from bilstm.config import PipelineConfig
 from bilstm.presets import load_preset, preset_names
 from flows.forecast import forecast_flow
 from flows.train import train_flow
+from tests.doc_blocks import GETTING_STARTED, command_lines, marked_block
 from tests.helpers import BILSTM, synthetic_frame, tiny, tiny_args
 
 TINY = tiny_args(epochs=2)
+# the getting-started page's tour: `bilstm train`, `bilstm forecast --output ... --plot ...`
+TOUR = {
+    argv[1]: argv[1:]
+    for argv in command_lines(marked_block(GETTING_STARTED, "commands: tour"))
+    if argv[0] == "bilstm"
+}
 
 
 def test_train_json_summary_is_the_last_stdout_line_and_no_command_prints_library_warnings_or_leaves_a_lock(
     synthetic_csv, tracking, bilstm, tmp_path
 ):
-    result = bilstm("train", "--data", synthetic_csv, *TINY, "--json")
+    result = bilstm(*TOUR["train"], "--data", synthetic_csv, *TINY, "--json")  # the tour's, on tiny data
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     required = {
@@ -50,8 +57,9 @@ def test_train_json_summary_is_the_last_stdout_line_and_no_command_prints_librar
         assert summary["metrics"][key] == pytest.approx(run.data.metrics[key])  # the run's own figures
     assert summary["epochs_run"] == 2 and summary["train_samples_per_s"] > 0
 
-    # train (the run above) and forecast print no library warnings or download bars
-    forecast = bilstm("forecast", "--data", synthetic_csv, "--output", str(tmp_path / "f.csv"))
+    # train (the run above) and the tour's forecast print no library warnings or download bars
+    forecast = bilstm(*TOUR["forecast"], "--data", synthetic_csv)
+    assert (tmp_path / "forecast.csv").exists() and (tmp_path / "forecast.png").exists()
     for command in (result, forecast):
         assert command.returncode == 0, command.stderr[-3000:]
         assert "Warning" not in command.stderr, command.stderr[-3000:]

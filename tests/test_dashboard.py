@@ -263,9 +263,9 @@ def registered_forecast(dashboard: Running, version: str, history_csv: str) -> p
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (.ci/run installs it)")
 def test_a_real_browser_renders_the_deployments_the_runs_and_the_retrain_loop(dashboard, tmp_path):
-    """The README's walkthrough pages, from the runs of the tests above: the deployments, a training run in
+    """The docs' walkthrough pages, from the runs of the tests above: the deployments, a training run in
     MLflow, and the loop (the monitor's degraded event, the automation, the retrain it started, the
-    monitoring run). Screenshots go to $BILSTM_SCREENSHOTS (docs/screenshots refreshes the README's) or a
+    monitoring run). Screenshots go to $BILSTM_SCREENSHOTS (docs/screenshots refreshes the docs') or a
     tmp dir."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName

@@ -1,5 +1,5 @@
 """`bilstm dashboard --database`: both servers on one PostgreSQL database (Prefect in schema `prefect`, MLflow
-in `mlflow`, artifacts served by MLflow), started as README.md's one-box recipe says, with a training from
+in `mlflow`, artifacts served by MLflow), started as the docs' one-box recipe says, with a training from
 another directory that knows only the two URLs; a malformed or refusing URL stops it before any server, and no
 password shows anywhere."""
 
@@ -22,15 +22,15 @@ from deployments.database import Database, DatabaseUrlError
 from deployments.processes import alive, descendants, free_port, wait_for
 from tests.helpers import BILSTM, synthetic_frame, tiny_args
 
-README = Path(__file__).parents[1] / "README.md"
+RECIPES = Path(__file__).parents[1] / "docs" / "how-to" / "scale-out.md"
 EXAMPLE_DATABASE = "postgresql://USER:PASSWORD@DBHOST:5432/bilstm"
 
 
 def one_box_recipe() -> dict[str, str]:
-    """README's block after `<!-- recipe: one-box -->`, in three parts: the settings at its top, what runs on
-    the box, what runs on each other machine (split at their `# on ...` comment lines)."""
-    block = re.search(r"<!-- recipe: one-box -->\n```bash\n(.*?)```", README.read_text(), re.DOTALL)
-    assert block, "README.md has no one-box recipe"
+    """The scale-out page's block after `<!-- recipe: one-box -->`, in three parts: the settings at its top,
+    what runs on the box, what runs on each other machine (split at their `# on ...` comment lines)."""
+    block = re.search(r"<!-- recipe: one-box -->\n```bash\n(.*?)```", RECIPES.read_text(), re.DOTALL)
+    assert block, f"{RECIPES} has no one-box recipe"
     settings, box, worker = re.split(r"^# on .*\n", block.group(1), flags=re.MULTILINE)
     return {"settings": settings, "box": box, "worker": worker}
 
@@ -109,7 +109,7 @@ def test_the_one_box_recipe_trains_from_another_machine_into_one_postgresql_data
         r"^bilstm train .*$", recipe["worker"], re.MULTILINE
     )
     box_script = settings + recipe["box"].replace(EXAMPLE_DATABASE, url)
-    # the README trains on the default config; here a job of seconds, with its summary as JSON
+    # the recipe trains on the default config; here a job of seconds, with its summary as JSON
     worker_script = settings + re.sub(
         r"^(bilstm train .*)$", lambda line: " ".join([line.group(1), *tiny_args(1), "--json"]),
         recipe["worker"], flags=re.MULTILINE,

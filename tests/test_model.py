@@ -1,6 +1,6 @@
 """BiLSTMNet: output shapes for every option, determinism, and the fixed flaws of the blog article's
-model (DESIGN.md: random initial states, unused dropout, a one-step backward read-out); a series embedding
-learned per series of a long table."""
+model (docs/concepts/design.md: random initial states, unused dropout, a one-step backward read-out); a
+series embedding learned per series of a long table."""
 
 import itertools
 

@@ -40,7 +40,7 @@ def bare_repository(folder: Path) -> str:
 
 def git_route_prefect_file(folder: Path, repository: str) -> Path:
     """The shipped prefect.yaml with its `pull` section replaced by a `git_clone` of `repository` (the one
-    edit the README's recipe makes for workers without a shared checkout), written to `folder`."""
+    edit the scale-out page's recipe makes for workers without a shared checkout), written to `folder`."""
     config = yaml.safe_load(PREFECT_YAML.read_text())
     config["pull"] = [{"prefect.deployments.steps.git_clone": {"repository": repository}}]
     path = folder / "prefect.yaml"

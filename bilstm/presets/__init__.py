@@ -1,7 +1,7 @@
 """Named configurations that ship with the package: `bilstm train --preset etth1-s96`.
 
 Each preset is a YAML file beside this module holding only the keys it changes from `PipelineConfig()`;
-what each one scores is measured by `bench/accuracy.py` and shown in the README's Presets table. A preset
+what each one scores is measured by `bench/accuracy.py` and shown in docs/reference/presets.md. A preset
 names its own registered model, so a 96-step model never competes with the default 24-step champion.
 """
 
