@@ -337,6 +337,7 @@ EPF_LABELS = {
     "both": "Bi-LSTM + future columns + calendar",
     "bilstm-weekly": "Bi-LSTM, past prices only, retrained weekly",
     "both-weekly": "Bi-LSTM + future columns + calendar, retrained weekly",
+    "both-revin": "Bi-LSTM + future columns + calendar, windows by mean and deviation (`revin`)",
     "lear": "LEAR-like ridge (future columns + day of week)",
     "nhits": "NeuralForecast NHITS (future columns + day dummies)",
     "nbeatsx": "NeuralForecast NBEATSx (future columns + day dummies)",
