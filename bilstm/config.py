@@ -227,7 +227,11 @@ class WindowConfig(_Section):
 class ScalerConfig(_Section):
     """How values are scaled before the network, fitted on the train rows only."""
 
-    kind: Literal["standard", "minmax", "robust"] = Field("standard", description="Fitted on train rows only")
+    kind: Literal["standard", "minmax", "robust", "mean"] = Field(
+        "standard",
+        description="Fitted on train rows only; mean: divided by the mean absolute value, nothing"
+        " subtracted, so positive series stay positive (needed by model.instance_norm log_ratio)",
+    )
     cycle: int = Field(
         0,
         ge=0,
@@ -266,11 +270,12 @@ class ModelConfig(_Section):
         "least_squares",
         description="Start the highway at the ridge fit of the training windows (least_squares) or at random",
     )
-    instance_norm: Literal["none", "last", "revin", "robust"] = Field(
+    instance_norm: Literal["none", "last", "revin", "robust", "log_ratio"] = Field(
         "last",
         description="Per-window normalisation: subtract the last value (NLinear), RevIN's mean and deviation,"
-        " or robust: RevIN with the window's median and median absolute deviation, which a price spike in"
-        " the lookback does not stretch",
+        " robust: RevIN with the window's median and median absolute deviation, which a price spike in"
+        " the lookback does not stretch, or log_ratio: the log of each value over the window's mean"
+        " (positive series; needs scaler.kind mean)",
     )
     channel_independent: bool = Field(
         False, description="Each channel is its own univariate series through one shared network (S or M)"
@@ -448,6 +453,12 @@ class PipelineConfig(_Section):
             raise ValueError(
                 "model.channel_independent reads each column alone: it cannot read covariates known in"
                 " advance (data.future, data.calendar); turn one of them off"
+            )
+        if self.model.instance_norm == "log_ratio" and self.scaler.kind != "mean":
+            raise ValueError(
+                "model.instance_norm log_ratio takes the log of each value over its window's mean, so the"
+                f" values the network reads must stay positive: scaler.kind {self.scaler.kind} centres them"
+                " on 0; set scaler.kind mean"
             )
         longest = max(self.model.ensemble_lookbacks, default=0)
         if self.window.lookback is not None and longest > self.window.lookback:

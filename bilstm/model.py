@@ -25,6 +25,7 @@ from bilstm.ridge import PENALTIES, fit_ridge
 _EPS = 1e-5
 # the MAD of normal data times this is its standard deviation (1 / the normal's 0.75 quantile)
 _MAD_TO_STD = 1.4826
+_MAX_LOG_RATIO = 20.0  # log_ratio outputs are capped here before exp: e^20 times the window's mean
 
 
 class BiLSTMNet(nn.Module):
@@ -147,7 +148,7 @@ class BiLSTMNet(nn.Module):
         """(B, L, F) (or (B, L + T, F) with known covariates) -> (B, T, k) in the network's own view of
         channels."""
         x, ahead = self._split_ahead(x)
-        x, denormalize, ahead = self._normalize(x, ahead)
+        x, denormalize, ahead, _ = self._normalize(x, ahead)
         steps = x
         if self.embed is not None:
             batch, _, channels = x.shape
@@ -233,12 +234,9 @@ class BiLSTMNet(nn.Module):
         if self.config.channel_independent:
             inputs, targets = _channels_as_batch(inputs), _channels_as_batch(targets)
         inputs, ahead = self._split_ahead(inputs)
-        normalised, denormalize, ahead = self._normalize(inputs, ahead)
-        # denormalize is affine per window and channel: y -> scale * y + shift; invert it on the targets
-        shift = denormalize(torch.zeros_like(targets))
-        scale = denormalize(torch.ones_like(targets)) - shift
+        normalised, _, ahead, normalize_targets = self._normalize(inputs, ahead)
         x = self._highway_rows(normalised, ahead).reshape(-1, width).double()
-        y = ((targets - shift) / scale).transpose(1, 2).reshape(-1, horizon).double()
+        y = normalize_targets(targets).transpose(1, 2).reshape(-1, horizon).double()
         return x, y
 
     def _pool(self, out: torch.Tensor, h_n: torch.Tensor) -> torch.Tensor:
@@ -254,34 +252,50 @@ class BiLSTMNet(nn.Module):
         return last.transpose(0, 1).reshape(out.shape[0], -1)
 
     def _normalize(self, x: torch.Tensor, ahead: torch.Tensor | None = None):
-        """Per-window normalisation of the inputs, the function that undoes it on the outputs, and the
-        horizon's known covariates: the future columns normalised as the same columns of the lookback are
-        (tomorrow's load against this week's, as the price is), the calendar's as they are (bounded, and
-        often constant over a window)."""
+        """Per-window normalisation of the inputs, the function that undoes it on the outputs, the
+        horizon's known covariates, and the function that normalises targets as the outputs are (the
+        warm start's regression targets): the future columns normalised as the same columns of the
+        lookback are (tomorrow's load against this week's, as the price is), the calendar's as they are
+        (bounded, and often constant over a window)."""
         k, future = self.outputs, self.known[: self.future_columns]
-        if self.config.instance_norm == "last":
+        norm = self.config.instance_norm
+        if norm == "log_ratio":
+            mean = x.detach().mean(dim=1, keepdim=True).clamp(min=_EPS)
+            # mean -> (B, 1, F); a value at or below 0 (which the data checks refuse) reads as _EPS
+            if ahead is not None:
+                ratio = torch.log(ahead[..., : len(future)].clamp(min=_EPS) / mean[..., future])
+                ahead = torch.cat([ratio, ahead[..., len(future) :]], 2)
+            return (
+                torch.log(x.clamp(min=_EPS) / mean),
+                lambda y: torch.exp(y.clamp(max=_MAX_LOG_RATIO)) * mean[..., -k:],
+                ahead,
+                lambda y: torch.log(y.clamp(min=_EPS) / mean[..., -k:]),
+            )
+        if norm == "last":
             last = x[:, -1:, :].detach()
             # last -> (B, 1, F)
             if ahead is not None:
                 ahead = torch.cat(
                     [ahead[..., : len(future)] - last[..., future], ahead[..., len(future) :]], 2
                 )
-            return x - last, lambda y: y + last[..., -k:], ahead
-        if self.config.instance_norm in ("revin", "robust"):
-            mean, std = _window_statistics(x.detach(), robust=self.config.instance_norm == "robust")
+            return x - last, lambda y: y + last[..., -k:], ahead, lambda y: y - last[..., -k:]
+        if norm in ("revin", "robust"):
+            mean, std = _window_statistics(x.detach(), robust=norm == "robust")
             # mean, std -> (B, 1, F)
             x = (x - mean) / std * self.revin_weight + self.revin_bias
             if ahead is not None:
                 weight, bias = self.revin_weight[future], self.revin_bias[future]
                 scaled = (ahead[..., : len(future)] - mean[..., future]) / std[..., future] * weight + bias
                 ahead = torch.cat([scaled, ahead[..., len(future) :]], 2)
-
-            def denormalize(y: torch.Tensor) -> torch.Tensor:
-                weight, bias = self.revin_weight[-k:], self.revin_bias[-k:]
-                return (y - bias) / (weight + _EPS) * std[..., -k:] + mean[..., -k:]
-
-            return x, denormalize, ahead
-        return x, lambda y: y, ahead
+            weight, bias = self.revin_weight[-k:], self.revin_bias[-k:]
+            centre, spread = mean[..., -k:], std[..., -k:]
+            return (
+                x,
+                lambda y: (y - bias) / (weight + _EPS) * spread + centre,
+                ahead,
+                lambda y: (y - centre) / spread * (weight + _EPS) + bias,
+            )
+        return x, lambda y: y, ahead, lambda y: y
 
 
 def _window_statistics(x: torch.Tensor, robust: bool) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,6 +23,7 @@ from bilstm.defaults import resolve, season
 from bilstm.ensemble import Ensemble, choose_combination, plan_members
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.forecaster import Forecaster
+from bilstm.input_checks import check_positive
 from bilstm.interval_pooling import choose_pooling
 from bilstm.intervals import ConformalIntervals, calibrate
 from bilstm.model import BiLSTMNet
@@ -63,6 +64,7 @@ def split_and_scale(series: SeriesTable, config: PipelineConfig, split: Split | 
     columns' encoding over the series."""
     if split is None:
         series, split = split_table(series, config)
+    check_positive(series, config)
     values, row_series = series.values, series.row_series
     train = split.train_mask(len(values))
     kind, per_series = config.scaler.kind, config.scaler.per_series

@@ -3,7 +3,8 @@
 One `Scaler` for one series or many: a center and a scale per series and column, fitted on each series'
 train rows only (or, `per_series` off, on every series' train rows together), with scikit-learn's
 conventions (standard: population std; minmax; robust: median and interquartile range; a zero spread
-scaled by 1), computed with a pandas group-by, so fitting never loops over series in Python. A series
+scaled by 1) and mean scaling (divided by the mean absolute value, nothing subtracted, as DeepAR does),
+computed with a pandas group-by, so fitting never loops over series in Python. A series
 never seen in fitting (at forecast time) is scaled by its own history: `with_unknown`.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-KINDS = ("standard", "minmax", "robust")
+KINDS = ("standard", "minmax", "robust", "mean")
 ONE_SERIES = np.array(["series"], dtype=object)  # the id of the one series of a file without a series column
 
 
@@ -48,12 +49,15 @@ class Scaler:
         count = len(ids) if per_series else 1
         center, scale = np.empty((count, values.shape[1])), np.empty((count, values.shape[1]))
         for j in range(values.shape[1]):  # a column at a time: no copy of the whole table
-            groups = pd.Series(values[:, j] if rows is None else values[rows, j]).groupby(series)
+            column = values[:, j] if rows is None else values[rows, j]
+            groups = pd.Series(np.abs(column) if kind == "mean" else column).groupby(series)
             if kind == "standard":
                 center[:, j], scale[:, j] = groups.mean(), groups.std(ddof=0)
             elif kind == "minmax":
                 low, high = groups.min().to_numpy(), groups.max().to_numpy()
                 center[:, j], scale[:, j] = low, high - low
+            elif kind == "mean":  # a scale only (the mean absolute value): positive values stay positive
+                center[:, j], scale[:, j] = 0.0, groups.mean()
             else:
                 center[:, j] = groups.median()
                 scale[:, j] = groups.quantile(0.75).to_numpy() - groups.quantile(0.25).to_numpy()

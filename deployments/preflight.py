@@ -18,7 +18,7 @@ from bilstm.data import SeriesTable, builtin_path, load_table, read_table
 from bilstm.defaults import resolve
 from bilstm.errors import DataValidationError, MonitorInputError
 from bilstm.frequency_match import check_frequency, table_freq
-from bilstm.input_checks import check_cycle, check_window
+from bilstm.input_checks import check_cycle, check_positive, check_window
 from bilstm.job import Job
 from bilstm.messages import names, sample
 from bilstm.split import split_table
@@ -39,6 +39,7 @@ def check_training_input(config: PipelineConfig) -> tuple[SeriesTable, PipelineC
         config = resolve(config, series).config
         series, split = split_table(series, config)
     check_cycle(series, config, split)
+    check_positive(series, config)
     return series, config
 
 

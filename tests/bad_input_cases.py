@@ -248,6 +248,27 @@ CASES = [
         r" inputs only$",
     ),
     Case(
+        "log ratios of values centred on 0",
+        "train --data {d}/good.csv --set model.instance_norm=log_ratio",
+        r"invalid config: model\.instance_norm log_ratio takes the log of each value over its window's mean,"
+        r" so the values the network reads must stay positive: scaler\.kind standard centres them on 0; set"
+        r" scaler\.kind mean$",
+    ),
+    Case(
+        "many series: log ratios of a series that goes below 0",
+        "train --data {d}/long_table.csv --series-column sensor --set model.instance_norm=log_ratio"
+        " --set scaler.kind=mean",
+        r"{d}/long_table\.csv: model\.instance_norm log_ratio needs values above 0: column 'x' of series"
+        r" 'north' is -[0-9.]+ at 2024-\S+ \S+ \(\d+ at or below 0\); use robust or revin$",
+    ),
+    Case(
+        "an ensemble member longer than the windows",
+        "train --data {d}/good.csv --set model.ensemble=2 --set model.ensemble_lookbacks=[24,96]",
+        r"invalid config: model\.ensemble_lookbacks holds 96, longer than window\.lookback 48: the windows"
+        r" hold window\.lookback rows and a member reads their last rows; set window\.lookback to 96 or drop"
+        r" the longer lookbacks$",
+    ),
+    Case(
         "unknown gate metric",
         "train --data {d}/good.csv --set registry.gate_metric=mae",
         r"invalid config: registry\.gate_metric: Input should be 'mse', 'mase' or 'owa' \(got 'mae'\)$",

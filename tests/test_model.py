@@ -88,6 +88,13 @@ def test_robust_denormalisation_restores_location_and_scale():
     torch.testing.assert_close(model(3.0 * x + 50.0), 3.0 * model(x) + 50.0, rtol=1e-4, atol=1e-3)
 
 
+def test_log_ratio_forecasts_scale_with_a_positive_series_and_stay_positive():
+    model = BiLSTMNet(ModelConfig(patch_len=24, hidden_size=8, instance_norm="log_ratio"), F, 1, T, L).eval()
+    x = torch.rand(B, L, F) + 0.5
+    torch.testing.assert_close(model(7.0 * x), 7.0 * model(x), rtol=1e-4, atol=1e-4)
+    assert (model(x) > 0).all()
+
+
 def test_robust_normalisation_is_not_stretched_by_a_spike_in_the_window():
     """One spike of 100 deviations in the lookback: RevIN's mean and deviation move with it and change the
     forecast; the median and MAD barely move, so the robust model's forecast barely does."""
@@ -209,7 +216,7 @@ def linear_only(model: BiLSTMNet) -> BiLSTMNet:
     return model.eval()
 
 
-@pytest.mark.parametrize("norm", ["none", "last", "revin", "robust"])
+@pytest.mark.parametrize("norm", ["none", "last", "revin", "robust", "log_ratio"])
 @pytest.mark.parametrize("channel_independent", [False, True])
 def test_highway_warm_start_starts_at_the_best_linear_forecaster(norm, channel_independent):
     config = ModelConfig(
@@ -218,6 +225,8 @@ def test_highway_warm_start_starts_at_the_best_linear_forecaster(norm, channel_i
     torch.manual_seed(0)
     teacher = linear_only(BiLSTMNet(config, 2, 2, T, L))
     x = torch.randn(512, L, 2).cumsum(dim=1) + 5.0
+    if norm == "log_ratio":  # positive series only
+        x = x.abs() + 0.5
     y = teacher(x).detach()
     torch.manual_seed(1)
     student = BiLSTMNet(config, 2, 2, T, L).eval()

@@ -13,7 +13,7 @@ from bilstm.scaling import Scaler
 from tests.helpers import SHAPES, long_frame, write_shaped
 
 
-@pytest.mark.parametrize("kind", ["standard", "minmax", "robust"])
+@pytest.mark.parametrize("kind", ["standard", "minmax", "robust", "mean"])
 def test_scaler_round_trips_values_and_json_state(kind):
     values = np.random.default_rng(0).normal(5, 3, size=(200, 3))
     scaler = Scaler.fit(kind, values[:150])
@@ -79,6 +79,17 @@ def test_a_series_never_fitted_is_scaled_by_its_own_rows():
     both = fitted.with_unknown(np.array(["a", "new"]), values, np.repeat([0, 1], 2))
     np.testing.assert_allclose(both.center[:, 0], [2.0, 20.0])
     assert list(fitted.numbers(np.array(["new", "a"]))) == [-1, 0]
+
+
+def test_mean_scaling_divides_each_series_by_its_mean_absolute_train_value_and_keeps_signs():
+    values = np.array([[2.0], [4.0], [6.0], [100.0], [-1.0], [3.0], [50.0]])
+    row_series = np.array([0, 0, 0, 0, 1, 1, 1])
+    train = np.array([True, True, True, False, True, True, False])
+    scaler = Scaler.fit("mean", values, row_series, np.array(["a", "b"], dtype=object), train)
+    np.testing.assert_allclose(scaler.center, 0.0)
+    np.testing.assert_allclose(scaler.scale[:, 0], [4.0, 2.0])
+    scaled = scaler.transform(values, series=row_series)[:, 0]
+    np.testing.assert_allclose(scaled, [0.5, 1, 1.5, 25, -0.5, 1.5, 25])
 
 
 def test_constant_column_does_not_divide_by_zero():
