@@ -306,9 +306,14 @@ class ModelConfig(_Section):
         description="The members' lookbacks, taken in turn (each at most window.lookback: a member reads the"
         " last rows of the window); empty = window.lookback for every member",
     )
-    ensemble_losses: list[Literal["mse", "huber", "mae"]] = Field(
+    ensemble_losses: list[Literal["mse", "huber", "mae", "log_mae"]] = Field(
         [],
         description="The members' losses, taken in turn after each round of lookbacks; empty = train.loss",
+    )
+    ensemble_norms: list[Literal["none", "last", "revin", "robust", "log_ratio"]] = Field(
+        [],
+        description="The members' model.instance_norm, taken in turn after each round of lookbacks and"
+        " losses; empty = model.instance_norm",
     )
     ensemble_combine: Literal["auto", "median", "mean"] = Field(
         "auto",
@@ -331,8 +336,11 @@ class TrainConfig(_Section):
     batch_size: int = Field(128, ge=1, description="Training windows per step")
     lr: float = Field(5e-4, gt=0, description="Peak learning rate (Adam)")
     weight_decay: float = Field(1e-4, ge=0, description="Adam's L2 penalty on the weights")
-    loss: Literal["mse", "huber", "mae"] = Field(
-        "mse", description="mse; huber (delta 1); mae: the mean absolute error, nearer to sMAPE and MASE"
+    loss: Literal["mse", "huber", "mae", "log_mae"] = Field(
+        "mse",
+        description="mse; huber (delta 1); mae: the mean absolute error, nearer to sMAPE and MASE; log_mae:"
+        " the mean absolute difference of logs, a relative error as sMAPE is (positive series: needs"
+        " scaler.kind mean)",
     )
     grad_clip: float = Field(1.0, gt=0, description="Max gradient norm")
     patience: int = Field(3, ge=1, description="Epochs without a better val loss before stopping")
@@ -454,7 +462,14 @@ class PipelineConfig(_Section):
                 "model.channel_independent reads each column alone: it cannot read covariates known in"
                 " advance (data.future, data.calendar); turn one of them off"
             )
-        if self.model.instance_norm == "log_ratio" and self.scaler.kind != "mean":
+        norms = {self.model.instance_norm, *self.model.ensemble_norms}
+        if "log_mae" in {self.train.loss, *self.model.ensemble_losses} and self.scaler.kind != "mean":
+            raise ValueError(
+                "train.loss log_mae compares the logs of forecasts and targets, so the values the network"
+                f" reads must stay positive: scaler.kind {self.scaler.kind} centres them on 0; set"
+                " scaler.kind mean"
+            )
+        if "log_ratio" in norms and self.scaler.kind != "mean":
             raise ValueError(
                 "model.instance_norm log_ratio takes the log of each value over its window's mean, so the"
                 f" values the network reads must stay positive: scaler.kind {self.scaler.kind} centres them"

@@ -3,8 +3,9 @@ on the same windows and forecasting as one, by the median or the mean of their f
 
 The windows hold the longest member lookback (`window.lookback`); a member of a shorter one reads their last
 rows. The members are the grid `model.ensemble_lookbacks` (taken in turn) x `model.ensemble_losses` (after
-each round of lookbacks), seeds `train.seed`, `train.seed + 1`, ... : 6 members of lookbacks [168, 336] and
-losses [mae, mse] are 168/mae, 336/mae, 168/mse, 336/mse, 168/mae, 336/mae.
+each round of lookbacks) x `model.ensemble_norms` (after each round of both), seeds `train.seed`,
+`train.seed + 1`, ... : 6 members of lookbacks [168, 336] and losses [mae, mse] are 168/mae, 336/mae,
+168/mse, 336/mse, 168/mae, 336/mae.
 """
 
 from __future__ import annotations
@@ -25,25 +26,27 @@ class Member:
     seed: int
     lookback: int
     loss: str
+    norm: str  # its model.instance_norm
 
     def train_config(self, train: TrainConfig) -> TrainConfig:
         return train.model_copy(update={"seed": self.seed, "loss": self.loss})
 
-
-def member_lookbacks(model: ModelConfig, lookback: int) -> list[int]:
-    """Each member's lookback, in member order: enough to rebuild a saved ensemble's networks."""
-    lookbacks = model.ensemble_lookbacks or [lookback]
-    return [lookbacks[i % len(lookbacks)] for i in range(model.ensemble)]
+    def model_config(self, model: ModelConfig) -> ModelConfig:
+        return model.model_copy(update={"instance_norm": self.norm})
 
 
 def plan_members(model: ModelConfig, train: TrainConfig, lookback: int) -> list[Member]:
-    """The members of `model.ensemble` networks over windows of `lookback` rows."""
-    rounds = max(1, len(model.ensemble_lookbacks))
+    """The members of `model.ensemble` networks over windows of `lookback` rows: the lookbacks in turn,
+    the losses after each round of lookbacks, the normalisations after each round of both."""
+    lookbacks = model.ensemble_lookbacks or [lookback]
     losses = model.ensemble_losses or [train.loss]
-    return [
-        Member(train.seed + i, member_lookback, losses[(i // rounds) % len(losses)])
-        for i, member_lookback in enumerate(member_lookbacks(model, lookback))
-    ]
+    norms = model.ensemble_norms or [model.instance_norm]
+    members = []
+    for i in range(model.ensemble):
+        loss = losses[(i // len(lookbacks)) % len(losses)]
+        norm = norms[(i // (len(lookbacks) * len(losses))) % len(norms)]
+        members.append(Member(train.seed + i, lookbacks[i % len(lookbacks)], loss, norm))
+    return members
 
 
 class Ensemble(nn.Module):

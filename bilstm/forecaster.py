@@ -21,9 +21,9 @@ import pandas as pd
 import torch
 
 from bilstm.calendar_steps import future_stamps
-from bilstm.config import CsvConfig, DataConfig, ModelConfig
+from bilstm.config import CsvConfig, DataConfig, ModelConfig, TrainConfig
 from bilstm.cycle import Cycle
-from bilstm.ensemble import Ensemble, member_lookbacks
+from bilstm.ensemble import Ensemble, plan_members
 from bilstm.errors import ForecastInputError
 from bilstm.history import history_ids, read_future, read_history, shown_stamps, split_future_rows
 from bilstm.intervals import ConformalIntervals, level_name
@@ -309,9 +309,9 @@ class Forecaster:
         statics = StaticEncoding.from_json(meta["statics"]) if meta.get("statics") else None
         config = ModelConfig(**meta["model_config"])
 
-        def network(lookback: int) -> BiLSTMNet:
+        def network(lookback: int, model: ModelConfig) -> BiLSTMNet:
             return BiLSTMNet(
-                config,
+                model,
                 len(spec.input_columns),
                 len(spec.target_columns),
                 spec.horizon,
@@ -322,9 +322,10 @@ class Forecaster:
                 statics.sizes if statics else (),
             )
 
-        model = network(spec.lookback)
-        if config.ensemble > 1:
-            model = Ensemble([network(lookback) for lookback in member_lookbacks(config, spec.lookback)])
+        model = network(spec.lookback, config)
+        if config.ensemble > 1:  # the members' lookbacks and normalisations: seeds and losses do not matter
+            members = plan_members(config, TrainConfig(), spec.lookback)
+            model = Ensemble([network(m.lookback, m.model_config(config)) for m in members])
         state = _weights(directory / "weights.pt", device)
         model.load_state_dict(state)
         cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None

@@ -29,8 +29,8 @@ def check_cycle(series: SeriesTable, config: PipelineConfig, split: Split) -> No
 
 def check_positive(series: SeriesTable, config: PipelineConfig) -> None:
     """Raise `DataValidationError` naming the first value at or below 0, its column, series and stamp, where
-    `model.instance_norm` log_ratio takes logs of every value the network reads."""
-    if config.model.instance_norm != "log_ratio":
+    `model.instance_norm` log_ratio (or an ensemble member's) takes logs of every value the network reads."""
+    if "log_ratio" not in {config.model.instance_norm, *config.model.ensemble_norms}:
         return
     values = series.values
     bad = values <= 0

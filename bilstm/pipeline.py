@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bilstm.config import PipelineConfig, TrainConfig
+from bilstm.config import ModelConfig, PipelineConfig, TrainConfig
 from bilstm.cycle import Cycle, fit_on_train_rows
 from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve, season
@@ -103,17 +103,17 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
     )
     statics = prepared.statics.sizes if prepared.statics else ()
 
-    def network(lookback: int) -> BiLSTMNet:
+    def network(lookback: int, model: ModelConfig) -> BiLSTMNet:
         count, horizon = len(series.ids), window.horizon
-        return BiLSTMNet(config.model, inputs, targets, horizon, lookback, count, future, calendar, statics)
+        return BiLSTMNet(model, inputs, targets, horizon, lookback, count, future, calendar, statics)
 
     if config.model.ensemble == 1:
-        net = network(window.lookback)
+        net = network(window.lookback, config.model)
     else:  # each member's initial weights are a function of its own seed
         members = []
         for member in plan_members(config.model, config.train, window.lookback):
             torch.manual_seed(member.seed)
-            members.append(network(member.lookback))
+            members.append(network(member.lookback, member.model_config(config.model)))
         net = Ensemble(members)
     spec = WindowSpec(
         time_column=config.data.time_column,

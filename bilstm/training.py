@@ -67,8 +67,17 @@ class TrainingLog:
 
 
 def loss_function(name: str) -> nn.Module:
-    """`train.loss`'s module: mse, huber (delta 1) or mae."""
-    return {"mse": nn.MSELoss, "huber": nn.HuberLoss, "mae": nn.L1Loss}[name]()
+    """`train.loss`'s module: mse, huber (delta 1), mae or log_mae."""
+    return {"mse": nn.MSELoss, "huber": nn.HuberLoss, "mae": nn.L1Loss, "log_mae": LogAbsoluteError}[name]()
+
+
+class LogAbsoluteError(nn.Module):
+    """The mean of |log forecast - log target|: a relative error, symmetric in over- and under-forecasts
+    as sMAPE is, for positive series; a value at or below 0 counts as 1e-5 (a forecast there gets no
+    gradient, so it suits networks whose forecasts stay positive: `model.instance_norm` log_ratio)."""
+
+    def forward(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return (torch.log(outputs.clamp(min=1e-5)) - torch.log(targets.clamp(min=1e-5))).abs().mean()
 
 
 def flush_denormals() -> None:

@@ -255,6 +255,12 @@ CASES = [
         r" scaler\.kind mean$",
     ),
     Case(
+        "a loss of logs on values centred on 0",
+        "train --data {d}/good.csv --set train.loss=log_mae",
+        r"invalid config: train\.loss log_mae compares the logs of forecasts and targets, so the values the"
+        r" network reads must stay positive: scaler\.kind standard centres them on 0; set scaler\.kind mean$",
+    ),
+    Case(
         "many series: log ratios of a series that goes below 0",
         "train --data {d}/long_table.csv --series-column sensor --set model.instance_norm=log_ratio"
         " --set scaler.kind=mean",

@@ -162,6 +162,7 @@ NOT_LONG = {
             "a holiday calendar of an unknown country",
             "a column that is both a target and a static column",
             "log ratios of values centred on 0",
+            "a loss of logs on values centred on 0",
             "an ensemble member longer than the windows",
         ],
         "a setting refused as the config is built, before the data is read: no rows to put in a series",

@@ -21,6 +21,7 @@ from tests.helpers import tiny
 ENSEMBLE = {
     "model.ensemble": 3,
     "model.ensemble_lookbacks": [24, 48],
+    "model.ensemble_norms": ["last", "revin"],
     "train.epochs": 2,
     "intervals.levels": [0.8],
 }
@@ -37,8 +38,18 @@ def test_members_take_lookbacks_in_turn_then_losses_with_a_seed_each():
         (14, 168, "mae"),
         (15, 336, "mae"),
     ]
-    plain = plan_members(ModelConfig(ensemble=2), TrainConfig(loss="huber"), 96)
-    assert [(m.seed, m.lookback, m.loss) for m in plain] == [(0, 96, "huber"), (1, 96, "huber")]
+    plain = plan_members(ModelConfig(ensemble=2, instance_norm="revin"), TrainConfig(loss="huber"), 96)
+    assert [(m.seed, m.lookback, m.loss, m.norm) for m in plain] == [
+        (0, 96, "huber", "revin"),
+        (1, 96, "huber", "revin"),
+    ]
+    norms = ModelConfig(ensemble=4, ensemble_losses=["mae", "mse"], ensemble_norms=["revin", "log_ratio"])
+    assert [(m.loss, m.norm) for m in plan_members(norms, TrainConfig(), 24)] == [
+        ("mae", "revin"),
+        ("mse", "revin"),
+        ("mae", "log_ratio"),
+        ("mse", "log_ratio"),
+    ]
 
 
 def test_a_member_lookback_longer_than_the_windows_is_refused_with_the_fix():
@@ -74,13 +85,16 @@ def test_an_ensemble_trains_and_its_bundle_forecasts_as_it_did(tiny_config, tmp_
     config = tiny(tiny_config, **ENSEMBLE)
     forecaster, log, evaluation = run_pipeline(config, progress=False)
     assert isinstance(forecaster.model, Ensemble) and len(forecaster.model.members) == 3
-    assert [m.lookback for m in forecaster.model.members] == [24, 48, 24]
+    members = forecaster.model.members
+    expected = [(24, "last"), (48, "last"), (24, "revin")]
+    assert [(m.lookback, m.config.instance_norm) for m in members] == expected
     assert len(log.members) == 3 and set(log.combination_losses) == {"median", "mean"}
     # the members differ (seeds, lookbacks), so the ensemble is not any one of them
     history = pd.read_csv(config.data.path, parse_dates=["timestamp"])
     forecasts = [forecaster.predict(history)]
     loaded = Forecaster.load(forecaster.save(tmp_path / "bundle"))
     assert isinstance(loaded.model, Ensemble) and bool(loaded.model.median) == bool(forecaster.model.median)
+    assert [m.config.instance_norm for m in loaded.model.members] == ["last", "last", "revin"]
     forecasts.append(loaded.predict(history))
     pd.testing.assert_frame_equal(forecasts[0], forecasts[1])
     assert {"y_lo_0.8", "y_hi_0.8"} <= set(forecasts[0].columns)  # bands of the combined forecast

@@ -6,7 +6,7 @@ import torch
 
 from bilstm.config import ModelConfig, TrainConfig
 from bilstm.model import BiLSTMNet
-from bilstm.training import TrainingDivergedError, evaluate_loss, fit
+from bilstm.training import TrainingDivergedError, evaluate_loss, fit, loss_function
 from bilstm.windows import make_windows
 
 L, T = 24, 6
@@ -145,6 +145,25 @@ def test_mae_loss_scores_the_starting_weights_by_their_mean_absolute_error():
     mean_absolute_error = evaluate_loss(model, val, torch.nn.L1Loss(), batch_size=64)
     training_log = fit(model, train, val, TrainConfig(epochs=1, batch_size=64, loss="mae"))
     assert training_log.start_val_loss == pytest.approx(mean_absolute_error)
+
+
+def test_log_mae_is_a_relative_error_symmetric_in_over_and_under_forecasts():
+    loss = loss_function("log_mae")
+    targets = torch.tensor([1.0, 100.0])
+    # twice and half each target: the same error, whatever the target's level
+    assert loss(torch.tensor([2.0, 200.0]), targets).item() == pytest.approx(np.log(2))
+    assert loss(torch.tensor([0.5, 50.0]), targets).item() == pytest.approx(np.log(2))
+
+
+def test_a_positive_series_trains_on_log_ratios_with_the_log_mae_loss():
+    t = np.arange(900)
+    values = (2.0 + np.sin(2 * np.pi * t / 24))[:, None].astype(np.float32)
+    train, val = make_windows(values[:700], L, T, 1), make_windows(values[700 - L :], L, T, 1)
+    torch.manual_seed(0)
+    config = ModelConfig(patch_len=24, hidden_size=16, num_layers=1, highway=False, instance_norm="log_ratio")
+    model = BiLSTMNet(config, 1, 1, T, L)
+    training_log = fit(model, train, val, TrainConfig(epochs=3, batch_size=64, loss="log_mae", lr=5e-3))
+    assert training_log.val_loss[-1] < training_log.start_val_loss / 2
 
 
 def test_a_training_whose_every_epoch_loss_is_nan_fails_naming_the_learning_rate():
