@@ -102,8 +102,9 @@ def scores(forecaster, prepared: ScaledSplit) -> dict[str, dict[str, float]]:
 
 
 def linear_forecaster(prepared: ScaledSplit, config: PipelineConfig, train, val):
-    """The preset network with its highway at the ridge fit and its recurrent path silent."""
-    linear_config = with_overrides(config, {"model.highway": True})
+    """The preset network (the first member of an ensemble) with its highway at the ridge fit and its
+    recurrent path silent."""
+    linear_config = with_overrides(config, {"model.highway": True, "model.ensemble": 1})
     forecaster = new_forecaster(prepared, linear_config)
     batches = lambda w: (w.batch(slice(s, s + FIT_BATCH)) for s in range(0, len(w), FIT_BATCH))  # noqa: E731
     forecaster.model.fit_highway(batches(train), batches(val))
@@ -130,7 +131,9 @@ def run(config: PipelineConfig, seeds: list[int], tune: bool) -> dict:
             (train, val),
             seeded,
             on_epoch_end=lambda e, m, seed=seed: print(
-                f"  seed {seed} epoch {e}: val loss {m['val_loss']:.4f}", flush=True
+                f"  seed {seed} epoch {e}: "
+                + ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k.endswith("val_loss")),
+                flush=True,
             ),
             progress=False,
         )
@@ -141,10 +144,11 @@ def run(config: PipelineConfig, seeds: list[int], tune: bool) -> dict:
                 **result["model"],
                 "train_s": log.train_seconds,
                 "epochs": log.epochs_run,
-                "s_per_epoch": log.train_seconds / log.epochs_run,
+                "s_per_epoch": log.train_seconds / sum(m.epochs_run for m in log.members or [log]),
                 "best_epoch": log.best_epoch,
-                "best_val_loss": min([log.start_val_loss, *log.val_loss]),
+                "best_val_loss": min(log.combination_losses.values(), default=log.best_val_loss),
                 "start_val_loss": log.start_val_loss,
+                "members": [member.best_val_loss for member in log.members],
             }
         )
         print(f"  seed {seed}: OWA {result['model']['owa']:.3f}, {log.train_seconds:.0f} s", flush=True)
