@@ -18,6 +18,9 @@ from bilstm.split import split_rows
 SEASONS = 14  # the default lookback in seasonal periods: two weeks of hourly data, as ETTh1's 336 rows
 AUTO_KEYS = ("window.lookback", "model.patch_len", "data.seasonal_period")  # what None leaves to the data
 LOOKBACK_SHARE = 0.25  # the most of the train rows the default lookback takes; more than this warns
+# many series: the windows of every series train one model, so a lookback may take more of the shortest
+# one's train rows (on M4 Hourly a quarter loses to seasonal naive: docs/benchmarks/m4.md)
+LOOKBACK_SHARE_MANY = 0.6
 
 
 def season(config: DataConfig, freq: str) -> int:
@@ -33,9 +36,9 @@ class Resolved:
     warnings: list[str] = field(default_factory=list)
 
 
-def default_lookback(period: int, train_rows: int) -> int:
-    """`SEASONS` periods, at most `LOOKBACK_SHARE` of the train rows (whole periods where two fit)."""
-    lookback = min(SEASONS * period, max(1, int(train_rows * LOOKBACK_SHARE)))
+def default_lookback(period: int, train_rows: int, share: float = LOOKBACK_SHARE) -> int:
+    """`SEASONS` periods, at most `share` of the train rows (whole periods where two fit)."""
+    lookback = min(SEASONS * period, max(1, int(train_rows * share)))
     return lookback - lookback % period if lookback >= 2 * period else lookback
 
 
@@ -55,18 +58,19 @@ def resolve(config: PipelineConfig, series: SeriesTable) -> Resolved:
             " only where the data has a season); set data.seasonal_period above 1 or use mase"
         )
     train_rows, notes = _train_rows(config, series)
+    share = LOOKBACK_SHARE if series.series_column is None else LOOKBACK_SHARE_MANY
     derived: dict[str, int] = {}
     lookback = config.window.lookback
     if lookback is None:
-        lookback = derived["window.lookback"] = default_lookback(period, train_rows)
+        lookback = derived["window.lookback"] = default_lookback(period, train_rows, share)
     if config.model.patch_len is None:
         derived["model.patch_len"] = default_patch_len(period, lookback)
-    if "window.lookback" not in derived and lookback > LOOKBACK_SHARE * train_rows:
+    if "window.lookback" not in derived and lookback > share * train_rows:
         notes.append(
             f"window.lookback={lookback} takes {lookback / train_rows:.0%} of the {train_rows} train rows"
-            f" (more than {LOOKBACK_SHARE:.0%}): few training windows; the seasonal period of"
+            f" (more than {share:.0%}): few training windows; the seasonal period of"
             f" {series.freq} data is {period} steps, and leaving the lookback unset picks"
-            f" {default_lookback(period, train_rows)}"
+            f" {default_lookback(period, train_rows, share)}"
         )
     return Resolved(with_overrides(config, derived), period, derived, notes)
 
