@@ -219,7 +219,7 @@ class WindowConfig(_Section):
         ge=1,
         le=10_000,
         description="Input window length (rows); empty = 14 seasonal periods (336 for hourly data), at most"
-        " a quarter of the train rows",
+        " a quarter of the train rows (of many series: 60 % of the shortest series' train rows)",
     )
     horizon: int = Field(24, ge=1, le=10_000, description="Steps forecast at once")
 
