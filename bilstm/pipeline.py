@@ -149,9 +149,10 @@ def fit_forecaster(
     checkpoint: str | None = None,
     progress: bool | None = None,
 ) -> TrainingLog:
-    """Warm-start the highway (if configured) and train the forecaster's network in place, on
-    `config.train.threads` CPU threads; a run that resumes from `checkpoint` takes its weights from there
-    instead. Then calibrate the forecaster's intervals on the validation windows."""
+    """Warm-start the highway (if configured) and train the forecaster's network (each member of an
+    ensemble, `model.ensemble`) in place, on `config.train.threads` CPU threads; a run that resumes from
+    `checkpoint` takes its weights from there instead. Then calibrate the forecaster's intervals on the
+    validation windows."""
     # a recurrent step is many small ops: a second thread gains little on an idle machine and, when
     # another process shares the cores, its barriers wait on a descheduled thread (docs/benchmarks/speed.md)
     torch.set_num_threads(config.train.threads)
