@@ -49,6 +49,25 @@ def plan_members(model: ModelConfig, train: TrainConfig, lookback: int) -> list[
     return members
 
 
+def build(
+    model: ModelConfig,
+    lookback: int,
+    network: Callable[[int, ModelConfig], nn.Module],
+    train: TrainConfig | None = None,
+) -> nn.Module:
+    """`network(lookback, model)`, or with `model.ensemble` above 1 the `Ensemble` of every member's
+    `network(member lookback, member model config)`; given `train`, torch is seeded with each member's seed
+    before it is made, so its initial weights are a function of that seed (a bundle being read needs none)."""
+    if model.ensemble == 1:
+        return network(lookback, model)
+    members = []
+    for member in plan_members(model, train or TrainConfig(), lookback):
+        if train is not None:
+            torch.manual_seed(member.seed)
+        members.append(network(member.lookback, member.model_config(model)))
+    return Ensemble(members)
+
+
 class Ensemble(nn.Module):
     """Member networks whose forecasts combine by median (with an even count: the mean of the middle two)
     or by mean; the choice is state (`median`), so a saved ensemble forecasts as it was validated."""

@@ -21,9 +21,9 @@ import pandas as pd
 import torch
 
 from bilstm.calendar_steps import future_stamps
-from bilstm.config import CsvConfig, DataConfig, ModelConfig, TrainConfig
+from bilstm.config import CsvConfig, DataConfig, ModelConfig
 from bilstm.cycle import Cycle
-from bilstm.ensemble import Ensemble, plan_members
+from bilstm.ensemble import Ensemble, build
 from bilstm.errors import ForecastInputError
 from bilstm.history import history_ids, read_future, read_history, shown_stamps, split_future_rows
 from bilstm.intervals import ConformalIntervals, level_name
@@ -322,10 +322,7 @@ class Forecaster:
                 statics.sizes if statics else (),
             )
 
-        model = network(spec.lookback, config)
-        if config.ensemble > 1:  # the members' lookbacks and normalisations: seeds and losses do not matter
-            members = plan_members(config, TrainConfig(), spec.lookback)
-            model = Ensemble([network(m.lookback, m.model_config(config)) for m in members])
+        model = build(config, spec.lookback, network)
         state = _weights(directory / "weights.pt", device)
         model.load_state_dict(state)
         cycle = Cycle.from_json(meta["cycle"]) if meta.get("cycle") else None

@@ -21,6 +21,7 @@ from bilstm.cycle import Cycle, fit_on_train_rows
 from bilstm.data import SeriesTable, load_table
 from bilstm.defaults import resolve, season
 from bilstm.ensemble import Ensemble, choose_combination, plan_members
+from bilstm.ensemble import build as build_network
 from bilstm.evaluation import Evaluation, evaluate
 from bilstm.forecaster import Forecaster
 from bilstm.input_checks import check_positive
@@ -107,14 +108,7 @@ def new_forecaster(prepared: ScaledSplit, config: PipelineConfig) -> Forecaster:
         count, horizon = len(series.ids), window.horizon
         return BiLSTMNet(model, inputs, targets, horizon, lookback, count, future, calendar, statics)
 
-    if config.model.ensemble == 1:
-        net = network(window.lookback, config.model)
-    else:  # each member's initial weights are a function of its own seed
-        members = []
-        for member in plan_members(config.model, config.train, window.lookback):
-            torch.manual_seed(member.seed)
-            members.append(network(member.lookback, member.model_config(config.model)))
-        net = Ensemble(members)
+    net = build_network(config.model, window.lookback, network, config.train)
     spec = WindowSpec(
         time_column=config.data.time_column,
         input_columns=series.input_columns,
@@ -202,13 +196,13 @@ def _fit_ensemble(
     first member's curves, with every member's log, the combinations' validation losses and the seconds
     of all."""
     members = plan_members(config.model, config.train, config.window.lookback)
-    logs, files = [], []
-    for i, (net, member) in enumerate(zip(ensemble.members, members, strict=True)):
+    files = [None if checkpoint is None else f"{checkpoint}.member{i}" for i in range(len(members))]
+    logs = []
+    for i, (net, member, file) in enumerate(zip(ensemble.members, members, files, strict=True)):
         report = None if on_epoch_end is None else _member_reporter(on_epoch_end, i)
-        files.append(None if checkpoint is None else Path(f"{checkpoint}.member{i}"))
-        own = None if files[-1] is None else str(files[-1])
-        train_config = member.train_config(config.train)
-        logs.append(_fit_network(net, windows, config, train_config, report, own, progress))
+        logs.append(
+            _fit_network(net, windows, config, member.train_config(config.train), report, file, progress)
+        )
     val, every = windows[1], slice(None)
     series, static = val.series_of(every), val.static_of(every)
     outputs = torch.stack([predict(net, val.inputs, series, static=static) for net in ensemble.members])
@@ -218,7 +212,7 @@ def _fit_ensemble(
     ensemble.median.fill_(median)
     for file in files:
         if file is not None:
-            file.unlink(missing_ok=True)
+            Path(file).unlink(missing_ok=True)
     first = logs[0]
     return replace(
         first,
